@@ -1,0 +1,7 @@
+// Package apitype holds the wire-faithful types of the Assistants API (v2):
+// objects, request parameters, enums, streaming events, pages and errors.
+//
+// Every type marshals to exactly the JSON the hosted API produced, so the
+// engine, the HTTP server and clients share one vocabulary. It imports nothing
+// of Hearth and sits at the bottom of the dependency graph.
+package apitype

@@ -1,0 +1,103 @@
+package apitype
+
+// EventType names a streaming event.
+type EventType string
+
+// Streaming event names, exactly as on the wire.
+const (
+	EventThreadCreated     EventType = "thread.created"
+	EventRunCreated        EventType = "thread.run.created"
+	EventRunQueued         EventType = "thread.run.queued"
+	EventRunInProgress     EventType = "thread.run.in_progress"
+	EventRunRequiresAction EventType = "thread.run.requires_action"
+	EventRunCompleted      EventType = "thread.run.completed"
+	EventRunIncomplete     EventType = "thread.run.incomplete"
+	EventRunFailed         EventType = "thread.run.failed"
+	EventRunCancelling     EventType = "thread.run.cancelling"
+	EventRunCancelled      EventType = "thread.run.cancelled"
+	EventRunExpired        EventType = "thread.run.expired"
+	EventRunStepCreated    EventType = "thread.run.step.created"
+	EventRunStepInProgress EventType = "thread.run.step.in_progress"
+	EventRunStepDelta      EventType = "thread.run.step.delta"
+	EventRunStepCompleted  EventType = "thread.run.step.completed"
+	EventRunStepFailed     EventType = "thread.run.step.failed"
+	EventRunStepCancelled  EventType = "thread.run.step.cancelled"
+	EventRunStepExpired    EventType = "thread.run.step.expired"
+	EventMessageCreated    EventType = "thread.message.created"
+	EventMessageInProgress EventType = "thread.message.in_progress"
+	EventMessageDelta      EventType = "thread.message.delta"
+	EventMessageCompleted  EventType = "thread.message.completed"
+	EventMessageIncomplete EventType = "thread.message.incomplete"
+	EventError             EventType = "error"
+	EventDone              EventType = "done"
+)
+
+// RunEventFor returns the event announcing a run that entered status s.
+func RunEventFor(s RunStatus) EventType {
+	return EventType("thread.run." + string(s))
+}
+
+// StepEventFor returns the event announcing a step that entered status s.
+func StepEventFor(s StepStatus) EventType {
+	return EventType("thread.run.step." + string(s))
+}
+
+// MessageDeltaEvent is the data of thread.message.delta.
+type MessageDeltaEvent struct {
+	ID     string       `json:"id"`
+	Object string       `json:"object"`
+	Delta  MessageDelta `json:"delta"`
+}
+
+// MessageDelta holds changed content parts, each with its Index.
+type MessageDelta struct {
+	Role    Role             `json:"role,omitempty"`
+	Content []MessageContent `json:"content,omitempty"`
+}
+
+// RunStepDeltaEvent is the data of thread.run.step.delta.
+type RunStepDeltaEvent struct {
+	ID     string       `json:"id"`
+	Object string       `json:"object"`
+	Delta  RunStepDelta `json:"delta"`
+}
+
+// RunStepDelta holds changed step details; tool calls carry their Index.
+type RunStepDelta struct {
+	StepDetails StepDetails `json:"step_details"`
+}
+
+// Event is one streaming event: Event names it and exactly one of the data
+// fields is set, the one that Data returns. The union is closed: these fields
+// are every shape the stream carries.
+type Event struct {
+	Event        EventType          `json:"event"`
+	Thread       *Thread            `json:"-"`
+	Run          *Run               `json:"-"`
+	Step         *RunStep           `json:"-"`
+	StepDelta    *RunStepDeltaEvent `json:"-"`
+	Message      *Message           `json:"-"`
+	MessageDelta *MessageDeltaEvent `json:"-"`
+	Error        *Error             `json:"-"`
+}
+
+// Data returns the event's payload, the value written as the SSE data line.
+func (e Event) Data() any {
+	switch {
+	case e.Thread != nil:
+		return e.Thread
+	case e.Run != nil:
+		return e.Run
+	case e.Step != nil:
+		return e.Step
+	case e.StepDelta != nil:
+		return e.StepDelta
+	case e.Message != nil:
+		return e.Message
+	case e.MessageDelta != nil:
+		return e.MessageDelta
+	case e.Error != nil:
+		return e.Error
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+module github.com/hearth-go/hearth
+
+go 1.24
