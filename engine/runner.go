@@ -385,7 +385,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 		return err
 	}
 	if x.toolStep == nil {
-		if err := x.openToolStep(nil); err != nil {
+		if err := x.openToolStep(); err != nil {
 			return err
 		}
 	}
@@ -399,7 +399,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 		x.streamed[d.Index] = sc
 	}
 	sc.args.WriteString(d.ArgumentsDelta)
-	call := apitype.ToolCall{Index: apitype.Ptr(d.Index)}
+	call := apitype.ToolCallDelta{Index: d.Index}
 	if first {
 		call.ID, call.Type = sc.id, x.toolType(sc.name)
 	}
@@ -409,7 +409,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 		if len(code) < sc.sent && !first {
 			return nil
 		}
-		call.CodeInterpreter = &apitype.CodeInterpreterCall{Input: code[sc.sent:]}
+		call.CodeInterpreter = &apitype.CodeInterpreterDelta{Input: code[sc.sent:]}
 		sc.sent = len(code)
 	case apitype.ToolTypeFileSearch:
 		if !first {
@@ -417,7 +417,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 		}
 		call.FileSearch = &apitype.FileSearchCall{}
 	default:
-		fc := &apitype.FunctionCall{Arguments: d.ArgumentsDelta}
+		fc := &apitype.FunctionDelta{Arguments: d.ArgumentsDelta}
 		if first {
 			fc.Name = sc.name
 		}
@@ -427,15 +427,15 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 	return nil
 }
 
-func (x *runner) publishStepDelta(calls ...apitype.ToolCall) {
+func (x *runner) publishStepDelta(calls ...apitype.ToolCallDelta) {
 	x.e.bus.publish(x.run.ID, apitype.Event{Event: apitype.EventRunStepDelta, StepDelta: &apitype.RunStepDeltaEvent{
 		ID: x.toolStep.ID, Object: apitype.ObjectRunStepDelta,
-		Delta: apitype.RunStepDelta{StepDetails: apitype.StepDetails{Type: apitype.StepToolCalls, ToolCalls: calls}},
+		Delta: apitype.RunStepDelta{StepDetails: apitype.StepDeltaDetails{Type: apitype.StepToolCalls, ToolCalls: calls}},
 	}})
 }
 
-func (x *runner) openToolStep(calls []apitype.ToolCall) error {
-	s := x.newStep(apitype.StepDetails{Type: apitype.StepToolCalls, ToolCalls: orEmpty(calls)})
+func (x *runner) openToolStep() error {
+	s := x.newStep(apitype.StepDetails{Type: apitype.StepToolCalls, ToolCalls: []apitype.ToolCall{}})
 	err := x.write(func(tx *store.Tx, _ *apitype.Run) ([]apitype.Event, error) {
 		return []apitype.Event{{Event: apitype.EventRunStepCreated, Step: s}, {Event: apitype.EventRunStepInProgress, Step: s}}, tx.PutStep(s)
 	})
@@ -495,13 +495,13 @@ func (x *runner) toolCalls(calls []llm.ToolCall) (bool, error) {
 		recorded[i] = rc
 	}
 	if x.toolStep == nil {
-		if err := x.openToolStep(recorded); err != nil {
+		// Created empty, as the hosted API did: SDKs build the calls from
+		// the indexed deltas and would double anything already in the step.
+		if err := x.openToolStep(); err != nil {
 			return false, err
 		}
 		for i, c := range recorded {
-			d := c
-			d.Index = apitype.Ptr(i)
-			x.publishStepDelta(d)
+			x.publishStepDelta(callDelta(i, c))
 		}
 	}
 	x.toolStep.StepDetails.ToolCalls = recorded
@@ -560,7 +560,7 @@ func (x *runner) runBuiltin(index int, c *apitype.ToolCall, args json.RawMessage
 		}
 		res = &ToolResult{Output: "error: " + err.Error(), Logs: "error: " + err.Error()}
 	}
-	delta := apitype.ToolCall{Index: apitype.Ptr(index)}
+	delta := apitype.ToolCallDelta{Index: index}
 	switch c.Type {
 	case apitype.ToolTypeCodeInterpreter:
 		var outs []apitype.CodeInterpreterOutput
@@ -576,7 +576,7 @@ func (x *runner) runBuiltin(index int, c *apitype.ToolCall, args json.RawMessage
 			o.Index = apitype.Ptr(i)
 			d[i] = o
 		}
-		delta.CodeInterpreter = &apitype.CodeInterpreterCall{Outputs: d}
+		delta.CodeInterpreter = &apitype.CodeInterpreterDelta{Outputs: d}
 	case apitype.ToolTypeFileSearch:
 		if res.FileSearch != nil {
 			c.FileSearch.Results = res.FileSearch.Results
@@ -677,4 +677,16 @@ func partialString(doc, key string) string {
 		}
 	}
 	return b.String()
+}
+
+// callDelta is the first (and whole) delta of a call that arrived complete.
+func callDelta(index int, c apitype.ToolCall) apitype.ToolCallDelta {
+	d := apitype.ToolCallDelta{Index: index, ID: c.ID, Type: c.Type, FileSearch: c.FileSearch}
+	if ci := c.CodeInterpreter; ci != nil {
+		d.CodeInterpreter = &apitype.CodeInterpreterDelta{Input: ci.Input}
+	}
+	if f := c.Function; f != nil {
+		d.Function = &apitype.FunctionDelta{Name: f.Name, Arguments: f.Arguments, Output: f.Output}
+	}
+	return d
 }
