@@ -38,6 +38,10 @@ type Config struct {
 	// ContextWindow is the prompt budget in tokens when the backend does not
 	// report one (llm.ContextWindower). Default 8192.
 	ContextWindow int
+	// FilesDir holds uploaded files' bytes. Default: Path + ".files".
+	FilesDir string
+	// MaxFileBytes caps one upload. Default 512 MiB.
+	MaxFileBytes int64
 	// LockTimeout bounds the wait for a database another process holds.
 	// Default 1s.
 	LockTimeout time.Duration
@@ -65,6 +69,12 @@ func (c *Config) setDefaults() {
 	if c.ContextWindow <= 0 {
 		c.ContextWindow = 8192
 	}
+	if c.FilesDir == "" {
+		c.FilesDir = c.Path + ".files"
+	}
+	if c.MaxFileBytes <= 0 {
+		c.MaxFileBytes = 512 << 20
+	}
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
@@ -89,6 +99,7 @@ type Engine struct {
 	Messages   *Messages
 	Runs       *Runs
 	Steps      *Steps
+	Files      *Files
 
 	// ctx is cancelled by Close; every goroutine the engine starts derives
 	// from it and is counted in wg.
@@ -123,6 +134,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.Messages = &Messages{e}
 	e.Runs = &Runs{e}
 	e.Steps = &Steps{e}
+	e.Files = &Files{e}
+	if err := e.sweepFiles(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := e.recover(ctx); err != nil {
 		e.cancel()
 		e.wg.Wait()
