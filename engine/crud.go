@@ -271,6 +271,8 @@ func (s *Threads) Delete(ctx context.Context, id string) (*apitype.Deleted, erro
 	}
 	if active != "" {
 		s.e.stopExecutor(active, errThreadDeleted)
+		s.e.bus.publish(active, apitype.Event{Event: apitype.EventError,
+			Error: apitype.NotFound("thread", id)})
 	}
 	return &apitype.Deleted{ID: id, Object: "thread.deleted", Deleted: true}, nil
 }

@@ -73,7 +73,7 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 	case errors.Is(cause, errCancelled), errors.Is(cause, errExpired):
 		err = cause
 	case errors.Is(cause, errThreadDeleted), e.ctx.Err() != nil:
-		return // deleted, or the engine is closing: the next Open resumes it
+		return // deleted (streams were told), or closing: the next Open resumes it
 	}
 	if errors.Is(err, errRunMoved) {
 		// Cancel or expiry changed the status under us; whoever did decides.
@@ -84,7 +84,12 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 		err = errCancelled
 	}
 	if _, ferr := e.finish(wctx, threadID, runID, err, x); ferr != nil {
+		// The store refused even the final write (disk full, I/O error): end
+		// the streams with an error event; the run is left for the next
+		// Open's recovery to resume or end.
 		e.log.Error("finish run", "run", runID, "cause", err, "err", ferr)
+		e.bus.publish(runID, apitype.Event{Event: apitype.EventError,
+			Error: apitype.ServerError("run %s could not be recorded as finished: %v", runID, ferr)})
 	}
 }
 
