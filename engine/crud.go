@@ -39,15 +39,28 @@ func (s *Assistants) Create(ctx context.Context, p apitype.AssistantCreateParams
 		Tools: orEmpty(p.Tools), ToolResources: normResources(p.ToolResources), Metadata: orMeta(p.Metadata),
 		Temperature: orFloat(p.Temperature, 1), TopP: orFloat(p.TopP, 1), ResponseFormat: orFormat(p.ResponseFormat),
 	}
+	var ingest []*apitype.VectorStoreFile
 	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
-		if err := s.e.checkResources(tx, "tool_resources", a.ToolResources); err != nil {
+		res := *a.ToolResources
+		var err error
+		if ingest, err = s.e.createInlineStores(tx, &res); err != nil {
 			return err
 		}
-		return tx.PutAssistant(a)
+		if err := s.e.checkResources(tx, "tool_resources", &res); err != nil {
+			return err
+		}
+		b := *a
+		b.ToolResources = &res
+		if err := tx.PutAssistant(&b); err != nil {
+			return err
+		}
+		*a = b
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.e.ingestLater(ingest...)
 	return a, nil
 }
 
@@ -173,11 +186,21 @@ func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extr
 	if err != nil {
 		return nil, nil, err
 	}
+	var ingest []*apitype.VectorStoreFile
 	err = s.e.store.Update(ctx, func(tx *store.Tx) error {
-		if err := s.e.checkResources(tx, "tool_resources", th.ToolResources); err != nil {
+		ingest = nil
+		res := *th.ToolResources
+		t := *th
+		t.ToolResources = &res
+		files, err := s.e.createInlineStores(tx, t.ToolResources)
+		if err != nil {
 			return err
 		}
-		if err := tx.PutThread(th); err != nil {
+		ingest = append(ingest, files...)
+		if err := s.e.checkResources(tx, "tool_resources", t.ToolResources); err != nil {
+			return err
+		}
+		if err := tx.PutThread(&t); err != nil {
 			return err
 		}
 		for i, m := range msgs {
@@ -187,15 +210,24 @@ func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extr
 			if err := tx.PutMessage(m, s.e.countTokens(m)); err != nil {
 				return err
 			}
+			files, err := s.e.attachToThread(tx, &t, m.Attachments)
+			if err != nil {
+				return err
+			}
+			ingest = append(ingest, files...)
 		}
 		if extra != nil {
-			return extra(tx, th)
+			if err := extra(tx, &t); err != nil {
+				return err
+			}
 		}
+		*th = t
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	s.e.ingestLater(ingest...)
 	return th, msgs, nil
 }
 
@@ -287,6 +319,7 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 		return nil, trimParam(err)
 	}
 	m := s.e.newMessage(threadID, &p)
+	var ingest []*apitype.VectorStoreFile
 	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.GetThread(threadID); err != nil {
 			return err
@@ -297,11 +330,20 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 		if err := s.e.checkAttachments(tx, "attachments", m.Attachments); err != nil {
 			return err
 		}
-		return tx.PutMessage(m, s.e.countTokens(m))
+		if err := tx.PutMessage(m, s.e.countTokens(m)); err != nil {
+			return err
+		}
+		th, err := tx.GetThread(threadID)
+		if err != nil {
+			return err
+		}
+		ingest, err = s.e.attachToThread(tx, th, m.Attachments)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.e.ingestLater(ingest...)
 	return m, nil
 }
 
@@ -448,9 +490,6 @@ func (e *Engine) checkResources(tx *store.Tx, param string, r *apitype.ToolResou
 			if _, err := tx.GetVectorStore(id); err != nil {
 				return apitype.Invalid(fmt.Sprintf("%s.file_search.vector_store_ids[%d]", param, i), "vector store %s not found.", id)
 			}
-		}
-		if len(r.FileSearch.VectorStores) > 0 {
-			return apitype.Invalid(param+".file_search.vector_stores", "creating vector stores inline needs file search, which this engine does not have yet.")
 		}
 	}
 	return nil

@@ -26,6 +26,11 @@ type Config struct {
 	// none — the tools answer the model with an error saying they are not
 	// available, and the run goes on.
 	Tools ToolRunner
+	// FileIndex makes vector stores searchable (file_search). Default: none —
+	// vector store files fail with a last_error saying so.
+	FileIndex FileIndex
+	// MaxConcurrentIngest bounds files being ingested at once. Default 2.
+	MaxConcurrentIngest int
 	// MaxConcurrentRuns bounds runs executing at once. Default 4: local models
 	// serve few requests in parallel, and queued runs cost nothing.
 	MaxConcurrentRuns int
@@ -59,6 +64,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.MaxConcurrentRuns <= 0 {
 		c.MaxConcurrentRuns = 4
+	}
+	if c.MaxConcurrentIngest <= 0 {
+		c.MaxConcurrentIngest = 2
 	}
 	if c.RunTimeout <= 0 {
 		c.RunTimeout = 600 * time.Second
@@ -100,6 +108,8 @@ type Engine struct {
 	Runs       *Runs
 	Steps      *Steps
 	Files      *Files
+	// VectorStores manages vector stores and file search.
+	VectorStores *VectorStores
 
 	// ctx is cancelled by Close; every goroutine the engine starts derives
 	// from it and is counted in wg.
@@ -107,6 +117,9 @@ type Engine struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	sem    chan struct{}
+	// ingestSem bounds ingestion apart from runs.
+	ingestSem chan struct{}
+	ingest    *ingester
 
 	windows sync.Map // model → trained context length
 
@@ -127,7 +140,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, store: st, log: cfg.Logger, bus: newBus(),
-		sem: make(chan struct{}, cfg.MaxConcurrentRuns), inflight: map[string]context.CancelCauseFunc{}}
+		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
+		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.Assistants = &Assistants{e}
 	e.Threads = &Threads{e}
@@ -135,11 +149,16 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.Runs = &Runs{e}
 	e.Steps = &Steps{e}
 	e.Files = &Files{e}
+	e.VectorStores = &VectorStores{e}
 	if err := e.sweepFiles(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
-	if err := e.recover(ctx); err != nil {
+	err = e.recover(ctx)
+	if err == nil {
+		err = e.resumeIngestion(ctx)
+	}
+	if err != nil {
 		e.cancel()
 		e.wg.Wait()
 		st.Close()

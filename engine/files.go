@@ -188,3 +188,18 @@ func (e *Engine) sweepFiles(ctx context.Context) error {
 		return nil
 	})
 }
+
+// readAll reads a stored file whole (ingestion needs the text at once),
+// refusing anything over max.
+func readAll(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("file is larger than %d bytes", max)
+	}
+	return b, err
+}

@@ -36,6 +36,10 @@ type runner struct {
 	// nudges are corrective system messages for the next model call.
 	nudges        []string
 	retriedFormat bool
+	// searches are the run's file_search results so far, by call ordinal
+	// (loaded from the steps on first use), for citations.
+	searches       [][]apitype.FileSearchResult
+	searchesLoaded bool
 }
 
 type streamedCall struct {
@@ -314,6 +318,11 @@ func (x *runner) newStep(d apitype.StepDetails) *apitype.RunStep {
 func (x *runner) finalMessage(status apitype.MessageStatus, reason string, now int64) *apitype.Message {
 	m := *x.msg
 	m.Content = []apitype.MessageContent{textPart(x.text.String())}
+	if x.hasTool(apitype.ToolTypeFileSearch) {
+		if searches, err := x.searchesSoFar(); err == nil && len(searches) > 0 {
+			m.Content[0].Text.Annotations = citations(x.text.String(), searches)
+		}
+	}
 	m.Status = status
 	if status == apitype.MessageCompleted {
 		m.CompletedAt = &now
@@ -548,17 +557,26 @@ func (x *runner) toolCalls(calls []llm.ToolCall) (bool, error) {
 }
 
 func (x *runner) runBuiltin(index int, c *apitype.ToolCall, args json.RawMessage) error {
-	runner := x.e.cfg.Tools
-	if runner == nil {
-		runner = noTools{}
-	}
 	tool := apitype.Tool{Type: c.Type}
 	for _, t := range x.run.Tools {
 		if t.Type == c.Type {
 			tool = t
 		}
 	}
-	res, err := runner.RunTool(x.ctx, &ToolCall{ID: c.ID, Type: c.Type, Arguments: args, Tool: tool, Run: x.run, Thread: x.thread, Assistant: x.asst})
+	call := &ToolCall{ID: c.ID, Type: c.Type, Arguments: args, Tool: tool, Run: x.run, Thread: x.thread, Assistant: x.asst}
+	var res *ToolResult
+	var err error
+	switch {
+	case x.e.cfg.Tools != nil:
+		res, err = x.e.cfg.Tools.RunTool(x.ctx, call)
+	case c.Type == apitype.ToolTypeFileSearch && x.e.cfg.FileIndex != nil:
+		var searches [][]apitype.FileSearchResult
+		if searches, err = x.searchesSoFar(); err == nil {
+			res, err = x.e.runFileSearch(x.ctx, call, len(searches))
+		}
+	default:
+		res, err = noTools{}.RunTool(x.ctx, call)
+	}
 	if err != nil {
 		if x.ctx.Err() != nil {
 			return x.ctx.Err()
@@ -586,6 +604,7 @@ func (x *runner) runBuiltin(index int, c *apitype.ToolCall, args json.RawMessage
 		if res.FileSearch != nil {
 			c.FileSearch.Results = res.FileSearch.Results
 		}
+		x.searches = append(x.searches, c.FileSearch.Results)
 		delta.FileSearch = &apitype.FileSearchCall{}
 	}
 	x.publishStepDelta(delta)
@@ -694,4 +713,18 @@ func callDelta(index int, c apitype.ToolCall) apitype.ToolCallDelta {
 		d.Function = &apitype.FunctionDelta{Name: f.Name, Arguments: f.Arguments, Output: f.Output}
 	}
 	return d
+}
+
+// searchesSoFar returns the results of the run's file_search calls so far.
+func (x *runner) searchesSoFar() ([][]apitype.FileSearchResult, error) {
+	if x.searchesLoaded {
+		return x.searches, nil
+	}
+	err := x.e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+		var err error
+		x.searches, err = runSearches(tx, x.run)
+		return err
+	})
+	x.searchesLoaded = err == nil
+	return x.searches, err
 }
