@@ -204,7 +204,7 @@ func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extr
 			return err
 		}
 		for i, m := range msgs {
-			if err := s.e.checkAttachments(tx, fmt.Sprintf("messages[%d].attachments", i), m.Attachments); err != nil {
+			if err := s.e.checkFilesOf(tx, fmt.Sprintf("messages[%d].", i), m); err != nil {
 				return err
 			}
 			if err := tx.PutMessage(m, s.e.countTokens(m)); err != nil {
@@ -327,7 +327,7 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 		if run := tx.ActiveRun(threadID); run != "" {
 			return apitype.ActiveRunMessageError(threadID, run)
 		}
-		if err := s.e.checkAttachments(tx, "attachments", m.Attachments); err != nil {
+		if err := s.e.checkFilesOf(tx, "", m); err != nil {
 			return err
 		}
 		if err := tx.PutMessage(m, s.e.countTokens(m)); err != nil {
@@ -493,6 +493,18 @@ func (e *Engine) checkResources(tx *store.Tx, param string, r *apitype.ToolResou
 		}
 	}
 	return nil
+}
+
+// checkFilesOf verifies that a message's image files and attachments exist.
+func (e *Engine) checkFilesOf(tx *store.Tx, param string, m *apitype.Message) error {
+	for i, c := range m.Content {
+		if c.ImageFile != nil {
+			if _, err := tx.GetFile(c.ImageFile.FileID); err != nil {
+				return apitype.Invalid(fmt.Sprintf("%scontent[%d].image_file.file_id", param, i), "file %s not found.", c.ImageFile.FileID)
+			}
+		}
+	}
+	return e.checkAttachments(tx, param+"attachments", m.Attachments)
 }
 
 func (e *Engine) checkAttachments(tx *store.Tx, param string, atts []apitype.Attachment) error {

@@ -238,7 +238,7 @@ func (e *Engine) insertRun(tx *store.Tx, threadID string, p *apitype.RunCreatePa
 	}
 	for i := range p.AdditionalMessages {
 		m := e.newMessage(threadID, &p.AdditionalMessages[i])
-		if err := e.checkAttachments(tx, fmt.Sprintf("additional_messages[%d].attachments", i), m.Attachments); err != nil {
+		if err := e.checkFilesOf(tx, fmt.Sprintf("additional_messages[%d].", i), m); err != nil {
 			return nil, err
 		}
 		if err := tx.PutMessage(m, e.countTokens(m)); err != nil {
