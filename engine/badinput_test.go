@@ -92,7 +92,9 @@ func TestBadInput(t *testing.T) {
 			return err
 		}
 	}
-	tools := func(ts ...apitype.Tool) apitype.AssistantCreateParams { return apitype.AssistantCreateParams{Tools: ts} }
+	tools := func(ts ...apitype.Tool) apitype.AssistantCreateParams {
+		return apitype.AssistantCreateParams{Tools: ts}
+	}
 	manyTools := make([]apitype.Tool, engine.MaxTools+1)
 	for i := range manyTools {
 		manyTools[i] = fnTool(fmt.Sprintf("f%d", i), "")
