@@ -450,8 +450,11 @@ func (x *runner) publishStepDelta(calls ...apitype.ToolCallDelta) {
 
 func (x *runner) openToolStep() error {
 	s := x.newStep(apitype.StepDetails{Type: apitype.StepToolCalls, ToolCalls: []apitype.ToolCall{}})
+	// The events get their own copy: the runner fills x.toolStep's calls
+	// later, and subscribers read events after that.
+	pub := *s
 	err := x.write(func(tx *store.Tx, _ *apitype.Run) ([]apitype.Event, error) {
-		return []apitype.Event{{Event: apitype.EventRunStepCreated, Step: s}, {Event: apitype.EventRunStepInProgress, Step: s}}, tx.PutStep(s)
+		return []apitype.Event{{Event: apitype.EventRunStepCreated, Step: &pub}, {Event: apitype.EventRunStepInProgress, Step: &pub}}, tx.PutStep(s)
 	})
 	if err == nil {
 		x.toolStep = s
