@@ -420,7 +420,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 	switch x.toolType(sc.name) {
 	case apitype.ToolTypeCodeInterpreter:
 		code := partialString(sc.args.String(), "code")
-		if len(code) < sc.sent && !first {
+		if len(code) <= sc.sent && !first {
 			return nil
 		}
 		call.CodeInterpreter = &apitype.CodeInterpreterDelta{Input: code[sc.sent:]}
