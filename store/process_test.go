@@ -29,7 +29,9 @@ const (
 func TestMain(m *testing.M) {
 	switch os.Getenv(childEnv) {
 	case "":
-		os.Exit(m.Run())
+		code := m.Run()
+		benchCleanup()
+		os.Exit(code)
 	case "append":
 		os.Exit(childAppend(os.Getenv(dbEnv)))
 	case "hold":
