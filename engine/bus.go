@@ -116,6 +116,9 @@ func (s *sub) next(ctx context.Context) (apitype.Event, error) {
 
 // ends reports whether ev ends a stream: the run needs action or is over.
 func ends(ev apitype.Event) bool {
+	if ev.Event == apitype.EventError {
+		return true
+	}
 	return ev.Run != nil && (ev.Event == apitype.EventRunRequiresAction || ev.Run.Status.Terminal()) &&
 		ev.Event != apitype.EventRunCreated
 }

@@ -39,15 +39,28 @@ func (s *Assistants) Create(ctx context.Context, p apitype.AssistantCreateParams
 		Tools: orEmpty(p.Tools), ToolResources: normResources(p.ToolResources), Metadata: orMeta(p.Metadata),
 		Temperature: orFloat(p.Temperature, 1), TopP: orFloat(p.TopP, 1), ResponseFormat: orFormat(p.ResponseFormat),
 	}
+	var ingest []*apitype.VectorStoreFile
 	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
-		if err := s.e.checkResources(tx, "tool_resources", a.ToolResources); err != nil {
+		res := *a.ToolResources
+		var err error
+		if ingest, err = s.e.createInlineStores(tx, &res); err != nil {
 			return err
 		}
-		return tx.PutAssistant(a)
+		if err := s.e.checkResources(tx, "tool_resources", &res); err != nil {
+			return err
+		}
+		b := *a
+		b.ToolResources = &res
+		if err := tx.PutAssistant(&b); err != nil {
+			return err
+		}
+		*a = b
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.e.ingestLater(ingest...)
 	return a, nil
 }
 
@@ -173,29 +186,48 @@ func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extr
 	if err != nil {
 		return nil, nil, err
 	}
+	var ingest []*apitype.VectorStoreFile
 	err = s.e.store.Update(ctx, func(tx *store.Tx) error {
-		if err := s.e.checkResources(tx, "tool_resources", th.ToolResources); err != nil {
+		ingest = nil
+		res := *th.ToolResources
+		t := *th
+		t.ToolResources = &res
+		files, err := s.e.createInlineStores(tx, t.ToolResources)
+		if err != nil {
 			return err
 		}
-		if err := tx.PutThread(th); err != nil {
+		ingest = append(ingest, files...)
+		if err := s.e.checkResources(tx, "tool_resources", t.ToolResources); err != nil {
+			return err
+		}
+		if err := tx.PutThread(&t); err != nil {
 			return err
 		}
 		for i, m := range msgs {
-			if err := s.e.checkAttachments(tx, fmt.Sprintf("messages[%d].attachments", i), m.Attachments); err != nil {
+			if err := s.e.checkFilesOf(tx, fmt.Sprintf("messages[%d].", i), m); err != nil {
 				return err
 			}
 			if err := tx.PutMessage(m, s.e.countTokens(m)); err != nil {
 				return err
 			}
+			files, err := s.e.attachToThread(tx, &t, m.Attachments)
+			if err != nil {
+				return err
+			}
+			ingest = append(ingest, files...)
 		}
 		if extra != nil {
-			return extra(tx, th)
+			if err := extra(tx, &t); err != nil {
+				return err
+			}
 		}
+		*th = t
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	s.e.ingestLater(ingest...)
 	return th, msgs, nil
 }
 
@@ -271,6 +303,8 @@ func (s *Threads) Delete(ctx context.Context, id string) (*apitype.Deleted, erro
 	}
 	if active != "" {
 		s.e.stopExecutor(active, errThreadDeleted)
+		s.e.bus.publish(active, apitype.Event{Event: apitype.EventError,
+			Error: apitype.NotFound("thread", id)})
 	}
 	return &apitype.Deleted{ID: id, Object: "thread.deleted", Deleted: true}, nil
 }
@@ -285,6 +319,7 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 		return nil, trimParam(err)
 	}
 	m := s.e.newMessage(threadID, &p)
+	var ingest []*apitype.VectorStoreFile
 	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.GetThread(threadID); err != nil {
 			return err
@@ -292,14 +327,23 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 		if run := tx.ActiveRun(threadID); run != "" {
 			return apitype.ActiveRunMessageError(threadID, run)
 		}
-		if err := s.e.checkAttachments(tx, "attachments", m.Attachments); err != nil {
+		if err := s.e.checkFilesOf(tx, "", m); err != nil {
 			return err
 		}
-		return tx.PutMessage(m, s.e.countTokens(m))
+		if err := tx.PutMessage(m, s.e.countTokens(m)); err != nil {
+			return err
+		}
+		th, err := tx.GetThread(threadID)
+		if err != nil {
+			return err
+		}
+		ingest, err = s.e.attachToThread(tx, th, m.Attachments)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.e.ingestLater(ingest...)
 	return m, nil
 }
 
@@ -447,11 +491,20 @@ func (e *Engine) checkResources(tx *store.Tx, param string, r *apitype.ToolResou
 				return apitype.Invalid(fmt.Sprintf("%s.file_search.vector_store_ids[%d]", param, i), "vector store %s not found.", id)
 			}
 		}
-		if len(r.FileSearch.VectorStores) > 0 {
-			return apitype.Invalid(param+".file_search.vector_stores", "creating vector stores inline needs file search, which this engine does not have yet.")
-		}
 	}
 	return nil
+}
+
+// checkFilesOf verifies that a message's image files and attachments exist.
+func (e *Engine) checkFilesOf(tx *store.Tx, param string, m *apitype.Message) error {
+	for i, c := range m.Content {
+		if c.ImageFile != nil {
+			if _, err := tx.GetFile(c.ImageFile.FileID); err != nil {
+				return apitype.Invalid(fmt.Sprintf("%scontent[%d].image_file.file_id", param, i), "file %s not found.", c.ImageFile.FileID)
+			}
+		}
+	}
+	return e.checkAttachments(tx, param+"attachments", m.Attachments)
 }
 
 func (e *Engine) checkAttachments(tx *store.Tx, param string, atts []apitype.Attachment) error {

@@ -26,6 +26,11 @@ type Config struct {
 	// none — the tools answer the model with an error saying they are not
 	// available, and the run goes on.
 	Tools ToolRunner
+	// FileIndex makes vector stores searchable (file_search). Default: none —
+	// vector store files fail with a last_error saying so.
+	FileIndex FileIndex
+	// MaxConcurrentIngest bounds files being ingested at once. Default 2.
+	MaxConcurrentIngest int
 	// MaxConcurrentRuns bounds runs executing at once. Default 4: local models
 	// serve few requests in parallel, and queued runs cost nothing.
 	MaxConcurrentRuns int
@@ -38,6 +43,10 @@ type Config struct {
 	// ContextWindow is the prompt budget in tokens when the backend does not
 	// report one (llm.ContextWindower). Default 8192.
 	ContextWindow int
+	// FilesDir holds uploaded files' bytes. Default: Path + ".files".
+	FilesDir string
+	// MaxFileBytes caps one upload. Default 512 MiB.
+	MaxFileBytes int64
 	// LockTimeout bounds the wait for a database another process holds.
 	// Default 1s.
 	LockTimeout time.Duration
@@ -56,6 +65,9 @@ func (c *Config) setDefaults() {
 	if c.MaxConcurrentRuns <= 0 {
 		c.MaxConcurrentRuns = 4
 	}
+	if c.MaxConcurrentIngest <= 0 {
+		c.MaxConcurrentIngest = 2
+	}
 	if c.RunTimeout <= 0 {
 		c.RunTimeout = 600 * time.Second
 	}
@@ -64,6 +76,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.ContextWindow <= 0 {
 		c.ContextWindow = 8192
+	}
+	if c.FilesDir == "" {
+		c.FilesDir = c.Path + ".files"
+	}
+	if c.MaxFileBytes <= 0 {
+		c.MaxFileBytes = 512 << 20
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -89,6 +107,9 @@ type Engine struct {
 	Messages   *Messages
 	Runs       *Runs
 	Steps      *Steps
+	Files      *Files
+	// VectorStores manages vector stores and file search.
+	VectorStores *VectorStores
 
 	// ctx is cancelled by Close; every goroutine the engine starts derives
 	// from it and is counted in wg.
@@ -96,6 +117,9 @@ type Engine struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	sem    chan struct{}
+	// ingestSem bounds ingestion apart from runs.
+	ingestSem chan struct{}
+	ingest    *ingester
 
 	windows sync.Map // model → trained context length
 
@@ -116,14 +140,25 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, store: st, log: cfg.Logger, bus: newBus(),
-		sem: make(chan struct{}, cfg.MaxConcurrentRuns), inflight: map[string]context.CancelCauseFunc{}}
+		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
+		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.Assistants = &Assistants{e}
 	e.Threads = &Threads{e}
 	e.Messages = &Messages{e}
 	e.Runs = &Runs{e}
 	e.Steps = &Steps{e}
-	if err := e.recover(ctx); err != nil {
+	e.Files = &Files{e}
+	e.VectorStores = &VectorStores{e}
+	if err := e.sweepFiles(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	err = e.recover(ctx)
+	if err == nil {
+		err = e.resumeIngestion(ctx)
+	}
+	if err != nil {
 		e.cancel()
 		e.wg.Wait()
 		st.Close()

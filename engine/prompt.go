@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/hearth-go/hearth/apitype"
@@ -172,7 +174,11 @@ func (x *runner) history(tx *store.Tx, budget int, skip map[string]bool) ([]llm.
 		if m.Role == apitype.RoleAssistant {
 			role = llm.RoleAssistant
 		}
-		out = append(out, llm.Message{Role: role, Content: messageText(m)})
+		images, err := x.e.images(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, llm.Message{Role: role, Content: messageText(m), Images: images})
 	}
 	return out, nil
 }
@@ -331,3 +337,53 @@ func (x *runner) checkFormat() string {
 }
 
 func estimateTokens(s string) int { return (len(s) + 3) / 4 }
+
+// maxImageBytes caps one image sent to a vision model.
+const maxImageBytes = 20 << 20
+
+// images loads a message's image parts: stored files, and data: URLs.
+// Remote URLs cannot be fetched offline and fail the run with that reason.
+func (e *Engine) images(m *apitype.Message) ([][]byte, error) {
+	var out [][]byte
+	for _, c := range m.Content {
+		switch {
+		case c.ImageFile != nil:
+			b, err := readAll(e.filePath(c.ImageFile.FileID), maxImageBytes)
+			if err != nil {
+				return nil, failure(apitype.ErrorCodeInvalidPrompt, "image file %s of message %s cannot be read: %v", c.ImageFile.FileID, m.ID, err)
+			}
+			out = append(out, b)
+		case c.ImageURL != nil:
+			b, err := decodeDataURL(c.ImageURL.URL)
+			if err != nil {
+				return nil, failure(apitype.ErrorCodeInvalidPrompt, "image_url of message %s: %v", m.ID, err)
+			}
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// decodeDataURL decodes a data: URL (base64 or percent-encoded).
+func decodeDataURL(u string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(u, "data:")
+	if !ok {
+		return nil, fmt.Errorf("only data: URLs can be used offline; upload the image as a file (image_file) instead of linking %.60q", u)
+	}
+	meta, data, ok := strings.Cut(rest, ",")
+	if !ok {
+		return nil, fmt.Errorf("malformed data: URL (no comma)")
+	}
+	if strings.HasSuffix(meta, ";base64") {
+		b, err := base64.StdEncoding.DecodeString(data)
+		if err != nil {
+			b, err = base64.RawStdEncoding.DecodeString(data)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("data: URL is not valid base64: %v", err)
+		}
+		return b, nil
+	}
+	s, err := url.PathUnescape(data)
+	return []byte(s), err
+}

@@ -36,6 +36,10 @@ type runner struct {
 	// nudges are corrective system messages for the next model call.
 	nudges        []string
 	retriedFormat bool
+	// searches are the run's file_search results so far, by call ordinal
+	// (loaded from the steps on first use), for citations.
+	searches       [][]apitype.FileSearchResult
+	searchesLoaded bool
 }
 
 type streamedCall struct {
@@ -73,7 +77,7 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 	case errors.Is(cause, errCancelled), errors.Is(cause, errExpired):
 		err = cause
 	case errors.Is(cause, errThreadDeleted), e.ctx.Err() != nil:
-		return // deleted, or the engine is closing: the next Open resumes it
+		return // deleted (streams were told), or closing: the next Open resumes it
 	}
 	if errors.Is(err, errRunMoved) {
 		// Cancel or expiry changed the status under us; whoever did decides.
@@ -84,7 +88,12 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 		err = errCancelled
 	}
 	if _, ferr := e.finish(wctx, threadID, runID, err, x); ferr != nil {
+		// The store refused even the final write (disk full, I/O error): end
+		// the streams with an error event; the run is left for the next
+		// Open's recovery to resume or end.
 		e.log.Error("finish run", "run", runID, "cause", err, "err", ferr)
+		e.bus.publish(runID, apitype.Event{Event: apitype.EventError,
+			Error: apitype.ServerError("run %s could not be recorded as finished: %v", runID, ferr)})
 	}
 }
 
@@ -309,6 +318,11 @@ func (x *runner) newStep(d apitype.StepDetails) *apitype.RunStep {
 func (x *runner) finalMessage(status apitype.MessageStatus, reason string, now int64) *apitype.Message {
 	m := *x.msg
 	m.Content = []apitype.MessageContent{textPart(x.text.String())}
+	if x.hasTool(apitype.ToolTypeFileSearch) {
+		if searches, err := x.searchesSoFar(); err == nil && len(searches) > 0 {
+			m.Content[0].Text.Annotations = citations(x.text.String(), searches)
+		}
+	}
 	m.Status = status
 	if status == apitype.MessageCompleted {
 		m.CompletedAt = &now
@@ -385,7 +399,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 		return err
 	}
 	if x.toolStep == nil {
-		if err := x.openToolStep(nil); err != nil {
+		if err := x.openToolStep(); err != nil {
 			return err
 		}
 	}
@@ -399,7 +413,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 		x.streamed[d.Index] = sc
 	}
 	sc.args.WriteString(d.ArgumentsDelta)
-	call := apitype.ToolCall{Index: apitype.Ptr(d.Index)}
+	call := apitype.ToolCallDelta{Index: d.Index}
 	if first {
 		call.ID, call.Type = sc.id, x.toolType(sc.name)
 	}
@@ -409,7 +423,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 		if len(code) < sc.sent && !first {
 			return nil
 		}
-		call.CodeInterpreter = &apitype.CodeInterpreterCall{Input: code[sc.sent:]}
+		call.CodeInterpreter = &apitype.CodeInterpreterDelta{Input: code[sc.sent:]}
 		sc.sent = len(code)
 	case apitype.ToolTypeFileSearch:
 		if !first {
@@ -417,7 +431,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 		}
 		call.FileSearch = &apitype.FileSearchCall{}
 	default:
-		fc := &apitype.FunctionCall{Arguments: d.ArgumentsDelta}
+		fc := &apitype.FunctionDelta{Arguments: d.ArgumentsDelta}
 		if first {
 			fc.Name = sc.name
 		}
@@ -427,15 +441,15 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 	return nil
 }
 
-func (x *runner) publishStepDelta(calls ...apitype.ToolCall) {
+func (x *runner) publishStepDelta(calls ...apitype.ToolCallDelta) {
 	x.e.bus.publish(x.run.ID, apitype.Event{Event: apitype.EventRunStepDelta, StepDelta: &apitype.RunStepDeltaEvent{
 		ID: x.toolStep.ID, Object: apitype.ObjectRunStepDelta,
-		Delta: apitype.RunStepDelta{StepDetails: apitype.StepDetails{Type: apitype.StepToolCalls, ToolCalls: calls}},
+		Delta: apitype.RunStepDelta{StepDetails: apitype.StepDeltaDetails{Type: apitype.StepToolCalls, ToolCalls: calls}},
 	}})
 }
 
-func (x *runner) openToolStep(calls []apitype.ToolCall) error {
-	s := x.newStep(apitype.StepDetails{Type: apitype.StepToolCalls, ToolCalls: orEmpty(calls)})
+func (x *runner) openToolStep() error {
+	s := x.newStep(apitype.StepDetails{Type: apitype.StepToolCalls, ToolCalls: []apitype.ToolCall{}})
 	err := x.write(func(tx *store.Tx, _ *apitype.Run) ([]apitype.Event, error) {
 		return []apitype.Event{{Event: apitype.EventRunStepCreated, Step: s}, {Event: apitype.EventRunStepInProgress, Step: s}}, tx.PutStep(s)
 	})
@@ -495,13 +509,13 @@ func (x *runner) toolCalls(calls []llm.ToolCall) (bool, error) {
 		recorded[i] = rc
 	}
 	if x.toolStep == nil {
-		if err := x.openToolStep(recorded); err != nil {
+		// Created empty, as the hosted API did: SDKs build the calls from
+		// the indexed deltas and would double anything already in the step.
+		if err := x.openToolStep(); err != nil {
 			return false, err
 		}
 		for i, c := range recorded {
-			d := c
-			d.Index = apitype.Ptr(i)
-			x.publishStepDelta(d)
+			x.publishStepDelta(callDelta(i, c))
 		}
 	}
 	x.toolStep.StepDetails.ToolCalls = recorded
@@ -543,24 +557,33 @@ func (x *runner) toolCalls(calls []llm.ToolCall) (bool, error) {
 }
 
 func (x *runner) runBuiltin(index int, c *apitype.ToolCall, args json.RawMessage) error {
-	runner := x.e.cfg.Tools
-	if runner == nil {
-		runner = noTools{}
-	}
 	tool := apitype.Tool{Type: c.Type}
 	for _, t := range x.run.Tools {
 		if t.Type == c.Type {
 			tool = t
 		}
 	}
-	res, err := runner.RunTool(x.ctx, &ToolCall{ID: c.ID, Type: c.Type, Arguments: args, Tool: tool, Run: x.run, Thread: x.thread, Assistant: x.asst})
+	call := &ToolCall{ID: c.ID, Type: c.Type, Arguments: args, Tool: tool, Run: x.run, Thread: x.thread, Assistant: x.asst}
+	var res *ToolResult
+	var err error
+	switch {
+	case x.e.cfg.Tools != nil:
+		res, err = x.e.cfg.Tools.RunTool(x.ctx, call)
+	case c.Type == apitype.ToolTypeFileSearch && x.e.cfg.FileIndex != nil:
+		var searches [][]apitype.FileSearchResult
+		if searches, err = x.searchesSoFar(); err == nil {
+			res, err = x.e.runFileSearch(x.ctx, call, len(searches))
+		}
+	default:
+		res, err = noTools{}.RunTool(x.ctx, call)
+	}
 	if err != nil {
 		if x.ctx.Err() != nil {
 			return x.ctx.Err()
 		}
 		res = &ToolResult{Output: "error: " + err.Error(), Logs: "error: " + err.Error()}
 	}
-	delta := apitype.ToolCall{Index: apitype.Ptr(index)}
+	delta := apitype.ToolCallDelta{Index: index}
 	switch c.Type {
 	case apitype.ToolTypeCodeInterpreter:
 		var outs []apitype.CodeInterpreterOutput
@@ -576,11 +599,12 @@ func (x *runner) runBuiltin(index int, c *apitype.ToolCall, args json.RawMessage
 			o.Index = apitype.Ptr(i)
 			d[i] = o
 		}
-		delta.CodeInterpreter = &apitype.CodeInterpreterCall{Outputs: d}
+		delta.CodeInterpreter = &apitype.CodeInterpreterDelta{Outputs: d}
 	case apitype.ToolTypeFileSearch:
 		if res.FileSearch != nil {
 			c.FileSearch.Results = res.FileSearch.Results
 		}
+		x.searches = append(x.searches, c.FileSearch.Results)
 		delta.FileSearch = &apitype.FileSearchCall{}
 	}
 	x.publishStepDelta(delta)
@@ -677,4 +701,30 @@ func partialString(doc, key string) string {
 		}
 	}
 	return b.String()
+}
+
+// callDelta is the first (and whole) delta of a call that arrived complete.
+func callDelta(index int, c apitype.ToolCall) apitype.ToolCallDelta {
+	d := apitype.ToolCallDelta{Index: index, ID: c.ID, Type: c.Type, FileSearch: c.FileSearch}
+	if ci := c.CodeInterpreter; ci != nil {
+		d.CodeInterpreter = &apitype.CodeInterpreterDelta{Input: ci.Input}
+	}
+	if f := c.Function; f != nil {
+		d.Function = &apitype.FunctionDelta{Name: f.Name, Arguments: f.Arguments, Output: f.Output}
+	}
+	return d
+}
+
+// searchesSoFar returns the results of the run's file_search calls so far.
+func (x *runner) searchesSoFar() ([][]apitype.FileSearchResult, error) {
+	if x.searchesLoaded {
+		return x.searches, nil
+	}
+	err := x.e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+		var err error
+		x.searches, err = runSearches(tx, x.run)
+		return err
+	})
+	x.searchesLoaded = err == nil
+	return x.searches, err
 }

@@ -238,7 +238,7 @@ func (e *Engine) insertRun(tx *store.Tx, threadID string, p *apitype.RunCreatePa
 	}
 	for i := range p.AdditionalMessages {
 		m := e.newMessage(threadID, &p.AdditionalMessages[i])
-		if err := e.checkAttachments(tx, fmt.Sprintf("additional_messages[%d].attachments", i), m.Attachments); err != nil {
+		if err := e.checkFilesOf(tx, fmt.Sprintf("additional_messages[%d].", i), m); err != nil {
 			return nil, err
 		}
 		if err := tx.PutMessage(m, e.countTokens(m)); err != nil {
@@ -441,6 +441,9 @@ func (e *Engine) waitFor(ctx context.Context, runID string, start func() (string
 		if err != nil {
 			return nil, err
 		}
+		if ev.Event == apitype.EventError {
+			return nil, ev.Error
+		}
 		if ev.Run != nil && ends(ev) {
 			return ev.Run, nil
 		}
@@ -462,6 +465,11 @@ func (e *Engine) stream(ctx context.Context, runID string, start func() error) i
 			ev, err := sb.next(ctx)
 			if err != nil {
 				yield(apitype.Event{}, err)
+				return
+			}
+			if ev.Event == apitype.EventError {
+				// The event carries the error too, for servers relaying it.
+				yield(ev, ev.Error)
 				return
 			}
 			if !yield(ev, nil) || ends(ev) {
