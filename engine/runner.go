@@ -451,7 +451,10 @@ func (x *runner) publishStepDelta(calls ...apitype.ToolCallDelta) {
 func (x *runner) openToolStep() error {
 	s := x.newStep(apitype.StepDetails{Type: apitype.StepToolCalls, ToolCalls: []apitype.ToolCall{}})
 	err := x.write(func(tx *store.Tx, _ *apitype.Run) ([]apitype.Event, error) {
-		return []apitype.Event{{Event: apitype.EventRunStepCreated, Step: s}, {Event: apitype.EventRunStepInProgress, Step: s}}, tx.PutStep(s)
+		// Subscribers encode the event later, while toolCalls fills in
+		// x.toolStep: publish a copy.
+		snap := *s
+		return []apitype.Event{{Event: apitype.EventRunStepCreated, Step: &snap}, {Event: apitype.EventRunStepInProgress, Step: &snap}}, tx.PutStep(s)
 	})
 	if err == nil {
 		x.toolStep = s
