@@ -12,25 +12,20 @@ import (
 	"github.com/hearth-go/hearth/apitype"
 )
 
-// FileService stores uploaded files. The engine's file service satisfies it
-// (or a small adapter does); until one is given the /v1/files paths answer 501.
+// FileService stores uploaded files. *engine.Files satisfies it and is the
+// default; another implementation can be given in Options.
 type FileService interface {
 	// Create stores content (read to EOF) as a new file.
-	Create(ctx context.Context, p apitype.FileCreateParams, content io.Reader) (*apitype.File, error)
+	Create(ctx context.Context, content io.Reader, p apitype.FileCreateParams) (*apitype.File, error)
 	Retrieve(ctx context.Context, id string) (*apitype.File, error)
-	List(ctx context.Context, p FileListParams) (*apitype.Page[apitype.File], error)
-	Delete(ctx context.Context, id string) (*apitype.Deleted, error)
 	// Content opens a file's bytes; the caller closes the reader.
-	Content(ctx context.Context, id string) (io.ReadCloser, error)
-}
-
-// FileListParams adds the purpose filter to ListParams.
-type FileListParams struct {
-	apitype.ListParams
-	Purpose string
+	Content(ctx context.Context, id string) (*apitype.File, io.ReadCloser, error)
+	Delete(ctx context.Context, id string) (*apitype.Deleted, error)
+	List(ctx context.Context, p apitype.ListParams, purpose string) (*apitype.Page[apitype.File], error)
 }
 
 // VectorStoreService manages vector stores, their files and file batches.
+// *engine.VectorStores satisfies it and is the default.
 // Every call that names a file also names its vector store: an
 // implementation must answer 404 for a file that is not in that store.
 type VectorStoreService interface {
@@ -52,26 +47,16 @@ type VectorStoreService interface {
 	ListBatchFiles(ctx context.Context, vsID, batchID string, p apitype.VectorStoreFileListParams) (*apitype.Page[apitype.VectorStoreFile], error)
 }
 
-func notImplemented(what string) *apitype.Error {
-	return &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Code: "not_implemented", Status: http.StatusNotImplemented,
-		Message: what + " are not available on this server yet."}
-}
-
 func (h *Handler) fileRoutes(route func(string, int64, endpoint), jsonLimit, upload int64) {
 	fs, vs := h.opts.Files, h.opts.VectorStores
-	if fs == nil {
-		for _, p := range []string{"POST /v1/files", "GET /v1/files", "GET /v1/files/{file_id}", "DELETE /v1/files/{file_id}",
-			"GET /v1/files/{file_id}/content"} {
-			route(p, jsonLimit, func(http.ResponseWriter, *http.Request) (any, error) { return nil, notImplemented("Files") })
-		}
-	} else {
+	{
 		route("POST /v1/files", upload, h.uploadFile)
 		route("GET /v1/files", 0, func(w http.ResponseWriter, r *http.Request) (any, error) {
 			lp, err := listParams(r)
 			if err != nil {
 				return nil, err
 			}
-			return fs.List(r.Context(), FileListParams{ListParams: lp, Purpose: r.URL.Query().Get("purpose")})
+			return fs.List(r.Context(), lp, r.URL.Query().Get("purpose"))
 		})
 		route("GET /v1/files/{file_id}", 0, func(w http.ResponseWriter, r *http.Request) (any, error) {
 			return fs.Retrieve(r.Context(), r.PathValue("file_id"))
@@ -92,12 +77,6 @@ func (h *Handler) fileRoutes(route func(string, int64, endpoint), jsonLimit, upl
 		"GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}",
 		"POST /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel",
 		"GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files",
-	}
-	if vs == nil {
-		for _, p := range vsPaths {
-			route(p, jsonLimit, func(http.ResponseWriter, *http.Request) (any, error) { return nil, notImplemented("Vector stores") })
-		}
-		return
 	}
 	vsID := func(r *http.Request) string { return r.PathValue("vector_store_id") }
 	body := func(r *http.Request, dst any) error { return decodeJSON(r, jsonLimit, dst) }
@@ -240,7 +219,7 @@ func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request) (any, error
 			}
 			if purpose != "" {
 				// Purpose known: stream straight to the service.
-				return h.opts.Files.Create(r.Context(), apitype.FileCreateParams{Filename: filename, Purpose: purpose}, &partReader{part, h.opts.MaxUploadBytes})
+				return h.opts.Files.Create(r.Context(), &partReader{part, h.opts.MaxUploadBytes}, apitype.FileCreateParams{Filename: filename, Purpose: purpose})
 			}
 			spool, err = os.CreateTemp("", "hearth-upload-*")
 			if err != nil {
@@ -265,7 +244,7 @@ func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request) (any, error
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	return h.opts.Files.Create(r.Context(), apitype.FileCreateParams{Filename: filename, Purpose: purpose}, spool)
+	return h.opts.Files.Create(r.Context(), spool, apitype.FileCreateParams{Filename: filename, Purpose: purpose})
 }
 
 // partReader turns the body limit error into the 413 envelope when the
@@ -293,11 +272,7 @@ func multipartErr(err error, limit int64) error {
 
 func (h *Handler) fileContent(w http.ResponseWriter, r *http.Request) (any, error) {
 	id := r.PathValue("file_id")
-	f, err := h.opts.Files.Retrieve(r.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := h.opts.Files.Content(r.Context(), id)
+	f, rc, err := h.opts.Files.Content(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}

@@ -21,8 +21,7 @@ import (
 )
 
 // Options configures a Handler. The zero value is usable: no API keys
-// (loopback clients only), the default limits, and 501 answers for files and
-// vector stores.
+// (loopback clients only) and the default limits.
 type Options struct {
 	// Keys are the accepted API keys, sent as "Authorization: Bearer <key>".
 	// With none, every request from a non-loopback address is refused (403),
@@ -39,9 +38,9 @@ type Options struct {
 	// PollAfter is sent as openai-poll-after-ms, the wait SDK poll helpers
 	// use between polls (5 s without it). Default 100ms: local runs are short.
 	PollAfter time.Duration
-	// Files serves /v1/files; nil answers those paths 501.
+	// Files serves /v1/files. Default: the engine's Files.
 	Files FileService
-	// VectorStores serves /v1/vector_stores; nil answers those paths 501.
+	// VectorStores serves /v1/vector_stores. Default: the engine's VectorStores.
 	VectorStores VectorStoreService
 	// Admin enables GET /admin/backup, an online consistent copy of the
 	// database (bbolt's Tx.WriteTo) streamed as application/octet-stream.
@@ -86,6 +85,12 @@ type Handler struct {
 // NewHandler returns the handler serving eng under /v1.
 func NewHandler(eng *engine.Engine, opts Options) *Handler {
 	opts.setDefaults()
+	if opts.Files == nil {
+		opts.Files = eng.Files
+	}
+	if opts.VectorStores == nil {
+		opts.VectorStores = eng.VectorStores
+	}
 	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger, drain: make(chan struct{})}
 	for _, k := range opts.Keys {
 		if k = strings.TrimSpace(k); k != "" {
