@@ -203,7 +203,6 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-
 // checkEnvelope asserts status and the {"error":{message,type,param,code}} body.
 func checkEnvelope(t *testing.T, resp *http.Response, status int, typ, param string) {
 	t.Helper()
