@@ -36,7 +36,8 @@ type env struct {
 func newEnv(t testing.TB, model llm.Model, mod ...func(*openaihttp.Options)) *env {
 	t.Helper()
 	eng, err := engine.Open(context.Background(), engine.Config{
-		Path: filepath.Join(t.TempDir(), "hearth.db"), Model: model, NoSync: true, MaxConcurrentRuns: 8})
+		Path: filepath.Join(t.TempDir(), "hearth.db"), Model: model, NoSync: true, MaxConcurrentRuns: 8,
+		FileIndex: &wordIndex{}})
 	if err != nil {
 		t.Fatal(err)
 	}
