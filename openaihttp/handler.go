@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hearth-go/hearth/apitype"
@@ -77,9 +76,9 @@ type Handler struct {
 	mux  *http.ServeMux
 	log  *slog.Logger
 
-	// drain is closed by Drain; open streams watch it.
-	drain     chan struct{}
-	drainOnce sync.Once
+	// drained is cancelled by Drain; open streams end with it.
+	drained context.Context
+	drain   context.CancelFunc
 }
 
 // NewHandler returns the handler serving eng under /v1.
@@ -91,7 +90,8 @@ func NewHandler(eng *engine.Engine, opts Options) *Handler {
 	if opts.VectorStores == nil {
 		opts.VectorStores = eng.VectorStores
 	}
-	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger, drain: make(chan struct{})}
+	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	h.drained, h.drain = context.WithCancel(context.Background())
 	for _, k := range opts.Keys {
 		if k = strings.TrimSpace(k); k != "" {
 			h.keys = append(h.keys, []byte(k))
@@ -104,7 +104,7 @@ func NewHandler(eng *engine.Engine, opts Options) *Handler {
 // Drain ends every open stream (each gets an error event saying the server
 // is shutting down, then done) and makes new streaming requests fail with
 // 503. Runs are not touched: they go on, or resume when the engine reopens.
-func (h *Handler) Drain() { h.drainOnce.Do(func() { close(h.drain) }) }
+func (h *Handler) Drain() { h.drain() }
 
 // endpoint serves one route: it returns the value to write as JSON, or an
 // error for the envelope, or (nil, nil) when it wrote the response itself.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -30,21 +31,28 @@ func postStream(t testing.TB, ctx context.Context, e *env, path, body string) *h
 	return resp
 }
 
-// sseEvent reads one "event: X\ndata: Y\n\n" frame, failing on any other shape.
+// readFrame reads one "event: X\ndata: Y\n\n" frame and refuses any other shape.
+func readFrame(r *bufio.Reader) (name, data string, err error) {
+	var lines [3]string
+	for i := range lines {
+		if lines[i], err = r.ReadString('\n'); err != nil {
+			return "", "", fmt.Errorf("read: %w (got %q)", err, lines[:i+1])
+		}
+	}
+	ev, dl, blank := lines[0], lines[1], lines[2]
+	if !strings.HasPrefix(ev, "event: ") || !strings.HasPrefix(dl, "data: ") || blank != "\n" {
+		return "", "", fmt.Errorf("bad frame %q", lines)
+	}
+	return strings.TrimSuffix(ev[len("event: "):], "\n"), strings.TrimSuffix(dl[len("data: "):], "\n"), nil
+}
+
 func sseEvent(t testing.TB, r *bufio.Reader) (name, data string) {
 	t.Helper()
-	read := func() string {
-		l, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("read: %v (got %q)", err, l)
-		}
-		return l
+	name, data, err := readFrame(r)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ev, dl, blank := read(), read(), read()
-	if !strings.HasPrefix(ev, "event: ") || !strings.HasPrefix(dl, "data: ") || blank != "\n" {
-		t.Fatalf("bad frame %q %q %q", ev, dl, blank)
-	}
-	return strings.TrimSuffix(ev[len("event: "):], "\n"), strings.TrimSuffix(dl[len("data: "):], "\n")
+	return name, data
 }
 
 // Events are flushed one by one: they arrive while the model is still
