@@ -420,7 +420,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 	switch x.toolType(sc.name) {
 	case apitype.ToolTypeCodeInterpreter:
 		code := partialString(sc.args.String(), "code")
-		if len(code) < sc.sent && !first {
+		if len(code) <= sc.sent && !first {
 			return nil
 		}
 		call.CodeInterpreter = &apitype.CodeInterpreterDelta{Input: code[sc.sent:]}
@@ -450,11 +450,11 @@ func (x *runner) publishStepDelta(calls ...apitype.ToolCallDelta) {
 
 func (x *runner) openToolStep() error {
 	s := x.newStep(apitype.StepDetails{Type: apitype.StepToolCalls, ToolCalls: []apitype.ToolCall{}})
+	// The events get their own copy: the runner fills x.toolStep's calls
+	// later, and subscribers read events after that.
+	pub := *s
 	err := x.write(func(tx *store.Tx, _ *apitype.Run) ([]apitype.Event, error) {
-		// Subscribers encode the event later, while toolCalls fills in
-		// x.toolStep: publish a copy.
-		snap := *s
-		return []apitype.Event{{Event: apitype.EventRunStepCreated, Step: &snap}, {Event: apitype.EventRunStepInProgress, Step: &snap}}, tx.PutStep(s)
+		return []apitype.Event{{Event: apitype.EventRunStepCreated, Step: &pub}, {Event: apitype.EventRunStepInProgress, Step: &pub}}, tx.PutStep(s)
 	})
 	if err == nil {
 		x.toolStep = s

@@ -25,30 +25,24 @@ import (
 // that delete while paging neither fail nor skip items.
 
 func listJSON[T any](b *bolt.Bucket, prefix []byte, p apitype.ListParams) (apitype.Page[T], error) {
-	return list(b, prefix, p, func(_, v []byte) (T, error) {
-		var out T
-		return out, json.Unmarshal(v, &out)
-	})
-}
-
-func list[T any](b *bolt.Bucket, prefix []byte, p apitype.ListParams, decode func(k, v []byte) (T, error)) (apitype.Page[T], error) {
-	return listWhere(b, prefix, p, func(k, v []byte) (T, bool, error) {
-		out, err := decode(k, v)
-		return out, true, err
+	return listWhere(b, prefix, p, false, func(_, v []byte, out *T) (bool, error) {
+		return true, json.Unmarshal(v, out)
 	})
 }
 
 func listFiltered[T any](b *bolt.Bucket, p apitype.ListParams, keep func(*T) bool) (apitype.Page[T], error) {
-	return listWhere(b, nil, p, func(_, v []byte) (T, bool, error) {
-		var out T
-		if err := json.Unmarshal(v, &out); err != nil {
-			return out, false, err
+	return listWhere(b, nil, p, true, func(_, v []byte, out *T) (bool, error) {
+		if err := json.Unmarshal(v, out); err != nil {
+			return false, err
 		}
-		return out, keep(&out), nil
+		return keep(out), nil
 	})
 }
 
-func listWhere[T any](b *bolt.Bucket, prefix []byte, p apitype.ListParams, fn func(k, v []byte) (T, bool, error)) (apitype.Page[T], error) {
+// listWhere cuts one page. fn decodes the record at k into out and says
+// whether it belongs in the list; when filtered is false every record does,
+// so the one past the page is counted for has_more without being decoded.
+func listWhere[T any](b *bolt.Bucket, prefix []byte, p apitype.ListParams, filtered bool, fn func(k, v []byte, out *T) (bool, error)) (apitype.Page[T], error) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = apitype.DefaultListLimit
@@ -66,24 +60,40 @@ func listWhere[T any](b *bolt.Bucket, prefix []byte, p apitype.ListParams, fn fu
 	if reverse {
 		start, stop, forward = key(p.Before), nil, !asc
 	}
-	page := apitype.Page[T]{Object: apitype.ObjectList, Data: []T{}}
-	var ids []string
+	page := apitype.Page[T]{Object: apitype.ObjectList, Data: make([]T, 0, limit)}
+	var first, last []byte // keys of the page's ends, valid while the tx is
 	var err error
 	walk(b.Cursor(), prefix, forward, start, stop, func(k, v []byte) bool {
-		item, ok, e := fn(k, v)
+		if len(page.Data) == limit && !filtered {
+			page.HasMore = true
+			return false
+		}
+		if len(page.Data) == limit {
+			// Filtered: decode the candidate in a scratch slot first.
+			var item T
+			ok, e := fn(k, v, &item)
+			if e != nil || ok {
+				err, page.HasMore = e, e == nil
+				return false
+			}
+			return true
+		}
+		// Decode in place: no copy of T, no per-item allocation.
+		var zero T
+		page.Data = append(page.Data, zero)
+		ok, e := fn(k, v, &page.Data[len(page.Data)-1])
 		if e != nil {
 			err = e
 			return false
 		}
 		if !ok {
+			page.Data = page.Data[:len(page.Data)-1]
 			return true
 		}
-		if len(page.Data) == limit {
-			page.HasMore = true
-			return false
+		if first == nil {
+			first = k
 		}
-		page.Data = append(page.Data, item)
-		ids = append(ids, string(k[len(prefix):]))
+		last = k
 		return true
 	})
 	if err != nil {
@@ -91,10 +101,11 @@ func listWhere[T any](b *bolt.Bucket, prefix []byte, p apitype.ListParams, fn fu
 	}
 	if reverse {
 		slices.Reverse(page.Data)
-		slices.Reverse(ids)
+		first, last = last, first
 	}
-	if len(ids) > 0 {
-		page.FirstID, page.LastID = &ids[0], &ids[len(ids)-1]
+	if first != nil {
+		f, l := string(first[len(prefix):]), string(last[len(prefix):])
+		page.FirstID, page.LastID = &f, &l
 	}
 	return page, nil
 }

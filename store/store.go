@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -59,6 +60,7 @@ type Store struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	closed atomic.Bool
 }
 
 type write struct {
@@ -77,13 +79,17 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	start := time.Now()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      opts.LockTimeout,
 		NoSync:       opts.NoSync,
 		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %s (waited %s for its lock)", ErrLocked, path, opts.LockTimeout)
+		// The lock is flock(2) on the open file, so another Open of the same
+		// path in this process is refused the same way.
+		return nil, fmt.Errorf("%w: %s (gave up waiting for its lock after %s; LockTimeout %s; a second Open in the same process is refused too)",
+			ErrLocked, path, time.Since(start).Round(time.Millisecond), opts.LockTimeout)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -99,31 +105,39 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 func (s *Store) init(migrations []Migration) error {
+	latest := SchemaVersion
+	for _, m := range migrations {
+		latest = max(latest, m.Version)
+	}
 	var version int
+	errNewer := errors.New("newer")
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		// Read the version before creating anything: a file from a newer
+		// Hearth is refused untouched (the rollback discards this tx).
+		if meta := tx.Bucket(bMeta); meta != nil {
+			if v := meta.Get(kSchema); len(v) == 8 {
+				version = int(binary.BigEndian.Uint64(v))
+				if version > latest {
+					return errNewer
+				}
+			}
+		}
 		for _, name := range rootBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		meta := tx.Bucket(bMeta)
-		if v := meta.Get(kSchema); v != nil {
-			version = int(binary.BigEndian.Uint64(v))
-		} else {
+		if version == 0 {
 			version = SchemaVersion
-			return meta.Put(kSchema, u64(SchemaVersion))
+			return tx.Bucket(bMeta).Put(kSchema, u64(SchemaVersion))
 		}
 		return nil
 	})
+	if errors.Is(err, errNewer) {
+		return fmt.Errorf("%w: %s has schema %d, this build knows %d", ErrNewerSchema, s.path, version, latest)
+	}
 	if err != nil {
 		return fmt.Errorf("store: init %s: %w", s.path, err)
-	}
-	latest := SchemaVersion
-	for _, m := range migrations {
-		latest = max(latest, m.Version)
-	}
-	if version > latest {
-		return fmt.Errorf("%w: %s has schema %d, this build knows %d", ErrNewerSchema, s.path, version, latest)
 	}
 	for v := version + 1; v <= latest; v++ {
 		for _, m := range migrations {
@@ -149,6 +163,7 @@ func (s *Store) init(migrations []Migration) error {
 func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
+		s.closed.Store(true)
 		close(s.stop)
 		<-s.done
 		err = s.db.Close()
@@ -173,12 +188,21 @@ func (s *Store) SchemaVersion() (int, error) {
 	return v, err
 }
 
-// View runs fn in a read-only transaction.
+// View runs fn in a read-only transaction. Views run concurrently with each
+// other and with writes. fn must not call Update: a commit that grows the
+// file waits for open reads to end, so it could wait for fn forever.
 func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	err := s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }
 
 // Update runs fn in a read-write transaction and commits it. Concurrent
@@ -188,7 +212,7 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 //
 // fn may run more than once (when a write sharing its transaction fails, the
 // others are retried), so it must have no effect outside tx other than
-// assigning captured variables. When fn returns an error nothing it wrote is
+// assigning captured variables; it must not call Update or View itself. When fn returns an error nothing it wrote is
 // kept and Update returns that error.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
@@ -199,6 +223,9 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	case s.writes <- w:
 	case <-s.stop:
 		return ErrClosed
+	case <-ctx.Done():
+		// Not taken yet, so certainly not written.
+		return ctx.Err()
 	}
 	// Once queued the write will be decided; wait for the truth rather than
 	// returning early on ctx and leaving the caller unsure.

@@ -176,15 +176,16 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 		if err := tb.Put(tCount, u64(n+1)); err != nil {
 			return err
 		}
-	} else {
-		var prev apitype.Message
-		if err := json.Unmarshal(old, &prev); err == nil && prev.RunID != nil && (m.RunID == nil || *m.RunID != *prev.RunID) {
-			if err := tb.Bucket(tRunMsgs).Delete(pair(*prev.RunID, m.ID)); err != nil {
-				return err
-			}
+	} else if run, ok, err := messageRunID(old); err == nil && ok && (m.RunID == nil || *m.RunID != run) {
+		if err := tb.Bucket(tRunMsgs).Delete(pair(run, m.ID)); err != nil {
+			return err
 		}
 	}
-	if err := putJSON(mb, key, m); err != nil {
+	data, err := encodeMessage(nil, m)
+	if err != nil {
+		return fmt.Errorf("store: encode message %s: %w", m.ID, err)
+	}
+	if err := mb.Put(key, data); err != nil {
 		return err
 	}
 	if tokens >= 0 || old == nil {
@@ -204,7 +205,15 @@ func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return getJSON[apitype.Message](tb.Bucket(tMessages), id, "message")
+	v := tb.Bucket(tMessages).Get([]byte(id))
+	if v == nil {
+		return nil, apitype.NotFound("message", id)
+	}
+	var m apitype.Message
+	if err := decodeMessage(v, newMsgArena(1), &m); err != nil {
+		return nil, fmt.Errorf("store: decode message %s: %w", id, err)
+	}
+	return &m, nil
 }
 
 // DeleteMessage deletes a message of a thread.
@@ -245,18 +254,20 @@ func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype
 		return apitype.Page[apitype.Message]{}, err
 	}
 	mb := tb.Bucket(tMessages)
+	arena := newMsgArena(min(max(p.Limit, apitype.DefaultListLimit), apitype.MaxListLimit))
 	if p.RunID == "" {
-		return listJSON[apitype.Message](mb, nil, p.ListParams)
+		return listWhere(mb, nil, p.ListParams, false, func(_, v []byte, m *apitype.Message) (bool, error) {
+			return true, decodeMessage(v, arena, m)
+		})
 	}
 	// The run index holds keys only; values come from the message bucket.
 	prefix := append([]byte(p.RunID), 0)
-	return list(tb.Bucket(tRunMsgs), prefix, p.ListParams, func(k, _ []byte) (apitype.Message, error) {
-		var m apitype.Message
+	return listWhere(tb.Bucket(tRunMsgs), prefix, p.ListParams, false, func(k, _ []byte, m *apitype.Message) (bool, error) {
 		v := mb.Get(k[len(prefix):])
 		if v == nil {
-			return m, fmt.Errorf("store: run index names missing message %s", k[len(prefix):])
+			return false, fmt.Errorf("store: run index names missing message %s", k[len(prefix):])
 		}
-		return m, json.Unmarshal(v, &m)
+		return true, decodeMessage(v, arena, m)
 	})
 }
 
@@ -524,16 +535,15 @@ func (t *Tx) ListVectorStoreFiles(vsID, batchID string, p apitype.VectorStoreFil
 	}
 	files := vb.Bucket(vsFiles)
 	prefix := append([]byte(batchID), 0)
-	return listWhere(vb.Bucket(vsBatchFile), prefix, p.ListParams, func(k, _ []byte) (apitype.VectorStoreFile, bool, error) {
-		var f apitype.VectorStoreFile
+	return listWhere(vb.Bucket(vsBatchFile), prefix, p.ListParams, true, func(k, _ []byte, f *apitype.VectorStoreFile) (bool, error) {
 		v := files.Get(k[len(prefix):])
 		if v == nil { // detached since
-			return f, false, nil
+			return false, nil
 		}
-		if err := json.Unmarshal(v, &f); err != nil {
-			return f, false, err
+		if err := json.Unmarshal(v, f); err != nil {
+			return false, err
 		}
-		return f, keep(&f), nil
+		return keep(f), nil
 	})
 }
 
