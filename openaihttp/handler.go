@@ -32,8 +32,11 @@ type Options struct {
 	// MaxUploadBytes bounds a multipart file upload. Default 512 MiB, the
 	// hosted API's file limit.
 	MaxUploadBytes int64
-	// Timeout bounds every request except streams. Default 60s.
+	// Timeout bounds every request except streams, uploads and the backup.
+	// Default 60s.
 	Timeout time.Duration
+	// UploadTimeout bounds a file upload, body included. Default 10 minutes.
+	UploadTimeout time.Duration
 	// PollAfter is sent as openai-poll-after-ms, the wait SDK poll helpers
 	// use between polls (5 s without it). Default 100ms: local runs are short.
 	PollAfter time.Duration
@@ -58,6 +61,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
+	}
+	if o.UploadTimeout <= 0 {
+		o.UploadTimeout = 10 * time.Minute
 	}
 	if o.PollAfter <= 0 {
 		o.PollAfter = 100 * time.Millisecond
@@ -112,10 +118,17 @@ type endpoint func(w http.ResponseWriter, r *http.Request) (any, error)
 
 type ctxKey struct{}
 
+// uploadRoute is the one route with the upload limit and timeout.
+const uploadRoute = "POST /v1/files"
+
 func (h *Handler) routes() {
 	jsonLimit, upload := h.opts.MaxBodyBytes, h.opts.MaxUploadBytes
 	route := func(pattern string, limit int64, ep endpoint) {
-		h.mux.Handle(pattern, h.api(limit, ep))
+		timeout := h.opts.Timeout
+		if pattern == uploadRoute {
+			timeout = h.opts.UploadTimeout
+		}
+		h.mux.Handle(pattern, h.api(limit, timeout, ep))
 	}
 	// Assistants.
 	route("POST /v1/assistants", jsonLimit, h.createAssistant)
@@ -217,16 +230,16 @@ func isLoopback(remote string) bool {
 
 // api wraps an endpoint: authorization, the body limit, the per-request
 // timeout (streams lift it), and the JSON or error answer.
-func (h *Handler) api(limit int64, ep endpoint) http.Handler {
+func (h *Handler) api(limit int64, timeout time.Duration, ep endpoint) http.Handler {
 	return h.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if limit > 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		base := r.Context()
-		ctx, cancel := context.WithTimeout(context.WithValue(base, ctxKey{}, base), h.opts.Timeout)
+		ctx, cancel := context.WithTimeout(context.WithValue(base, ctxKey{}, base), timeout)
 		defer cancel()
 		rc := http.NewResponseController(w)
-		deadline := time.Now().Add(h.opts.Timeout + 5*time.Second)
+		deadline := time.Now().Add(timeout + 5*time.Second)
 		_ = rc.SetReadDeadline(deadline) // unsupported writers (tests) return an error: fine
 		_ = rc.SetWriteDeadline(deadline)
 		w.Header().Set("openai-poll-after-ms", strconv.FormatInt(h.opts.PollAfter.Milliseconds(), 10))
