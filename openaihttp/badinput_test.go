@@ -110,6 +110,7 @@ func TestBadInput(t *testing.T) {
 		{name: "update tools string", method: "POST", path: "/v1/assistants/" + A, body: `{"tools":"x"}`, status: 400, param: "tools"},
 		{name: "messages string", method: "POST", path: "/v1/threads", body: `{"messages":"hi"}`, status: 400, param: "messages"},
 		{name: "message bad role", method: "POST", path: "/v1/threads", body: `{"messages":[{"role":"robot","content":"x"}]}`, status: 400},
+		{name: "nested wrong type", method: "POST", path: "/v1/threads", body: `{"messages":[{"role":"user","content":"x"},{"role":"user","content":"y","attachments":[{"file_id":7}]}]}`, status: 400, param: "messages[1].attachments[0].file_id"},
 		{name: "message content number", method: "POST", path: "/v1/threads", body: `{"messages":[{"role":"user","content":5}]}`, status: 400, param: "messages[0].content"},
 		{name: "nested content object", method: "POST", path: "/v1/threads/runs", body: `{"assistant_id":"` + A + `","thread":{"messages":[{"role":"user","content":"a"},{"role":"user","content":{}}]}}`, status: 400, param: "thread.messages[1].content"},
 		{name: "message without content", method: "POST", path: "/v1/threads/" + T + "/messages", body: `{"role":"user"}`, status: 400},

@@ -73,7 +73,11 @@ func unmarshalParams(b []byte, dst any) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return apitype.Invalid(te.Field, "Invalid type for '%s': expected %s, but got %s.", te.Field, goKind(te.Type.Kind().String()), te.Value)
+		param := te.Field // dotted, without array indexes: find the exact path
+		if p := failingField(b, dst); p != "" {
+			param = p
+		}
+		return apitype.Invalid(param, "Invalid type for '%s': expected %s, but got %s.", param, goKind(te.Type.Kind().String()), te.Value)
 	}
 	// A custom decoder (content, tool_choice, response_format…) refused a
 	// value: find which top-level field by decoding them one at a time.
