@@ -176,7 +176,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := requestID()
 	rw.Header().Set("X-Request-Id", id)
 	h.mux.ServeHTTP(rw, r)
-	h.log.LogAttrs(r.Context(), slog.LevelInfo, "http",
+	level := slog.LevelInfo
+	if r.Method == http.MethodGet && rw.status < 400 {
+		level = slog.LevelDebug // polls: one every openai-poll-after-ms per waiting client
+	}
+	h.log.LogAttrs(r.Context(), level, "http",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rw.status),
 		slog.Duration("duration", time.Since(start)), slog.String("request_id", id), slog.String("remote", r.RemoteAddr))
 }
