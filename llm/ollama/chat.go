@@ -44,6 +44,7 @@ type replyState struct {
 	done    bool
 	calls   int
 	prompt  []byte // hash input for call ids, computed on first need
+	think   thinkFilter
 }
 
 func (c *Client) stream(ctx context.Context, req *llm.Request, areq *api.ChatRequest, yield func(llm.Chunk, error) bool) {
@@ -93,7 +94,12 @@ func (c *Client) chatErr(ctx context.Context, err error, model string, st *reply
 }
 
 func (st *replyState) onResponse(resp api.ChatResponse) error {
-	ch := llm.Chunk{Text: resp.Message.Content, Thinking: resp.Message.Thinking}
+	text, thinking := st.think.add(resp.Message.Content)
+	if resp.Done {
+		t2, th2 := st.think.flush()
+		text, thinking = text+t2, thinking+th2
+	}
+	ch := llm.Chunk{Text: text, Thinking: resp.Message.Thinking + thinking}
 	for _, tc := range resp.Message.ToolCalls {
 		ch.ToolCalls = append(ch.ToolCalls, st.toolCall(tc))
 	}
@@ -154,9 +160,12 @@ func (c *Client) chatRequest(ctx context.Context, req *llm.Request) (*api.ChatRe
 		msgs = append(msgs, am)
 	}
 
+	wantThink := c.cfg.Think != nil && *c.cfg.Think
 	numCtx := req.ContextWindow
-	if numCtx <= 0 || hasImages {
-		info, err := c.show(ctx, req.Model)
+	var info modelInfo
+	if numCtx <= 0 || hasImages || wantThink {
+		var err error
+		info, err = c.show(ctx, req.Model)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +208,9 @@ func (c *Client) chatRequest(ctx context.Context, req *llm.Request) (*api.ChatRe
 	if c.cfg.KeepAlive != nil {
 		areq.KeepAlive = &api.Duration{Duration: *c.cfg.KeepAlive}
 	}
-	if c.cfg.Think != nil {
+	// Ollama refuses think=true for a model that cannot think: ask only
+	// models that can (or that the server says nothing about).
+	if c.cfg.Think != nil && (!wantThink || info.capabilities == nil || info.hasCapability("thinking")) {
 		areq.Think = &api.ThinkValue{Value: *c.cfg.Think}
 	}
 	if f := req.ResponseFormat; f != nil {
