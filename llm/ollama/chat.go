@@ -17,8 +17,17 @@ import (
 var errStopped = errors.New("ollama: consumer stopped")
 
 // Chat streams the model's reply to req: text and thinking deltas as they
-// arrive, each tool call whole (with a "call_" id), and a last chunk with
-// Usage and FinishReason (stop, length or tool_calls).
+// arrive, each tool call whole, and a last chunk with Usage
+// (prompt_eval_count, eval_count) and FinishReason (stop, length or
+// tool_calls).
+//
+// Tool call ids: Ollama's own when it sends one (prefixed "call_" if it
+// lacks it); otherwise "call_" + 24 hex digits of SHA-256 over the prompt's
+// run-independent content (model, roles, texts, tool traffic, image sizes),
+// the call's index in the reply, its name and arguments. The same prompt and
+// reply give the same ids on every run; the same call in a later turn does
+// not collide. Arguments are reported as the model wrote them (in its key
+// order); checking them against the tool's schema is the caller's job.
 //
 // The request always carries num_ctx (req.ContextWindow, or the smaller of
 // the model's trained context and Config.MaxContext) and truncate=false, so

@@ -35,3 +35,31 @@ func TestThinkFilter(t *testing.T) {
 		}
 	}
 }
+
+func FuzzThinkFilter(f *testing.F) {
+	f.Add("<think>plan</think>answer", 3)
+	f.Add("  <thi", 1)
+	f.Add("plain text", 4)
+	f.Add("<think></th", 2)
+	f.Fuzz(func(t *testing.T, s string, step int) {
+		if step <= 0 || step > len(s)+1 {
+			step = 1
+		}
+		var fl thinkFilter
+		var text, thinking strings.Builder
+		for i := 0; i < len(s); i += step {
+			a, b := fl.add(s[i:min(i+step, len(s))])
+			text.WriteString(a)
+			thinking.WriteString(b)
+		}
+		a, b := fl.flush()
+		text.WriteString(a)
+		thinking.WriteString(b)
+		if text.Len()+thinking.Len() > len(s) {
+			t.Fatalf("filter invented text: %q → %q + %q", s, text.String(), thinking.String())
+		}
+		if !strings.HasPrefix(strings.TrimLeft(s, " \t\r\n"), "<think>") && text.String() != s {
+			t.Fatalf("text without a think block changed: %q → %q", s, text.String())
+		}
+	})
+}
