@@ -534,3 +534,23 @@ func TestChatToolsUnsupported(t *testing.T) {
 		t.Errorf("%d requests; a 400 is not retried", n)
 	}
 }
+
+func TestContextWindowConcurrentFirstUse(t *testing.T) {
+	srv := ollamatest.NewServer(t)
+	c := newClient(t, srv)
+	errs := make(chan error, 20)
+	for range 20 {
+		go func() {
+			_, err := collect(t, c, &llm.Request{Model: "llama3.2", Messages: []llm.Message{user("hi")}})
+			errs <- err
+		}()
+	}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := srv.Hits("/api/show"); h > 2 {
+		t.Errorf("/api/show hit %d times for one model", h)
+	}
+}
