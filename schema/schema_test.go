@@ -250,3 +250,24 @@ func FuzzCompileValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestCache(t *testing.T) {
+	var c schema.Cache
+	c.Max = 2
+	a1, err := c.Compile(json.RawMessage(`{"type":"string"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := c.Compile(json.RawMessage(`{"type":"string"}`))
+	if a1 != a2 {
+		t.Error("second Compile did not hit the cache")
+	}
+	if _, err := c.Compile(json.RawMessage(`{"type":1}`)); !errors.Is(err, schema.ErrInvalidSchema) {
+		t.Errorf("err = %v", err)
+	}
+	c.Compile(json.RawMessage(`{"type":"integer"}`))
+	c.Compile(json.RawMessage(`{"type":"number"}`)) // full: starts over
+	if s, _ := c.Compile(json.RawMessage(`{"type":"string"}`)); s == a1 {
+		t.Error("cache grew past Max")
+	}
+}

@@ -237,7 +237,7 @@ func (c *Client) chatRequest(ctx context.Context, req *llm.Request) (*api.ChatRe
 		}
 	}
 	if req.ToolChoice.Mode != llm.ToolChoiceNone {
-		tools, err := convertTools(req.Tools, req.ToolChoice)
+		tools, err := c.convertTools(req.Tools, req.ToolChoice)
 		if err != nil {
 			return nil, err
 		}

@@ -76,6 +76,7 @@ type Client struct {
 	mu    sync.Mutex
 	info  map[string]modelInfo // /api/show results by model name
 	shows singleflight.Group   // one /api/show per model at a time
+	tools toolCache
 }
 
 var (

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/ollama/ollama/api"
 
@@ -22,19 +23,50 @@ var emptyParameters = json.RawMessage(`{"type":"object","properties":{}}`)
 // dropped constraints reach the model as description text, and the root's
 // constraints join the tool's description. A "function" tool choice sends
 // only the chosen tool; Ollama has no tool_choice, the engine enforces it.
-func convertTools(tools []llm.Tool, choice llm.ToolChoice) (api.Tools, error) {
+func (c *Client) convertTools(tools []llm.Tool, choice llm.ToolChoice) (api.Tools, error) {
 	var out api.Tools
 	for _, t := range tools {
 		if choice.Mode == llm.ToolChoiceFunction && choice.Name != "" && t.Name != choice.Name {
 			continue
 		}
-		at, err := convertTool(t)
+		at, err := c.tools.convert(t)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, at)
 	}
 	return out, nil
+}
+
+// toolCache keeps converted tools: a run sends the same tools on every
+// step, and folding a schema costs ~50 µs (schema.BenchmarkFold). Entries
+// are shared read-only by requests; the cache starts over at maxTools.
+type toolCache struct {
+	mu sync.Mutex
+	m  map[string]api.Tool
+}
+
+const maxTools = 1024
+
+func (tc *toolCache) convert(t llm.Tool) (api.Tool, error) {
+	key := t.Name + "\x00" + t.Description + "\x00" + string(t.Parameters)
+	tc.mu.Lock()
+	at, ok := tc.m[key]
+	tc.mu.Unlock()
+	if ok {
+		return at, nil
+	}
+	at, err := convertTool(t)
+	if err != nil {
+		return api.Tool{}, err
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.m == nil || len(tc.m) >= maxTools {
+		tc.m = make(map[string]api.Tool)
+	}
+	tc.m[key] = at
+	return at, nil
 }
 
 func convertTool(t llm.Tool) (api.Tool, error) {
