@@ -103,6 +103,9 @@ func (c *Client) chatErr(ctx context.Context, err error, model string, st *reply
 }
 
 func (st *replyState) onResponse(resp api.ChatResponse) error {
+	if st.done {
+		return nil // nothing follows the last chunk
+	}
 	text, thinking := st.think.add(resp.Message.Content)
 	if resp.Done {
 		t2, th2 := st.think.flush()
