@@ -31,7 +31,9 @@ var errStopped = errors.New("ollama: consumer stopped")
 //
 // The request always carries num_ctx (req.ContextWindow, or the smaller of
 // the model's trained context and Config.MaxContext) and truncate=false, so
-// Ollama never drops prompt text silently. Calls that fail before any chunk
+// Ollama never drops prompt text silently. Keep req.ContextWindow stable per
+// model: num_ctx is a load-time option, and Ollama reloads the model (seconds)
+// whenever a request asks for a different one. Calls that fail before any chunk
 // was yielded are retried per Config.Retries; a reply cut after output ends
 // with an error wrapping llm.ErrStreamCut after the partial chunks.
 func (c *Client) Chat(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
