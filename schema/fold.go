@@ -67,12 +67,18 @@ func Fold(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, fmt.Errorf("%w: a schema must be a JSON object, got %s", ErrInvalidSchema, kindOf(v))
 	}
 	out := foldNode(root, &foldState{root: root, budget: maxInlines}, 0)
+	if !hasRef(out, true) {
+		// Every reference was inlined: the definitions would only repeat
+		// themselves in the prompt.
+		out = out.without("$defs", "definitions")
+	}
 	var buf bytes.Buffer
 	writeJSON(&buf, out)
 	return buf.Bytes(), nil
 }
 
 func foldNode(n *object, st *foldState, depth int) *object {
+	isRoot := n == st.root && depth == 0
 	n = n.clone()
 	if ref, ok := n.get("$ref").(string); ok && depth < maxRefDepth && st.budget > 0 {
 		if target, ok := resolveLocal(st.root, ref); ok {
@@ -131,7 +137,12 @@ func foldNode(n *object, st *foldState, depth int) *object {
 	if desc == "" {
 		desc, _ = n.get("title").(string)
 	}
-	if cons := constraints(n); len(cons) > 0 {
+	cons := constraints(n)
+	if req, ok := n.get("required").([]any); ok && len(req) > 0 && !isRoot {
+		// Ollama keeps "required" only on the parameters object itself.
+		cons = append([]string{"required: " + joinStrings(req)}, cons...)
+	}
+	if len(cons) > 0 {
 		if desc != "" {
 			desc += " (" + strings.Join(cons, "; ") + ")"
 		} else {
@@ -154,6 +165,42 @@ func foldList(list []any, st *foldState, depth int) []any {
 		}
 	}
 	return out
+}
+
+// hasRef reports whether a reference is left in v, outside the root's
+// definitions when skipDefs.
+func hasRef(v any, skipDefs bool) bool {
+	switch t := v.(type) {
+	case *object:
+		for _, k := range t.keys {
+			if k == "$ref" || k == "$dynamicRef" || k == "$recursiveRef" {
+				return true
+			}
+			if skipDefs && (k == "$defs" || k == "definitions") {
+				continue
+			}
+			if hasRef(t.vals[k], false) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if hasRef(x, false) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func joinStrings(list []any) string {
+	parts := make([]string, 0, len(list))
+	for _, x := range list {
+		if s, ok := x.(string); ok {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // resolveLocal follows a "#/..." JSON Pointer inside root.
@@ -269,6 +316,22 @@ func (o *object) set(k string, v any) {
 		o.keys = append(o.keys, k)
 	}
 	o.vals[k] = v
+}
+
+// without returns a copy of o lacking keys.
+func (o *object) without(keys ...string) *object {
+	c := &object{vals: make(map[string]any, len(o.vals))}
+	for _, k := range o.keys {
+		drop := false
+		for _, d := range keys {
+			drop = drop || k == d
+		}
+		if !drop {
+			c.keys = append(c.keys, k)
+			c.vals[k] = o.vals[k]
+		}
+	}
+	return c
 }
 
 // clone copies the object shallowly: foldNode replaces children, never
