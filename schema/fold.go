@@ -96,8 +96,11 @@ func foldNode(n *object, st *foldState, depth int) *object {
 	if props, ok := n.get("properties").(*object); ok {
 		p := props.clone()
 		for _, k := range p.keys {
-			if c, ok := p.vals[k].(*object); ok {
+			switch c := p.vals[k].(type) {
+			case *object:
 				p.vals[k] = foldNode(c, st, depth)
+			case bool:
+				p.vals[k] = boolSchema(c)
 			}
 		}
 		n.set("properties", p)
@@ -158,9 +161,12 @@ func foldNode(n *object, st *foldState, depth int) *object {
 func foldList(list []any, st *foldState, depth int) []any {
 	out := make([]any, len(list))
 	for i, c := range list {
-		if o, ok := c.(*object); ok {
+		switch o := c.(type) {
+		case *object:
 			out[i] = foldNode(o, st, depth)
-		} else {
+		case bool:
+			out[i] = boolSchema(o)
+		default:
 			out[i] = c
 		}
 	}
@@ -201,6 +207,17 @@ func joinStrings(list []any) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// boolSchema spells the schemas true and false as objects, which Ollama's
+// types can hold.
+func boolSchema(b bool) *object {
+	o := &object{vals: map[string]any{}}
+	if !b {
+		o.set("not", &object{vals: map[string]any{}})
+		o.set("description", "must not be present")
+	}
+	return o
 }
 
 // resolveLocal follows a "#/..." JSON Pointer inside root.

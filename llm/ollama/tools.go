@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"slices"
 	"sync"
 
 	"github.com/ollama/ollama/api"
@@ -78,25 +79,32 @@ func convertTool(t llm.Tool) (api.Tool, error) {
 	if err != nil {
 		return api.Tool{}, fmt.Errorf("ollama: tool %s: parameters: %w", t.Name, err)
 	}
-	var fp api.ToolFunctionParameters
-	if err := json.Unmarshal(folded, &fp); err != nil {
+	// ToolFunctionParameters with a type that may be a list, and the
+	// description Ollama would drop.
+	var p struct {
+		Type        api.PropertyType       `json:"type"`
+		Defs        any                    `json:"$defs,omitempty"`
+		Items       any                    `json:"items,omitempty"`
+		Required    []string               `json:"required,omitempty"`
+		Properties  *api.ToolPropertiesMap `json:"properties"`
+		Description string                 `json:"description"`
+	}
+	if err := json.Unmarshal(folded, &p); err != nil {
 		return api.Tool{}, fmt.Errorf("ollama: tool %s: parameters do not fit Ollama's tool schema: %w: %v", t.Name, schema.ErrInvalidSchema, err)
 	}
-	if fp.Type == "" {
-		fp.Type = "object"
+	fp := api.ToolFunctionParameters{Type: "object", Defs: p.Defs, Items: p.Items, Required: p.Required, Properties: p.Properties}
+	if len(p.Type) == 1 || (len(p.Type) > 0 && !slices.Contains(p.Type, "object")) {
+		fp.Type = p.Type[0]
 	}
 	if fp.Properties == nil {
 		fp.Properties = api.NewToolPropertiesMap()
 	}
 	desc := t.Description
-	var root struct {
-		Description string `json:"description"`
-	}
-	if json.Unmarshal(folded, &root) == nil && root.Description != "" {
+	if p.Description != "" {
 		if desc != "" {
-			desc += "\n\nParameters: " + root.Description
+			desc += "\n\nParameters: " + p.Description
 		} else {
-			desc = root.Description
+			desc = p.Description
 		}
 	}
 	return api.Tool{
