@@ -554,3 +554,15 @@ func TestContextWindowConcurrentFirstUse(t *testing.T) {
 		t.Errorf("/api/show hit %d times for one model", h)
 	}
 }
+
+func TestChatOutOfMemory(t *testing.T) {
+	srv := ollamatest.NewServer(t, ollamatest.WithReplies(ollamatest.Reply{Fault: ollamatest.ServerError,
+		Error: "model requires more system memory (9.1 GiB) than is available (3.2 GiB)"}))
+	_, err := collect(t, newClient(t, srv), &llm.Request{Model: "llama3.2", Messages: []llm.Message{user("hi")}})
+	if !errors.Is(err, ollama.ErrServer) || !strings.Contains(err.Error(), "lower the context size") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests; running out of memory is not retried", n)
+	}
+}

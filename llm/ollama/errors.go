@@ -115,6 +115,8 @@ func (c *Client) knownErr(msg, model string, cause error) (error, bool) {
 		err = fmt.Errorf("ollama: the prompt does not fit%s's context window (Ollama said %q); shorten the conversation or raise the context size: %w (%w)", forModelPossessive(model), msg, llm.ErrContextOverflow, cause)
 	case containsAny(msg, noVisionTexts):
 		err = fmt.Errorf("ollama: model %s cannot read images (Ollama said %q); use a vision model such as llava or qwen2.5vl: %w (%w)", model, msg, llm.ErrNoVision, cause)
+	case strings.Contains(msg, "requires more system memory"):
+		err = fmt.Errorf("ollama: model %s does not fit in free memory (Ollama said %q); use a smaller model, unload others, or lower the context size (Config.MaxContext): %w (%w)", model, msg, ErrServer, cause)
 	case strings.Contains(msg, "does not support tools"):
 		err = fmt.Errorf("ollama: model %s cannot call tools; use a model with tool support (e.g. llama3.1, qwen2.5) or remove the tools: %w (%w)", model, ErrServer, cause)
 	case strings.Contains(strings.ToLower(msg), "not found, try pulling"):
@@ -154,7 +156,8 @@ func transient(ctx context.Context, err error) bool {
 	}
 	var se api.StatusError
 	if errors.As(err, &se) {
-		if containsAny(se.ErrorMessage, overflowTexts) || containsAny(se.ErrorMessage, noVisionTexts) {
+		if containsAny(se.ErrorMessage, overflowTexts) || containsAny(se.ErrorMessage, noVisionTexts) ||
+			strings.Contains(se.ErrorMessage, "requires more system memory") {
 			return false
 		}
 		return se.StatusCode >= 500 || se.StatusCode == http.StatusTooManyRequests
