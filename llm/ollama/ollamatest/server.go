@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -286,6 +287,7 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	s.mu.Unlock()
+	sort.Slice(resp.Models, func(i, j int) bool { return resp.Models[i].Name < resp.Models[j].Name })
 	writeJSON(w, resp)
 }
 
