@@ -67,12 +67,18 @@ func Fold(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, fmt.Errorf("%w: a schema must be a JSON object, got %s", ErrInvalidSchema, kindOf(v))
 	}
 	out := foldNode(root, &foldState{root: root, budget: maxInlines}, 0)
+	if !hasRef(out, true) {
+		// Every reference was inlined: the definitions would only repeat
+		// themselves in the prompt.
+		out = out.without("$defs", "definitions")
+	}
 	var buf bytes.Buffer
 	writeJSON(&buf, out)
 	return buf.Bytes(), nil
 }
 
 func foldNode(n *object, st *foldState, depth int) *object {
+	isRoot := n == st.root && depth == 0
 	n = n.clone()
 	if ref, ok := n.get("$ref").(string); ok && depth < maxRefDepth && st.budget > 0 {
 		if target, ok := resolveLocal(st.root, ref); ok {
@@ -90,8 +96,11 @@ func foldNode(n *object, st *foldState, depth int) *object {
 	if props, ok := n.get("properties").(*object); ok {
 		p := props.clone()
 		for _, k := range p.keys {
-			if c, ok := p.vals[k].(*object); ok {
+			switch c := p.vals[k].(type) {
+			case *object:
 				p.vals[k] = foldNode(c, st, depth)
+			case bool:
+				p.vals[k] = boolSchema(c)
 			}
 		}
 		n.set("properties", p)
@@ -131,7 +140,12 @@ func foldNode(n *object, st *foldState, depth int) *object {
 	if desc == "" {
 		desc, _ = n.get("title").(string)
 	}
-	if cons := constraints(n); len(cons) > 0 {
+	cons := constraints(n)
+	if req, ok := n.get("required").([]any); ok && len(req) > 0 && !isRoot {
+		// Ollama keeps "required" only on the parameters object itself.
+		cons = append([]string{"required: " + joinStrings(req)}, cons...)
+	}
+	if len(cons) > 0 {
 		if desc != "" {
 			desc += " (" + strings.Join(cons, "; ") + ")"
 		} else {
@@ -147,13 +161,63 @@ func foldNode(n *object, st *foldState, depth int) *object {
 func foldList(list []any, st *foldState, depth int) []any {
 	out := make([]any, len(list))
 	for i, c := range list {
-		if o, ok := c.(*object); ok {
+		switch o := c.(type) {
+		case *object:
 			out[i] = foldNode(o, st, depth)
-		} else {
+		case bool:
+			out[i] = boolSchema(o)
+		default:
 			out[i] = c
 		}
 	}
 	return out
+}
+
+// hasRef reports whether a reference is left in v, outside the root's
+// definitions when skipDefs.
+func hasRef(v any, skipDefs bool) bool {
+	switch t := v.(type) {
+	case *object:
+		for _, k := range t.keys {
+			if k == "$ref" || k == "$dynamicRef" || k == "$recursiveRef" {
+				return true
+			}
+			if skipDefs && (k == "$defs" || k == "definitions") {
+				continue
+			}
+			if hasRef(t.vals[k], false) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if hasRef(x, false) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func joinStrings(list []any) string {
+	parts := make([]string, 0, len(list))
+	for _, x := range list {
+		if s, ok := x.(string); ok {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// boolSchema spells the schemas true and false as objects, which Ollama's
+// types can hold.
+func boolSchema(b bool) *object {
+	o := &object{vals: map[string]any{}}
+	if !b {
+		o.set("not", &object{vals: map[string]any{}})
+		o.set("description", "must not be present")
+	}
+	return o
 }
 
 // resolveLocal follows a "#/..." JSON Pointer inside root.
@@ -269,6 +333,22 @@ func (o *object) set(k string, v any) {
 		o.keys = append(o.keys, k)
 	}
 	o.vals[k] = v
+}
+
+// without returns a copy of o lacking keys.
+func (o *object) without(keys ...string) *object {
+	c := &object{vals: make(map[string]any, len(o.vals))}
+	for _, k := range o.keys {
+		drop := false
+		for _, d := range keys {
+			drop = drop || k == d
+		}
+		if !drop {
+			c.keys = append(c.keys, k)
+			c.vals[k] = o.vals[k]
+		}
+	}
+	return c
 }
 
 // clone copies the object shallowly: foldNode replaces children, never

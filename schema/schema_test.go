@@ -250,3 +250,54 @@ func FuzzCompileValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestCache(t *testing.T) {
+	var c schema.Cache
+	c.Max = 2
+	a1, err := c.Compile(json.RawMessage(`{"type":"string"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := c.Compile(json.RawMessage(`{"type":"string"}`))
+	if a1 != a2 {
+		t.Error("second Compile did not hit the cache")
+	}
+	if _, err := c.Compile(json.RawMessage(`{"type":1}`)); !errors.Is(err, schema.ErrInvalidSchema) {
+		t.Errorf("err = %v", err)
+	}
+	c.Compile(json.RawMessage(`{"type":"integer"}`))
+	c.Compile(json.RawMessage(`{"type":"number"}`)) // full: starts over
+	if s, _ := c.Compile(json.RawMessage(`{"type":"string"}`)); s == a1 {
+		t.Error("cache grew past Max")
+	}
+}
+
+func TestFoldNestedRequiredAndDefs(t *testing.T) {
+	out, err := schema.Fold(json.RawMessage(`{"type":"object","properties":{"addr":{"$ref":"#/$defs/addr"}},"required":["addr"],
+		"$defs":{"addr":{"type":"object","description":"Postal address","properties":{"zip":{"type":"string"},"city":{"type":"string"}},"required":["zip","city"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	if !strings.Contains(s, `"description":"Postal address (required: zip, city)"`) {
+		t.Errorf("nested required not folded: %s", s)
+	}
+	if strings.Contains(s, "$defs") {
+		t.Errorf("definitions kept though every $ref was inlined: %s", s)
+	}
+	if strings.Contains(s, `"description":"required: addr"`) || strings.Contains(s, `(required: addr)`) {
+		t.Errorf("root required folded, but Ollama keeps it: %s", s)
+	}
+
+	// A recursive schema keeps its definitions for the refs left.
+	out, err = schema.Fold(json.RawMessage(`{"$defs":{"n":{"type":"object","properties":{"next":{"$ref":"#/$defs/n"}}}},"$ref":"#/$defs/n"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"$defs"`) {
+		t.Errorf("definitions dropped though refs remain: %s", out)
+	}
+	if _, err := schema.Compile(out); err != nil {
+		t.Errorf("folded recursive schema does not compile: %v", err)
+	}
+}

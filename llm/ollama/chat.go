@@ -17,12 +17,23 @@ import (
 var errStopped = errors.New("ollama: consumer stopped")
 
 // Chat streams the model's reply to req: text and thinking deltas as they
-// arrive, each tool call whole (with a "call_" id), and a last chunk with
-// Usage and FinishReason (stop, length or tool_calls).
+// arrive, each tool call whole, and a last chunk with Usage
+// (prompt_eval_count, eval_count) and FinishReason (stop, length or
+// tool_calls).
+//
+// Tool call ids: Ollama's own when it sends one (prefixed "call_" if it
+// lacks it); otherwise "call_" + 24 hex digits of SHA-256 over the prompt's
+// run-independent content (model, roles, texts, tool traffic, image sizes),
+// the call's index in the reply, its name and arguments. The same prompt and
+// reply give the same ids on every run; the same call in a later turn does
+// not collide. Arguments are reported as the model wrote them (in its key
+// order); checking them against the tool's schema is the caller's job.
 //
 // The request always carries num_ctx (req.ContextWindow, or the smaller of
 // the model's trained context and Config.MaxContext) and truncate=false, so
-// Ollama never drops prompt text silently. Calls that fail before any chunk
+// Ollama never drops prompt text silently. Keep req.ContextWindow stable per
+// model: num_ctx is a load-time option, and Ollama reloads the model (seconds)
+// whenever a request asks for a different one. Calls that fail before any chunk
 // was yielded are retried per Config.Retries; a reply cut after output ends
 // with an error wrapping llm.ErrStreamCut after the partial chunks.
 func (c *Client) Chat(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
@@ -44,6 +55,7 @@ type replyState struct {
 	done    bool
 	calls   int
 	prompt  []byte // hash input for call ids, computed on first need
+	think   thinkFilter
 }
 
 func (c *Client) stream(ctx context.Context, req *llm.Request, areq *api.ChatRequest, yield func(llm.Chunk, error) bool) {
@@ -93,7 +105,15 @@ func (c *Client) chatErr(ctx context.Context, err error, model string, st *reply
 }
 
 func (st *replyState) onResponse(resp api.ChatResponse) error {
-	ch := llm.Chunk{Text: resp.Message.Content, Thinking: resp.Message.Thinking}
+	if st.done {
+		return nil // nothing follows the last chunk
+	}
+	text, thinking := st.think.add(resp.Message.Content)
+	if resp.Done {
+		t2, th2 := st.think.flush()
+		text, thinking = text+t2, thinking+th2
+	}
+	ch := llm.Chunk{Text: text, Thinking: resp.Message.Thinking + thinking}
 	for _, tc := range resp.Message.ToolCalls {
 		ch.ToolCalls = append(ch.ToolCalls, st.toolCall(tc))
 	}
@@ -154,9 +174,12 @@ func (c *Client) chatRequest(ctx context.Context, req *llm.Request) (*api.ChatRe
 		msgs = append(msgs, am)
 	}
 
+	wantThink := c.cfg.Think != nil && *c.cfg.Think
 	numCtx := req.ContextWindow
-	if numCtx <= 0 || hasImages {
-		info, err := c.show(ctx, req.Model)
+	var info modelInfo
+	if numCtx <= 0 || hasImages || wantThink {
+		var err error
+		info, err = c.show(ctx, req.Model)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +222,9 @@ func (c *Client) chatRequest(ctx context.Context, req *llm.Request) (*api.ChatRe
 	if c.cfg.KeepAlive != nil {
 		areq.KeepAlive = &api.Duration{Duration: *c.cfg.KeepAlive}
 	}
-	if c.cfg.Think != nil {
+	// Ollama refuses think=true for a model that cannot think: ask only
+	// models that can (or that the server says nothing about).
+	if c.cfg.Think != nil && (!wantThink || info.capabilities == nil || info.hasCapability("thinking")) {
 		areq.Think = &api.ThinkValue{Value: *c.cfg.Think}
 	}
 	if f := req.ResponseFormat; f != nil {
@@ -217,7 +242,7 @@ func (c *Client) chatRequest(ctx context.Context, req *llm.Request) (*api.ChatRe
 		}
 	}
 	if req.ToolChoice.Mode != llm.ToolChoiceNone {
-		tools, err := convertTools(req.Tools, req.ToolChoice)
+		tools, err := c.convertTools(req.Tools, req.ToolChoice)
 		if err != nil {
 			return nil, err
 		}

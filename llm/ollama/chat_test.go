@@ -493,3 +493,76 @@ func TestChatLongLines(t *testing.T) {
 		t.Fatalf("len %d err %v", len(text(chunks)), err)
 	}
 }
+
+func TestChatThinkTagsInContent(t *testing.T) {
+	srv := ollamatest.NewServer(t, ollamatest.WithReplies(ollamatest.Reply{Text: "<think>the user wants 42</think>\n\nIt is 42."}))
+	chunks, err := collect(t, newClient(t, srv), &llm.Request{Model: "llama3.2", Messages: []llm.Message{user("answer?")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var thinking strings.Builder
+	for _, ch := range chunks {
+		thinking.WriteString(ch.Thinking)
+	}
+	if text(chunks) != "It is 42." || thinking.String() != "the user wants 42" {
+		t.Errorf("text %q thinking %q", text(chunks), thinking.String())
+	}
+}
+
+func TestChatThinkOnlyForThinkingModels(t *testing.T) {
+	srv := ollamatest.NewServer(t)
+	think := true
+	c := newClient(t, srv, func(c *ollama.Config) { c.Think = &think })
+	for _, m := range []string{"qwen3", "llama3.2"} {
+		if _, err := collect(t, c, &llm.Request{Model: m, ContextWindow: 2048, Messages: []llm.Message{user("hi")}}); err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+	}
+	reqs := srv.Requests()
+	if reqs[0].Think == nil || reqs[0].Think.Value != true || reqs[1].Think != nil {
+		t.Errorf("think: qwen3 %v, llama3.2 %v", reqs[0].Think, reqs[1].Think)
+	}
+}
+
+func TestChatToolsUnsupported(t *testing.T) {
+	srv := ollamatest.NewServer(t)
+	_, err := collect(t, newClient(t, srv), &llm.Request{Model: "llava", Messages: []llm.Message{user("hi")}, Tools: []llm.Tool{{Name: "f"}}})
+	if !errors.Is(err, ollama.ErrServer) || !strings.Contains(err.Error(), "model llava cannot call tools") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests; a 400 is not retried", n)
+	}
+}
+
+func TestContextWindowConcurrentFirstUse(t *testing.T) {
+	srv := ollamatest.NewServer(t)
+	c := newClient(t, srv)
+	errs := make(chan error, 20)
+	for range 20 {
+		go func() {
+			_, err := collect(t, c, &llm.Request{Model: "llama3.2", Messages: []llm.Message{user("hi")}})
+			errs <- err
+		}()
+	}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := srv.Hits("/api/show"); h > 2 {
+		t.Errorf("/api/show hit %d times for one model", h)
+	}
+}
+
+func TestChatOutOfMemory(t *testing.T) {
+	srv := ollamatest.NewServer(t, ollamatest.WithReplies(ollamatest.Reply{Fault: ollamatest.ServerError,
+		Error: "model requires more system memory (9.1 GiB) than is available (3.2 GiB)"}))
+	_, err := collect(t, newClient(t, srv), &llm.Request{Model: "llama3.2", Messages: []llm.Message{user("hi")}})
+	if !errors.Is(err, ollama.ErrServer) || !strings.Contains(err.Error(), "lower the context size") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests; running out of memory is not retried", n)
+	}
+}

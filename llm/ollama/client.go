@@ -2,6 +2,7 @@ package ollama
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/hearth-go/hearth/llm"
 )
@@ -71,8 +73,10 @@ type Client struct {
 	api     *api.Client
 	log     *slog.Logger
 
-	mu   sync.Mutex
-	info map[string]modelInfo // /api/show results by model name
+	mu    sync.Mutex
+	info  map[string]modelInfo // /api/show results by model name
+	shows singleflight.Group   // one /api/show per model at a time
+	tools toolCache
 }
 
 var (
@@ -196,20 +200,40 @@ func (c *Client) show(ctx context.Context, model string) (modelInfo, error) {
 	if ok {
 		return info, nil
 	}
-	var resp *api.ShowResponse
-	err := c.retry(ctx, func() error {
-		var err error
-		resp, err = c.api.Show(ctx, &api.ShowRequest{Model: model})
-		return err
+	v, err := c.showOnce(ctx, model)
+	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The shared call belonged to a caller that gave up; ask again.
+		v, err = c.showOnce(ctx, model)
+	}
+	if err != nil {
+		return modelInfo{}, err
+	}
+	return v, nil
+}
+
+// showOnce asks the server, once for all concurrent callers: many runs start
+// at once on a fresh client.
+func (c *Client) showOnce(ctx context.Context, model string) (modelInfo, error) {
+	v, err, _ := c.shows.Do(model, func() (any, error) {
+		var resp *api.ShowResponse
+		err := c.retry(ctx, func() error {
+			var err error
+			resp, err = c.api.Show(ctx, &api.ShowRequest{Model: model})
+			return err
+		})
+		if err != nil {
+			return nil, c.mapErr(ctx, err, model)
+		}
+		info := parseShow(resp)
+		c.mu.Lock()
+		c.info[model] = info
+		c.mu.Unlock()
+		return info, nil
 	})
 	if err != nil {
-		return modelInfo{}, c.mapErr(ctx, err, model)
+		return modelInfo{}, err
 	}
-	info = parseShow(resp)
-	c.mu.Lock()
-	c.info[model] = info
-	c.mu.Unlock()
-	return info, nil
+	return v.(modelInfo), nil
 }
 
 func parseShow(resp *api.ShowResponse) modelInfo {

@@ -93,7 +93,7 @@ func (c *Client) statusErr(se api.StatusError, model string) error {
 	case se.StatusCode == http.StatusTooManyRequests || se.StatusCode == http.StatusServiceUnavailable:
 		return fmt.Errorf("ollama: %s is busy (HTTP %d: %s); retry later: %w (%w)", c.URL(), se.StatusCode, msg, llm.ErrRateLimited, se)
 	}
-	if e := c.textErr(msg, model, se); !errors.Is(e, ErrServer) {
+	if e, known := c.knownErr(msg, model, se); known {
 		return e
 	}
 	return fmt.Errorf("ollama: %s failed%s with HTTP %d: %s: %w (%w)", c.URL(), forModel(model), se.StatusCode, msg, ErrServer, se)
@@ -101,15 +101,28 @@ func (c *Client) statusErr(se api.StatusError, model string) error {
 
 // textErr classifies an error by the words Ollama uses.
 func (c *Client) textErr(msg, model string, cause error) error {
-	switch {
-	case containsAny(msg, overflowTexts):
-		return fmt.Errorf("ollama: the prompt does not fit%s's context window (Ollama said %q); shorten the conversation or raise the context size: %w (%w)", forModelPossessive(model), msg, llm.ErrContextOverflow, cause)
-	case containsAny(msg, noVisionTexts):
-		return fmt.Errorf("ollama: model %s cannot read images (Ollama said %q); use a vision model such as llava or qwen2.5vl: %w (%w)", model, msg, llm.ErrNoVision, cause)
-	case strings.Contains(strings.ToLower(msg), "not found, try pulling"):
-		return fmt.Errorf("ollama: model %s not found at %s; pull it with `ollama pull %s`: %w (%w)", model, c.URL(), model, llm.ErrModelNotFound, cause)
+	if e, known := c.knownErr(msg, model, cause); known {
+		return e
 	}
 	return fmt.Errorf("ollama: %s%s: %s: %w (%w)", c.URL(), forModel(model), msg, ErrServer, cause)
+}
+
+// knownErr explains the errors whose words Ollama is known to use.
+func (c *Client) knownErr(msg, model string, cause error) (error, bool) {
+	var err error
+	switch {
+	case containsAny(msg, overflowTexts):
+		err = fmt.Errorf("ollama: the prompt does not fit%s's context window (Ollama said %q); shorten the conversation or raise the context size: %w (%w)", forModelPossessive(model), msg, llm.ErrContextOverflow, cause)
+	case containsAny(msg, noVisionTexts):
+		err = fmt.Errorf("ollama: model %s cannot read images (Ollama said %q); use a vision model such as llava or qwen2.5vl: %w (%w)", model, msg, llm.ErrNoVision, cause)
+	case strings.Contains(msg, "requires more system memory"):
+		err = fmt.Errorf("ollama: model %s does not fit in free memory (Ollama said %q); use a smaller model, unload others, or lower the context size (Config.MaxContext): %w (%w)", model, msg, ErrServer, cause)
+	case strings.Contains(msg, "does not support tools"):
+		err = fmt.Errorf("ollama: model %s cannot call tools; use a model with tool support (e.g. llama3.1, qwen2.5) or remove the tools: %w (%w)", model, ErrServer, cause)
+	case strings.Contains(strings.ToLower(msg), "not found, try pulling"):
+		err = fmt.Errorf("ollama: model %s not found at %s; pull it with `ollama pull %s`: %w (%w)", model, c.URL(), model, llm.ErrModelNotFound, cause)
+	}
+	return err, err != nil
 }
 
 func forModelPossessive(model string) string {
@@ -143,7 +156,8 @@ func transient(ctx context.Context, err error) bool {
 	}
 	var se api.StatusError
 	if errors.As(err, &se) {
-		if containsAny(se.ErrorMessage, overflowTexts) || containsAny(se.ErrorMessage, noVisionTexts) {
+		if containsAny(se.ErrorMessage, overflowTexts) || containsAny(se.ErrorMessage, noVisionTexts) ||
+			strings.Contains(se.ErrorMessage, "requires more system memory") {
 			return false
 		}
 		return se.StatusCode >= 500 || se.StatusCode == http.StatusTooManyRequests

@@ -64,7 +64,15 @@ func (c *Client) postChat(ctx context.Context, areq *api.ChatRequest, fn func(ap
 	if resp.StatusCode >= http.StatusBadRequest {
 		return statusError(resp)
 	}
-	br := bufio.NewReaderSize(resp.Body, readBuf)
+	return readChat(resp.Body, fn)
+}
+
+// readChat reads an NDJSON chat stream, calling fn for each response. It
+// returns nil at the end of the stream, the error of an {"error": …} line,
+// a *cutError when the stream breaks or holds a line that is not a response,
+// and fn's error when fn fails.
+func readChat(r io.Reader, fn func(api.ChatResponse) error) error {
+	br := bufio.NewReaderSize(r, readBuf)
 	var long []byte
 	for {
 		line, err := br.ReadSlice('\n')

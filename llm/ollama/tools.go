@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"slices"
+	"sync"
 
 	"github.com/ollama/ollama/api"
 
@@ -22,19 +24,50 @@ var emptyParameters = json.RawMessage(`{"type":"object","properties":{}}`)
 // dropped constraints reach the model as description text, and the root's
 // constraints join the tool's description. A "function" tool choice sends
 // only the chosen tool; Ollama has no tool_choice, the engine enforces it.
-func convertTools(tools []llm.Tool, choice llm.ToolChoice) (api.Tools, error) {
+func (c *Client) convertTools(tools []llm.Tool, choice llm.ToolChoice) (api.Tools, error) {
 	var out api.Tools
 	for _, t := range tools {
 		if choice.Mode == llm.ToolChoiceFunction && choice.Name != "" && t.Name != choice.Name {
 			continue
 		}
-		at, err := convertTool(t)
+		at, err := c.tools.convert(t)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, at)
 	}
 	return out, nil
+}
+
+// toolCache keeps converted tools: a run sends the same tools on every
+// step, and folding a schema costs ~50 µs (schema.BenchmarkFold). Entries
+// are shared read-only by requests; the cache starts over at maxTools.
+type toolCache struct {
+	mu sync.Mutex
+	m  map[string]api.Tool
+}
+
+const maxTools = 1024
+
+func (tc *toolCache) convert(t llm.Tool) (api.Tool, error) {
+	key := t.Name + "\x00" + t.Description + "\x00" + string(t.Parameters)
+	tc.mu.Lock()
+	at, ok := tc.m[key]
+	tc.mu.Unlock()
+	if ok {
+		return at, nil
+	}
+	at, err := convertTool(t)
+	if err != nil {
+		return api.Tool{}, err
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.m == nil || len(tc.m) >= maxTools {
+		tc.m = make(map[string]api.Tool)
+	}
+	tc.m[key] = at
+	return at, nil
 }
 
 func convertTool(t llm.Tool) (api.Tool, error) {
@@ -46,25 +79,32 @@ func convertTool(t llm.Tool) (api.Tool, error) {
 	if err != nil {
 		return api.Tool{}, fmt.Errorf("ollama: tool %s: parameters: %w", t.Name, err)
 	}
-	var fp api.ToolFunctionParameters
-	if err := json.Unmarshal(folded, &fp); err != nil {
+	// ToolFunctionParameters with a type that may be a list, and the
+	// description Ollama would drop.
+	var p struct {
+		Type        api.PropertyType       `json:"type"`
+		Defs        any                    `json:"$defs,omitempty"`
+		Items       any                    `json:"items,omitempty"`
+		Required    []string               `json:"required,omitempty"`
+		Properties  *api.ToolPropertiesMap `json:"properties"`
+		Description string                 `json:"description"`
+	}
+	if err := json.Unmarshal(folded, &p); err != nil {
 		return api.Tool{}, fmt.Errorf("ollama: tool %s: parameters do not fit Ollama's tool schema: %w: %v", t.Name, schema.ErrInvalidSchema, err)
 	}
-	if fp.Type == "" {
-		fp.Type = "object"
+	fp := api.ToolFunctionParameters{Type: "object", Defs: p.Defs, Items: p.Items, Required: p.Required, Properties: p.Properties}
+	if len(p.Type) == 1 || (len(p.Type) > 0 && !slices.Contains(p.Type, "object")) {
+		fp.Type = p.Type[0]
 	}
 	if fp.Properties == nil {
 		fp.Properties = api.NewToolPropertiesMap()
 	}
 	desc := t.Description
-	var root struct {
-		Description string `json:"description"`
-	}
-	if json.Unmarshal(folded, &root) == nil && root.Description != "" {
+	if p.Description != "" {
 		if desc != "" {
-			desc += "\n\nParameters: " + root.Description
+			desc += "\n\nParameters: " + p.Description
 		} else {
-			desc = root.Description
+			desc = p.Description
 		}
 	}
 	return api.Tool{

@@ -292,3 +292,23 @@ func TestNewURL(t *testing.T) {
 		}
 	}
 }
+
+// Valid JSON Schemas that Ollama's types cannot hold as is still convert.
+func TestToolSchemaOddButValid(t *testing.T) {
+	srv := ollamatest.NewServer(t)
+	params := json.RawMessage(`{"type":"object","properties":{"any":true,"never":false,"either":{"anyOf":[true,{"type":"string"}]},"list":{"type":["array","null"],"items":{"type":"integer"}}}}`)
+	if _, err := schema.Compile(params); err != nil {
+		t.Fatal(err)
+	}
+	_, err := collect(t, newClient(t, srv), &llm.Request{Model: "llama3.2", Messages: []llm.Message{user("hi")}, Tools: []llm.Tool{{Name: "odd", Parameters: params}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := srv.Requests()[0].Tools[0].Function.Parameters.Properties
+	if never, _ := props.Get("never"); never.Description != "must not be present" {
+		t.Errorf("never: %+v", never)
+	}
+	if list, _ := props.Get("list"); len(list.Type) != 2 {
+		t.Errorf("list: %+v", list)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -286,6 +287,7 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	s.mu.Unlock()
+	sort.Slice(resp.Models, func(i, j int) bool { return resp.Models[i].Name < resp.Models[j].Name })
 	writeJSON(w, resp)
 }
 
@@ -372,8 +374,12 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) {
 	resp := api.EmbedResponse{Model: req.Model}
 	for _, in := range inputs {
 		if m.ContextLength > 0 && len(strings.Fields(in)) > m.ContextLength {
-			writeError(w, http.StatusBadRequest, "input exceeds maximum context length and cannot be truncated further")
-			return
+			if req.Truncate != nil && !*req.Truncate {
+				writeError(w, http.StatusBadRequest, TextContextOverflow)
+				return
+			}
+			// Truncation is the server's default: keep the first words.
+			in = strings.Join(strings.Fields(in)[:m.ContextLength], " ")
 		}
 		resp.Embeddings = append(resp.Embeddings, Embedding(in, dim))
 		resp.PromptEvalCount += len(strings.Fields(in))
