@@ -9,7 +9,7 @@ import (
 
 // validateJSON checks doc against a JSON Schema.
 func (e *Engine) validateJSON(raw json.RawMessage, doc []byte) error {
-	s, err := schema.Compile(raw)
+	s, err := e.schemas.Compile(raw)
 	if err != nil {
 		return err
 	}
