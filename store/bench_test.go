@@ -219,6 +219,8 @@ func BenchmarkAppend(b *testing.B) {
 		}
 		key := make([]byte, 8)
 		i := uint64(0)
+		st0 := db.Stats()
+		defer func() { reportPages(b, db, st0) }()
 		for b.Loop() {
 			i++
 			binary.BigEndian.PutUint64(key, i)
@@ -244,6 +246,7 @@ func BenchmarkAppend(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
+			st0 := s.DB().Stats()
 			b.ResetTimer()
 			var wg sync.WaitGroup
 			errs := make(chan error, writers)
@@ -264,10 +267,19 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			wg.Wait()
 			b.StopTimer()
+			reportPages(b, s.DB(), st0)
 			close(errs)
 			for err := range errs {
 				b.Fatal(err)
 			}
 		})
 	}
+}
+
+// reportPages reports the pages bbolt wrote per append: the disk work a
+// commit's fsync waits for.
+func reportPages(b *testing.B, db *bolt.DB, st0 bolt.Stats) {
+	st := db.Stats()
+	d := st.Sub(&st0)
+	b.ReportMetric(float64(d.TxStats.GetWrite())/float64(b.N), "pages/op")
 }
