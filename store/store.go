@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -234,6 +235,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 
 func (s *Store) commitLoop() {
 	defer close(s.done)
+	yield := false
 	for {
 		var first *write
 		select {
@@ -242,6 +244,12 @@ func (s *Store) commitLoop() {
 			return
 		}
 		batch := []*write{first}
+		if yield {
+			// Writers the last commit released are runnable but may not
+			// have queued their next write yet; let them, so they join
+			// this commit instead of waiting a whole one more.
+			runtime.Gosched()
+		}
 	drain:
 		for len(batch) < s.max {
 			select {
@@ -252,6 +260,7 @@ func (s *Store) commitLoop() {
 			}
 		}
 		s.commit(batch)
+		yield = len(batch) > 1
 	}
 }
 
