@@ -197,6 +197,15 @@ func TestCorruptMessageIsAnError(t *testing.T) {
 	if err == nil {
 		t.Fatal("corrupt record listed without error")
 	}
+	// It can still be deleted, which heals the list.
+	update(t, s, func(tx *Tx) error { return tx.DeleteMessage("thread_c", "msg_bad") })
+	view(t, s, func(tx *Tx) error {
+		if n, _ := tx.CountMessages("thread_c"); n != 0 {
+			t.Fatalf("count after deleting an uncounted record: %d", n)
+		}
+		_, err := tx.ListMessages("thread_c", apitype.MessageListParams{})
+		return err
+	})
 }
 
 func FuzzMessageDecode(f *testing.F) {

@@ -216,24 +216,34 @@ func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
 
 // DeleteMessage deletes a message of a thread.
 func (t *Tx) DeleteMessage(threadID, id string) error {
-	m, err := t.GetMessage(threadID, id)
+	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return err
 	}
-	tb, _ := t.threadBucket(threadID)
 	key := []byte(id)
-	if err := tb.Bucket(tMessages).Delete(key); err != nil {
+	mb := tb.Bucket(tMessages)
+	v := mb.Get(key)
+	if v == nil {
+		return apitype.NotFound("message", id)
+	}
+	// Only the run id is needed; a damaged record stays deletable.
+	run, inRun, _ := messageRunID(v)
+	if err := mb.Delete(key); err != nil {
 		return err
 	}
 	if err := tb.Bucket(tTokens).Delete(key); err != nil {
 		return err
 	}
-	if m.RunID != nil {
-		if err := tb.Bucket(tRunMsgs).Delete(pair(*m.RunID, id)); err != nil {
+	if inRun {
+		if err := tb.Bucket(tRunMsgs).Delete(pair(run, id)); err != nil {
 			return err
 		}
 	}
-	return tb.Put(tCount, u64(count(tb)-1))
+	n := count(tb)
+	if n > 0 { // never wrap, whatever a damaged file holds
+		n--
+	}
+	return tb.Put(tCount, u64(n))
 }
 
 // CountMessages returns how many messages a thread holds.
