@@ -641,3 +641,104 @@ func TestUpdateCancelledWhileQueued(t *testing.T) {
 		t.Fatalf("queued Update with an ended context: %v ran=%v", err, ran)
 	}
 }
+
+// TestConcurrentReadersSeeSnapshots: while writers append and delete in
+// shared commits, every View sees a consistent thread: its count record
+// matches its messages, and paging through it in one View sees each once,
+// in order.
+func TestConcurrentReadersSeeSnapshots(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	gen := NewIDGenerator(nil, nil)
+	threads := []string{gen.New(PrefixThread), gen.New(PrefixThread)}
+	for _, th := range threads {
+		update(t, s, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
+	}
+	stop := make(chan struct{})
+	var writers, readers sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 4 {
+		writers.Go(func() {
+			th := threads[w%2]
+			var mine []string
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				del := i%3 == 2 && len(mine) > 0
+				m := &apitype.Message{ID: gen.New(PrefixMessage), ThreadID: th, Metadata: apitype.Metadata{}}
+				err := s.Update(ctx, func(tx *Tx) error {
+					if del {
+						return tx.DeleteMessage(th, mine[0])
+					}
+					return tx.PutMessage(m, i)
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if del {
+					mine = mine[1:]
+				} else {
+					mine = append(mine, m.ID)
+				}
+			}
+		})
+	}
+	for r := range 2 {
+		readers.Go(func() {
+			th, asc := threads[r], r == 0
+			for range 100 {
+				err := s.View(ctx, func(tx *Tx) error {
+					n, err := tx.CountMessages(th)
+					if err != nil {
+						return err
+					}
+					seen, prev := 0, ""
+					p := apitype.MessageListParams{ListParams: apitype.ListParams{Limit: 7, Order: []string{"desc", "asc"}[r]}}
+					for {
+						page, err := tx.ListMessages(th, p)
+						if err != nil {
+							return err
+						}
+						for _, m := range page.Data {
+							if prev != "" && asc != (m.ID > prev) {
+								return fmt.Errorf("out of order: %s after %s", m.ID, prev)
+							}
+							prev = m.ID
+						}
+						seen += len(page.Data)
+						if !page.HasMore {
+							break
+						}
+						p.After = *page.LastID
+					}
+					if seen != n {
+						return fmt.Errorf("count record says %d, paging saw %d", n, seen)
+					}
+					return nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	readers.Wait()
+	close(stop)
+	writers.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	view(t, s, func(tx *Tx) error {
+		n, _ := tx.CountMessages(threads[0])
+		if n == 0 {
+			return errors.New("writers wrote nothing while readers ran")
+		}
+		return nil
+	})
+}
