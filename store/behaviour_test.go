@@ -689,7 +689,7 @@ func TestConcurrentReadersSeeSnapshots(t *testing.T) {
 	}
 	for r := range 2 {
 		readers.Go(func() {
-			th, asc := threads[r], r == 0
+			th, asc := threads[r], r == 1
 			for range 100 {
 				err := s.View(ctx, func(tx *Tx) error {
 					n, err := tx.CountMessages(th)
