@@ -652,7 +652,17 @@ func TestConcurrentReadersSeeSnapshots(t *testing.T) {
 	gen := NewIDGenerator(nil, nil)
 	threads := []string{gen.New(PrefixThread), gen.New(PrefixThread)}
 	for _, th := range threads {
-		update(t, s, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
+		update(t, s, func(tx *Tx) error {
+			if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
+				return err
+			}
+			for i := range 60 { // several pages before the writers start
+				if err := tx.PutMessage(&apitype.Message{ID: gen.New(PrefixMessage), ThreadID: th}, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
 	stop := make(chan struct{})
 	var writers, readers sync.WaitGroup
