@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -613,6 +614,15 @@ func TestClosed(t *testing.T) {
 	}
 	if err := s.View(context.Background(), func(*Tx) error { return nil }); !errors.Is(err, ErrClosed) {
 		t.Fatalf("View after Close: %v", err)
+	}
+	if _, err := s.SchemaVersion(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("SchemaVersion after Close: %v", err)
+	}
+	if err := s.Check(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Check after Close: %v", err)
+	}
+	if _, err := s.Backup(context.Background(), io.Discard); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Backup after Close: %v", err)
 	}
 }
 

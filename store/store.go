@@ -182,8 +182,8 @@ func (s *Store) DB() *bolt.DB { return s.db }
 // SchemaVersion returns the schema version recorded in the file.
 func (s *Store) SchemaVersion() (int, error) {
 	var v int
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v = int(binary.BigEndian.Uint64(tx.Bucket(bMeta).Get(kSchema)))
+	err := s.View(context.Background(), func(tx *Tx) error {
+		v = int(binary.BigEndian.Uint64(tx.tx.Bucket(bMeta).Get(kSchema)))
 		return nil
 	})
 	return v, err
@@ -337,9 +337,9 @@ func (s *Store) BackupFile(ctx context.Context, path string) error {
 
 // Check verifies the file's consistency (bbolt's tx.Check).
 func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.View(context.Background(), func(tx *Tx) error {
 		var errs []error
-		for err := range tx.Check() {
+		for err := range tx.tx.Check() {
 			errs = append(errs, err)
 		}
 		return errors.Join(errs...)
