@@ -610,3 +610,19 @@ func (t *Tx) BatchFileIDs(vsID, batchID string) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// ListFileBatchesOf returns the ids of a vector store's batches that hold a file.
+func (t *Tx) ListFileBatchesOf(vsID, fileID string) ([]string, error) {
+	vb, err := t.vsBucket(vsID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	err = vb.Bucket(vsBatchFile).ForEach(func(k, _ []byte) error {
+		if i := bytes.IndexByte(k, 0); i > 0 && string(k[i+1:]) == fileID {
+			ids = append(ids, string(k[:i]))
+		}
+		return nil
+	})
+	return ids, err
+}
