@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/schema"
 	"github.com/hearth-go/hearth/store"
 )
 
@@ -121,7 +122,8 @@ type Engine struct {
 	ingestSem chan struct{}
 	ingest    *ingester
 
-	windows sync.Map // model → trained context length
+	windows sync.Map     // model → trained context length
+	schemas schema.Cache // compiled function and response schemas
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelCauseFunc // run id → cancel of its executor

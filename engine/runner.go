@@ -40,6 +40,8 @@ type runner struct {
 	// (loaded from the steps on first use), for citations.
 	searches       [][]apitype.FileSearchResult
 	searchesLoaded bool
+	// badArgs counts strict function calls refused for their arguments.
+	badArgs int
 }
 
 type streamedCall struct {
@@ -507,6 +509,13 @@ func (x *runner) toolCalls(calls []llm.ToolCall) (bool, error) {
 			rc.Function = &apitype.FunctionCall{Name: c.Name, Arguments: args}
 			if !x.isFunction(c.Name) {
 				rc.Function.Output = apitype.Ptr(fmt.Sprintf("error: there is no tool named %q; available tools: %s", c.Name, x.toolNames()))
+			} else if problem := x.checkArgs(c.Name, args); problem != "" {
+				// A strict function never sees arguments that break its
+				// schema: the model is told why and gets one more try.
+				if x.badArgs++; x.badArgs > 1 {
+					return false, failure(apitype.ErrorCodeServer, "the model called %s with arguments that do not match its strict schema twice: %s", c.Name, problem)
+				}
+				rc.Function.Output = apitype.Ptr("error: the arguments do not match the function's schema: " + problem + ". Call it again with valid arguments.")
 			}
 		}
 		recorded[i] = rc
@@ -730,4 +739,20 @@ func (x *runner) searchesSoFar() ([][]apitype.FileSearchResult, error) {
 	})
 	x.searchesLoaded = err == nil
 	return x.searches, err
+}
+
+// checkArgs validates a strict function's arguments against its schema and
+// says what is wrong ("" when they match, or the function is not strict:
+// those pass through as the hosted API passed them).
+func (x *runner) checkArgs(name, args string) string {
+	for _, t := range x.run.Tools {
+		f := t.Function
+		if t.Type != apitype.ToolTypeFunction || f == nil || f.Name != name || f.Strict == nil || !*f.Strict || len(f.Parameters) == 0 {
+			continue
+		}
+		if err := x.e.validateJSON(f.Parameters, []byte(args)); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }
