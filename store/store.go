@@ -129,8 +129,9 @@ func (s *Store) init(migrations []Migration) error {
 			}
 		}
 		if version == 0 {
-			version = SchemaVersion
-			return tx.Bucket(bMeta).Put(kSchema, u64(SchemaVersion))
+			// A new file holds nothing to migrate: it starts at the latest.
+			version = latest
+			return tx.Bucket(bMeta).Put(kSchema, u64(uint64(latest)))
 		}
 		return nil
 	})

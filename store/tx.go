@@ -626,3 +626,12 @@ func (t *Tx) ListFileBatchesOf(vsID, fileID string) ([]string, error) {
 	})
 	return ids, err
 }
+
+// Wrap gives a migration (which runs on a raw bbolt transaction) the typed
+// accessors.
+func Wrap(btx *bolt.Tx) *Tx { return &Tx{tx: btx} }
+
+// EachThread calls fn with every thread's id.
+func (t *Tx) EachThread(fn func(id string) error) error {
+	return t.tx.Bucket(bThreads).ForEach(func(k, _ []byte) error { return fn(string(k)) })
+}
