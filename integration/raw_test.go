@@ -58,8 +58,9 @@ func TestRawPlainAnswer(t *testing.T) {
 	if r.Message.Content != plainReply || !r.Done || r.DoneReason != "stop" {
 		t.Fatalf("reply = %q done=%v reason=%q, want %q done stop", r.Message.Content, r.Done, r.DoneReason, plainReply)
 	}
-	if r.EvalCount != 6 {
-		t.Errorf("eval_count = %d, want 6 (the reply's tokens)", r.EvalCount)
+	// Ollama counts the end-of-sequence token too.
+	if r.EvalCount != 7 {
+		t.Errorf("eval_count = %d, want 7 (six reply tokens and EOS)", r.EvalCount)
 	}
 }
 
@@ -164,9 +165,11 @@ func TestRawModelNotFound(t *testing.T) {
 	}
 }
 
-// TestRawServerKilledMidStream pins down what Ollama's client sees when the
-// server dies mid-reply: an error (the chunked body ends early), not a hang
-// and not a clean end.
+// TestRawServerKilledMidStream pins down what Ollama's own client sees when
+// the server dies mid-reply: the callback stops promptly and never gets a
+// done response, but Chat returns nil — api.Client reads the stream with a
+// bufio.Scanner, which takes the cut body for a clean end. That is why
+// Hearth's backend treats "no done" as llm.ErrStreamCut.
 func TestRawServerKilledMidStream(t *testing.T) {
 	e := needEnv(t)
 	if e.LoopModel == "" {
@@ -193,11 +196,8 @@ func TestRawServerKilledMidStream(t *testing.T) {
 	if done {
 		t.Fatal("the cut reply ended with done=true")
 	}
-	if err == nil {
-		t.Fatal("the cut reply ended without an error")
-	}
 	if d := time.Since(killedAt); d > 10*time.Second {
 		t.Errorf("the cut was reported %v after the kill", d)
 	}
-	t.Logf("cut after %d responses: %v", n, err)
+	t.Logf("cut after %d responses; api.Client.Chat returned %v", n, err)
 }

@@ -23,6 +23,7 @@ server_pid=
 t_start=$SECONDS
 t_phase=$SECONDS
 timings=()
+test_rc=0
 
 log() { printf '[integration] %s\n' "$*" >&2; }
 
@@ -99,7 +100,8 @@ else
 		cd "$work" # outside Hearth's module: install exactly the tagged module
 		GOFLAGS=-buildvcs=false GOBIN=$tmp_bin CGO_ENABLED=1 \
 			CGO_CPPFLAGS="-I$work/include ${CGO_CPPFLAGS:-}" \
-			go install -ldflags='-s -w' "github.com/ollama/ollama@$version"
+			go install -ldflags="-s -w -X=github.com/ollama/ollama/version.Version=${version#v}" \
+			"github.com/ollama/ollama@$version"
 	) || { rm -rf "$tmp_bin"; log "building ollama failed"; exit 1; }
 	rm -rf "$bin_dir"
 	mv "$tmp_bin" "$bin_dir"
@@ -156,9 +158,13 @@ phase_done create
 		HEARTH_TINY_LOOP_MODEL=hearth-tiny-loop \
 		HEARTH_TINY_EMBED_MODEL=hearth-tiny-embed \
 		go test -tags integration -count=1 -v "$@" ./integration/...
-)
+) || test_rc=$?
 phase_done test
 
 stop_server
 phase_done stop
+if ((test_rc)); then
+	log "integration tests FAILED"
+	exit "$test_rc"
+fi
 log "all integration tests passed"
