@@ -279,3 +279,35 @@ func TestHearthServerKilledMidStream(t *testing.T) {
 		t.Errorf("Ping after the kill: err = %v, want llm.ErrUnreachable", err)
 	}
 }
+
+func TestHearthMaxOutputTokens(t *testing.T) {
+	e := needEnv(t)
+	if e.LoopModel == "" {
+		t.Skip("HEARTH_TINY_LOOP_MODEL not set")
+	}
+	req := userSays(e.LoopModel, "Count.")
+	req.MaxOutputTokens = 4
+	chunks, err := collect(hearthClient(t, e.URL, e).Chat(testCtx(t), req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := text(chunks); got != "tick tock tick tock" {
+		t.Errorf("capped reply = %q, want \"tick tock tick tock\"", got)
+	}
+	if fr := chunks[len(chunks)-1].FinishReason; fr != llm.FinishLength {
+		t.Errorf("finish reason = %q, want %q", fr, llm.FinishLength)
+	}
+}
+
+// TestHearthContextOverflow checks that an over-long prompt is an error the
+// engine can act on, not silently truncated.
+func TestHearthContextOverflow(t *testing.T) {
+	e := needEnv(t)
+	req := userSays(e.Model, strings.Repeat("many words of prompt text ", 100))
+	req.ContextWindow = 64
+	_, err := collect(hearthClient(t, e.URL, e).Chat(testCtx(t), req))
+	if !errors.Is(err, llm.ErrContextOverflow) {
+		t.Fatalf("err = %v, want llm.ErrContextOverflow", err)
+	}
+	t.Logf("overflow: %v", err)
+}

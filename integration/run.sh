@@ -12,6 +12,7 @@
 #   HEARTH_INTEGRATION_KEEP=1 keep the work directory (models, server log)
 set -euo pipefail
 
+command -v go >/dev/null || { echo "[integration] go is not on PATH" >&2; exit 1; }
 version=${HEARTH_OLLAMA_VERSION:-v0.17.4}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${HEARTH_INTEGRATION_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hearth-integration}
@@ -65,7 +66,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- prerequisites -----------------------------------------------------------
-command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
 if [[ ! -x $bin ]]; then
 	missing=()
 	command -v gcc >/dev/null || missing+=(gcc)
