@@ -66,6 +66,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- prerequisites -----------------------------------------------------------
+for tool in curl setsid; do
+	command -v "$tool" >/dev/null || { log "$tool is not on PATH"; exit 1; }
+done
 if [[ ! -x $bin ]]; then
 	missing=()
 	command -v gcc >/dev/null || missing+=(gcc)
