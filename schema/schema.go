@@ -178,6 +178,17 @@ func pointer(tokens []string) string {
 // compileMessage shortens the library's errors, which name the internal
 // resource URL, to what a caller can act on.
 func compileMessage(err error) string {
+	var sve *jsonschema.SchemaValidationError
+	if ve, ok := err.(*jsonschema.ValidationError); ok || (errors.As(err, &sve) && errors.As(sve.Err, &ve)) {
+		// The schema broke its metaschema: name each offending keyword.
+		var vs []Violation
+		collect(ve, &vs)
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = v.String()
+		}
+		return strings.Join(parts, "; ")
+	}
 	msg := err.Error()
 	msg = strings.ReplaceAll(msg, resourceURL+"#", "#")
 	msg = strings.ReplaceAll(msg, resourceURL, "the schema")

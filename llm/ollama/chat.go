@@ -13,7 +13,7 @@ import (
 	"github.com/hearth-go/hearth/llm"
 )
 
-// errStopped ends api.Client.Chat when the consumer stops iterating.
+// errStopped ends postChat when the consumer stops iterating.
 var errStopped = errors.New("ollama: consumer stopped")
 
 // Chat streams the model's reply to req: text and thinking deltas as they
@@ -50,14 +50,15 @@ func (c *Client) stream(ctx context.Context, req *llm.Request, areq *api.ChatReq
 	delay := c.cfg.RetryBackoff
 	for attempt := 0; ; attempt++ {
 		st := &replyState{req: req, yield: yield}
-		err := c.api.Chat(ctx, areq, st.onResponse)
+		err := c.postChat(ctx, areq, st.onResponse)
 		if errors.Is(err, errStopped) {
 			return
 		}
 		if err == nil && st.done {
 			return
 		}
-		cut := err == nil
+		var ce *cutError
+		cut := err == nil || errors.As(err, &ce)
 		retryable := cut || transient(ctx, err)
 		if !st.yielded && retryable && attempt < c.cfg.Retries && ctx.Err() == nil {
 			c.log.DebugContext(ctx, "ollama: retrying chat", "model", req.Model, "attempt", attempt+1, "err", err)
@@ -76,8 +77,13 @@ func (c *Client) chatErr(ctx context.Context, err error, model string, st *reply
 	if ctx.Err() != nil {
 		return c.mapErr(ctx, ctx.Err(), model)
 	}
-	if err == nil {
-		return fmt.Errorf("ollama: the reply from model %s at %s stopped before the model finished: %w", model, c.URL(), llm.ErrStreamCut)
+	var ce *cutError
+	if err == nil || errors.As(err, &ce) {
+		why := "the stream ended without its last line"
+		if ce != nil {
+			why = ce.Error()
+		}
+		return fmt.Errorf("ollama: the reply from model %s at %s stopped before the model finished (%s): %w", model, c.URL(), why, llm.ErrStreamCut)
 	}
 	mapped := c.mapErr(ctx, err, model)
 	if st.yielded && !errors.Is(mapped, llm.ErrContextOverflow) {

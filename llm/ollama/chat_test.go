@@ -484,3 +484,12 @@ func TestChatDeadline(t *testing.T) {
 		t.Fatalf("text %q err %v", text(chunks), err)
 	}
 }
+
+func TestChatLongLines(t *testing.T) {
+	long := strings.Repeat("x", 100_000)
+	srv := ollamatest.NewServer(t, ollamatest.WithReplies(ollamatest.Reply{Text: long, Pieces: 1}))
+	chunks, err := collect(t, newClient(t, srv), &llm.Request{Model: "llama3.2", Messages: []llm.Message{user("hi")}})
+	if err != nil || text(chunks) != long {
+		t.Fatalf("len %d err %v", len(text(chunks)), err)
+	}
+}

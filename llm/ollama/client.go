@@ -65,10 +65,11 @@ type Config struct {
 // Client is an Ollama backend. It implements llm.Model, llm.ContextWindower
 // and llm.Embedder, and is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	base *url.URL
-	api  *api.Client
-	log  *slog.Logger
+	cfg     Config
+	base    *url.URL
+	chatURL string
+	api     *api.Client
+	log     *slog.Logger
 
 	mu   sync.Mutex
 	info map[string]modelInfo // /api/show results by model name
@@ -122,11 +123,12 @@ func New(cfg Config) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Client{
-		cfg:  cfg,
-		base: base,
-		api:  api.NewClient(base, cfg.HTTPClient),
-		log:  log,
-		info: map[string]modelInfo{},
+		cfg:     cfg,
+		base:    base,
+		chatURL: base.JoinPath("/api/chat").String(),
+		api:     api.NewClient(base, cfg.HTTPClient),
+		log:     log,
+		info:    map[string]modelInfo{},
 	}, nil
 }
 

@@ -1,0 +1,389 @@
+package engine
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/store"
+)
+
+// contextWindow is the model's context in tokens: Config.ContextWindow, or
+// less when the backend reports a smaller trained context.
+func (x *runner) contextWindow() int {
+	w := x.e.cfg.ContextWindow
+	if cw, ok := x.e.cfg.Model.(llm.ContextWindower); ok {
+		if v, ok := x.e.windows.Load(x.run.Model); ok {
+			return min(w, v.(int))
+		}
+		if n, err := cw.ContextWindow(x.ctx, x.run.Model); err == nil && n > 0 {
+			x.e.windows.Store(x.run.Model, n)
+			w = min(w, n)
+		}
+	}
+	return w
+}
+
+// prompt builds the request for the next model call from the store: the
+// instructions, the thread's messages that fit the budget (newest kept
+// first), then this run's own steps in order, so a resumed or continued run
+// sees exactly what was committed.
+func (x *runner) prompt() (*llm.Request, error) {
+	r := x.run
+	used := apitype.Usage{}
+	if r.Usage != nil {
+		used = *r.Usage
+	}
+	window := x.contextWindow()
+	maxOut := 0
+	if r.MaxCompletionTokens != nil {
+		maxOut = *r.MaxCompletionTokens - used.CompletionTokens
+		if maxOut <= 0 {
+			return nil, &runIncomplete{apitype.IncompleteMaxCompletionTokens}
+		}
+	}
+	reserve := maxOut
+	if reserve == 0 {
+		reserve = min(1024, window/4)
+	}
+	tools := x.tools()
+	fixed := estimateTokens(r.Instructions) + 8
+	for _, t := range tools {
+		fixed += estimateTokens(t.Description) + len(t.Parameters)/4 + 8
+	}
+	budget := window - reserve - fixed
+	if r.MaxPromptTokens != nil {
+		left := *r.MaxPromptTokens - used.PromptTokens
+		if left <= 0 {
+			return nil, &runIncomplete{apitype.IncompleteMaxPromptTokens}
+		}
+		budget = min(budget, left-fixed)
+	}
+	var history, own []llm.Message
+	err := x.e.store.View(x.ctx, func(tx *store.Tx) error {
+		var err error
+		ownIDs := map[string]bool{}
+		if own, err = x.runMessages(tx, ownIDs); err != nil {
+			return err
+		}
+		for _, m := range own {
+			budget -= estimateTokens(m.Content) + 4
+		}
+		history, err = x.history(tx, budget, ownIDs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	req := &llm.Request{Model: r.Model, ParallelToolCalls: r.ParallelToolCalls, Temperature: r.Temperature, TopP: r.TopP,
+		ContextWindow: window, MaxOutputTokens: maxOut}
+	if r.Instructions != "" {
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: r.Instructions})
+	}
+	req.Messages = append(req.Messages, history...)
+	req.Messages = append(req.Messages, own...)
+	for _, n := range x.nudges {
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: n})
+	}
+	req.Tools = tools
+	if tc := r.ToolChoice; tc != nil {
+		switch {
+		case tc.Type == apitype.ToolTypeFunction && tc.Function != nil:
+			req.ToolChoice = llm.ToolChoice{Mode: llm.ToolChoiceFunction, Name: tc.Function.Name}
+		case tc.Type != "":
+			req.ToolChoice = llm.ToolChoice{Mode: llm.ToolChoiceFunction, Name: string(tc.Type)}
+		case tc.Mode == apitype.ToolChoiceNone:
+			req.ToolChoice = llm.ToolChoice{Mode: llm.ToolChoiceNone}
+			req.Tools = nil
+		case tc.Mode == apitype.ToolChoiceRequired:
+			req.ToolChoice = llm.ToolChoice{Mode: llm.ToolChoiceRequired}
+		}
+	}
+	if f := r.ResponseFormat; f != nil {
+		switch f.Type {
+		case apitype.ResponseFormatJSONObject:
+			req.ResponseFormat = &llm.ResponseFormat{Type: llm.FormatJSONObject}
+		case apitype.ResponseFormatJSONSchema:
+			req.ResponseFormat = &llm.ResponseFormat{Type: llm.FormatJSONSchema, Name: f.JSONSchema.Name, Schema: f.JSONSchema.Schema}
+		}
+	}
+	return req, nil
+}
+
+func (x *runner) tools() []llm.Tool {
+	var out []llm.Tool
+	for _, t := range x.run.Tools {
+		switch t.Type {
+		case apitype.ToolTypeCodeInterpreter:
+			out = append(out, codeInterpreterTool)
+		case apitype.ToolTypeFileSearch:
+			out = append(out, fileSearchTool)
+		case apitype.ToolTypeFunction:
+			if t.Function != nil {
+				params := t.Function.Parameters
+				if len(params) == 0 {
+					params = json.RawMessage(`{"type":"object","properties":{}}`)
+				}
+				out = append(out, llm.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: params,
+					Strict: t.Function.Strict != nil && *t.Function.Strict})
+			}
+		}
+	}
+	return out
+}
+
+// history returns the thread's messages outside this run that fit budget,
+// oldest first, honouring truncation_strategy last_messages. The newest
+// message is always kept. Only the cached token counts of skipped messages
+// are read.
+func (x *runner) history(tx *store.Tx, budget int, skip map[string]bool) ([]llm.Message, error) {
+	limit := -1
+	if ts := x.run.TruncationStrategy; ts != nil && ts.Type == apitype.TruncationLastMessages && ts.LastMessages != nil {
+		limit = *ts.LastMessages
+	}
+	var ids []string
+	total := 0
+	err := tx.MessageTokens(x.run.ThreadID, true, func(id string, tokens int) bool {
+		if skip[id] {
+			return true
+		}
+		if limit >= 0 && len(ids) >= limit {
+			return false
+		}
+		if len(ids) > 0 && total+tokens > budget {
+			return false
+		}
+		total += tokens
+		ids = append(ids, id)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]llm.Message, 0, len(ids))
+	for i := len(ids) - 1; i >= 0; i-- {
+		m, err := tx.GetMessage(x.run.ThreadID, ids[i])
+		if err != nil {
+			return nil, err
+		}
+		role := llm.RoleUser
+		if m.Role == apitype.RoleAssistant {
+			role = llm.RoleAssistant
+		}
+		images, err := x.e.images(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, llm.Message{Role: role, Content: messageText(m), Images: images})
+	}
+	return out, nil
+}
+
+// messageText renders a stored message for the model.
+func messageText(m *apitype.Message) string {
+	var b strings.Builder
+	for _, c := range m.Content {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		switch {
+		case c.Text != nil:
+			b.WriteString(c.Text.Value)
+		case c.ImageFile != nil:
+			fmt.Fprintf(&b, "[image %s]", c.ImageFile.FileID)
+		case c.ImageURL != nil:
+			b.WriteString("[image]")
+		}
+	}
+	for _, a := range m.Attachments {
+		fmt.Fprintf(&b, "\n[attached file %s]", a.FileID)
+	}
+	return b.String()
+}
+
+// runMessages replays this run's committed steps as prompt messages and
+// records the ids of the messages they wrote in ownIDs.
+func (x *runner) runMessages(tx *store.Tx, ownIDs map[string]bool) ([]llm.Message, error) {
+	var out []llm.Message
+	after := ""
+	for {
+		page, err := tx.ListSteps(x.run.ThreadID, x.run.ID, apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc, After: after})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page.Data {
+			switch s.Type {
+			case apitype.StepMessageCreation:
+				id := s.StepDetails.MessageCreation.MessageID
+				ownIDs[id] = true
+				if s.Status != apitype.StepCompleted {
+					continue
+				}
+				m, err := tx.GetMessage(x.run.ThreadID, id)
+				if err != nil {
+					continue // deleted by the user since
+				}
+				out = append(out, llm.Message{Role: llm.RoleAssistant, Content: messageText(m)})
+			case apitype.StepToolCalls:
+				out = append(out, toolMessages(s)...)
+			}
+		}
+		if !page.HasMore {
+			return out, nil
+		}
+		after = *page.LastID
+	}
+}
+
+// toolMessages renders a tool_calls step: the assistant's calls, then one
+// tool message per answered call.
+func toolMessages(s apitype.RunStep) []llm.Message {
+	call := llm.Message{Role: llm.RoleAssistant}
+	var results []llm.Message
+	for _, c := range s.StepDetails.ToolCalls {
+		var name, args, output string
+		answered := true
+		switch {
+		case c.CodeInterpreter != nil:
+			name = string(apitype.ToolTypeCodeInterpreter)
+			b, _ := json.Marshal(map[string]string{"code": c.CodeInterpreter.Input})
+			args = string(b)
+			var logs []string
+			for _, o := range c.CodeInterpreter.Outputs {
+				switch o.Type {
+				case "logs":
+					logs = append(logs, o.Logs)
+				case "image":
+					logs = append(logs, "[image "+o.Image.FileID+" was produced]")
+				}
+			}
+			output = strings.Join(logs, "\n")
+			answered = s.Status != apitype.StepInProgress
+		case c.FileSearch != nil:
+			name, args = string(apitype.ToolTypeFileSearch), `{}`
+			output = formatResults(c.FileSearch.Results)
+		case c.Function != nil:
+			name, args = c.Function.Name, c.Function.Arguments
+			answered = c.Function.Output != nil
+			if answered {
+				output = *c.Function.Output
+			}
+		}
+		if !json.Valid([]byte(args)) {
+			b, _ := json.Marshal(args)
+			args = `{"input":` + string(b) + `}`
+		}
+		call.ToolCalls = append(call.ToolCalls, llm.ToolCall{ID: c.ID, Name: name, Arguments: json.RawMessage(args)})
+		if s.Status == apitype.StepFailed && !answered {
+			output, answered = "error: the tool did not finish: "+lastErrorText(s.LastError), true
+		}
+		if answered {
+			results = append(results, llm.Message{Role: llm.RoleTool, Content: output, ToolCallID: c.ID, ToolName: name})
+		}
+	}
+	return append([]llm.Message{call}, results...)
+}
+
+func lastErrorText(e *apitype.LastError) string {
+	if e == nil {
+		return "unknown error"
+	}
+	return e.Message
+}
+
+// formatResults renders file search results for the model, each behind the
+// source marker the answer can cite.
+func formatResults(results []apitype.FileSearchResult) string {
+	if len(results) == 0 {
+		return "No results."
+	}
+	var b strings.Builder
+	for i, r := range results {
+		fmt.Fprintf(&b, "【%d†%s】\n", i, r.FileName)
+		for _, c := range r.Content {
+			b.WriteString(c.Text)
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// checkFormat says what is wrong with the open message for the run's
+// response_format ("" when it is fine).
+func (x *runner) checkFormat() string {
+	f := x.run.ResponseFormat
+	if f == nil || (f.Type != apitype.ResponseFormatJSONObject && f.Type != apitype.ResponseFormatJSONSchema) {
+		return ""
+	}
+	text := strings.TrimSpace(x.text.String())
+	var v any
+	if err := json.Unmarshal([]byte(text), &v); err != nil {
+		return fmt.Sprintf("The reply is not valid JSON as response_format %s requires (%v).", f.Type, err)
+	}
+	if _, ok := v.(map[string]any); !ok && f.Type == apitype.ResponseFormatJSONObject {
+		return "The reply is JSON but not an object, as response_format json_object requires."
+	}
+	if f.Type == apitype.ResponseFormatJSONSchema && f.JSONSchema != nil && len(f.JSONSchema.Schema) > 0 {
+		if err := x.e.validateJSON(f.JSONSchema.Schema, []byte(text)); err != nil {
+			return fmt.Sprintf("The reply does not match the json_schema %q: %v.", f.JSONSchema.Name, err)
+		}
+	}
+	return ""
+}
+
+func estimateTokens(s string) int { return (len(s) + 3) / 4 }
+
+// maxImageBytes caps one image sent to a vision model.
+const maxImageBytes = 20 << 20
+
+// images loads a message's image parts: stored files, and data: URLs.
+// Remote URLs cannot be fetched offline and fail the run with that reason.
+func (e *Engine) images(m *apitype.Message) ([][]byte, error) {
+	var out [][]byte
+	for _, c := range m.Content {
+		switch {
+		case c.ImageFile != nil:
+			b, err := readAll(e.filePath(c.ImageFile.FileID), maxImageBytes)
+			if err != nil {
+				return nil, failure(apitype.ErrorCodeInvalidPrompt, "image file %s of message %s cannot be read: %v", c.ImageFile.FileID, m.ID, err)
+			}
+			out = append(out, b)
+		case c.ImageURL != nil:
+			b, err := decodeDataURL(c.ImageURL.URL)
+			if err != nil {
+				return nil, failure(apitype.ErrorCodeInvalidPrompt, "image_url of message %s: %v", m.ID, err)
+			}
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// decodeDataURL decodes a data: URL (base64 or percent-encoded).
+func decodeDataURL(u string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(u, "data:")
+	if !ok {
+		return nil, fmt.Errorf("only data: URLs can be used offline; upload the image as a file (image_file) instead of linking %.60q", u)
+	}
+	meta, data, ok := strings.Cut(rest, ",")
+	if !ok {
+		return nil, fmt.Errorf("malformed data: URL (no comma)")
+	}
+	if strings.HasSuffix(meta, ";base64") {
+		b, err := base64.StdEncoding.DecodeString(data)
+		if err != nil {
+			b, err = base64.RawStdEncoding.DecodeString(data)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("data: URL is not valid base64: %v", err)
+		}
+		return b, nil
+	}
+	s, err := url.PathUnescape(data)
+	return []byte(s), err
+}
