@@ -109,7 +109,7 @@ else
 	rm -rf "$bin_dir"
 	mv "$tmp_bin" "$bin_dir"
 fi
-log "$("$bin" --version 2>&1 | tail -n1)"
+log "ollama $("$bin" --version 2>&1 | grep -o 'version is .*' || true)"
 phase_done build
 
 # --- models --------------------------------------------------------------------
