@@ -22,7 +22,7 @@ func strictSandbox(t *testing.T) *WASI {
 	t.Helper()
 	strict.once.Do(func() {
 		cfg := testConfig(shared.cacheDir)
-		cfg.ExecTimeout = 3 * time.Second
+		cfg.ExecTimeout = 5 * time.Second
 		cfg.MemoryLimitBytes = 256 << 20
 		cfg.MaxOutputBytes = 4 << 10
 		cfg.MaxDataBytes = 8 << 20
@@ -59,7 +59,7 @@ func TestEscapes(t *testing.T) {
 		{"threads", "import threading; threading.Thread(target=print).start()", []string{"Error"}},
 		{"ctypes", "import ctypes", []string{"ModuleNotFoundError"}},
 		{"memory bomb", "x = bytearray(1 << 30)", []string{"MemoryError"}},
-		{"memory creep", "a = []\nwhile True:\n    a.append(bytearray(8 << 20))", []string{"MemoryError"}},
+		{"memory creep", "a = []\nwhile True:\n    a.append(bytearray(32 << 20))", []string{"MemoryError"}},
 		{"deep recursion", "def f(n): return f(n + 1)\nf(0)", []string{"RecursionError"}},
 		{"link escape", "import os; os.symlink('/etc/passwd', '/mnt/data/p')", []string{"Error"}},
 	}
@@ -110,7 +110,7 @@ func TestCrashRestarts(t *testing.T) {
 	if !strings.Contains(r.Error, "crashed") {
 		t.Fatalf("want a crash report, got %+v", r)
 	}
-	r = mustExec(t, sess, "import sys\nsys.setrecursionlimit(10**6)\ndef f(n): return f(n + 1)\nf(0)")
+	r = mustExec(t, sess, "import sys\nsys.setrecursionlimit(10**5)\ndef f(n): return f(n + 1)\nf(0)")
 	if r.Error == "" {
 		t.Fatalf("unbounded recursion: no error: %+v", r)
 	}
