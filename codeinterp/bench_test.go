@@ -5,6 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -16,8 +21,7 @@ import (
 // The floor is the host's /usr/bin/python3.11 run as a subprocess.
 
 const (
-	sympySolve = "sp.solve(sp.Eq(3*X + 11, 14), X)"
-	cpuLoop    = "t = 0\nfor i in range(1_000_000):\n    t += i % 7\nprint(t)"
+	cpuLoop = "t = 0\nfor i in range(1_000_000):\n    t += i % 7\nprint(t)"
 )
 
 func benchSandbox(b *testing.B, mode Mode) *WASI {
@@ -83,13 +87,18 @@ func BenchmarkWarmExec(b *testing.B) {
 		sess, _ := w.Session(context.Background(), "bench")
 		benchExec(b, sess, "import sympy as sp\nX = sp.Symbol('X')")
 		b.Run(m.name+"/print1", func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
 			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
 				benchExec(b, sess, "print(1)")
+				lat = append(lat, time.Since(t0))
 			}
+			reportP50(b, lat)
 		})
 		b.Run(m.name+"/sympy-solve", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				benchExec(b, sess, sympySolve)
+				// A new equation each time: sympy caches results.
+				benchExec(b, sess, fmt.Sprintf("sp.solve(sp.Eq(3*X**2 + %d*X, 14), X)", i+11))
 			}
 		})
 		b.Run(m.name+"/cpu-loop-1M", func(b *testing.B) {
@@ -144,4 +153,54 @@ func BenchmarkNewSession(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkHostMemory reports this process's RSS before a session, while it
+// holds sympy and a 200 MB bytearray, and after the session is closed.
+func BenchmarkHostMemory(b *testing.B) {
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			w := benchSandbox(b, m.mode)
+			var before, during, after float64
+			for i := 0; i < b.N; i++ {
+				freeOS()
+				before = rssMiB(b)
+				s, _ := w.Session(context.Background(), "mem")
+				benchExec(b, s, "import sympy\nx = bytearray(200 << 20)")
+				during = rssMiB(b)
+				s.Close()
+				freeOS()
+				after = rssMiB(b)
+			}
+			b.ReportMetric(before, "rss-before-MiB")
+			b.ReportMetric(during, "rss-during-MiB")
+			b.ReportMetric(after, "rss-after-MiB")
+		})
+	}
+}
+
+func freeOS() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
+func rssMiB(b *testing.B) float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	b.Skip("no VmRSS")
+	return 0
+}
+
+// reportP50 adds the median latency, which the targets are stated in.
+func reportP50(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 }

@@ -67,7 +67,13 @@ def _hearth_main():
         tb = e.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename == "<string>":
             tb = tb.tb_next
+        depth, t = 0, tb
+        while t is not None:
+            depth, t = depth + 1, t.tb_next
         try:
+            if depth > 100:  # formatting every frame of a deep recursion takes seconds
+                return ("[traceback shortened: %d frames, the last 50 shown]\n" % depth
+                        + "".join(traceback.format_exception(type(e), e, tb, limit=-50)))
             return "".join(traceback.format_exception(type(e), e, tb))
         except BaseException:
             return "%s: %s\n" % (type(e).__name__, e)

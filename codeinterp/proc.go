@@ -163,7 +163,7 @@ func (p *proc) readFrames(r io.Reader, marker string, maxRaw int64) {
 				break
 			}
 			// A NUL that is not our marker (e.g. a quota note): keep it.
-			f.raw = append(f.raw, 0)
+			keep([]byte{0})
 		}
 		hdr, err := br.ReadString('\n')
 		if err != nil {

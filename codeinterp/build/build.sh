@@ -92,6 +92,15 @@ echo "== stdlib and site packages"
 "$BUILDPY" "$HERE/mkzip.py" site "$WORK/sitepkgs.zip" "$WORK/debs/usr/lib/python3/dist-packages"
 
 echo "== outputs"
+# License texts of everything embedded (see NOTICE at the repository root).
+mkdir -p "$OUT/licenses"
+cp "$SRC/LICENSE" "$OUT/licenses/CPython-LICENSE"
+cp "$SRC/Doc/license.rst" "$OUT/licenses/CPython-license.rst" # third-party parts: libmpdec, expat, ...
+cp "$SRC/Modules/expat/COPYING" "$OUT/licenses/expat-COPYING"
+cp /usr/share/doc/wasi-libc/copyright "$OUT/licenses/wasi-libc-copyright"
+cp /usr/share/doc/libclang-rt-$LLVM-dev-wasm32/copyright "$OUT/licenses/compiler-rt-copyright"
+cp debs/usr/share/doc/python3-sympy/copyright "$OUT/licenses/sympy-copyright"
+cp debs/usr/share/doc/python3-mpmath/copyright "$OUT/licenses/mpmath-copyright"
 for f in python.wasm stdlib.zip sitepkgs.zip; do
   gzip -9 -n -c "$WORK/$f" >"$OUT/$f.gz"
 done
