@@ -111,6 +111,8 @@ def _hearth_main():
             err = tb_text(e)
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        if len(err) > limit:
+            err = err[: limit // 2] + "\n[... %d characters of the error not shown ...]\n" % (len(err) - limit) + err[-(limit // 2):]
         send({"stdout": so.value(), "stderr": se.value(), "error": err})
         del so, se
 

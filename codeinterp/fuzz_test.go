@@ -28,7 +28,7 @@ func FuzzReadFrames(f *testing.F) {
 		for fr := range p.frames {
 			got = append(got, fr)
 		}
-		if len(got) == 0 {
+		if len(got) == 0 && !bytes.Contains(junk, []byte{0}) {
 			t.Fatalf("no frame decoded")
 		}
 		for _, fr := range got {

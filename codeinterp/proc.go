@@ -170,7 +170,9 @@ func (p *proc) readFrames(r io.Reader, marker string, maxRaw int64) {
 			return
 		}
 		n, err := strconv.Atoi(string(bytes.TrimSpace([]byte(hdr))))
-		if err != nil || n < 0 {
+		// The driver caps each text at maxRaw characters; JSON may spend up to
+		// 12 bytes on one. Anything larger is not our driver talking.
+		if err != nil || n < 0 || int64(n) > 3*12*maxRaw+1<<20 {
 			return
 		}
 		f.payload = make([]byte, n)
