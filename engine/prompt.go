@@ -124,8 +124,12 @@ func (x *runner) prompt() (*llm.Request, error) {
 	}
 	req := &llm.Request{Model: r.Model, ParallelToolCalls: r.ParallelToolCalls, Temperature: r.Temperature, TopP: r.TopP,
 		ContextWindow: window, MaxOutputTokens: maxOut}
-	if r.Instructions != "" {
-		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: r.Instructions})
+	system := r.Instructions
+	if note := x.codeFilesNote(); note != "" {
+		system = strings.TrimSpace(system + "\n\n" + note)
+	}
+	if system != "" {
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: system})
 	}
 	req.Messages = append(req.Messages, msgs...)
 	for _, n := range x.nudges {
