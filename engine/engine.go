@@ -7,8 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hearth-go/hearth/codeinterp"
 	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/schema"
 	"github.com/hearth-go/hearth/store"
+	"github.com/hearth-go/hearth/truncate"
 )
 
 // Config configures an Engine. Only Path is required; every other field has
@@ -26,6 +29,11 @@ type Config struct {
 	// none — the tools answer the model with an error saying they are not
 	// available, and the run goes on.
 	Tools ToolRunner
+	// CodeInterpreter runs the code_interpreter tool's Python, one session
+	// per thread (codeinterp.NewWASI: CPython for WASI, sandboxed, pure Go).
+	// Default: none — the tool answers the model that it is not available;
+	// model-written code never runs outside a sandbox.
+	CodeInterpreter codeinterp.Sandbox
 	// FileIndex makes vector stores searchable (file_search). Default: none —
 	// vector store files fail with a last_error saying so.
 	FileIndex FileIndex
@@ -121,7 +129,10 @@ type Engine struct {
 	ingestSem chan struct{}
 	ingest    *ingester
 
-	windows sync.Map // model → trained context length
+	windows sync.Map     // model → trained context length
+	schemas schema.Cache // compiled function and response schemas
+	calib   truncate.Calibrator
+	mounts  codeMounts
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelCauseFunc // run id → cancel of its executor
@@ -135,13 +146,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: Config.Path is required")
 	}
 	cfg.setDefaults()
-	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger})
+	e := &Engine{cfg: cfg, log: cfg.Logger, bus: newBus(),
+		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
+		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
+	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
+		Migrations: []store.Migration{e.recountMigration()}})
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, store: st, log: cfg.Logger, bus: newBus(),
-		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
-		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
+	e.store = st
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.Assistants = &Assistants{e}
 	e.Threads = &Threads{e}

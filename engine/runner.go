@@ -40,6 +40,17 @@ type runner struct {
 	// (loaded from the steps on first use), for citations.
 	searches       [][]apitype.FileSearchResult
 	searchesLoaded bool
+	// sandboxFiles maps /mnt/data paths the run's code wrote to their
+	// files; images are those that are images, for the answer's content.
+	sandboxFiles map[string]string
+	images       []string
+	// badArgs counts strict function calls refused for their arguments.
+	badArgs int
+	// estimate is the prompt's estimated tokens, for calibration; truncation
+	// is what truncation did to it, recorded on the call's steps.
+	estimate    int
+	truncation  apitype.Metadata
+	ownMessages int
 }
 
 type streamedCall struct {
@@ -64,7 +75,7 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 		e.mu.Unlock()
 	}()
 
-	x := &runner{e: e, ctx: ctx, streamed: map[int]*streamedCall{}}
+	x := &runner{e: e, ctx: ctx, streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}
 	wctx := context.WithoutCancel(ctx)
 	err := x.claim(threadID, runID, resume)
 	if err == nil {
@@ -217,6 +228,7 @@ func (x *runner) turn(req *llm.Request) (bool, error) {
 		calls = append(calls, chunk.ToolCalls...)
 		if chunk.Usage != nil {
 			x.pending = *chunk.Usage
+			x.e.calib.Observe(x.run.Model, x.estimate, chunk.Usage.PromptTokens)
 		}
 		if chunk.FinishReason != "" {
 			finish = chunk.FinishReason
@@ -311,7 +323,7 @@ func (x *runner) openMessage() error {
 func (x *runner) newStep(d apitype.StepDetails) *apitype.RunStep {
 	return &apitype.RunStep{ID: x.e.newID(store.PrefixStep), Object: apitype.ObjectRunStep, CreatedAt: x.e.now(),
 		AssistantID: x.run.AssistantID, ThreadID: x.run.ThreadID, RunID: x.run.ID, Type: d.Type,
-		Status: apitype.StepInProgress, StepDetails: d, Metadata: apitype.Metadata{}}
+		Status: apitype.StepInProgress, StepDetails: d, Metadata: orMeta(x.truncation)}
 }
 
 // finalMessage fills the open message with its text and status.
@@ -322,6 +334,15 @@ func (x *runner) finalMessage(status apitype.MessageStatus, reason string, now i
 		if searches, err := x.searchesSoFar(); err == nil && len(searches) > 0 {
 			m.Content[0].Text.Annotations = citations(x.text.String(), searches)
 		}
+	}
+	if len(x.sandboxFiles) > 0 {
+		m.Content[0].Text.Annotations = append(m.Content[0].Text.Annotations, filePaths(x.text.String(), x.sandboxFiles)...)
+	}
+	if status == apitype.MessageCompleted {
+		for _, id := range x.images {
+			m.Content = append(m.Content, apitype.MessageContent{Type: apitype.ContentImageFile, ImageFile: &apitype.ImageFile{FileID: id}})
+		}
+		x.images = nil
 	}
 	m.Status = status
 	if status == apitype.MessageCompleted {
@@ -507,6 +528,13 @@ func (x *runner) toolCalls(calls []llm.ToolCall) (bool, error) {
 			rc.Function = &apitype.FunctionCall{Name: c.Name, Arguments: args}
 			if !x.isFunction(c.Name) {
 				rc.Function.Output = apitype.Ptr(fmt.Sprintf("error: there is no tool named %q; available tools: %s", c.Name, x.toolNames()))
+			} else if problem := x.checkArgs(c.Name, args); problem != "" {
+				// A strict function never sees arguments that break its
+				// schema: the model is told why and gets one more try.
+				if x.badArgs++; x.badArgs > 1 {
+					return false, failure(apitype.ErrorCodeServer, "the model called %s with arguments that do not match its strict schema twice: %s", c.Name, problem)
+				}
+				rc.Function.Output = apitype.Ptr("error: the arguments do not match the function's schema: " + problem + ". Call it again with valid arguments.")
 			}
 		}
 		recorded[i] = rc
@@ -572,6 +600,8 @@ func (x *runner) runBuiltin(index int, c *apitype.ToolCall, args json.RawMessage
 	switch {
 	case x.e.cfg.Tools != nil:
 		res, err = x.e.cfg.Tools.RunTool(x.ctx, call)
+	case c.Type == apitype.ToolTypeCodeInterpreter && x.e.cfg.CodeInterpreter != nil:
+		res, err = x.runCode(x.ctx, call)
 	case c.Type == apitype.ToolTypeFileSearch && x.e.cfg.FileIndex != nil:
 		var searches [][]apitype.FileSearchResult
 		if searches, err = x.searchesSoFar(); err == nil {
@@ -730,4 +760,20 @@ func (x *runner) searchesSoFar() ([][]apitype.FileSearchResult, error) {
 	})
 	x.searchesLoaded = err == nil
 	return x.searches, err
+}
+
+// checkArgs validates a strict function's arguments against its schema and
+// says what is wrong ("" when they match, or the function is not strict:
+// those pass through as the hosted API passed them).
+func (x *runner) checkArgs(name, args string) string {
+	for _, t := range x.run.Tools {
+		f := t.Function
+		if t.Type != apitype.ToolTypeFunction || f == nil || f.Name != name || f.Strict == nil || !*f.Strict || len(f.Parameters) == 0 {
+			continue
+		}
+		if err := x.e.validateJSON(f.Parameters, []byte(args)); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }

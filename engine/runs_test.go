@@ -77,3 +77,50 @@ func TestFunctionCallFlow(t *testing.T) {
 		t.Fatalf("usage %+v", final.Usage)
 	}
 }
+
+func TestStrictFunctionArgumentsRetryThenFail(t *testing.T) {
+	ctx := context.Background()
+	fn := apitype.Tool{Type: apitype.ToolTypeFunction, Function: &apitype.FunctionDef{Name: "set_temp", Strict: apitype.Ptr(true),
+		Parameters: []byte(`{"type":"object","properties":{"c":{"type":"number","minimum":5}},"required":["c"],"additionalProperties":false}`)}}
+	bad := scripted.Turn{Calls: []scripted.Call{{Name: "set_temp", Arguments: `{"c":1}`}}}
+	good := scripted.Turn{Calls: []scripted.Call{{Name: "set_temp", Arguments: `{"c":21}`}}}
+
+	// One bad call, then a good one: the run asks for the good one only.
+	m := scripted.New(bad, good)
+	e := openEngine(t, m)
+	a := mustAssistant(t, e, fn)
+	th := mustThread(t, e, "warmer")
+	r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil || r.Status != apitype.RunRequiresAction || r.RequiredAction.SubmitToolOutputs.ToolCalls[0].Function.Arguments != `{"c":21}` {
+		t.Fatalf("run %v %+v", err, r)
+	}
+	if tool, _ := scripted.LastToolResult(&m.Requests()[1]); !strings.Contains(tool, "minimum") {
+		t.Fatalf("the model was not told why: %q", tool)
+	}
+
+	// Two bad calls: the run fails and says why.
+	e2 := openEngine(t, scripted.New(bad, bad))
+	a2 := mustAssistant(t, e2, fn)
+	th2 := mustThread(t, e2, "warmer")
+	r, err = e2.Runs.CreateAndWait(ctx, th2.ID, apitype.RunCreateParams{AssistantID: a2.ID})
+	if err != nil || r.Status != apitype.RunFailed || !strings.Contains(r.LastError.Message, "strict schema") {
+		t.Fatalf("run %v %+v", err, r)
+	}
+}
+
+func TestResponseFormatJSONSchemaRetry(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, scripted.New(scripted.Turn{Text: `{"x":"one"}`}, scripted.Turn{Text: `{"x":1}`}))
+	a := mustAssistant(t, e)
+	th := mustThread(t, e, "x?")
+	rf := &apitype.ResponseFormat{Type: "json_schema", JSONSchema: &apitype.JSONSchemaFormat{Name: "answer",
+		Schema: []byte(`{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]}`)}}
+	r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID, ResponseFormat: rf})
+	if err != nil || r.Status != apitype.RunCompleted {
+		t.Fatalf("run %v %+v", err, r)
+	}
+	page, _ := e.Messages.List(ctx, th.ID, apitype.MessageListParams{RunID: r.ID, ListParams: apitype.ListParams{Order: "asc"}})
+	if len(page.Data) != 2 || page.Data[0].Status != apitype.MessageIncomplete || page.Data[1].Text() != `{"x":1}` {
+		t.Fatalf("messages %+v", page.Data)
+	}
+}

@@ -2,31 +2,31 @@ package engine
 
 import (
 	"encoding/json"
-	"fmt"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/schema"
 )
 
-// validateJSON checks doc against a JSON Schema: the top-level type and
-// required properties.
-func (e *Engine) validateJSON(schema, doc []byte) error {
-	var s struct {
-		Type     string   `json:"type"`
-		Required []string `json:"required"`
-	}
-	if err := json.Unmarshal(schema, &s); err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	var v any
-	if err := json.Unmarshal(doc, &v); err != nil {
+// validateJSON checks doc against a JSON Schema.
+func (e *Engine) validateJSON(raw json.RawMessage, doc []byte) error {
+	s, err := e.schemas.Compile(raw)
+	if err != nil {
 		return err
 	}
-	obj, isObj := v.(map[string]any)
-	if s.Type == "object" && !isObj {
-		return fmt.Errorf("expected an object")
+	return s.Validate(doc)
+}
+
+// checkSchema requires a JSON Schema of type object that compiles.
+func checkSchema(param string, raw json.RawMessage) error {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return apitype.Invalid(param, "'%s' must be a JSON Schema object.", param)
 	}
-	for _, k := range s.Required {
-		if _, ok := obj[k]; !ok {
-			return fmt.Errorf("missing required property %q", k)
-		}
+	if t, ok := m["type"]; ok && t != "object" {
+		return apitype.Invalid(param, "'%s' must be a JSON Schema of type object, got type %v.", param, t)
+	}
+	if _, err := schema.Compile(raw); err != nil {
+		return apitype.Invalid(param, "'%s' is not a valid JSON Schema: %v.", param, err)
 	}
 	return nil
 }

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"unicode/utf8"
@@ -144,20 +142,6 @@ func checkRanking(param string, r *apitype.RankingOptions) error {
 	}
 	if !(r.ScoreThreshold >= 0 && r.ScoreThreshold <= 1) {
 		return apitype.Invalid(param+".score_threshold", "'score_threshold' must be between 0 and 1, got %g.", r.ScoreThreshold)
-	}
-	return nil
-}
-
-// checkSchema requires a JSON Schema object: a JSON object whose "type", if
-// present, is "object".
-func checkSchema(param string, raw json.RawMessage) error {
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&m); err != nil || m == nil {
-		return apitype.Invalid(param, "'%s' must be a JSON Schema object.", param)
-	}
-	if t, ok := m["type"]; ok && t != "object" {
-		return apitype.Invalid(param, "'%s' must be a JSON Schema of type object, got type %v.", param, t)
 	}
 	return nil
 }

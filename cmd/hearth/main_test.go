@@ -111,7 +111,7 @@ func TestServeAndBackup(t *testing.T) {
 	db := filepath.Join(dir, "h.db")
 	keysFile := filepath.Join(dir, "keys")
 	os.WriteFile(keysFile, []byte("# keys\nsk-one\n\nsk-two\n"), 0o600)
-	srv := startServe(t, map[string]string{"HEARTH_DB": db, "HEARTH_LOG_FORMAT": "json"}, "--keys-file", keysFile)
+	srv := startServe(t, map[string]string{"HEARTH_DB": db, "HEARTH_LOG_FORMAT": "json", "HEARTH_MODEL_BACKEND": "scripted"}, "--keys-file", keysFile)
 	if !strings.Contains(srv.logs.String(), `"model_backend":"scripted"`) {
 		t.Fatalf("startup log does not say the backend: %s", srv.logs)
 	}

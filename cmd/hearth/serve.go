@@ -17,6 +17,7 @@ import (
 
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/scripted"
 	"github.com/hearth-go/hearth/openaihttp"
 	"github.com/hearth-go/hearth/store"
@@ -34,7 +35,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.SetOutput(a.stderr)
 	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB)")
 	fs.StringVar(&c.addr, "addr", a.env("HEARTH_ADDR", "127.0.0.1:8080"), "listen address (env HEARTH_ADDR); without API keys it must be a loopback address")
-	fs.StringVar(&c.backend, "model-backend", a.env("HEARTH_MODEL_BACKEND", "scripted"), "model backend: scripted (echo) or ollama (env HEARTH_MODEL_BACKEND)")
+	fs.StringVar(&c.backend, "model-backend", a.env("HEARTH_MODEL_BACKEND", "ollama"), "model backend: ollama or scripted (an echo, for trying the API without a model) (env HEARTH_MODEL_BACKEND)")
 	fs.StringVar(&c.ollamaURL, "ollama-url", a.env("HEARTH_OLLAMA_URL", a.env("OLLAMA_HOST", "http://127.0.0.1:11434")), "Ollama URL (env HEARTH_OLLAMA_URL, OLLAMA_HOST)")
 	fs.StringVar(&c.model, "default-model", a.env("HEARTH_DEFAULT_MODEL", ""), "model for assistants created without one (env HEARTH_DEFAULT_MODEL)")
 	fs.StringVar(&c.keysFile, "keys-file", a.env("HEARTH_API_KEYS_FILE", ""), "file of API keys, one a line, # comments (env HEARTH_API_KEYS_FILE); env HEARTH_API_KEYS adds comma-separated keys")
@@ -120,21 +121,12 @@ func (a *app) serve(ctx context.Context, args []string) error {
 }
 
 // newModel picks the model backend.
-//
-// SWAP-IN POINT for llm/ollama: when branch `ollama` is merged into main,
-// replace the body of the "ollama" case with
-//
-//	return ollama.New(ollama.Config{URL: url})
-//
-// (adjusting to its signature), import "github.com/hearth-go/hearth/llm/ollama",
-// and change the --model-backend default to "ollama".
 func newModel(backend, url string) (llm.Model, error) {
 	switch backend {
 	case "scripted":
 		return scripted.Echo(), nil
 	case "ollama":
-		_ = url
-		return nil, errors.New("the ollama backend is not in this build yet (llm/ollama is on its way); use --model-backend=scripted")
+		return ollama.New(ollama.Config{URL: url})
 	}
 	return nil, fmt.Errorf("%w: --model-backend must be scripted or ollama, got %q", errUsage, backend)
 }

@@ -3,11 +3,14 @@
 package backend
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
 
@@ -20,12 +23,28 @@ type Choice struct {
 	Scripted bool
 }
 
-// Pick returns the scripted model with turns, announcing it on w.
+// Pick returns Ollama (at $OLLAMA_HOST or the default address, model
+// $HEARTH_MODEL or llama3.2) when it answers within a second, else the
+// scripted model playing turns; HEARTH_BACKEND=scripted forces the script.
+// It announces the choice on w.
 func Pick(w io.Writer, turns ...scripted.Turn) Choice {
 	name := os.Getenv("HEARTH_MODEL")
 	if name == "" {
 		name = "llama3.2"
 	}
-	fmt.Fprintln(w, "backend: scripted model (deterministic answers; the Ollama backend is not wired into the examples yet)")
+	if os.Getenv("HEARTH_BACKEND") != "scripted" {
+		if c, err := ollama.New(ollama.Config{Retries: -1}); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err = c.Ping(ctx)
+			cancel()
+			if err == nil {
+				fmt.Fprintf(w, "backend: Ollama at %s, model %s (set HEARTH_MODEL to change it)\n", c.URL(), name)
+				return Choice{Model: c, Name: name}
+			}
+			fmt.Fprintf(w, "backend: scripted model (deterministic answers; no Ollama answered at %s)\n", c.URL())
+			return Choice{Model: scripted.New(turns...), Name: name, Scripted: true}
+		}
+	}
+	fmt.Fprintln(w, "backend: scripted model (deterministic answers; HEARTH_BACKEND=scripted)")
 	return Choice{Model: scripted.New(turns...), Name: name, Scripted: true}
 }
