@@ -86,13 +86,21 @@ func TestConcurrentRuns(t *testing.T) {
 					return
 				}
 				created.Add(1)
-				// While it is active, a second run and a new message are refused.
-				if _, err := e.Runs.Create(ctx, th, apitype.RunCreateParams{AssistantID: a.ID}); errors.Is(err, apitype.ErrActiveRun) {
+				// While it is active, a second run and a new message are
+				// refused. (A run may legitimately finish first; then both
+				// succeed and the second run is waited for too.)
+				second, err := e.Runs.Create(ctx, th, apitype.RunCreateParams{AssistantID: a.ID})
+				switch {
+				case errors.Is(err, apitype.ErrActiveRun):
 					refusedRuns.Add(1)
-				} else if err == nil {
-					t.Errorf("second run accepted while %s was active", r.ID)
-				} else if err != nil && !errors.Is(err, apitype.ErrActiveRun) {
+				case err != nil:
 					t.Errorf("second run: %v", err)
+				default:
+					created.Add(1)
+					if first, err := e.Runs.Retrieve(ctx, th, r.ID); err != nil || !first.Status.Terminal() {
+						t.Errorf("second run %s accepted while %s was %v (%v)", second.ID, r.ID, first.Status, err)
+					}
+					r = second
 				}
 				if _, err := e.Messages.Create(ctx, th, userMsg("more")); errors.Is(err, apitype.ErrActiveRun) {
 					refusedMsgs.Add(1)
@@ -112,7 +120,7 @@ func TestConcurrentRuns(t *testing.T) {
 	watcher.Wait()
 	t.Logf("%d runs, %d second runs and %d messages refused, %d watcher snapshots saw %d active runs",
 		created.Load(), refusedRuns.Load(), refusedMsgs.Load(), snapshots.Load(), watched.Load())
-	if created.Load() != threads*runsPerThread {
+	if created.Load() < threads*runsPerThread {
 		t.Fatalf("created %d runs", created.Load())
 	}
 	if refusedRuns.Load() == 0 || watched.Load() == 0 {
