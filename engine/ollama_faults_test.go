@@ -163,7 +163,9 @@ func TestOllamaSlowBackend(t *testing.T) {
 		// The second piece comes only after a minute: the run expires first.
 		e, _ := ollamaEngine(t, []ollamatest.Option{ollamatest.WithReplies(
 			ollamatest.Reply{Text: "Let me see. Long answer follows", ChunkDelay: time.Minute})},
-			func(c *engine.Config) { c.Clock, c.RunTimeout, c.ExpiryInterval = clock.Now, 10*time.Second, 2*time.Millisecond })
+			func(c *engine.Config) {
+				c.Clock, c.RunTimeout, c.ExpiryInterval = clock.Now, 10*time.Second, 2*time.Millisecond
+			})
 		a := ollamaAssistant(t, e, "llama3.2")
 		th := mustThread(t, e, "Take your time.")
 		evs := collect(t, e.Runs.CreateStream(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID}), func(ev apitype.Event) {
@@ -184,7 +186,9 @@ func TestOllamaSlowBackend(t *testing.T) {
 	t.Run("expires before the first token", func(t *testing.T) {
 		clock := newFakeClock()
 		e, fake := ollamaEngine(t, []ollamatest.Option{ollamatest.WithReplies(ollamatest.Reply{Fault: ollamatest.Hang})},
-			func(c *engine.Config) { c.Clock, c.RunTimeout, c.ExpiryInterval = clock.Now, 10*time.Second, 2*time.Millisecond })
+			func(c *engine.Config) {
+				c.Clock, c.RunTimeout, c.ExpiryInterval = clock.Now, 10*time.Second, 2*time.Millisecond
+			})
 		a := ollamaAssistant(t, e, "llama3.2")
 		th := mustThread(t, e, "Hello?")
 		r, err := e.Runs.Create(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
