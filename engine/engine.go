@@ -10,6 +10,7 @@ import (
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/schema"
 	"github.com/hearth-go/hearth/store"
+	"github.com/hearth-go/hearth/truncate"
 )
 
 // Config configures an Engine. Only Path is required; every other field has
@@ -124,6 +125,7 @@ type Engine struct {
 
 	windows sync.Map     // model → trained context length
 	schemas schema.Cache // compiled function and response schemas
+	calib   truncate.Calibrator
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelCauseFunc // run id → cancel of its executor
@@ -137,13 +139,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: Config.Path is required")
 	}
 	cfg.setDefaults()
-	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger})
+	e := &Engine{cfg: cfg, log: cfg.Logger, bus: newBus(),
+		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
+		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
+	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
+		Migrations: []store.Migration{e.recountMigration()}})
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, store: st, log: cfg.Logger, bus: newBus(),
-		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
-		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
+	e.store = st
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.Assistants = &Assistants{e}
 	e.Threads = &Threads{e}

@@ -3,13 +3,17 @@ package engine
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"iter"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/store"
+	"github.com/hearth-go/hearth/truncate"
 )
 
 // contextWindow is the model's context in tokens: Config.ContextWindow, or
@@ -29,14 +33,20 @@ func (x *runner) contextWindow() int {
 }
 
 // prompt builds the request for the next model call from the store: the
-// instructions, the thread's messages that fit the budget (newest kept
-// first), then this run's own steps in order, so a resumed or continued run
-// sees exactly what was committed.
+// instructions, then the thread's messages and this run's own steps, fitted
+// to the budget by truncate.Fit (newest kept first, the current turn whole,
+// old tool outputs and long old messages shortened before the oldest are
+// dropped). Rebuilding from committed state is what lets a resumed or
+// continued run see exactly what was recorded.
 func (x *runner) prompt() (*llm.Request, error) {
 	r := x.run
 	used := apitype.Usage{}
 	if r.Usage != nil {
 		used = *r.Usage
+	}
+	enc, err := truncate.Default()
+	if err != nil {
+		return nil, failure(apitype.ErrorCodeServer, "token counting is unavailable: %v", err)
 	}
 	window := x.contextWindow()
 	maxOut := 0
@@ -51,41 +61,74 @@ func (x *runner) prompt() (*llm.Request, error) {
 		reserve = min(1024, window/4)
 	}
 	tools := x.tools()
-	fixed := estimateTokens(r.Instructions) + 8
+	fixed := enc.CountMessage(r.Instructions, 0)
 	for _, t := range tools {
-		fixed += estimateTokens(t.Description) + len(t.Parameters)/4 + 8
+		fixed += enc.Count(t.Name) + enc.Count(t.Description) + enc.Count(string(t.Parameters)) + 8
 	}
-	budget := window - reserve - fixed
+	for _, n := range x.nudges {
+		fixed += enc.CountMessage(n, 0)
+	}
+	// The budget is in tiktoken units; the calibration says how the local
+	// model's own count compares, with a margin.
+	scale := x.e.calib.Ratio(r.Model) * 1.1
+	b := truncate.Budget{ContextWindow: int(float64(window) / scale), ReservedOutput: int(float64(reserve) / scale), Fixed: fixed}
 	if r.MaxPromptTokens != nil {
 		left := *r.MaxPromptTokens - used.PromptTokens
-		if left <= 0 {
+		if left <= fixed {
 			return nil, &runIncomplete{apitype.IncompleteMaxPromptTokens}
 		}
-		budget = min(budget, left-fixed)
+		b.MaxPromptTokens = left
 	}
-	var history, own []llm.Message
-	err := x.e.store.View(x.ctx, func(tx *store.Tx) error {
-		var err error
-		ownIDs := map[string]bool{}
-		if own, err = x.runMessages(tx, ownIDs); err != nil {
+	strategy := truncate.Strategy{Type: truncate.Auto}
+	if ts := r.TruncationStrategy; ts != nil && ts.Type == apitype.TruncationLastMessages && ts.LastMessages != nil {
+		strategy = truncate.Strategy{Type: truncate.LastMessages, LastMessages: *ts.LastMessages}
+	}
+	var res truncate.Result
+	var msgs []llm.Message
+	total := 0
+	err = x.e.store.View(x.ctx, func(tx *store.Tx) error {
+		own, err := x.runItems(tx)
+		if err != nil {
 			return err
 		}
-		for _, m := range own {
-			budget -= estimateTokens(m.Content) + 4
+		if total, err = tx.CountMessages(r.ThreadID); err != nil {
+			return err
 		}
-		history, err = x.history(tx, budget, ownIDs)
+		stored := map[string]*apitype.Message{}
+		var f truncate.Fitter // init mutates it: one per call
+		res, err = f.Fit(x.ctx, x.candidates(tx, own, stored), b, strategy)
+		if err != nil {
+			return err
+		}
+		msgs, err = x.promptMessages(res.Kept, own, stored)
 		return err
 	})
+	if errors.Is(err, truncate.ErrDoesNotFit) {
+		if b.MaxPromptTokens > 0 && b.MaxPromptTokens-b.Fixed < b.ContextWindow-b.ReservedOutput-b.Fixed {
+			return nil, &runIncomplete{apitype.IncompleteMaxPromptTokens}
+		}
+		return nil, failure(apitype.ErrorCodeInvalidPrompt, "%v", err)
+	}
 	if err != nil {
 		return nil, err
+	}
+	x.estimate = res.Tokens + fixed
+	left := total - x.ownMessages - (len(res.Kept) - x.ownKept(res.Kept))
+	x.truncation = apitype.Metadata{}
+	if left > 0 || res.Shortened > 0 {
+		x.truncation = apitype.Metadata{
+			"hearth.prompt_messages_dropped":   strconv.Itoa(max(left, 0)),
+			"hearth.prompt_messages_shortened": strconv.Itoa(res.Shortened),
+		}
+		x.e.log.Info("prompt truncated to fit the context", "run", r.ID, "thread", r.ThreadID, "dropped", max(left, 0),
+			"shortened", res.Shortened, "kept", len(res.Kept), "estimated_tokens", x.estimate, "window", window)
 	}
 	req := &llm.Request{Model: r.Model, ParallelToolCalls: r.ParallelToolCalls, Temperature: r.Temperature, TopP: r.TopP,
 		ContextWindow: window, MaxOutputTokens: maxOut}
 	if r.Instructions != "" {
 		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: r.Instructions})
 	}
-	req.Messages = append(req.Messages, history...)
-	req.Messages = append(req.Messages, own...)
+	req.Messages = append(req.Messages, msgs...)
 	for _, n := range x.nudges {
 		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: n})
 	}
@@ -136,53 +179,6 @@ func (x *runner) tools() []llm.Tool {
 	return out
 }
 
-// history returns the thread's messages outside this run that fit budget,
-// oldest first, honouring truncation_strategy last_messages. The newest
-// message is always kept. Only the cached token counts of skipped messages
-// are read.
-func (x *runner) history(tx *store.Tx, budget int, skip map[string]bool) ([]llm.Message, error) {
-	limit := -1
-	if ts := x.run.TruncationStrategy; ts != nil && ts.Type == apitype.TruncationLastMessages && ts.LastMessages != nil {
-		limit = *ts.LastMessages
-	}
-	var ids []string
-	total := 0
-	err := tx.MessageTokens(x.run.ThreadID, true, func(id string, tokens int) bool {
-		if skip[id] {
-			return true
-		}
-		if limit >= 0 && len(ids) >= limit {
-			return false
-		}
-		if len(ids) > 0 && total+tokens > budget {
-			return false
-		}
-		total += tokens
-		ids = append(ids, id)
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]llm.Message, 0, len(ids))
-	for i := len(ids) - 1; i >= 0; i-- {
-		m, err := tx.GetMessage(x.run.ThreadID, ids[i])
-		if err != nil {
-			return nil, err
-		}
-		role := llm.RoleUser
-		if m.Role == apitype.RoleAssistant {
-			role = llm.RoleAssistant
-		}
-		images, err := x.e.images(m)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, llm.Message{Role: role, Content: messageText(m), Images: images})
-	}
-	return out, nil
-}
-
 // messageText renders a stored message for the model.
 func messageText(m *apitype.Message) string {
 	var b strings.Builder
@@ -203,40 +199,6 @@ func messageText(m *apitype.Message) string {
 		fmt.Fprintf(&b, "\n[attached file %s]", a.FileID)
 	}
 	return b.String()
-}
-
-// runMessages replays this run's committed steps as prompt messages and
-// records the ids of the messages they wrote in ownIDs.
-func (x *runner) runMessages(tx *store.Tx, ownIDs map[string]bool) ([]llm.Message, error) {
-	var out []llm.Message
-	after := ""
-	for {
-		page, err := tx.ListSteps(x.run.ThreadID, x.run.ID, apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc, After: after})
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range page.Data {
-			switch s.Type {
-			case apitype.StepMessageCreation:
-				id := s.StepDetails.MessageCreation.MessageID
-				ownIDs[id] = true
-				if s.Status != apitype.StepCompleted {
-					continue
-				}
-				m, err := tx.GetMessage(x.run.ThreadID, id)
-				if err != nil {
-					continue // deleted by the user since
-				}
-				out = append(out, llm.Message{Role: llm.RoleAssistant, Content: messageText(m)})
-			case apitype.StepToolCalls:
-				out = append(out, toolMessages(s)...)
-			}
-		}
-		if !page.HasMore {
-			return out, nil
-		}
-		after = *page.LastID
-	}
 }
 
 // toolMessages renders a tool_calls step: the assistant's calls, then one
@@ -386,4 +348,140 @@ func decodeDataURL(u string) ([]byte, error) {
 	}
 	s, err := url.PathUnescape(data)
 	return []byte(s), err
+}
+
+// ownItem is a prompt message of this run's own steps.
+type ownItem struct {
+	item truncate.Item
+	msg  llm.Message
+}
+
+// runItems replays this run's committed steps as prompt items, oldest
+// first: an assistant message per completed message_creation step, and per
+// tool_calls step the calls and their outputs as one group.
+func (x *runner) runItems(tx *store.Tx) ([]ownItem, error) {
+	enc, _ := truncate.Default()
+	var out []ownItem
+	x.ownMessages = 0
+	after := ""
+	for {
+		page, err := tx.ListSteps(x.run.ThreadID, x.run.ID, apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc, After: after})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page.Data {
+			switch s.Type {
+			case apitype.StepMessageCreation:
+				id := s.StepDetails.MessageCreation.MessageID
+				m, err := tx.GetMessage(x.run.ThreadID, id)
+				if err != nil {
+					continue // deleted by the user since
+				}
+				x.ownMessages++
+				if s.Status != apitype.StepCompleted {
+					continue
+				}
+				text := messageText(m)
+				out = append(out, ownItem{truncate.Item{ID: "own:" + id, Role: "assistant", Text: text, Tokens: enc.CountMessage(text, 0)},
+					llm.Message{Role: llm.RoleAssistant, Content: text}})
+			case apitype.StepToolCalls:
+				for i, m := range toolMessages(s) {
+					role := "assistant"
+					if m.Role == llm.RoleTool {
+						role = "tool"
+					}
+					text := m.Content
+					for _, c := range m.ToolCalls {
+						text += " " + c.Name + string(c.Arguments)
+					}
+					out = append(out, ownItem{truncate.Item{ID: fmt.Sprintf("own:%s:%d", s.ID, i), Role: role, Text: m.Content,
+						Tokens: enc.CountMessage(text, 0), Group: s.ID, ToolOutput: m.Role == llm.RoleTool}, m})
+				}
+			}
+		}
+		if !page.HasMore {
+			return out, nil
+		}
+		after = *page.LastID
+	}
+}
+
+// candidates yields the prompt candidates newest first: this run's own
+// items, then the thread's other messages, read one by one as Fit pulls
+// them (their cached counts, then their text).
+func (x *runner) candidates(tx *store.Tx, own []ownItem, stored map[string]*apitype.Message) iter.Seq2[truncate.Item, error] {
+	return func(yield func(truncate.Item, error) bool) {
+		for i := len(own) - 1; i >= 0; i-- {
+			if !yield(own[i].item, nil) {
+				return
+			}
+		}
+		var ferr error
+		err := tx.MessageTokens(x.run.ThreadID, true, func(id string, tokens int) bool {
+			m, err := tx.GetMessage(x.run.ThreadID, id)
+			if err != nil {
+				ferr = err
+				return false
+			}
+			if m.RunID != nil && *m.RunID == x.run.ID {
+				return true // this run's messages come from its steps
+			}
+			stored[id] = m
+			role := string(m.Role)
+			images := 0
+			for _, c := range m.Content {
+				if c.ImageFile != nil || c.ImageURL != nil {
+					images++
+				}
+			}
+			return yield(truncate.Item{ID: id, Role: role, Text: messageText(m), Tokens: tokens, Images: images}, nil)
+		})
+		if err == nil {
+			err = ferr
+		}
+		if err != nil {
+			yield(truncate.Item{}, err)
+		}
+	}
+}
+
+// promptMessages turns the kept items back into prompt messages, loading
+// images only for the messages kept.
+func (x *runner) promptMessages(kept []truncate.Item, own []ownItem, stored map[string]*apitype.Message) ([]llm.Message, error) {
+	byID := make(map[string]llm.Message, len(own))
+	for _, o := range own {
+		byID[o.item.ID] = o.msg
+	}
+	out := make([]llm.Message, 0, len(kept))
+	for _, it := range kept {
+		if m, ok := byID[it.ID]; ok {
+			if it.Shortened {
+				m.Content = it.Text
+			}
+			out = append(out, m)
+			continue
+		}
+		m := stored[it.ID]
+		role := llm.RoleUser
+		if m.Role == apitype.RoleAssistant {
+			role = llm.RoleAssistant
+		}
+		images, err := x.e.images(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, llm.Message{Role: role, Content: it.Text, Images: images})
+	}
+	return out, nil
+}
+
+// ownKept counts the kept items that came from this run's steps.
+func (x *runner) ownKept(kept []truncate.Item) int {
+	n := 0
+	for _, it := range kept {
+		if strings.HasPrefix(it.ID, "own:") {
+			n++
+		}
+	}
+	return n
 }

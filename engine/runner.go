@@ -42,6 +42,11 @@ type runner struct {
 	searchesLoaded bool
 	// badArgs counts strict function calls refused for their arguments.
 	badArgs int
+	// estimate is the prompt's estimated tokens, for calibration; truncation
+	// is what truncation did to it, recorded on the call's steps.
+	estimate    int
+	truncation  apitype.Metadata
+	ownMessages int
 }
 
 type streamedCall struct {
@@ -219,6 +224,7 @@ func (x *runner) turn(req *llm.Request) (bool, error) {
 		calls = append(calls, chunk.ToolCalls...)
 		if chunk.Usage != nil {
 			x.pending = *chunk.Usage
+			x.e.calib.Observe(x.run.Model, x.estimate, chunk.Usage.PromptTokens)
 		}
 		if chunk.FinishReason != "" {
 			finish = chunk.FinishReason
@@ -313,7 +319,7 @@ func (x *runner) openMessage() error {
 func (x *runner) newStep(d apitype.StepDetails) *apitype.RunStep {
 	return &apitype.RunStep{ID: x.e.newID(store.PrefixStep), Object: apitype.ObjectRunStep, CreatedAt: x.e.now(),
 		AssistantID: x.run.AssistantID, ThreadID: x.run.ThreadID, RunID: x.run.ID, Type: d.Type,
-		Status: apitype.StepInProgress, StepDetails: d, Metadata: apitype.Metadata{}}
+		Status: apitype.StepInProgress, StepDetails: d, Metadata: orMeta(x.truncation)}
 }
 
 // finalMessage fills the open message with its text and status.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/hearth-go/hearth/apitype"
 )
@@ -72,27 +73,93 @@ func unmarshalParams(b []byte, dst any) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return apitype.Invalid(te.Field, "Invalid type for '%s': expected %s, but got %s.", te.Field, goKind(te.Type.Kind().String()), te.Value)
+		param := te.Field // dotted, without array indexes: find the exact path
+		if p := failingField(b, dst); p != "" {
+			param = p
+		}
+		return apitype.Invalid(param, "Invalid type for '%s': expected %s, but got %s.", param, goKind(te.Type.Kind().String()), te.Value)
 	}
 	// A custom decoder (content, tool_choice, response_format…) refused a
 	// value: find which top-level field by decoding them one at a time.
 	return apitype.Invalid(failingField(b, dst), "Invalid value: %s.", trimErr(err))
 }
 
-// failingField names the first top-level field of the object b that does not
-// decode into a fresh value of dst's type.
+// failingField names the field of the object b that does not decode into
+// dst's type, as a path ("thread.messages[0].content"): it decodes the
+// fields one at a time and descends into the one that fails.
 func failingField(b []byte, dst any) string {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(b, &fields) != nil {
-		return ""
+	return failingPath(b, reflect.TypeOf(dst).Elem(), "")
+}
+
+func failingPath(b []byte, t reflect.Type, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	for k, v := range fields {
-		one, _ := json.Marshal(map[string]json.RawMessage{k: v})
-		if json.Unmarshal(one, newLike(dst)) != nil {
-			return k
+	switch {
+	case t.Kind() == reflect.Struct && len(b) > 0 && b[0] == '{':
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(b, &fields) != nil {
+			return path
+		}
+		for k, v := range fields {
+			one, _ := json.Marshal(map[string]json.RawMessage{k: v})
+			if json.Unmarshal(one, reflect.New(t).Interface()) == nil {
+				continue
+			}
+			sub := k
+			if path != "" {
+				sub = path + "." + k
+			}
+			if ft, ok := fieldType(t, k); ok && !reflect.PointerTo(ft).Implements(unmarshalerType) {
+				return failingPath(v, ft, sub)
+			}
+			return sub
+		}
+	case t.Kind() == reflect.Slice && len(b) > 0 && b[0] == '[':
+		var elems []json.RawMessage
+		if json.Unmarshal(b, &elems) != nil {
+			return path
+		}
+		for i, v := range elems {
+			if json.Unmarshal(v, reflect.New(t.Elem()).Interface()) != nil {
+				return failingPath(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			}
 		}
 	}
-	return ""
+	return path
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// fieldType finds the type of the struct field encoded as name, looking
+// into embedded structs.
+func fieldType(t reflect.Type, name string) (reflect.Type, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "-" {
+			continue
+		}
+		if f.Anonymous && tag == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				if typ, ok := fieldType(ft, name); ok {
+					return typ, true
+				}
+			}
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		if strings.EqualFold(tag, name) {
+			return f.Type, true
+		}
+	}
+	return nil, false
 }
 
 func trimErr(err error) string {

@@ -50,7 +50,7 @@ type VectorStoreService interface {
 func (h *Handler) fileRoutes(route func(string, int64, endpoint), jsonLimit, upload int64) {
 	fs, vs := h.opts.Files, h.opts.VectorStores
 	{
-		route("POST /v1/files", upload, h.uploadFile)
+		route(uploadRoute, upload, h.uploadFile)
 		route("GET /v1/files", 0, func(w http.ResponseWriter, r *http.Request) (any, error) {
 			lp, err := listParams(r)
 			if err != nil {
@@ -225,7 +225,10 @@ func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request) (any, error
 			if err != nil {
 				return nil, err
 			}
-			if _, err := io.Copy(spool, part); err != nil {
+			if _, err := io.Copy(spool, ctxReader{r.Context(), part}); err != nil {
+				if ctxErr := r.Context().Err(); ctxErr != nil {
+					return nil, ctxErr
+				}
 				return nil, multipartErr(err, h.opts.MaxUploadBytes)
 			}
 		default:
@@ -284,4 +287,17 @@ func (h *Handler) fileContent(w http.ResponseWriter, r *http.Request) (any, erro
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(w, rc)
 	return nil, nil
+}
+
+// ctxReader stops a copy when the request's context (its timeout) is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

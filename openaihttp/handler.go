@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hearth-go/hearth/apitype"
@@ -33,8 +32,11 @@ type Options struct {
 	// MaxUploadBytes bounds a multipart file upload. Default 512 MiB, the
 	// hosted API's file limit.
 	MaxUploadBytes int64
-	// Timeout bounds every request except streams. Default 60s.
+	// Timeout bounds every request except streams, uploads and the backup.
+	// Default 60s.
 	Timeout time.Duration
+	// UploadTimeout bounds a file upload, body included. Default 10 minutes.
+	UploadTimeout time.Duration
 	// PollAfter is sent as openai-poll-after-ms, the wait SDK poll helpers
 	// use between polls (5 s without it). Default 100ms: local runs are short.
 	PollAfter time.Duration
@@ -60,6 +62,9 @@ func (o *Options) setDefaults() {
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
 	}
+	if o.UploadTimeout <= 0 {
+		o.UploadTimeout = 10 * time.Minute
+	}
 	if o.PollAfter <= 0 {
 		o.PollAfter = 100 * time.Millisecond
 	}
@@ -77,9 +82,9 @@ type Handler struct {
 	mux  *http.ServeMux
 	log  *slog.Logger
 
-	// drain is closed by Drain; open streams watch it.
-	drain     chan struct{}
-	drainOnce sync.Once
+	// drained is cancelled by Drain; open streams end with it.
+	drained context.Context
+	drain   context.CancelFunc
 }
 
 // NewHandler returns the handler serving eng under /v1.
@@ -91,7 +96,8 @@ func NewHandler(eng *engine.Engine, opts Options) *Handler {
 	if opts.VectorStores == nil {
 		opts.VectorStores = eng.VectorStores
 	}
-	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger, drain: make(chan struct{})}
+	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	h.drained, h.drain = context.WithCancel(context.Background())
 	for _, k := range opts.Keys {
 		if k = strings.TrimSpace(k); k != "" {
 			h.keys = append(h.keys, []byte(k))
@@ -104,7 +110,7 @@ func NewHandler(eng *engine.Engine, opts Options) *Handler {
 // Drain ends every open stream (each gets an error event saying the server
 // is shutting down, then done) and makes new streaming requests fail with
 // 503. Runs are not touched: they go on, or resume when the engine reopens.
-func (h *Handler) Drain() { h.drainOnce.Do(func() { close(h.drain) }) }
+func (h *Handler) Drain() { h.drain() }
 
 // endpoint serves one route: it returns the value to write as JSON, or an
 // error for the envelope, or (nil, nil) when it wrote the response itself.
@@ -112,10 +118,17 @@ type endpoint func(w http.ResponseWriter, r *http.Request) (any, error)
 
 type ctxKey struct{}
 
+// uploadRoute is the one route with the upload limit and timeout.
+const uploadRoute = "POST /v1/files"
+
 func (h *Handler) routes() {
 	jsonLimit, upload := h.opts.MaxBodyBytes, h.opts.MaxUploadBytes
 	route := func(pattern string, limit int64, ep endpoint) {
-		h.mux.Handle(pattern, h.api(limit, ep))
+		timeout := h.opts.Timeout
+		if pattern == uploadRoute {
+			timeout = h.opts.UploadTimeout
+		}
+		h.mux.Handle(pattern, h.api(limit, timeout, ep))
 	}
 	// Assistants.
 	route("POST /v1/assistants", jsonLimit, h.createAssistant)
@@ -163,7 +176,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := requestID()
 	rw.Header().Set("X-Request-Id", id)
 	h.mux.ServeHTTP(rw, r)
-	h.log.LogAttrs(r.Context(), slog.LevelInfo, "http",
+	level := slog.LevelInfo
+	if r.Method == http.MethodGet && rw.status < 400 {
+		level = slog.LevelDebug // polls: one every openai-poll-after-ms per waiting client
+	}
+	h.log.LogAttrs(r.Context(), level, "http",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rw.status),
 		slog.Duration("duration", time.Since(start)), slog.String("request_id", id), slog.String("remote", r.RemoteAddr))
 }
@@ -217,16 +234,16 @@ func isLoopback(remote string) bool {
 
 // api wraps an endpoint: authorization, the body limit, the per-request
 // timeout (streams lift it), and the JSON or error answer.
-func (h *Handler) api(limit int64, ep endpoint) http.Handler {
+func (h *Handler) api(limit int64, timeout time.Duration, ep endpoint) http.Handler {
 	return h.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if limit > 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		base := r.Context()
-		ctx, cancel := context.WithTimeout(context.WithValue(base, ctxKey{}, base), h.opts.Timeout)
+		ctx, cancel := context.WithTimeout(context.WithValue(base, ctxKey{}, base), timeout)
 		defer cancel()
 		rc := http.NewResponseController(w)
-		deadline := time.Now().Add(h.opts.Timeout + 5*time.Second)
+		deadline := time.Now().Add(timeout + 5*time.Second)
 		_ = rc.SetReadDeadline(deadline) // unsupported writers (tests) return an error: fine
 		_ = rc.SetWriteDeadline(deadline)
 		w.Header().Set("openai-poll-after-ms", strconv.FormatInt(h.opts.PollAfter.Milliseconds(), 10))

@@ -2,7 +2,6 @@ package openaihttp_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sort"
 	"strings"
@@ -12,7 +11,7 @@ import (
 	"github.com/hearth-go/hearth/engine"
 )
 
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // wordIndex is a tiny engine.FileIndex for these tests (a chunk per line,
 // scored by shared words), standing in until the filesearch package is

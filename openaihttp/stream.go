@@ -24,21 +24,14 @@ var doneEvent = []byte("event: done\ndata: [DONE]\n\n")
 // per-request timeout: a client that goes away ends only its subscription,
 // never the run.
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, open func(context.Context) iter.Seq2[apitype.Event, error]) (any, error) {
-	select {
-	case <-h.drain:
+	if h.drained.Err() != nil {
 		return nil, &apitype.Error{Type: apitype.ErrorTypeServer, Status: http.StatusServiceUnavailable,
 			Message: "The server is shutting down; retry shortly."}
-	default:
 	}
 	ctx, cancel := context.WithCancelCause(untimed(r))
 	defer cancel(nil)
-	go func() { // owned by this request: ends when ctx does
-		select {
-		case <-h.drain:
-			cancel(errDraining)
-		case <-ctx.Done():
-		}
-	}()
+	stop := context.AfterFunc(h.drained, func() { cancel(errDraining) })
+	defer stop()
 
 	rc := http.NewResponseController(w)
 	started := false

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -614,6 +615,15 @@ func TestClosed(t *testing.T) {
 	if err := s.View(context.Background(), func(*Tx) error { return nil }); !errors.Is(err, ErrClosed) {
 		t.Fatalf("View after Close: %v", err)
 	}
+	if _, err := s.SchemaVersion(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("SchemaVersion after Close: %v", err)
+	}
+	if err := s.Check(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Check after Close: %v", err)
+	}
+	if _, err := s.Backup(context.Background(), io.Discard); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Backup after Close: %v", err)
+	}
 }
 
 // TestUpdateCancelledWhileQueued: a caller whose context ends before its
@@ -640,4 +650,115 @@ func TestUpdateCancelledWhileQueued(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || ran {
 		t.Fatalf("queued Update with an ended context: %v ran=%v", err, ran)
 	}
+}
+
+// TestConcurrentReadersSeeSnapshots: while writers append and delete in
+// shared commits, every View sees a consistent thread: its count record
+// matches its messages, and paging through it in one View sees each once,
+// in order.
+func TestConcurrentReadersSeeSnapshots(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	gen := NewIDGenerator(nil, nil)
+	threads := []string{gen.New(PrefixThread), gen.New(PrefixThread)}
+	for _, th := range threads {
+		update(t, s, func(tx *Tx) error {
+			if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
+				return err
+			}
+			for i := range 60 { // several pages before the writers start
+				if err := tx.PutMessage(&apitype.Message{ID: gen.New(PrefixMessage), ThreadID: th}, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	stop := make(chan struct{})
+	var writers, readers sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 4 {
+		writers.Go(func() {
+			th := threads[w%2]
+			var mine []string
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				del := i%3 == 2 && len(mine) > 0
+				m := &apitype.Message{ID: gen.New(PrefixMessage), ThreadID: th, Metadata: apitype.Metadata{}}
+				err := s.Update(ctx, func(tx *Tx) error {
+					if del {
+						return tx.DeleteMessage(th, mine[0])
+					}
+					return tx.PutMessage(m, i)
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if del {
+					mine = mine[1:]
+				} else {
+					mine = append(mine, m.ID)
+				}
+			}
+		})
+	}
+	for r := range 2 {
+		readers.Go(func() {
+			th, asc := threads[r], r == 1
+			for range 100 {
+				err := s.View(ctx, func(tx *Tx) error {
+					n, err := tx.CountMessages(th)
+					if err != nil {
+						return err
+					}
+					seen, prev := 0, ""
+					p := apitype.MessageListParams{ListParams: apitype.ListParams{Limit: 7, Order: []string{"desc", "asc"}[r]}}
+					for {
+						page, err := tx.ListMessages(th, p)
+						if err != nil {
+							return err
+						}
+						for _, m := range page.Data {
+							if prev != "" && asc != (m.ID > prev) {
+								return fmt.Errorf("out of order: %s after %s", m.ID, prev)
+							}
+							prev = m.ID
+						}
+						seen += len(page.Data)
+						if !page.HasMore {
+							break
+						}
+						p.After = *page.LastID
+					}
+					if seen != n {
+						return fmt.Errorf("count record says %d, paging saw %d", n, seen)
+					}
+					return nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	readers.Wait()
+	close(stop)
+	writers.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	view(t, s, func(tx *Tx) error {
+		n, _ := tx.CountMessages(threads[0])
+		if n == 0 {
+			return errors.New("writers wrote nothing while readers ran")
+		}
+		return nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,6 +151,7 @@ func BenchmarkList(b *testing.B) {
 		b.Run(c.name+"/raw", func(b *testing.B) {
 			db := s.DB()
 			var sink int
+			defer reportCPU(b, cpuTime())
 			for b.Loop() {
 				err := db.View(func(tx *bolt.Tx) error {
 					mb := tx.Bucket(bThreadData).Bucket([]byte(f.th)).Bucket(tMessages)
@@ -170,6 +172,7 @@ func BenchmarkList(b *testing.B) {
 		})
 		b.Run(c.name+"/store", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b, cpuTime())
 			for b.Loop() {
 				err := s.View(ctx, func(tx *Tx) error {
 					page, err := tx.ListMessages(f.th, c.p)
@@ -187,6 +190,7 @@ func BenchmarkList(b *testing.B) {
 	// The run_id filter reads the run index then each message by key.
 	b.Run("run_filter/desc/store", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b, cpuTime())
 		for b.Loop() {
 			err := s.View(ctx, func(tx *Tx) error {
 				page, err := tx.ListMessages(f.th, apitype.MessageListParams{RunID: f.run})
@@ -219,6 +223,8 @@ func BenchmarkAppend(b *testing.B) {
 		}
 		key := make([]byte, 8)
 		i := uint64(0)
+		st0 := db.Stats()
+		defer func() { reportPages(b, db, st0) }()
 		for b.Loop() {
 			i++
 			binary.BigEndian.PutUint64(key, i)
@@ -244,6 +250,7 @@ func BenchmarkAppend(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
+			st0 := s.DB().Stats()
 			b.ResetTimer()
 			var wg sync.WaitGroup
 			errs := make(chan error, writers)
@@ -264,10 +271,36 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			wg.Wait()
 			b.StopTimer()
+			reportPages(b, s.DB(), st0)
 			close(errs)
 			for err := range errs {
 				b.Fatal(err)
 			}
 		})
 	}
+}
+
+// reportPages reports the pages bbolt wrote per append: the disk work a
+// commit's fsync waits for.
+func reportPages(b *testing.B, db *bolt.DB, st0 bolt.Stats) {
+	st := db.Stats()
+	d := st.Sub(&st0)
+	b.ReportMetric(float64(d.TxStats.GetWrite())/float64(b.N), "pages/op")
+}
+
+// cpuTime is the CPU time this process has used (all threads, so garbage
+// collection counts). On a shared machine wall-clock ns/op swings with other
+// load; CPU ns/op says what the work itself costs.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports CPU ns/op since start; call it with defer at the top of
+// a benchmark body (after setup).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -89,7 +89,7 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 	arena := newMsgArena(4)
 	for i := range 5000 {
 		m := randMessage(rng)
-		rec, err := encodeMessage(nil, m)
+		rec, err := encodeMessage(nil, m, i)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,6 +107,9 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 		// nil-vs-empty survives exactly (it decides null vs [] on the wire).
 		if (got.Content == nil) != (m.Content == nil) || (got.Metadata == nil) != (m.Metadata == nil) || (got.Attachments == nil) != (m.Attachments == nil) {
 			t.Fatalf("%d: nil/empty lost", i)
+		}
+		if n, ok := recordTokens(rec); !ok || n != i {
+			t.Fatalf("%d: tokens read back as %d %v", i, n, ok)
 		}
 		// Truncated records are errors, never panics.
 		for cut := range rec {
@@ -130,8 +133,12 @@ func TestMessageDecodeLegacyJSON(t *testing.T) {
 		if err := tx.PutMessage(m, 2); err != nil {
 			return err
 		}
-		// Overwrite the record with its JSON form, as an older build wrote it.
+		// Overwrite the record with its JSON form and its count beside it,
+		// as an older build wrote them.
 		tb, _ := tx.threadBucket(th)
+		if err := tb.Bucket(tTokens).Put([]byte(id), []byte{9}); err != nil {
+			return err
+		}
 		return putJSON(tb.Bucket(tMessages), []byte(id), m)
 	})
 	view(t, s, func(tx *Tx) error {
@@ -146,6 +153,12 @@ func TestMessageDecodeLegacyJSON(t *testing.T) {
 		if err != nil || len(page.Data) != 1 {
 			t.Fatalf("legacy record listed: %v %v", page.Data, err)
 		}
+		tx.MessageTokens(th, true, func(_ string, n int) bool {
+			if n != 9 {
+				t.Fatalf("legacy token count read as %d", n)
+			}
+			return true
+		})
 		return nil
 	})
 	// Re-putting it under no run clears the run index entry (old record JSON).
@@ -156,6 +169,13 @@ func TestMessageDecodeLegacyJSON(t *testing.T) {
 		if err != nil || len(page.Data) != 0 {
 			t.Fatalf("run index after re-put: %v %v", page.Data, err)
 		}
+		// The count kept with tokens < 0 moved into the new record.
+		tx.MessageTokens(th, true, func(_ string, n int) bool {
+			if n != 9 {
+				t.Fatalf("token count after re-put %d", n)
+			}
+			return true
+		})
 		return nil
 	})
 }
@@ -177,12 +197,21 @@ func TestCorruptMessageIsAnError(t *testing.T) {
 	if err == nil {
 		t.Fatal("corrupt record listed without error")
 	}
+	// It can still be deleted, which heals the list.
+	update(t, s, func(tx *Tx) error { return tx.DeleteMessage("thread_c", "msg_bad") })
+	view(t, s, func(tx *Tx) error {
+		if n, _ := tx.CountMessages("thread_c"); n != 0 {
+			t.Fatalf("count after deleting an uncounted record: %d", n)
+		}
+		_, err := tx.ListMessages("thread_c", apitype.MessageListParams{})
+		return err
+	})
 }
 
 func FuzzMessageDecode(f *testing.F) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 8 {
-		rec, _ := encodeMessage(nil, randMessage(rng))
+		rec, _ := encodeMessage(nil, randMessage(rng), 7)
 		f.Add(rec)
 	}
 	f.Add([]byte(`{"id":"msg_x"}`))
@@ -193,7 +222,7 @@ func FuzzMessageDecode(f *testing.F) {
 			return
 		}
 		// Whatever decodes re-encodes to a record that decodes the same.
-		again, err := encodeMessage(nil, &m)
+		again, err := encodeMessage(nil, &m, 1)
 		if err != nil {
 			return // e.g. JSON input holding values JSON cannot re-encode
 		}

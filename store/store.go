@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,8 +129,9 @@ func (s *Store) init(migrations []Migration) error {
 			}
 		}
 		if version == 0 {
-			version = SchemaVersion
-			return tx.Bucket(bMeta).Put(kSchema, u64(SchemaVersion))
+			// A new file holds nothing to migrate: it starts at the latest.
+			version = latest
+			return tx.Bucket(bMeta).Put(kSchema, u64(uint64(latest)))
 		}
 		return nil
 	})
@@ -181,8 +183,8 @@ func (s *Store) DB() *bolt.DB { return s.db }
 // SchemaVersion returns the schema version recorded in the file.
 func (s *Store) SchemaVersion() (int, error) {
 	var v int
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v = int(binary.BigEndian.Uint64(tx.Bucket(bMeta).Get(kSchema)))
+	err := s.View(context.Background(), func(tx *Tx) error {
+		v = int(binary.BigEndian.Uint64(tx.tx.Bucket(bMeta).Get(kSchema)))
 		return nil
 	})
 	return v, err
@@ -234,6 +236,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 
 func (s *Store) commitLoop() {
 	defer close(s.done)
+	yield := false
 	for {
 		var first *write
 		select {
@@ -242,6 +245,12 @@ func (s *Store) commitLoop() {
 			return
 		}
 		batch := []*write{first}
+		if yield {
+			// Writers the last commit released are runnable but may not
+			// have queued their next write yet; let them, so they join
+			// this commit instead of waiting a whole one more.
+			runtime.Gosched()
+		}
 	drain:
 		for len(batch) < s.max {
 			select {
@@ -252,6 +261,7 @@ func (s *Store) commitLoop() {
 			}
 		}
 		s.commit(batch)
+		yield = len(batch) > 1
 	}
 }
 
@@ -328,9 +338,9 @@ func (s *Store) BackupFile(ctx context.Context, path string) error {
 
 // Check verifies the file's consistency (bbolt's tx.Check).
 func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.View(context.Background(), func(tx *Tx) error {
 		var errs []error
-		for err := range tx.Check() {
+		for err := range tx.tx.Check() {
 			errs = append(errs, err)
 		}
 		return errors.Join(errs...)

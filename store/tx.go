@@ -32,7 +32,7 @@ var (
 
 	// Inside a thread's bucket.
 	tMessages   = []byte("m")  // msg id → message JSON
-	tTokens     = []byte("k")  // msg id → uvarint token count
+	tTokens     = []byte("k")  // msg id → uvarint token count, for JSON (schema 1) records only
 	tRunMsgs    = []byte("rm") // run id \x00 msg id → nil
 	tRuns       = []byte("r")  // run id → run JSON
 	tSteps      = []byte("s")  // run id \x00 step id → step JSON
@@ -181,17 +181,15 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 			return err
 		}
 	}
-	data, err := encodeMessage(nil, m)
+	if tokens < 0 && old != nil {
+		tokens = storedTokens(tb, key, old)
+	}
+	data, err := encodeMessage(nil, m, tokens)
 	if err != nil {
 		return fmt.Errorf("store: encode message %s: %w", m.ID, err)
 	}
 	if err := mb.Put(key, data); err != nil {
 		return err
-	}
-	if tokens >= 0 || old == nil {
-		if err := tb.Bucket(tTokens).Put(key, binary.AppendUvarint(nil, uint64(max(tokens, 0)))); err != nil {
-			return err
-		}
 	}
 	if m.RunID != nil && *m.RunID != "" {
 		return tb.Bucket(tRunMsgs).Put(pair(*m.RunID, m.ID), present)
@@ -218,24 +216,34 @@ func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
 
 // DeleteMessage deletes a message of a thread.
 func (t *Tx) DeleteMessage(threadID, id string) error {
-	m, err := t.GetMessage(threadID, id)
+	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return err
 	}
-	tb, _ := t.threadBucket(threadID)
 	key := []byte(id)
-	if err := tb.Bucket(tMessages).Delete(key); err != nil {
+	mb := tb.Bucket(tMessages)
+	v := mb.Get(key)
+	if v == nil {
+		return apitype.NotFound("message", id)
+	}
+	// Only the run id is needed; a damaged record stays deletable.
+	run, inRun, _ := messageRunID(v)
+	if err := mb.Delete(key); err != nil {
 		return err
 	}
 	if err := tb.Bucket(tTokens).Delete(key); err != nil {
 		return err
 	}
-	if m.RunID != nil {
-		if err := tb.Bucket(tRunMsgs).Delete(pair(*m.RunID, id)); err != nil {
+	if inRun {
+		if err := tb.Bucket(tRunMsgs).Delete(pair(run, id)); err != nil {
 			return err
 		}
 	}
-	return tb.Put(tCount, u64(count(tb)-1))
+	n := count(tb)
+	if n > 0 { // never wrap, whatever a damaged file holds
+		n--
+	}
+	return tb.Put(tCount, u64(n))
 }
 
 // CountMessages returns how many messages a thread holds.
@@ -273,24 +281,32 @@ func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype
 
 // MessageTokens walks a thread's messages from the newest (desc) or oldest,
 // giving each id with its cached token count, until fn returns false. It
-// reads only the small count records, never message bodies.
+// reads the count at the head of each record and decodes no message.
 func (t *Tx) MessageTokens(threadID string, desc bool, fn func(id string, tokens int) bool) error {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return err
 	}
-	c := tb.Bucket(tTokens).Cursor()
+	c := tb.Bucket(tMessages).Cursor()
 	k, v := c.First()
 	if desc {
 		k, v = c.Last()
 	}
 	for ; k != nil; k, v = step(c, desc) {
-		n, _ := binary.Uvarint(v)
-		if !fn(string(k), int(n)) {
+		if !fn(string(k), storedTokens(tb, k, v)) {
 			return nil
 		}
 	}
 	return nil
+}
+
+// storedTokens is the cached token count of the message record v at key.
+func storedTokens(tb *bolt.Bucket, key, v []byte) int {
+	if n, ok := recordTokens(v); ok {
+		return n
+	}
+	n, _ := binary.Uvarint(tb.Bucket(tTokens).Get(key))
+	return int(n)
 }
 
 func step(c *bolt.Cursor, desc bool) ([]byte, []byte) {
@@ -609,4 +625,13 @@ func (t *Tx) ListFileBatchesOf(vsID, fileID string) ([]string, error) {
 		return nil
 	})
 	return ids, err
+}
+
+// Wrap gives a migration (which runs on a raw bbolt transaction) the typed
+// accessors.
+func Wrap(btx *bolt.Tx) *Tx { return &Tx{tx: btx} }
+
+// EachThread calls fn with every thread's id.
+func (t *Tx) EachThread(fn func(id string) error) error {
+	return t.tx.Bucket(bThreads).ForEach(func(k, _ []byte) error { return fn(string(k)) })
 }
