@@ -111,9 +111,9 @@ func TestOllamaFaults(t *testing.T) {
 		})
 	}
 
-	t.Run("context overflow", func(t *testing.T) {
-		// A prompt longer than the window the engine asks for: the fake
-		// refuses it as Ollama's runner does with truncate=false.
+	t.Run("context overflow found by the engine", func(t *testing.T) {
+		// A newest message longer than the whole window: the engine counts
+		// it and fails the run without calling Ollama.
 		e, fake := ollamaEngine(t, nil, func(c *engine.Config) { c.ContextWindow = 64 })
 		a := ollamaAssistant(t, e, "llama3.2")
 		th := mustThread(t, e, strings.Repeat("word ", 200))
@@ -121,16 +121,20 @@ func TestOllamaFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantFailed(t, r, apitype.ErrorCodeInvalidPrompt, "does not fit", "context window", "shorten the conversation")
-		reqs := fake.Requests()
-		if len(reqs) != 1 || reqs[0].Options["num_ctx"] != float64(64) {
-			t.Fatalf("%d requests, num_ctx %v", len(reqs), reqs[0].Options["num_ctx"])
+		wantFailed(t, r, apitype.ErrorCodeInvalidPrompt, "does not fit", "context window", "shorten the newest message")
+		if n := len(fake.Requests()); n != 0 {
+			t.Fatalf("%d chat requests", n)
 		}
 	})
 
-	t.Run("context overflow fault", func(t *testing.T) {
-		e, _ := ollamaEngine(t, []ollamatest.Option{always(ollamatest.ContextOverflow)})
-		wantFailed(t, run(t, e, "llama3.2"), apitype.ErrorCodeInvalidPrompt, "does not fit", "context window")
+	t.Run("context overflow reported by Ollama", func(t *testing.T) {
+		// Ollama's count can exceed the engine's estimate (another
+		// tokenizer, a template): the runner refuses with truncate=false.
+		e, fake := ollamaEngine(t, []ollamatest.Option{always(ollamatest.ContextOverflow)})
+		wantFailed(t, run(t, e, "llama3.2"), apitype.ErrorCodeInvalidPrompt, "does not fit", "context window", "shorten the conversation")
+		if n := len(fake.Requests()); n != 1 {
+			t.Fatalf("%d chat requests: an overflow is not worth retrying", n)
+		}
 	})
 
 	t.Run("busy", func(t *testing.T) {
