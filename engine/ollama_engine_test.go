@@ -306,6 +306,25 @@ func TestOllamaMaxCompletionTokens(t *testing.T) {
 	}
 }
 
+// TestOllamaReplyFillsTheWindow: without max_completion_tokens, Ollama (shift
+// off) stops with done_reason "length" when the reply fills num_ctx; the
+// answer is cut, so the run must not say completed.
+func TestOllamaReplyFillsTheWindow(t *testing.T) {
+	e, _ := ollamaEngine(t, []ollamatest.Option{ollamatest.WithReplies(ollamatest.Reply{Text: "An answer that ran out of", DoneReason: "length"})})
+	a := ollamaAssistant(t, e, "llama3.2")
+	th := mustThread(t, e, "Write a long essay.")
+	r, err := e.Runs.CreateAndWait(context.Background(), th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != apitype.RunIncomplete || r.IncompleteDetails == nil || r.IncompleteDetails.Reason != apitype.IncompleteMaxCompletionTokens {
+		t.Fatalf("run %s %+v", r.Status, r.IncompleteDetails)
+	}
+	if m := lastMessage(t, e, th.ID); m.Status != apitype.MessageIncomplete || m.Text() != "An answer that ran out of" {
+		t.Fatalf("message %s %q", m.Status, m.Text())
+	}
+}
+
 // wantFailed checks that r failed with code and a message containing every
 // one of words.
 func wantFailed(t testing.TB, r *apitype.Run, code string, words ...string) {

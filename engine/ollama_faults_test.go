@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,18 @@ func TestOllamaFaults(t *testing.T) {
 			ollamatest.Reply{Fault: ollamatest.ServerError}, ollamatest.Reply{Text: "Recovered."})})
 		r := run(t, e, "llama3.2")
 		if r.Status != apitype.RunCompleted || lastMessage(t, e, r.ThreadID).Text() != "Recovered." {
+			t.Fatalf("run %s %+v", r.Status, r.LastError)
+		}
+		if n := len(fake.Requests()); n != 2 {
+			t.Fatalf("%d chat requests", n)
+		}
+	})
+
+	t.Run("stream cut before any output is retried", func(t *testing.T) {
+		e, fake := ollamaEngine(t, []ollamatest.Option{ollamatest.WithReplies(
+			ollamatest.Reply{Fault: ollamatest.CutStream}, ollamatest.Reply{Text: "Second try."})})
+		r := run(t, e, "llama3.2")
+		if r.Status != apitype.RunCompleted || lastMessage(t, e, r.ThreadID).Text() != "Second try." {
 			t.Fatalf("run %s %+v", r.Status, r.LastError)
 		}
 		if n := len(fake.Requests()); n != 2 {
@@ -204,6 +217,77 @@ func TestOllamaSlowBackend(t *testing.T) {
 		r, err = e.Runs.Wait(ctx, th.ID, r.ID)
 		if err != nil || r.Status != apitype.RunExpired {
 			t.Fatalf("%v %+v", err, r)
+		}
+	})
+
+	t.Run("cancel mid-reply", func(t *testing.T) {
+		e, fake := ollamaEngine(t, []ollamatest.Option{ollamatest.WithReplies(
+			ollamatest.Reply{Text: "Let me see. Long answer follows", ChunkDelay: time.Minute})})
+		a := ollamaAssistant(t, e, "llama3.2")
+		th := mustThread(t, e, "Take your time.")
+		runID, cancelled := "", false
+		evs := collect(t, e.Runs.CreateStream(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID}), func(ev apitype.Event) {
+			if ev.Event == apitype.EventRunCreated {
+				runID = ev.Run.ID
+			}
+			if ev.Event == apitype.EventMessageDelta && !cancelled {
+				cancelled = true
+				if _, err := e.Runs.Cancel(ctx, th.ID, runID); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		if last := evs[len(evs)-1]; last.Event != apitype.EventRunCancelled {
+			t.Fatalf("events %v", names(evs))
+		}
+		m := lastMessage(t, e, th.ID)
+		if m.Status != apitype.MessageIncomplete || m.IncompleteDetails.Reason != apitype.IncompleteRunCancelled || m.Text() != "Let " {
+			t.Fatalf("message %s %+v %q", m.Status, m.IncompleteDetails, m.Text())
+		}
+		if n := len(fake.Requests()); n != 1 {
+			t.Fatalf("%d chat requests", n)
+		}
+	})
+
+	t.Run("close while waiting, resume on reopen", func(t *testing.T) {
+		// Close abandons the hanging call and leaves the run in_progress;
+		// the next Open asks Ollama again and finishes it.
+		fake := ollamatest.NewServer(t, ollamatest.WithReplies(ollamatest.Reply{Fault: ollamatest.Hang}, ollamatest.Reply{Text: "Back again."}))
+		t.Cleanup(func() { checkWire(t, fake.Requests()) })
+		path := filepath.Join(t.TempDir(), "hearth.db")
+		client, err := ollama.New(ollama.Config{URL: fake.URL(), RetryBackoff: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := engine.Open(ctx, engine.Config{Path: path, Model: client, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := ollamaAssistant(t, e, "llama3.2")
+		th := mustThread(t, e, "Hello?")
+		r, err := e.Runs.Create(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitForRequests(t, fake, 1)
+		start := time.Now()
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("Close took %v with a call to Ollama hanging", d)
+		}
+		e, err = engine.Open(ctx, engine.Config{Path: path, Model: client, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		r, err = e.Runs.Wait(ctx, th.ID, r.ID)
+		if err != nil || r.Status != apitype.RunCompleted || lastMessage(t, e, th.ID).Text() != "Back again." {
+			t.Fatalf("%v %+v", err, r)
+		}
+		if n := len(fake.Requests()); n != 2 {
+			t.Fatalf("%d chat requests", n)
 		}
 	})
 
