@@ -21,6 +21,7 @@ import (
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/scripted"
 	"github.com/hearth-go/hearth/store"
+	"github.com/hearth-go/hearth/truncate"
 )
 
 const crashEnv = "HEARTH_ENGINE_CRASH_DB"
@@ -64,6 +65,12 @@ func TestCrashChild(t *testing.T) {
 		return crashPhases[n%len(crashPhases)]
 	}}
 	ctx := context.Background()
+	// Build the token encoding before READY: it is built once per process
+	// on the first message, and the kills are timed from READY.
+	if _, err := truncate.Default(); err != nil {
+		fmt.Println("HEARTH ERR", err)
+		os.Exit(2)
+	}
 	e, err := engine.Open(ctx, engine.Config{Path: path, Model: model, Tools: slowTool{}, NoSync: true, MaxConcurrentRuns: 4})
 	if err != nil {
 		fmt.Println("HEARTH ERR", err)

@@ -150,7 +150,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
 	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
-		Migrations: []store.Migration{e.recountMigration()}})
+		CountTokens: e.countTokens})
 	if err != nil {
 		return nil, err
 	}
