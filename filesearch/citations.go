@@ -146,7 +146,7 @@ type PathSpan struct {
 	EndIndex   int
 }
 
-var sandboxRE = regexp.MustCompile(`sandbox:(/mnt/data/[^\s()\[\]<>"'` + "`" + `]+)`)
+var sandboxRE = regexp.MustCompile(`sandbox:(/mnt/data/[^\s()\[\]<>"'` + "`" + `«»“”‘’「」【】]+)`)
 
 // FilePaths finds sandbox:/mnt/data/… paths in text, as candidates for
 // file_path annotations. Trailing sentence punctuation is not part of a path.

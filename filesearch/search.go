@@ -129,7 +129,8 @@ func (ix *Index) search(ctx context.Context, storeIDs []string, query string, op
 	}
 	out := all[:0]
 	for _, r := range all {
-		if r.Score >= opts.ScoreThreshold {
+		// A zero score shares nothing with the query: never a result.
+		if r.Score > 0 && r.Score >= opts.ScoreThreshold {
 			out = append(out, r)
 		}
 	}

@@ -25,7 +25,8 @@ func makePDF(pages [][]string) []byte {
 	}
 	obj("<< /Type /Catalog /Pages 2 0 R >>")
 	obj(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), n))
-	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+	widths := strings.TrimSpace(strings.Repeat("556 ", 95))
+	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /FirstChar 32 /LastChar 126 /Widths [278 " + widths[4:] + "] >>")
 	for i, lines := range pages {
 		var cs strings.Builder
 		cs.WriteString("BT /F1 12 Tf 72 720 Td 14 TL\n")
