@@ -38,7 +38,10 @@ type Config struct {
 	// Tokenizer sizes chunks; nil means ApproxTokenizer. Pass truncate's
 	// cl100k encoding to match the hosted API's token counts.
 	Tokenizer Tokenizer
-	Logger    *slog.Logger
+	// HybridWeight is the weight of the vector score in the auto ranker,
+	// 0–1; 0 means DefaultHybridWeight.
+	HybridWeight float64
+	Logger       *slog.Logger
 }
 
 // Index is the file search index over a bbolt database. It is safe for
@@ -46,10 +49,11 @@ type Config struct {
 // chromem-go collection and BM25 index of a store are rebuilt from it on the
 // store's first use after Open.
 type Index struct {
-	db     *bolt.DB
-	tok    Tokenizer
-	log    *slog.Logger
-	defEmb Embedder
+	db      *bolt.DB
+	tok     Tokenizer
+	log     *slog.Logger
+	defEmb  Embedder
+	hybridW float64
 
 	wmu sync.Mutex // serializes writes and loads so memory follows bbolt
 
@@ -89,6 +93,10 @@ func Open(db *bolt.DB, cfg Config) (*Index, error) {
 	}
 	ix := &Index{db: db, tok: cfg.Tokenizer, log: cfg.Logger, defEmb: cfg.Embedder,
 		embedders: map[string]Embedder{}, stores: map[string]*memStore{}}
+	ix.hybridW = cfg.HybridWeight
+	if ix.hybridW <= 0 || ix.hybridW > 1 {
+		ix.hybridW = DefaultHybridWeight
+	}
 	if ix.tok == nil {
 		ix.tok = ApproxTokenizer{}
 	}

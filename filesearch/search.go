@@ -15,8 +15,8 @@ const (
 	MaxMaxResults     = 50
 )
 
-// Rankers. RankerAuto is hybrid: the blend HybridVectorWeight·vector +
-// (1−HybridVectorWeight)·keyword. RankerDefault (default_2024_08_21) is
+// Rankers. RankerAuto is hybrid: the blend w·vector + (1−w)·keyword with
+// w = Config.HybridWeight. RankerDefault (default_2024_08_21) is
 // vector similarity only. rankerKeyword is internal, for evaluation.
 const (
 	RankerAuto    = apitype.RankerAuto
@@ -24,9 +24,9 @@ const (
 	rankerKeyword = "keyword"
 )
 
-// HybridVectorWeight is the weight of the vector score in the auto ranker,
-// chosen on the evaluation set (see bench/filesearch.md).
-const HybridVectorWeight = 0.5
+// DefaultHybridWeight is the weight of the vector score in the auto ranker
+// (Config.HybridWeight), chosen on the evaluation set (bench/filesearch.md).
+const DefaultHybridWeight = 0.5
 
 // SearchOptions tune a search. The zero value is auto ranking, 20 results, no
 // threshold.
@@ -118,7 +118,7 @@ func (ix *Index) search(ctx context.Context, storeIDs []string, query string, op
 				qvecs[embID] = qv
 			}
 		}
-		rs, err := ms.search(ctx, query, qv, ranker, n)
+		rs, err := ms.search(ctx, query, qv, ranker, n, ix.hybridW)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ func clamp01(x float64) float64 { return max(0, min(1, x)) }
 
 // search ranks one store. The caller passes the query vector for vector and
 // hybrid rankers.
-func (ms *memStore) search(ctx context.Context, query string, qv []float32, ranker string, n int) ([]Result, error) {
+func (ms *memStore) search(ctx context.Context, query string, qv []float32, ranker string, n int, w float64) ([]Result, error) {
 	ms.mu.RLock()
 	defer ms.mu.RUnlock()
 	count := ms.coll.Count()
@@ -221,7 +221,7 @@ func (ms *memStore) search(ctx context.Context, query string, qv []float32, rank
 				c.kw = ms.kw.scorePrepared(prep, ord)
 			}
 		}
-		out = append(out, mk(id, c.text, HybridVectorWeight*c.vec+(1-HybridVectorWeight)*c.kw))
+		out = append(out, mk(id, c.text, w*c.vec+(1-w)*c.kw))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Score != out[j].Score {
