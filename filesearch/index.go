@@ -257,33 +257,41 @@ func (ix *Index) AddFile(ctx context.Context, storeID, fileID, filename, text st
 	if err := ctx.Err(); err != nil {
 		return Stats{}, err
 	}
-	vals := make([][]byte, len(chunks))
-	for i := range chunks {
-		vals[i] = encodeChunk(texts[i], vecs[i])
-		st.UsageBytes += int64(len(vals[i]))
-	}
+	usage, err := ix.commitFile(ctx, storeID, fileID, filename, emb, texts, vecs, st)
+	st.UsageBytes = usage
+	return st, err
+}
 
+// commitFile stores a file's embedded chunks and its record in one
+// transaction, then mirrors them into the loaded in-memory store.
+func (ix *Index) commitFile(ctx context.Context, storeID, fileID, filename string, emb Embedder, texts []string, vecs [][]float32, st Stats) (int64, error) {
+	vals := make([][]byte, len(texts))
+	var usage int64
+	for i := range texts {
+		vals[i] = encodeChunk(texts[i], vecs[i])
+		usage += int64(len(vals[i]))
+	}
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
-	err = ix.db.Update(func(tx *bolt.Tx) error {
-		sb, err := storeBucket(tx, storeID, emb, len(vecs))
+	err := ix.db.Update(func(tx *bolt.Tx) error {
+		sb, err := storeBucket(tx, storeID, emb)
 		if err != nil {
 			return err
 		}
-		if err := deleteChunks(sb.Bucket(chunksBucket), fileID); err != nil {
+		cb := sb.Bucket(chunksBucket)
+		if err := deleteChunks(cb, fileID); err != nil {
 			return err
 		}
-		cb := sb.Bucket(chunksBucket)
 		for i, v := range vals {
 			if err := cb.Put(chunkKey(fileID, i), v); err != nil {
 				return err
 			}
 		}
-		rec, _ := json.Marshal(FileInfo{FileID: fileID, Filename: filename, Chunks: st.Chunks, Tokens: st.Tokens, Bytes: st.UsageBytes})
+		rec, _ := json.Marshal(FileInfo{FileID: fileID, Filename: filename, Chunks: len(texts), Tokens: st.Tokens, Bytes: usage})
 		return sb.Bucket(filesBucket).Put([]byte(fileID), rec)
 	})
 	if err != nil {
-		return Stats{}, err
+		return 0, err
 	}
 	if ms := ix.loaded(storeID); ms != nil {
 		ms.mu.Lock()
@@ -291,12 +299,12 @@ func (ix *Index) AddFile(ctx context.Context, storeID, fileID, filename, text st
 		ms.addFile(ctx, fileID, filename, texts, vecs)
 		ms.mu.Unlock()
 	}
-	return st, nil
+	return usage, nil
 }
 
 // storeBucket returns the store's bucket, creating it with emb's identity,
 // and checks that an existing store was indexed with emb.
-func storeBucket(tx *bolt.Tx, storeID string, emb Embedder, n int) (*bolt.Bucket, error) {
+func storeBucket(tx *bolt.Tx, storeID string, emb Embedder) (*bolt.Bucket, error) {
 	root := tx.Bucket(rootBucket)
 	sb := root.Bucket([]byte(storeID))
 	if sb != nil {
@@ -319,7 +327,6 @@ func storeBucket(tx *bolt.Tx, storeID string, emb Embedder, n int) (*bolt.Bucket
 	if _, err := sb.CreateBucket(chunksBucket); err != nil {
 		return nil, err
 	}
-	_ = n
 	meta, _ := json.Marshal(StoreInfo{EmbedderID: emb.ID()})
 	return sb, sb.Put(metaKey, meta)
 }

@@ -3,7 +3,6 @@ package filesearch
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"strings"
 	"unicode"
@@ -57,33 +56,72 @@ const (
 )
 
 func (e *LexicalEmbedder) embed(text string) []float32 {
-	counts := map[string]float64{}
-	terms := Terms(text)
-	for i, t := range terms {
-		counts["w:"+t] += wUnigram
-		if i > 0 {
-			counts["b:"+terms[i-1]+" "+t] += wBigram
-		}
-		w := "<" + t + ">"
-		r := []rune(w)
-		for j := 0; j+3 <= len(r); j++ {
-			counts["c:"+string(r[j:j+3])] += wTrigram
-		}
-	}
+	// Features are hashed straight from the term bytes (FNV-1a with a kind
+	// byte first) so no feature string is built.
 	v := make([]float32, e.dim)
-	h := fnv.New64a()
-	for f, c := range counts {
-		h.Reset()
-		h.Write([]byte(f))
-		x := h.Sum64()
-		idx := int(x % uint64(e.dim))
-		w := float32(1 + math.Log1p(c)) // sublinear tf
+	add := func(x uint64, w float32) {
+		x = mix64(x)
 		if x>>63 == 1 {
 			w = -w
 		}
-		v[idx] += w
+		v[x%uint64(e.dim)] += w
+	}
+	terms := Terms(text)
+	for i, t := range terms {
+		add(fnvString(fnvByte(fnvOffset, 'w'), t), wUnigram)
+		if i > 0 {
+			h := fnvString(fnvByte(fnvOffset, 'b'), terms[i-1])
+			add(fnvString(fnvByte(h, ' '), t), wBigram)
+		}
+		// Character trigrams of "<t>", on rune boundaries.
+		var win [4]int     // byte offsets of the last runes in "<"+t+">"
+		w := "<" + t + ">" // one small allocation per term
+		n := 0
+		for j := range w {
+			win[n%4] = j
+			n++
+			if n >= 4 {
+				add(fnvString(fnvByte(fnvOffset, 'c'), w[win[(n-4)%4]:j]), wTrigram)
+			}
+		}
+		if n >= 3 {
+			add(fnvString(fnvByte(fnvOffset, 'c'), w[win[(n-3)%4]:]), wTrigram)
+		}
+	}
+	// Dampen repeated features (sublinear term frequency) on the summed
+	// vector rather than per feature: no map, and close in effect.
+	for i, x := range v {
+		if x > 1 {
+			v[i] = 1 + float32(math.Log(float64(x)))
+		} else if x < -1 {
+			v[i] = -1 - float32(math.Log(float64(-x)))
+		}
 	}
 	return normalize(v)
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvByte(h uint64, c byte) uint64 { return (h ^ uint64(c)) * fnvPrime }
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// mix64 spreads FNV's weak high bits (the sign) and low bits (the index).
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 // Terms lower-cases text, splits it on anything but letters and digits, drops
