@@ -223,8 +223,8 @@ func decodeChunk(v []byte) (string, []float32, error) {
 // indexed or absent. Adding a file again replaces its chunks. chunking nil
 // means auto.
 func (ix *Index) AddFile(ctx context.Context, storeID, fileID, filename, text string, chunking *apitype.ChunkingStrategy) (Stats, error) {
-	if storeID == "" || fileID == "" {
-		return Stats{}, errors.New("filesearch: empty store or file id")
+	if storeID == "" || fileID == "" || strings.IndexByte(fileID, 0) >= 0 || strings.IndexByte(storeID, 0) >= 0 {
+		return Stats{}, errors.New("filesearch: store and file ids must be non-empty and free of NUL bytes")
 	}
 	size, overlap, err := chunkSizes(chunking)
 	if err != nil {
