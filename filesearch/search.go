@@ -26,7 +26,7 @@ const (
 
 // DefaultHybridWeight is the weight of the vector score in the auto ranker
 // (Config.HybridWeight), chosen on the evaluation set (bench/filesearch.md).
-const DefaultHybridWeight = 0.5
+const DefaultHybridWeight = 0.4
 
 // SearchOptions tune a search. The zero value is auto ranking, 20 results, no
 // threshold.
