@@ -265,6 +265,15 @@ func (ix *Index) AddFile(ctx context.Context, storeID, fileID, filename, text st
 // commitFile stores a file's embedded chunks and its record in one
 // transaction, then mirrors them into the loaded in-memory store.
 func (ix *Index) commitFile(ctx context.Context, storeID, fileID, filename string, emb Embedder, texts []string, vecs [][]float32, st Stats) (int64, error) {
+	dim := 0
+	for _, v := range vecs {
+		if dim == 0 {
+			dim = len(v)
+		}
+		if len(v) != dim || len(v) == 0 {
+			return 0, fmt.Errorf("filesearch: embedder %s returned vectors of differing lengths (%d and %d)", emb.ID(), dim, len(v))
+		}
+	}
 	vals := make([][]byte, len(texts))
 	var usage int64
 	for i := range texts {
@@ -274,7 +283,7 @@ func (ix *Index) commitFile(ctx context.Context, storeID, fileID, filename strin
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
 	err := ix.db.Update(func(tx *bolt.Tx) error {
-		sb, err := storeBucket(tx, storeID, emb)
+		sb, err := storeBucket(tx, storeID, emb, dim)
 		if err != nil {
 			return err
 		}
@@ -297,14 +306,18 @@ func (ix *Index) commitFile(ctx context.Context, storeID, fileID, filename strin
 		ms.mu.Lock()
 		ms.removeFile(fileID)
 		ms.addFile(ctx, fileID, filename, texts, vecs)
+		if ms.dim == 0 {
+			ms.dim = dim
+		}
 		ms.mu.Unlock()
 	}
 	return usage, nil
 }
 
 // storeBucket returns the store's bucket, creating it with emb's identity,
-// and checks that an existing store was indexed with emb.
-func storeBucket(tx *bolt.Tx, storeID string, emb Embedder) (*bolt.Bucket, error) {
+// and checks that an existing store was indexed with emb and vectors of dim
+// dimensions (0: no vectors to check).
+func storeBucket(tx *bolt.Tx, storeID string, emb Embedder, dim int) (*bolt.Bucket, error) {
 	root := tx.Bucket(rootBucket)
 	sb := root.Bucket([]byte(storeID))
 	if sb != nil {
@@ -314,6 +327,17 @@ func storeBucket(tx *bolt.Tx, storeID string, emb Embedder) (*bolt.Bucket, error
 		}
 		if info.EmbedderID != emb.ID() {
 			return nil, fmt.Errorf("%w: store %s uses %q, not %q", ErrEmbedderMismatch, storeID, info.EmbedderID, emb.ID())
+		}
+		switch {
+		case dim == 0 || info.Dim == dim:
+		case info.Dim == 0:
+			info.Dim = dim
+			meta, _ := json.Marshal(info)
+			if err := sb.Put(metaKey, meta); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("%w: store %s holds %d-dimensional vectors, embedder %s returned %d", ErrEmbedderMismatch, storeID, info.Dim, emb.ID(), dim)
 		}
 		return sb, nil
 	}
@@ -327,7 +351,7 @@ func storeBucket(tx *bolt.Tx, storeID string, emb Embedder) (*bolt.Bucket, error
 	if _, err := sb.CreateBucket(chunksBucket); err != nil {
 		return nil, err
 	}
-	meta, _ := json.Marshal(StoreInfo{EmbedderID: emb.ID()})
+	meta, _ := json.Marshal(StoreInfo{EmbedderID: emb.ID(), Dim: dim})
 	return sb, sb.Put(metaKey, meta)
 }
 
@@ -419,6 +443,15 @@ func (ix *Index) Reindex(ctx context.Context, storeID string, emb Embedder) erro
 			return fmt.Errorf("filesearch: embedder %s returned %d vectors for %d chunks", emb.ID(), len(vecs), len(texts))
 		}
 	}
+	dim := 0
+	for _, v := range vecs {
+		if dim == 0 {
+			dim = len(v)
+		}
+		if len(v) != dim || len(v) == 0 {
+			return fmt.Errorf("filesearch: embedder %s returned vectors of differing lengths (%d and %d)", emb.ID(), dim, len(v))
+		}
+	}
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
 	err = ix.db.Update(func(tx *bolt.Tx) error {
@@ -445,7 +478,7 @@ func (ix *Index) Reindex(ctx context.Context, storeID string, emb Embedder) erro
 		if n != len(items) {
 			return fmt.Errorf("filesearch: store %s changed during re-index; try again", storeID)
 		}
-		meta, _ := json.Marshal(StoreInfo{EmbedderID: emb.ID()})
+		meta, _ := json.Marshal(StoreInfo{EmbedderID: emb.ID(), Dim: dim})
 		return sb.Put(metaKey, meta)
 	})
 	if err != nil {
@@ -485,6 +518,7 @@ func (ix *Index) load(ctx context.Context, storeID string) (*memStore, error) {
 			return fmt.Errorf("filesearch: corrupt store meta: %w", err)
 		}
 		ms.embedderID = info.EmbedderID
+		ms.dim = info.Dim
 		names := map[string]string{}
 		if err := sb.Bucket(filesBucket).ForEach(func(k, v []byte) error {
 			var fi FileInfo
@@ -541,6 +575,7 @@ func (ix *Index) load(ctx context.Context, storeID string) (*memStore, error) {
 type memStore struct {
 	mu         sync.RWMutex
 	embedderID string
+	dim        int // vector length, 0 while the store has no vectors
 	coll       *chromem.Collection
 	kw         *keywordIndex
 	ords       map[string]int32 // chromem doc id → keyword ordinal

@@ -322,3 +322,35 @@ func TestConcurrentAddAndSearch(t *testing.T) {
 		t.Fatalf("files %d results %d", len(files), bikes)
 	}
 }
+
+// shiftyBackend returns vectors whose length depends on the call, like a
+// backend whose model was swapped under the same name.
+type shiftyBackend struct{ dim int }
+
+func (s *shiftyBackend) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i := range out {
+		out[i] = make([]float32, s.dim)
+		out[i][i%s.dim] = 1
+	}
+	return out, nil
+}
+
+func TestDimensionChecked(t *testing.T) {
+	ctx := context.Background()
+	sb := &shiftyBackend{dim: 8}
+	ix, _, _ := newIndex(t, Config{Embedder: NewLLMEmbedder(sb, "m")})
+	if _, err := ix.AddFile(ctx, "vs", "f1", "a.txt", docTea, nil); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := ix.Store("vs"); info.Dim != 8 {
+		t.Fatalf("dim %+v", info)
+	}
+	sb.dim = 16
+	if _, err := ix.AddFile(ctx, "vs", "f2", "b.txt", docBikes, nil); !errors.Is(err, ErrEmbedderMismatch) {
+		t.Fatalf("add: %v", err)
+	}
+	if _, err := ix.Search(ctx, []string{"vs"}, "tea", SearchOptions{}); !errors.Is(err, ErrEmbedderMismatch) {
+		t.Fatalf("search: %v", err)
+	}
+}

@@ -98,7 +98,7 @@ func (ix *Index) search(ctx context.Context, storeIDs []string, query string, op
 			return nil, err
 		}
 		ms.mu.RLock()
-		embID := ms.embedderID
+		embID, dim := ms.embedderID, ms.dim
 		ms.mu.RUnlock()
 		var qv []float32
 		if ranker != rankerKeyword {
@@ -116,6 +116,9 @@ func (ix *Index) search(ctx context.Context, storeIDs []string, query string, op
 				}
 				qv = normalize(vs[0])
 				qvecs[embID] = qv
+			}
+			if dim != 0 && len(qv) != dim {
+				return nil, fmt.Errorf("%w: store %s holds %d-dimensional vectors, the query has %d", ErrEmbedderMismatch, sid, dim, len(qv))
 			}
 		}
 		rs, err := ms.search(ctx, query, qv, ranker, n, ix.hybridW)
