@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -34,8 +36,9 @@ type Config struct {
 	// Default: none — the tool answers the model that it is not available;
 	// model-written code never runs outside a sandbox.
 	CodeInterpreter codeinterp.Sandbox
-	// FileIndex makes vector stores searchable (file_search). Default: none —
-	// vector store files fail with a last_error saying so.
+	// FileIndex makes vector stores searchable (file_search). Default:
+	// NewFileIndex over the engine's database with the offline lexical
+	// embedder, so file search works with no model at all.
 	FileIndex FileIndex
 	// MaxConcurrentIngest bounds files being ingested at once. Default 2.
 	MaxConcurrentIngest int
@@ -133,6 +136,8 @@ type Engine struct {
 	schemas schema.Cache // compiled function and response schemas
 	calib   truncate.Calibrator
 	mounts  codeMounts
+	// ownIndex is the default file index, closed with the engine.
+	ownIndex io.Closer
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelCauseFunc // run id → cancel of its executor
@@ -155,6 +160,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.store = st
+	if e.cfg.FileIndex == nil {
+		ix, err := NewFileIndex(st.DB(), nil)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("engine: file search index: %w", err)
+		}
+		e.cfg.FileIndex, e.ownIndex = ix, ix.(io.Closer)
+	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.Assistants = &Assistants{e}
 	e.Threads = &Threads{e}
@@ -195,6 +208,9 @@ func (e *Engine) Close() error {
 	e.cancel()
 	e.wg.Wait()
 	e.bus.closeAll()
+	if e.ownIndex != nil {
+		e.ownIndex.Close()
+	}
 	return e.store.Close()
 }
 

@@ -139,3 +139,55 @@ func TestVectorStoreFileSearchWithCitations(t *testing.T) {
 		t.Fatalf("bad chunking: %v", err)
 	}
 }
+
+// With no FileIndex configured the engine searches with package
+// filesearch and its offline embedder: upload, index, search, cite.
+func TestDefaultFileSearch(t *testing.T) {
+	ctx := context.Background()
+	m := scripted.New(
+		scripted.Turn{Calls: []scripted.Call{{Name: "file_search", Arguments: `{"query":"how long is the kettle warranty"}`}}},
+		scripted.Turn{Match: scripted.HasToolResult, Text: "Two years【0:0†kettle.md】."},
+	)
+	e := openEngine(t, m)
+	docs := map[string]string{
+		"kettle.md":  "# Kettle manual\n\nThe warranty covers the kettle for two years from the date of purchase.\n\nDescale monthly.",
+		"toaster.md": "# Toaster manual\n\nThe toaster has six browning levels and a defrost button.",
+		"blob.bin":   "\x00\x01\x02\x03\xff\xfe",
+	}
+	var ids []string
+	byName := map[string]string{}
+	for name, text := range docs {
+		f, err := e.Files.Create(ctx, strings.NewReader(text), apitype.FileCreateParams{Filename: name, Purpose: "assistants"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, f.ID)
+		byName[name] = f.ID
+	}
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{Name: apitype.Ptr("manuals"), FileIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs, err = e.VectorStores.Wait(ctx, vs.ID); err != nil || vs.FileCounts.Completed != 2 || vs.FileCounts.Failed != 1 || vs.UsageBytes == 0 {
+		t.Fatalf("vector store %v %+v", err, vs)
+	}
+	page, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"kettle guarantee duration"}})
+	if err != nil || len(page.Data) == 0 || page.Data[0].FileID != byName["kettle.md"] || page.Data[0].Score <= 0 || page.Data[0].Score > 1 {
+		t.Fatalf("search %v %+v", err, page)
+	}
+	a, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Tools: []apitype.Tool{{Type: apitype.ToolTypeFileSearch}},
+		ToolResources: &apitype.ToolResources{FileSearch: &apitype.FileSearchResources{VectorStoreIDs: []string{vs.ID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := mustThread(t, e, "How long is the kettle covered?")
+	r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil || r.Status != apitype.RunCompleted {
+		t.Fatalf("run %v %+v", err, r)
+	}
+	msgs, _ := e.Messages.List(ctx, th.ID, apitype.MessageListParams{RunID: r.ID})
+	anns := msgs.Data[0].Content[0].Text.Annotations
+	if len(anns) != 1 || anns[0].FileCitation == nil || anns[0].FileCitation.FileID != byName["kettle.md"] {
+		t.Fatalf("annotations %+v", anns)
+	}
+}
