@@ -23,7 +23,7 @@ func strictSandbox(t *testing.T) *WASI {
 	strict.once.Do(func() {
 		cfg := testConfig(shared.cacheDir)
 		cfg.ExecTimeout = 5 * time.Second
-		cfg.MemoryLimitBytes = 256 << 20
+		cfg.MemoryLimitBytes = 128 << 20
 		cfg.MaxOutputBytes = 4 << 10
 		cfg.MaxDataBytes = 8 << 20
 		cfg.MaxFileBytes = 2 << 20
