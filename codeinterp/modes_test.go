@@ -79,7 +79,20 @@ func TestClosedAndCancelled(t *testing.T) {
 	if r := mustExec(t, sess, "print(globals().get('x'))"); r.Stdout != "None\n" || !r.Restarted {
 		t.Fatalf("after cancel: %+v", r)
 	}
+	// Closing interrupts a running exec instead of waiting for its timeout.
+	busy, _ := w.Session(ctx, "busy")
+	mustExec(t, busy, "pass")
+	done := make(chan error, 1)
+	go func() {
+		_, err := busy.Exec(ctx, "while True: pass")
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
 	w.Close()
+	if err := <-done; !errors.Is(err, ErrClosed) || time.Since(start) > 10*time.Second {
+		t.Fatalf("exec interrupted by Close: %v after %v", err, time.Since(start))
+	}
 	if _, err := sess.Exec(ctx, "print(1)"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("exec after Close: %v", err)
 	}
