@@ -53,6 +53,12 @@ func TestOllamaFaults(t *testing.T) {
 		}
 	})
 
+	t.Run("model not found fault", func(t *testing.T) {
+		// /api/show knows the model but the chat says 404 (removed since).
+		e, _ := ollamaEngine(t, []ollamatest.Option{always(ollamatest.ModelNotFound)})
+		wantFailed(t, run(t, e, "llama3.2"), apitype.ErrorCodeServer, "llama3.2 not found", "`ollama pull llama3.2`")
+	})
+
 	t.Run("HTTP 500 retried then failed", func(t *testing.T) {
 		e, fake := ollamaEngine(t, []ollamatest.Option{always(ollamatest.ServerError)})
 		r := run(t, e, "llama3.2")
