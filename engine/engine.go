@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hearth-go/hearth/codeinterp"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/schema"
 	"github.com/hearth-go/hearth/store"
@@ -28,6 +29,11 @@ type Config struct {
 	// none — the tools answer the model with an error saying they are not
 	// available, and the run goes on.
 	Tools ToolRunner
+	// CodeInterpreter runs the code_interpreter tool's Python, one session
+	// per thread (codeinterp.NewWASI: CPython for WASI, sandboxed, pure Go).
+	// Default: none — the tool answers the model that it is not available;
+	// model-written code never runs outside a sandbox.
+	CodeInterpreter codeinterp.Sandbox
 	// FileIndex makes vector stores searchable (file_search). Default: none —
 	// vector store files fail with a last_error saying so.
 	FileIndex FileIndex
@@ -126,6 +132,7 @@ type Engine struct {
 	windows sync.Map     // model → trained context length
 	schemas schema.Cache // compiled function and response schemas
 	calib   truncate.Calibrator
+	mounts  codeMounts
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelCauseFunc // run id → cancel of its executor
@@ -143,7 +150,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
 	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
-		Migrations: []store.Migration{e.recountMigration()}})
+		CountTokens: e.countTokens})
 	if err != nil {
 		return nil, err
 	}

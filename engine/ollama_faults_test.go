@@ -166,7 +166,7 @@ func TestOllamaFaults(t *testing.T) {
 }
 
 // waitForRequests waits until the fake has received n chat requests.
-func waitForRequests(t testing.TB, fake *ollamatest.Server, n int) {
+func waitForFakeRequests(t testing.TB, fake *ollamatest.Server, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(fake.Requests()) < n {
@@ -218,7 +218,7 @@ func TestOllamaSlowBackend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitForRequests(t, fake, 1)
+		waitForFakeRequests(t, fake, 1)
 		clock.Advance(11 * time.Second)
 		r, err = e.Runs.Wait(ctx, th.ID, r.ID)
 		if err != nil || r.Status != apitype.RunExpired {
@@ -275,7 +275,7 @@ func TestOllamaSlowBackend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitForRequests(t, fake, 1)
+		waitForFakeRequests(t, fake, 1)
 		start := time.Now()
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
@@ -305,7 +305,7 @@ func TestOllamaSlowBackend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitForRequests(t, fake, 1)
+		waitForFakeRequests(t, fake, 1)
 		start := time.Now()
 		if _, err := e.Runs.Cancel(ctx, th.ID, r.ID); err != nil {
 			t.Fatal(err)

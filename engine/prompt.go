@@ -94,13 +94,12 @@ func (x *runner) prompt() (*llm.Request, error) {
 		if total, err = tx.CountMessages(r.ThreadID); err != nil {
 			return err
 		}
-		stored := map[string]*apitype.Message{}
 		var f truncate.Fitter // init mutates it: one per call
-		res, err = f.Fit(x.ctx, x.candidates(tx, own, stored), b, strategy)
+		res, err = f.Fit(x.ctx, x.candidates(tx, own), b, strategy)
 		if err != nil {
 			return err
 		}
-		msgs, err = x.promptMessages(res.Kept, own, stored)
+		msgs, err = x.promptMessages(res.Kept, own)
 		return err
 	})
 	if errors.Is(err, truncate.ErrDoesNotFit) {
@@ -125,8 +124,12 @@ func (x *runner) prompt() (*llm.Request, error) {
 	}
 	req := &llm.Request{Model: r.Model, ParallelToolCalls: r.ParallelToolCalls, Temperature: r.Temperature, TopP: r.TopP,
 		ContextWindow: window, MaxOutputTokens: maxOut}
-	if r.Instructions != "" {
-		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: r.Instructions})
+	system := r.Instructions
+	if note := x.codeFilesNote(); note != "" {
+		system = strings.TrimSpace(system + "\n\n" + note)
+	}
+	if system != "" {
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: system})
 	}
 	req.Messages = append(req.Messages, msgs...)
 	for _, n := range x.nudges {
@@ -181,6 +184,9 @@ func (x *runner) tools() []llm.Tool {
 
 // messageText renders a stored message for the model.
 func messageText(m *apitype.Message) string {
+	if len(m.Content) == 1 && m.Content[0].Text != nil && len(m.Attachments) == 0 {
+		return m.Content[0].Text.Value // the common case, without a copy
+	}
 	var b strings.Builder
 	for _, c := range m.Content {
 		if b.Len() > 0 {
@@ -409,36 +415,25 @@ func (x *runner) runItems(tx *store.Tx) ([]ownItem, error) {
 // candidates yields the prompt candidates newest first: this run's own
 // items, then the thread's other messages, read one by one as Fit pulls
 // them (their cached counts, then their text).
-func (x *runner) candidates(tx *store.Tx, own []ownItem, stored map[string]*apitype.Message) iter.Seq2[truncate.Item, error] {
+func (x *runner) candidates(tx *store.Tx, own []ownItem) iter.Seq2[truncate.Item, error] {
 	return func(yield func(truncate.Item, error) bool) {
 		for i := len(own) - 1; i >= 0; i-- {
 			if !yield(own[i].item, nil) {
 				return
 			}
 		}
-		var ferr error
-		err := tx.MessageTokens(x.run.ThreadID, true, func(id string, tokens int) bool {
-			m, err := tx.GetMessage(x.run.ThreadID, id)
-			if err != nil {
-				ferr = err
-				return false
-			}
+		err := tx.EachMessage(x.run.ThreadID, true, func(m *apitype.Message, tokens int) (bool, error) {
 			if m.RunID != nil && *m.RunID == x.run.ID {
-				return true // this run's messages come from its steps
+				return true, nil // this run's messages come from its steps
 			}
-			stored[id] = m
-			role := string(m.Role)
 			images := 0
 			for _, c := range m.Content {
 				if c.ImageFile != nil || c.ImageURL != nil {
 					images++
 				}
 			}
-			return yield(truncate.Item{ID: id, Role: role, Text: messageText(m), Tokens: tokens, Images: images}, nil)
+			return yield(truncate.Item{ID: m.ID, Role: string(m.Role), Text: messageText(m), Tokens: tokens, Images: images, Ref: m}, nil), nil
 		})
-		if err == nil {
-			err = ferr
-		}
 		if err != nil {
 			yield(truncate.Item{}, err)
 		}
@@ -447,7 +442,7 @@ func (x *runner) candidates(tx *store.Tx, own []ownItem, stored map[string]*apit
 
 // promptMessages turns the kept items back into prompt messages, loading
 // images only for the messages kept.
-func (x *runner) promptMessages(kept []truncate.Item, own []ownItem, stored map[string]*apitype.Message) ([]llm.Message, error) {
+func (x *runner) promptMessages(kept []truncate.Item, own []ownItem) ([]llm.Message, error) {
 	byID := make(map[string]llm.Message, len(own))
 	for _, o := range own {
 		byID[o.item.ID] = o.msg
@@ -461,7 +456,7 @@ func (x *runner) promptMessages(kept []truncate.Item, own []ownItem, stored map[
 			out = append(out, m)
 			continue
 		}
-		m := stored[it.ID]
+		m := it.Ref.(*apitype.Message)
 		role := llm.RoleUser
 		if m.Role == apitype.RoleAssistant {
 			role = llm.RoleAssistant

@@ -40,6 +40,10 @@ type runner struct {
 	// (loaded from the steps on first use), for citations.
 	searches       [][]apitype.FileSearchResult
 	searchesLoaded bool
+	// sandboxFiles maps /mnt/data paths the run's code wrote to their
+	// files; images are those that are images, for the answer's content.
+	sandboxFiles map[string]string
+	images       []string
 	// badArgs counts strict function calls refused for their arguments.
 	badArgs int
 	// estimate is the prompt's estimated tokens, for calibration; truncation
@@ -71,7 +75,7 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 		e.mu.Unlock()
 	}()
 
-	x := &runner{e: e, ctx: ctx, streamed: map[int]*streamedCall{}}
+	x := &runner{e: e, ctx: ctx, streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}
 	wctx := context.WithoutCancel(ctx)
 	err := x.claim(threadID, runID, resume)
 	if err == nil {
@@ -333,6 +337,15 @@ func (x *runner) finalMessage(status apitype.MessageStatus, reason string, now i
 			m.Content[0].Text.Annotations = citations(x.text.String(), searches)
 		}
 	}
+	if len(x.sandboxFiles) > 0 {
+		m.Content[0].Text.Annotations = append(m.Content[0].Text.Annotations, filePaths(x.text.String(), x.sandboxFiles)...)
+	}
+	if status == apitype.MessageCompleted {
+		for _, id := range x.images {
+			m.Content = append(m.Content, apitype.MessageContent{Type: apitype.ContentImageFile, ImageFile: &apitype.ImageFile{FileID: id}})
+		}
+		x.images = nil
+	}
 	m.Status = status
 	if status == apitype.MessageCompleted {
 		m.CompletedAt = &now
@@ -589,6 +602,8 @@ func (x *runner) runBuiltin(index int, c *apitype.ToolCall, args json.RawMessage
 	switch {
 	case x.e.cfg.Tools != nil:
 		res, err = x.e.cfg.Tools.RunTool(x.ctx, call)
+	case c.Type == apitype.ToolTypeCodeInterpreter && x.e.cfg.CodeInterpreter != nil:
+		res, err = x.runCode(x.ctx, call)
 	case c.Type == apitype.ToolTypeFileSearch && x.e.cfg.FileIndex != nil:
 		var searches [][]apitype.FileSearchResult
 		if searches, err = x.searchesSoFar(); err == nil {

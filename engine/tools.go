@@ -57,6 +57,9 @@ var (
 type noTools struct{}
 
 func (noTools) RunTool(_ context.Context, call *ToolCall) (*ToolResult, error) {
-	msg := "error: the " + string(call.Type) + " tool is not available in this Hearth engine (engine.Config.Tools is not set)."
+	msg := "error: the " + string(call.Type) + " tool is not available in this Hearth engine: " + errNoSandbox.Error() + "."
+	if call.Type == apitype.ToolTypeFileSearch {
+		msg = "error: the file_search tool is not available in this Hearth engine (engine.Config.FileIndex is not set)."
+	}
 	return &ToolResult{Output: msg, Logs: msg}, nil
 }

@@ -635,3 +635,30 @@ func Wrap(btx *bolt.Tx) *Tx { return &Tx{tx: btx} }
 func (t *Tx) EachThread(fn func(id string) error) error {
 	return t.tx.Bucket(bThreads).ForEach(func(k, _ []byte) error { return fn(string(k)) })
 }
+
+// EachMessage walks a thread's messages from the newest (desc) or oldest,
+// decoding each with its cached token count, until fn returns false: one
+// cursor step and one decode per message, for readers that stop early
+// (prompt truncation reads only what it keeps).
+func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message, tokens int) (bool, error)) error {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return err
+	}
+	arena := newMsgArena(64)
+	c := tb.Bucket(tMessages).Cursor()
+	k, v := c.First()
+	if desc {
+		k, v = c.Last()
+	}
+	for ; k != nil; k, v = step(c, desc) {
+		m := new(apitype.Message)
+		if err := decodeMessage(v, arena, m); err != nil {
+			return fmt.Errorf("store: decode message %s: %w", k, err)
+		}
+		if more, err := fn(m, storedTokens(tb, k, v)); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}

@@ -60,6 +60,9 @@ type Item struct {
 	ToolOutput bool
 	// Shortened is set on items Fit cut to head and tail.
 	Shortened bool
+	// Ref is the caller's own handle on the item (its stored message, say),
+	// carried through untouched.
+	Ref any
 }
 
 // Result is the chosen prompt.
@@ -124,146 +127,165 @@ func (f *Fitter) Fit(ctx context.Context, items iter.Seq2[Item, error], b Budget
 	if err := f.init(); err != nil {
 		return Result{}, err
 	}
-	avail := b.Available()
-	limit := -1
+	st := fitState{f: f, b: b, avail: b.Available(), limit: -1, turnEnd: -1}
 	if s.Type == LastMessages {
-		limit = max(s.LastMessages, 1)
+		st.limit = max(s.LastMessages, 1)
 	}
-	next, stop := iter.Pull2(items)
-	defer stop()
-	var pending *Item
+	// Items arrive pushed, newest first; groups are assembled as they come
+	// and each complete group is decided at once. Pushing (rather than
+	// iter.Pull) costs no coroutine switch per item.
+	cur := make([]Item, 0, 8) // reused: keep copies what it keeps
+	done := false
 	read := 0
-	// group pulls the next group of items (newest first).
-	group := func() ([]Item, error) {
-		var g []Item
-		for {
-			var it Item
-			if pending != nil {
-				it, pending = *pending, nil
-			} else {
-				var err error
-				var ok bool
-				it, err, ok = next()
-				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					return g, nil
-				}
-				read++
-				if it.Tokens <= 0 {
-					it.Tokens = f.Enc.CountMessage(it.Text, it.Images)
-				}
-			}
-			if len(g) > 0 && (it.Group == "" || it.Group != g[0].Group) {
-				pending = &it
-				return g, nil
-			}
-			g = append(g, it)
-			if it.Group == "" {
-				return g, nil
-			}
-		}
-	}
-
-	// Phase 1: the current turn, up to and including the newest user message.
-	var groups [][]Item
-	turnEnd := -1
-	for turnEnd < 0 {
-		if err := ctx.Err(); err != nil {
-			return Result{}, err
-		}
-		g, err := group()
+	for it, err := range items {
 		if err != nil {
 			return Result{}, err
 		}
-		if len(g) == 0 {
-			break
-		}
-		groups = append(groups, g)
-		if slices.ContainsFunc(g, func(it Item) bool { return it.Role == "user" }) {
-			turnEnd = len(groups) - 1
-		}
-	}
-	if turnEnd < 0 {
-		turnEnd = len(groups) - 1 // no user message at all: everything is the turn
-	}
-	used := 0
-	for _, g := range groups {
-		used += cost(g)
-	}
-	if used > avail {
-		// Cut the turn's tool outputs before giving up.
-		for gi := range groups {
-			for i := range groups[gi] {
-				if it := &groups[gi][i]; it.ToolOutput && it.Tokens > f.MinShortened {
-					used -= it.Tokens
-					f.shorten(it, max(f.MinShortened, it.Tokens-(used+it.Tokens-avail)))
-					used += it.Tokens
-				}
-			}
-		}
-		if used > avail {
-			return Result{}, fmt.Errorf("%w: the current turn (the newest user message and what follows it) needs %d tokens, but only %d are left of the %d-token context after %d reserved for the reply, %d margin and %d for instructions and tools",
-				ErrDoesNotFit, used, max(avail, 0), b.ContextWindow, b.ReservedOutput, b.Margin, b.Fixed)
-		}
-	}
-	kept := slices.Clone(groups)
-	count := countItems(kept)
-	if limit >= 0 && count >= limit {
-		return f.result(kept, read, true), nil
-	}
-
-	// Phase 2: older groups, newest first, whole while everything fits.
-	truncating := false
-	for {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		g, err := group()
-		if err != nil {
+		read++
+		if it.Tokens <= 0 {
+			it.Tokens = f.Enc.CountMessage(it.Text, it.Images)
+		}
+		if len(cur) > 0 && (it.Group == "" || it.Group != cur[0].Group) {
+			if done, err = st.add(cur); err != nil {
+				return Result{}, err
+			}
+			cur = cur[:0]
+			if done {
+				break
+			}
+		}
+		cur = append(cur, it)
+		if it.Group == "" {
+			if done, err = st.add(cur); err != nil {
+				return Result{}, err
+			}
+			cur = cur[:0]
+			if done {
+				break
+			}
+		}
+	}
+	if !done && len(cur) > 0 {
+		var err error
+		if done, err = st.add(cur); err != nil {
 			return Result{}, err
 		}
-		if len(g) == 0 {
-			return f.result(kept, read, !truncating), nil
+	}
+	if !done {
+		if err := st.closeTurn(); err != nil {
+			return Result{}, err
 		}
-		if limit >= 0 && count+len(g) > limit && count > 0 {
-			return f.result(kept, read, false), nil
+	}
+	return f.result(st.kept, read, !st.truncating && !done), nil
+}
+
+// fitState is Fit's progress through the groups, newest first.
+type fitState struct {
+	f          *Fitter
+	b          Budget
+	avail      int
+	limit      int
+	kept       []Item // newest first
+	starts     []int  // where each kept group starts in kept
+	turnEnd    int    // index in starts of the group with the newest user message
+	turnClosed bool   // the current turn has been checked against the budget
+	used       int
+	count      int
+	truncating bool
+}
+
+// add decides one group; it reports whether Fit is done.
+func (st *fitState) add(g []Item) (bool, error) {
+	f := st.f
+	if !st.turnClosed {
+		// Phase 1: the current turn, up to and including the newest user message.
+		st.keep(g)
+		if !slices.ContainsFunc(g, func(it Item) bool { return it.Role == "user" }) {
+			return false, nil
 		}
-		c := cost(g)
-		if !truncating && used+c <= avail {
-			kept, used, count = append(kept, g), used+c, count+len(g)
-			continue
+		st.turnEnd = len(st.starts) - 1
+		if err := st.closeTurn(); err != nil {
+			return true, err
 		}
-		if !truncating {
-			// The thread no longer fits whole: cap the old tool outputs
-			// already kept before anything is dropped.
-			truncating = true
-			for gi := turnEnd + 1; gi < len(kept); gi++ {
-				for i := range kept[gi] {
-					if it := &kept[gi][i]; it.ToolOutput && it.Tokens > f.ToolOutputCap {
-						used -= it.Tokens
-						f.shorten(it, f.ToolOutputCap)
-						used += it.Tokens
-					}
+		return st.limit >= 0 && st.count >= st.limit, nil
+	}
+	// Phase 2: older groups, whole while everything fits.
+	if st.limit >= 0 && st.count+len(g) > st.limit && st.count > 0 {
+		st.truncating = true
+		return true, nil
+	}
+	c := cost(g)
+	if !st.truncating && st.used+c <= st.avail {
+		st.keep(g)
+		return false, nil
+	}
+	if !st.truncating {
+		// The thread no longer fits whole: cap the old tool outputs already
+		// kept before anything is dropped.
+		st.truncating = true
+		if st.turnEnd+1 < len(st.starts) {
+			for i := st.starts[st.turnEnd+1]; i < len(st.kept); i++ {
+				if it := &st.kept[i]; it.ToolOutput && it.Tokens > f.ToolOutputCap {
+					st.used -= it.Tokens
+					f.shorten(it, f.ToolOutputCap)
+					st.used += it.Tokens
 				}
 			}
 		}
-		for i := range g {
-			if it := &g[i]; it.ToolOutput && it.Tokens > f.ToolOutputCap {
-				f.shorten(it, f.ToolOutputCap)
-			}
-		}
-		if c = cost(g); used+c <= avail {
-			kept, used, count = append(kept, g), used+c, count+len(g)
-			continue
-		}
-		// Last chance for this group: cut its long parts to what is left.
-		if f.fitGroup(g, avail-used) {
-			kept = append(kept, g)
-		}
-		return f.result(kept, read, false), nil
 	}
+	for i := range g {
+		if it := &g[i]; it.ToolOutput && it.Tokens > f.ToolOutputCap {
+			f.shorten(it, f.ToolOutputCap)
+		}
+	}
+	if c = cost(g); st.used+c <= st.avail {
+		st.keep(g)
+		return false, nil
+	}
+	// Last chance for this group: cut its long parts to what is left.
+	if f.fitGroup(g, st.avail-st.used) {
+		st.keep(g)
+	}
+	return true, nil
+}
+
+func (st *fitState) keep(g []Item) {
+	st.starts = append(st.starts, len(st.kept))
+	st.kept = append(st.kept, g...)
+	st.used += cost(g)
+	st.count += len(g)
+}
+
+// closeTurn checks the current turn against the budget, shortening its tool
+// outputs if it must; the turn is never dropped.
+func (st *fitState) closeTurn() error {
+	if st.turnClosed {
+		return nil
+	}
+	st.turnClosed = true
+	if st.turnEnd < 0 {
+		st.turnEnd = len(st.starts) - 1 // no user message at all: everything is the turn
+	}
+	if st.used <= st.avail {
+		return nil
+	}
+	f := st.f
+	for i := range st.kept {
+		if it := &st.kept[i]; it.ToolOutput && it.Tokens > f.MinShortened {
+			st.used -= it.Tokens
+			f.shorten(it, max(f.MinShortened, it.Tokens-(st.used+it.Tokens-st.avail)))
+			st.used += it.Tokens
+		}
+	}
+	if st.used > st.avail {
+		b := st.b
+		return fmt.Errorf("%w: the current turn (the newest user message and what follows it) needs %d tokens, but only %d are left of the %d-token context after %d reserved for the reply, %d margin and %d for instructions and tools",
+			ErrDoesNotFit, st.used, max(st.avail, 0), b.ContextWindow, b.ReservedOutput, b.Margin, b.Fixed)
+	}
+	return nil
 }
 
 // fitGroup shortens g's long items so the group costs at most room.
@@ -329,16 +351,13 @@ func (f *Fitter) init() error {
 	return nil
 }
 
-func (f *Fitter) result(groups [][]Item, read int, complete bool) Result {
-	var r Result
-	for gi := len(groups) - 1; gi >= 0; gi-- {
-		g := groups[gi]
-		for i := len(g) - 1; i >= 0; i-- {
-			r.Kept = append(r.Kept, g[i])
-			r.Tokens += g[i].Tokens
-			if g[i].Shortened {
-				r.Shortened++
-			}
+func (f *Fitter) result(kept []Item, read int, complete bool) Result {
+	slices.Reverse(kept) // owned by this call: oldest first, in place
+	r := Result{Kept: kept}
+	for _, it := range kept {
+		r.Tokens += it.Tokens
+		if it.Shortened {
+			r.Shortened++
 		}
 	}
 	r.Dropped = read - len(r.Kept)
@@ -350,14 +369,6 @@ func cost(g []Item) int {
 	n := 0
 	for _, it := range g {
 		n += it.Tokens
-	}
-	return n
-}
-
-func countItems(groups [][]Item) int {
-	n := 0
-	for _, g := range groups {
-		n += len(g)
 	}
 	return n
 }

@@ -11,10 +11,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/hearth-go/hearth/codeinterp"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
@@ -26,6 +28,7 @@ import (
 type serveConfig struct {
 	db, addr, backend, ollamaURL, model string
 	keysFile, logFormat, logLevel       string
+	codeInterpreter, cacheDir           string
 	shutdownTimeout                     time.Duration
 }
 
@@ -41,6 +44,8 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.keysFile, "keys-file", a.env("HEARTH_API_KEYS_FILE", ""), "file of API keys, one a line, # comments (env HEARTH_API_KEYS_FILE); env HEARTH_API_KEYS adds comma-separated keys")
 	fs.StringVar(&c.logFormat, "log-format", a.env("HEARTH_LOG_FORMAT", "text"), "log format: text or json (env HEARTH_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", a.env("HEARTH_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env HEARTH_LOG_LEVEL)")
+	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
+	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests to finish")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -65,7 +70,21 @@ func (a *app) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log})
+	var sandbox codeinterp.Sandbox
+	switch c.codeInterpreter {
+	case "wasi":
+		wasi, err := codeinterp.NewWASI(codeinterp.Config{CacheDir: c.cacheDir, Logger: log})
+		if err != nil {
+			return fmt.Errorf("code interpreter: %w (use --code-interpreter=off to serve without it)", err)
+		}
+		defer wasi.Close()
+		sandbox = wasi
+	case "off":
+		log.Warn("code interpreter is off: code_interpreter calls get an error the model reads")
+	default:
+		return fmt.Errorf("%w: --code-interpreter must be wasi or off, got %q", errUsage, c.codeInterpreter)
+	}
+	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log, CodeInterpreter: sandbox})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (is another hearth serving it?)", err)
 	}
@@ -118,6 +137,14 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// defaultCacheDir is where the compiled interpreter is kept between runs.
+func defaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "hearth")
+	}
+	return ""
 }
 
 // newModel picks the model backend.
