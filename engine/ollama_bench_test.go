@@ -205,6 +205,7 @@ func BenchmarkOllamaRun50(b *testing.B) {
 
 		b.Run("engine-"+mode+"/wait", func(b *testing.B) {
 			e, a, threads := setup(b)
+			tx0 := lastTxID(b, e.Store().DB())
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
@@ -213,10 +214,13 @@ func BenchmarkOllamaRun50(b *testing.B) {
 					b.Fatalf("%v %+v", err, r)
 				}
 			}
+			b.StopTimer()
+			b.ReportMetric(float64(lastTxID(b, e.Store().DB())-tx0)/float64(b.N), "writetx/run")
 		})
 
 		b.Run("engine-"+mode+"/stream", func(b *testing.B) {
 			e, a, threads := setup(b)
+			tx0 := lastTxID(b, e.Store().DB())
 			var ttf time.Duration
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -240,7 +244,9 @@ func BenchmarkOllamaRun50(b *testing.B) {
 					b.Fatalf("%d deltas, last event %s", n, last)
 				}
 			}
+			b.StopTimer()
 			b.ReportMetric(float64(ttf.Nanoseconds())/float64(b.N), "ttf-ns/op")
+			b.ReportMetric(float64(lastTxID(b, e.Store().DB())-tx0)/float64(b.N), "writetx/run")
 		})
 	}
 }
