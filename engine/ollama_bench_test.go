@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ollama/ollama/api"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
@@ -25,8 +27,9 @@ import (
 // BenchmarkOllamaRun50 runs a one-step run (one user message, one streamed
 // 50-token answer) through the engine against the fake Ollama, beside the
 // same reply read with Ollama's own api.Client.Chat ("direct", the floor),
-// a minimal NDJSON reader ("raw") and the backend alone ("backend"), all in
-// one binary against one fake server. ttf-ns/op is the time to the first
+// a minimal NDJSON reader ("raw"), the backend alone ("backend") and one
+// durable bbolt commit ("bbolt-commit"), all in one binary against one fake
+// server. ttf-ns/op is the time to the first
 // text: to the first chunk for the clients, from CreateStream to the first
 // thread.message.delta for the engine. See bench/ollama-engine.md.
 func BenchmarkOllamaRun50(b *testing.B) {
@@ -136,6 +139,32 @@ func BenchmarkOllamaRun50(b *testing.B) {
 		b.ReportMetric(float64(ttf.Nanoseconds())/float64(b.N), "ttf-ns/op")
 	})
 
+	// One durable bbolt commit (a 300-byte Put, fsync on) in the same
+	// directory kind as the engine's file: what each of a run's commits
+	// costs with sync on.
+	b.Run("bbolt-commit", func(b *testing.B) {
+		db, err := bolt.Open(filepath.Join(b.TempDir(), "floor.db"), 0o600, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		val := bytes.Repeat([]byte("x"), 300)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			err := db.Update(func(tx *bolt.Tx) error {
+				bk, err := tx.CreateBucketIfNotExists([]byte("runs"))
+				if err != nil {
+					return err
+				}
+				return bk.Put([]byte(strconv.Itoa(i)), val)
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
 	for _, sync := range []bool{false, true} {
 		mode := "sync"
 		if !sync {
@@ -176,6 +205,7 @@ func BenchmarkOllamaRun50(b *testing.B) {
 
 		b.Run("engine-"+mode+"/wait", func(b *testing.B) {
 			e, a, threads := setup(b)
+			tx0 := lastTxID(b, e.Store().DB())
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
@@ -184,10 +214,13 @@ func BenchmarkOllamaRun50(b *testing.B) {
 					b.Fatalf("%v %+v", err, r)
 				}
 			}
+			b.StopTimer()
+			b.ReportMetric(float64(lastTxID(b, e.Store().DB())-tx0)/float64(b.N), "writetx/run")
 		})
 
 		b.Run("engine-"+mode+"/stream", func(b *testing.B) {
 			e, a, threads := setup(b)
+			tx0 := lastTxID(b, e.Store().DB())
 			var ttf time.Duration
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -211,7 +244,9 @@ func BenchmarkOllamaRun50(b *testing.B) {
 					b.Fatalf("%d deltas, last event %s", n, last)
 				}
 			}
+			b.StopTimer()
 			b.ReportMetric(float64(ttf.Nanoseconds())/float64(b.N), "ttf-ns/op")
+			b.ReportMetric(float64(lastTxID(b, e.Store().DB())-tx0)/float64(b.N), "writetx/run")
 		})
 	}
 }

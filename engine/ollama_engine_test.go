@@ -175,6 +175,42 @@ func TestOllamaFunctionCall(t *testing.T) {
 	}
 }
 
+// TestOllamaParallelCallsWithoutIDs: older Ollama servers send tool calls
+// without ids; two calls in one reply still get distinct ids the run can be
+// answered with.
+func TestOllamaParallelCallsWithoutIDs(t *testing.T) {
+	e, fake := ollamaEngine(t, []ollamatest.Option{ollamatest.WithReplies(
+		ollamatest.Reply{NoToolCallIDs: true, ToolCalls: []ollamatest.ToolCall{
+			{Name: "get_weather", Arguments: `{"city":"Paris"}`}, {Name: "get_weather", Arguments: `{"city":"Rome"}`}}},
+		ollamatest.Reply{Text: "Paris 22 °C, Rome 25 °C."},
+	)})
+	a := ollamaAssistant(t, e, "llama3.2", weatherTool)
+	th := mustThread(t, e, "Weather in Paris and Rome?")
+	ctx := context.Background()
+	r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil || r.Status != apitype.RunRequiresAction {
+		t.Fatalf("%v %+v", err, r)
+	}
+	calls := r.RequiredAction.SubmitToolOutputs.ToolCalls
+	if len(calls) != 2 || calls[0].ID == calls[1].ID || !strings.HasPrefix(calls[0].ID, "call_") || !strings.HasPrefix(calls[1].ID, "call_") {
+		t.Fatalf("calls %+v", calls)
+	}
+	r, err = e.Runs.SubmitToolOutputsAndWait(ctx, th.ID, r.ID, apitype.SubmitToolOutputsParams{ToolOutputs: []apitype.ToolOutput{
+		{ToolCallID: calls[0].ID, Output: "22"}, {ToolCallID: calls[1].ID, Output: "25"}}})
+	if err != nil || r.Status != apitype.RunCompleted {
+		t.Fatalf("%v %+v", err, r)
+	}
+	var results []string
+	for _, m := range fake.Requests()[1].Messages {
+		if m.Role == "tool" {
+			results = append(results, m.ToolCallID+"="+m.Content)
+		}
+	}
+	if want := []string{calls[0].ID + "=22", calls[1].ID + "=25"}; !slices.Equal(results, want) {
+		t.Fatalf("tool results sent %v, want %v", results, want)
+	}
+}
+
 func TestOllamaThinkingStaysOutOfTheAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

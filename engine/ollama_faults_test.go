@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/ollama/ollamatest"
+	"github.com/hearth-go/hearth/llm/scripted"
 )
 
 // TestOllamaFaults runs one run per fault real Ollama produces and checks
@@ -51,6 +54,12 @@ func TestOllamaFaults(t *testing.T) {
 		if n := len(fake.Requests()); n != 1 {
 			t.Fatalf("%d chat requests: a missing model is not worth retrying", n)
 		}
+	})
+
+	t.Run("model not found fault", func(t *testing.T) {
+		// /api/show knows the model but the chat says 404 (removed since).
+		e, _ := ollamaEngine(t, []ollamatest.Option{always(ollamatest.ModelNotFound)})
+		wantFailed(t, run(t, e, "llama3.2"), apitype.ErrorCodeServer, "llama3.2 not found", "`ollama pull llama3.2`")
 	})
 
 	t.Run("HTTP 500 retried then failed", func(t *testing.T) {
@@ -316,4 +325,35 @@ func TestOllamaSlowBackend(t *testing.T) {
 			t.Fatalf("%d chat requests: a cancelled call is not retried", n)
 		}
 	})
+}
+
+// TestBackendErrorToLastError: whatever the backend, an error wrapping an llm
+// sentinel becomes a last_error with the sentinel's code and the backend's
+// explanation, without the sentinel's own words.
+func TestBackendErrorToLastError(t *testing.T) {
+	for _, tc := range []struct {
+		sentinel error
+		code     string
+	}{
+		{llm.ErrUnreachable, apitype.ErrorCodeServer},
+		{llm.ErrModelNotFound, apitype.ErrorCodeServer},
+		{llm.ErrStreamCut, apitype.ErrorCodeServer},
+		{llm.ErrRateLimited, apitype.ErrorCodeRateLimit},
+		{llm.ErrContextOverflow, apitype.ErrorCodeInvalidPrompt},
+		{llm.ErrNoVision, apitype.ErrorCodeInvalidPrompt},
+	} {
+		t.Run(tc.sentinel.Error(), func(t *testing.T) {
+			err := fmt.Errorf("mybackend: what went wrong and what to do: %w (detail)", tc.sentinel)
+			e := openEngine(t, scripted.New(scripted.Turn{Text: "Half an ", Err: err}))
+			a, th := mustAssistant(t, e), mustThread(t, e, "Hello?")
+			r, rerr := e.Runs.CreateAndWait(context.Background(), th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			wantFailed(t, r, tc.code, "mybackend: what went wrong and what to do (detail)")
+			if strings.Contains(r.LastError.Message, "llm:") {
+				t.Fatalf("last_error.message %q shows the sentinel", r.LastError.Message)
+			}
+		})
+	}
 }
