@@ -3,10 +3,37 @@ module github.com/hearth-go/hearth
 go 1.25.0
 
 require (
-	github.com/philippgille/chromem-go v0.7.0
+	github.com/ollama/ollama v0.17.4
+	github.com/openai/openai-go/v3 v3.74.0
+	github.com/pkoukk/tiktoken-go v0.1.8
+	github.com/pkoukk/tiktoken-go-loader v0.0.2
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
+	github.com/sashabaranov/go-openai v1.43.0
 	go.etcd.io/bbolt v1.5.0
-	golang.org/x/net v0.44.0
-	rsc.io/pdf v0.1.1
+	golang.org/x/sync v0.22.0
+	golang.org/x/text v0.41.0
 )
 
-require golang.org/x/sys v0.45.0 // indirect
+require (
+	github.com/bahlo/generic-list-go v0.2.0 // indirect
+	github.com/buger/jsonparser v1.1.1 // indirect
+	github.com/coder/websocket v1.8.15 // indirect
+	github.com/dlclark/regexp2 v1.11.4 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/mailru/easyjson v0.7.7 // indirect
+	github.com/tidwall/gjson v1.20.0 // indirect
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/pretty v1.2.1 // indirect
+	github.com/tidwall/sjson v1.2.5 // indirect
+	github.com/wk8/go-ordered-map/v2 v2.1.8 // indirect
+	golang.org/x/crypto v0.55.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)
+
+require (
+	github.com/philippgille/chromem-go v0.7.0
+	github.com/tetratelabs/wazero v1.12.0
+	golang.org/x/net v0.58.0
+	rsc.io/pdf v0.1.1
+)

@@ -62,9 +62,40 @@ type RunStepDeltaEvent struct {
 	Delta  RunStepDelta `json:"delta"`
 }
 
-// RunStepDelta holds changed step details; tool calls carry their Index.
+// RunStepDelta holds changed step details.
 type RunStepDelta struct {
-	StepDetails StepDetails `json:"step_details"`
+	StepDetails StepDeltaDetails `json:"step_details"`
+}
+
+// StepDeltaDetails is the changed part of a step's details.
+type StepDeltaDetails struct {
+	Type      StepType        `json:"type"`
+	ToolCalls []ToolCallDelta `json:"tool_calls,omitempty"`
+}
+
+// ToolCallDelta is the changed part of one tool call. SDKs merge deltas by
+// Index, concatenating strings, so ID and Type are sent once, with the
+// call's first delta, and empty fields are left out.
+type ToolCallDelta struct {
+	Index           int                   `json:"index"`
+	ID              string                `json:"id,omitempty"`
+	Type            ToolType              `json:"type,omitempty"`
+	CodeInterpreter *CodeInterpreterDelta `json:"code_interpreter,omitempty"`
+	FileSearch      *FileSearchCall       `json:"file_search,omitempty"`
+	Function        *FunctionDelta        `json:"function,omitempty"`
+}
+
+// CodeInterpreterDelta is new code input and new outputs (each with Index).
+type CodeInterpreterDelta struct {
+	Input   string                  `json:"input,omitempty"`
+	Outputs []CodeInterpreterOutput `json:"outputs,omitempty"`
+}
+
+// FunctionDelta is a function's name (first delta), argument text and output.
+type FunctionDelta struct {
+	Name      string  `json:"name,omitempty"`
+	Arguments string  `json:"arguments,omitempty"`
+	Output    *string `json:"output,omitempty"`
 }
 
 // Event is one streaming event: Event names it and exactly one of the data

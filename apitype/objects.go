@@ -380,16 +380,31 @@ type StepDetails struct {
 	ToolCalls       []ToolCall       `json:"tool_calls,omitempty"`
 }
 
+// MarshalJSON always writes tool_calls (as [] when empty) on a tool_calls step.
+func (d StepDetails) MarshalJSON() ([]byte, error) {
+	type plain StepDetails
+	if d.Type != StepToolCalls {
+		return json.Marshal(plain(d))
+	}
+	calls := d.ToolCalls
+	if calls == nil {
+		calls = []ToolCall{}
+	}
+	return json.Marshal(struct {
+		Type      StepType   `json:"type"`
+		ToolCalls []ToolCall `json:"tool_calls"`
+	}{d.Type, calls})
+}
+
 // MessageCreation names the message a step wrote.
 type MessageCreation struct {
 	MessageID string `json:"message_id"`
 }
 
-// ToolCall is a tool call recorded on a step. Index is set only inside deltas.
+// ToolCall is a tool call recorded on a step.
 type ToolCall struct {
-	Index           *int                 `json:"index,omitempty"`
-	ID              string               `json:"id,omitempty"`
-	Type            ToolType             `json:"type,omitempty"`
+	ID              string               `json:"id"`
+	Type            ToolType             `json:"type"`
 	CodeInterpreter *CodeInterpreterCall `json:"code_interpreter,omitempty"`
 	FileSearch      *FileSearchCall      `json:"file_search,omitempty"`
 	Function        *FunctionCall        `json:"function,omitempty"`

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hearth-go/hearth/llm"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3"; by
+// default it comes from the module's build info.
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	if err := a.run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "hearth:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// app is the command with its environment, so tests run it in-process.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// listening, when set, is told the server's address once it accepts.
+	listening func(addr string)
+	// model, when set, replaces the --model-backend choice (tests).
+	model llm.Model
+}
+
+const usage = `Hearth serves the OpenAI Assistants API (v2) from one local file.
+
+Usage:
+  hearth serve   [flags]        serve /v1 over HTTP (see hearth serve -h)
+  hearth backup  [flags] OUT    write a consistent copy of the database to OUT
+  hearth version                print the version
+`
+
+func (a *app) run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(a.stderr, usage)
+		return fmt.Errorf("%w: no command", errUsage)
+	}
+	switch args[0] {
+	case "serve":
+		return a.serve(ctx, args[1:])
+	case "backup":
+		return a.backup(ctx, args[1:])
+	case "version", "--version", "-version":
+		fmt.Fprintln(a.stdout, "hearth", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(a.stdout, usage)
+		return nil
+	}
+	fmt.Fprint(a.stderr, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}
+
+// env returns the environment variable name, or def.
+func (a *app) env(name, def string) string {
+	if v := a.getenv(name); v != "" {
+		return v
+	}
+	return def
+}

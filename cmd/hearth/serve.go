@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/llm/ollama"
+	"github.com/hearth-go/hearth/llm/scripted"
+	"github.com/hearth-go/hearth/openaihttp"
+	"github.com/hearth-go/hearth/store"
+)
+
+type serveConfig struct {
+	db, addr, backend, ollamaURL, model string
+	keysFile, logFormat, logLevel       string
+	codeInterpreter, cacheDir           string
+	shutdownTimeout                     time.Duration
+}
+
+func (a *app) serve(ctx context.Context, args []string) error {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB)")
+	fs.StringVar(&c.addr, "addr", a.env("HEARTH_ADDR", "127.0.0.1:8080"), "listen address (env HEARTH_ADDR); without API keys it must be a loopback address")
+	fs.StringVar(&c.backend, "model-backend", a.env("HEARTH_MODEL_BACKEND", "ollama"), "model backend: ollama or scripted (an echo, for trying the API without a model) (env HEARTH_MODEL_BACKEND)")
+	fs.StringVar(&c.ollamaURL, "ollama-url", a.env("HEARTH_OLLAMA_URL", a.env("OLLAMA_HOST", "http://127.0.0.1:11434")), "Ollama URL (env HEARTH_OLLAMA_URL, OLLAMA_HOST)")
+	fs.StringVar(&c.model, "default-model", a.env("HEARTH_DEFAULT_MODEL", ""), "model for assistants created without one (env HEARTH_DEFAULT_MODEL)")
+	fs.StringVar(&c.keysFile, "keys-file", a.env("HEARTH_API_KEYS_FILE", ""), "file of API keys, one a line, # comments (env HEARTH_API_KEYS_FILE); env HEARTH_API_KEYS adds comma-separated keys")
+	fs.StringVar(&c.logFormat, "log-format", a.env("HEARTH_LOG_FORMAT", "text"), "log format: text or json (env HEARTH_LOG_FORMAT)")
+	fs.StringVar(&c.logLevel, "log-level", a.env("HEARTH_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env HEARTH_LOG_LEVEL)")
+	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
+	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests to finish")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	log, err := newLogger(a.stderr, c.logFormat, c.logLevel)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	keys, err := loadKeys(c.keysFile, a.getenv("HEARTH_API_KEYS"))
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 && !loopbackAddr(c.addr) {
+		return fmt.Errorf("refusing to listen on %q without API keys: set HEARTH_API_KEYS or --keys-file, or listen on 127.0.0.1", c.addr)
+	}
+	model := a.model
+	if model == nil {
+		if model, err = newModel(c.backend, c.ollamaURL); err != nil {
+			return err
+		}
+	}
+	var sandbox codeinterp.Sandbox
+	switch c.codeInterpreter {
+	case "wasi":
+		wasi, err := codeinterp.NewWASI(codeinterp.Config{CacheDir: c.cacheDir, Logger: log})
+		if err != nil {
+			return fmt.Errorf("code interpreter: %w (use --code-interpreter=off to serve without it)", err)
+		}
+		defer wasi.Close()
+		sandbox = wasi
+	case "off":
+		log.Warn("code interpreter is off: code_interpreter calls get an error the model reads")
+	default:
+		return fmt.Errorf("%w: --code-interpreter must be wasi or off, got %q", errUsage, c.codeInterpreter)
+	}
+	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log, CodeInterpreter: sandbox})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%w (is another hearth serving it?)", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer eng.Close() // runs in flight stay in_progress and resume on the next start
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 && !loopbackAddr(ln.Addr().String()) { // e.g. "localhost" resolved elsewhere
+		ln.Close()
+		return fmt.Errorf("refusing to serve on %s without API keys", ln.Addr())
+	}
+	h := openaihttp.NewHandler(eng, openaihttp.Options{Keys: keys, Admin: true, Logger: log})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	auth := "api-keys"
+	if len(keys) == 0 {
+		auth = "none (loopback only)"
+	}
+	log.Info("hearth serving", "addr", ln.Addr().String(), "db", c.db, "model_backend", c.backend,
+		"auth", auth, "keys", len(keys), "version", buildVersion())
+	if c.backend == "scripted" {
+		log.Warn("model backend is the scripted echo model: answers repeat the last user message (use --model-backend=ollama for a real model)")
+	}
+	if a.listening != nil {
+		a.listening(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: ending streams, waiting for requests", "timeout", c.shutdownTimeout)
+	h.Drain() // open streams get an error event and done; their runs go on after restart
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown timed out; closing connections", "err", err)
+		srv.Close()
+	}
+	<-errc
+	if err := eng.Close(); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// defaultCacheDir is where the compiled interpreter is kept between runs.
+func defaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "hearth")
+	}
+	return ""
+}
+
+// newModel picks the model backend.
+func newModel(backend, url string) (llm.Model, error) {
+	switch backend {
+	case "scripted":
+		return scripted.Echo(), nil
+	case "ollama":
+		return ollama.New(ollama.Config{URL: url})
+	}
+	return nil, fmt.Errorf("%w: --model-backend must be scripted or ollama, got %q", errUsage, backend)
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, got %q", format)
+}
+
+// loadKeys reads API keys from a file (one a line, blank lines and # comments
+// skipped) and from a comma-separated list. Keys are never taken from flags,
+// which other users can read in the process list.
+func loadKeys(file, list string) ([]string, error) {
+	var keys []string
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("keys file: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k := strings.TrimSpace(sc.Text()); k != "" && !strings.HasPrefix(k, "#") {
+				keys = append(keys, k)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("keys file: %w", err)
+		}
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("keys file %s holds no key", file)
+		}
+	}
+	for _, k := range strings.Split(list, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// loopbackAddr reports whether addr's host is a loopback IP or "localhost".
+// An empty host (":8080") means every interface: not loopback.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package codeinterp
+
+import "os/exec"
+
+// setChildAttrs: elsewhere the child exits when its stdin (the host) closes.
+func setChildAttrs(*exec.Cmd) {}

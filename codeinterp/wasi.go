@@ -1,0 +1,585 @@
+package codeinterp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// WASI is the default Sandbox: CPython 3.11 for WASI under wazero.
+type WASI struct {
+	cfg        Config
+	log        *slog.Logger
+	cacheDir   string
+	ownCache   bool // cacheDir is a temp dir removed by Close
+	runtimeDir string
+	root       string // session directories live here
+	exe        string // ModeProcess: the binary re-executed as an interpreter
+
+	// ModeInProcess: one runtime and compiled module shared by all sessions.
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+
+	mu       sync.Mutex
+	sessions map[string]*wasiSession
+	closed   bool
+
+	spares chan *spare // ready interpreters for new sessions (Config.WarmPool)
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// spare is a started interpreter with its own empty data directory.
+type spare struct {
+	dir string
+	p   *proc
+}
+
+var _ Sandbox = (*WASI)(nil)
+
+// NewWASI extracts the embedded interpreter (once per CacheDir), compiles it
+// (from the compilation cache when warm) and returns a sandbox ready to open
+// sessions. Close it to stop every interpreter and delete session files.
+func NewWASI(cfg Config) (*WASI, error) {
+	cfg = cfg.withDefaults()
+	w := &WASI{cfg: cfg, log: cfg.Logger, sessions: map[string]*wasiSession{}, stop: make(chan struct{})}
+	w.cacheDir = cfg.CacheDir
+	if w.cacheDir == "" {
+		d, err := os.MkdirTemp("", "hearth-codeinterp-cache-")
+		if err != nil {
+			return nil, err
+		}
+		w.cacheDir, w.ownCache = d, true
+	}
+	fail := func(err error) (*WASI, error) {
+		w.cleanup()
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	var err error
+	if w.runtimeDir, err = ensureRuntime(w.cacheDir); err != nil {
+		return fail(err)
+	}
+	if w.root, err = os.MkdirTemp("", "hearth-codeinterp-sessions-"); err != nil {
+		return fail(err)
+	}
+	ctx := context.Background()
+	compileDir := filepath.Join(w.cacheDir, "wazero")
+	switch cfg.Mode {
+	case ModeProcess:
+		if w.exe, err = os.Executable(); err != nil {
+			return fail(err)
+		}
+		// Compile once here so every child loads the module from the cache.
+		r, err := newRuntime(ctx, compileDir, w.memoryPages(), false)
+		if err != nil {
+			return fail(err)
+		}
+		_, err = compilePython(ctx, r, w.runtimeDir)
+		r.Close(ctx)
+		if err != nil {
+			return fail(err)
+		}
+	case ModeInProcess:
+		if w.rt, err = newRuntime(ctx, compileDir, w.memoryPages(), true); err != nil {
+			return fail(err)
+		}
+		if w.compiled, err = compilePython(ctx, w.rt, w.runtimeDir); err != nil {
+			return fail(err)
+		}
+	default:
+		return fail(fmt.Errorf("unknown mode %d", cfg.Mode))
+	}
+	w.wg.Add(1)
+	go w.janitor()
+	if cfg.WarmPool > 0 {
+		w.spares = make(chan *spare, cfg.WarmPool-1)
+		w.wg.Add(1)
+		go w.fillPool()
+	}
+	return w, nil
+}
+
+func (w *WASI) memoryPages() uint32 {
+	p := w.cfg.MemoryLimitBytes / 65536
+	if p < 256 {
+		p = 256
+	}
+	if p > 65536 {
+		p = 65536
+	}
+	return uint32(p)
+}
+
+func (w *WASI) cleanup() {
+	if w.rt != nil {
+		w.rt.Close(context.Background())
+	}
+	if w.root != "" {
+		os.RemoveAll(w.root)
+	}
+	if w.ownCache {
+		os.RemoveAll(w.cacheDir)
+	}
+}
+
+// Close stops every session, deletes their files and the temporary cache.
+func (w *WASI) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	all := make([]*wasiSession, 0, len(w.sessions))
+	for _, s := range w.sessions {
+		all = append(all, s)
+	}
+	w.sessions = map[string]*wasiSession{}
+	w.mu.Unlock()
+	close(w.stop)
+	w.wg.Wait()
+	if w.spares != nil {
+		for {
+			select {
+			case sp := <-w.spares:
+				sp.stop()
+				continue
+			default:
+			}
+			break
+		}
+	}
+	for _, s := range all {
+		s.shutdown("sandbox closed")
+	}
+	w.cleanup()
+	return nil
+}
+
+// Session returns the session with this id, opening it if needed. Opening
+// one past MaxSessions evicts the least recently used idle session.
+func (w *WASI) Session(ctx context.Context, id string) (Session, error) {
+	if id == "" || len(id) > 256 || !utf8.ValidString(id) {
+		return nil, ErrBadID
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if s, ok := w.sessions[id]; ok {
+		s.lastUsed = time.Now()
+		w.mu.Unlock()
+		return s, nil
+	}
+	var victim *wasiSession
+	if len(w.sessions) >= w.cfg.MaxSessions {
+		for _, s := range w.sessions {
+			if s.busy {
+				continue
+			}
+			if victim == nil || s.lastUsed.Before(victim.lastUsed) {
+				victim = s
+			}
+		}
+		if victim == nil {
+			w.mu.Unlock()
+			return nil, ErrTooManySessions
+		}
+		delete(w.sessions, victim.id)
+	}
+	s := &wasiSession{w: w, id: id, lastUsed: time.Now(), snap: map[string]fileStamp{}}
+	select {
+	case sp := <-w.spares: // nil channel without a pool: never ready
+		s.dir, s.p, s.started = sp.dir, sp.p, true
+	default:
+		dir, err := os.MkdirTemp(w.root, "s-")
+		if err != nil {
+			w.mu.Unlock()
+			return nil, err
+		}
+		s.dir = dir
+	}
+	w.sessions[id] = s
+	w.mu.Unlock()
+	if victim != nil {
+		w.log.Info("codeinterp: evicting least recently used session", "session", victim.id)
+		victim.shutdown("evicted (too many sessions)")
+	}
+	return s, nil
+}
+
+// fillPool keeps Config.WarmPool interpreters ready: the ones buffered in
+// w.spares plus the one it holds while blocked on the send.
+func (w *WASI) fillPool() {
+	defer w.wg.Done()
+	for {
+		sp, err := w.newSpare()
+		if err != nil {
+			w.log.Warn("codeinterp: warm pool: cannot start an interpreter", "err", err)
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(5 * time.Second):
+				continue
+			}
+		}
+		select {
+		case w.spares <- sp:
+		case <-w.stop:
+			sp.stop()
+			return
+		}
+	}
+}
+
+func (w *WASI) newSpare() (*spare, error) {
+	dir, err := os.MkdirTemp(w.root, "s-")
+	if err != nil {
+		return nil, err
+	}
+	s := &wasiSession{w: w, dir: dir}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-w.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err = s.start(ctx)
+	cancel()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &spare{dir: dir, p: s.p}, nil
+}
+
+func (sp *spare) stop() {
+	s := &wasiSession{dir: sp.dir, p: sp.p}
+	s.stopProc("")
+	os.RemoveAll(sp.dir)
+}
+
+// janitor evicts idle sessions.
+func (w *WASI) janitor() {
+	defer w.wg.Done()
+	every := min(w.cfg.IdleTimeout/4, time.Minute)
+	t := time.NewTicker(max(every, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case now := <-t.C:
+			var idle []*wasiSession
+			w.mu.Lock()
+			for id, s := range w.sessions {
+				if !s.busy && now.Sub(s.lastUsed) >= w.cfg.IdleTimeout {
+					idle = append(idle, s)
+					delete(w.sessions, id)
+				}
+			}
+			w.mu.Unlock()
+			for _, s := range idle {
+				w.log.Info("codeinterp: evicting idle session", "session", s.id)
+				s.shutdown("evicted (idle)")
+			}
+		}
+	}
+}
+
+func (w *WASI) forget(s *wasiSession) {
+	w.mu.Lock()
+	if w.sessions[s.id] == s {
+		delete(w.sessions, s.id)
+	}
+	w.mu.Unlock()
+}
+
+type fileStamp struct {
+	size    int64
+	modTime time.Time
+}
+
+type wasiSession struct {
+	w   *WASI
+	id  string
+	dir string
+
+	// guarded by w.mu
+	lastUsed time.Time
+	busy     bool
+
+	mu      sync.Mutex // serializes execs and lifecycle
+	p       *proc
+	started bool   // an interpreter ran before (so a new one is a restart)
+	lost    string // why the last interpreter stopped
+	closed  bool
+	snap    map[string]fileStamp
+}
+
+func (s *wasiSession) ID() string { return s.id }
+
+// Close ends the session and deletes its files.
+func (s *wasiSession) Close() error {
+	s.w.forget(s)
+	s.shutdown("closed")
+	return nil
+}
+
+func (s *wasiSession) shutdown(why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.stopProc(why)
+	os.RemoveAll(s.dir)
+}
+
+// stopProc kills the interpreter and waits for it. Caller holds s.mu.
+func (s *wasiSession) stopProc(why string) {
+	if s.p == nil {
+		return
+	}
+	s.p.stdin.Close()
+	s.p.kill()
+	<-s.p.done
+	for range s.p.frames {
+	}
+	s.p = nil
+	s.lost = why
+}
+
+func (s *wasiSession) spec() guestSpec {
+	c := s.w.cfg
+	return guestSpec{
+		RuntimeDir: s.w.runtimeDir, CacheDir: filepath.Join(s.w.cacheDir, "wazero"), DataDir: s.dir,
+		MemoryPages: s.w.memoryPages(), Marker: newMarker(), MaxOutput: c.MaxOutputBytes,
+		MaxFile: c.MaxFileBytes, MaxTotal: c.MaxDataBytes, MaxFiles: c.MaxFiles,
+	}
+}
+
+// start launches an interpreter and waits for its ready frame. Caller holds s.mu.
+func (s *wasiSession) start(ctx context.Context) error {
+	spec := s.spec()
+	var p *proc
+	if s.w.cfg.Mode == ModeInProcess {
+		p = s.w.startInProcess(spec)
+	} else {
+		var err error
+		if p, err = startChild(s.w.exe, spec); err != nil {
+			return err
+		}
+	}
+	t := time.NewTimer(s.w.cfg.StartTimeout)
+	defer t.Stop()
+	select {
+	case f, ok := <-p.frames:
+		if ok {
+			var r response
+			if json.Unmarshal(f.payload, &r) == nil && r.Ready {
+				s.p = p
+				s.started = true
+				return nil
+			}
+		}
+		p.kill()
+		<-p.done
+		return fmt.Errorf("%w: %s %s", ErrStart, p.exit, strings.TrimSpace(p.diag.String()))
+	case <-t.C:
+		p.kill()
+		<-p.done
+		return fmt.Errorf("%w: not ready after %v", ErrStart, s.w.cfg.StartTimeout)
+	case <-ctx.Done():
+		p.kill()
+		<-p.done
+		return ctx.Err()
+	}
+}
+
+func (s *wasiSession) setBusy(b bool) {
+	s.w.mu.Lock()
+	s.busy = b
+	s.lastUsed = time.Now()
+	s.w.mu.Unlock()
+}
+
+// Exec runs code in the session's interpreter, starting one if needed.
+func (s *wasiSession) Exec(ctx context.Context, code string) (*Result, error) {
+	s.setBusy(true)
+	defer s.setBusy(false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	begin := time.Now()
+	res := &Result{}
+	if s.p == nil {
+		if s.started {
+			res.Restarted = true
+			res.Stderr = "[sandbox: this is a fresh Python interpreter; the previous one " + s.lost +
+				", so variables and imports from earlier calls are gone (files in /mnt/data are kept)]\n"
+		}
+		if err := s.start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	p := s.p
+	if _, err := fmt.Fprintf(p.stdin, "%d\n%s", len(code), code); err != nil {
+		s.stopProc("crashed")
+		res.Error = "[sandbox: the interpreter had stopped; run the code again]"
+		return res, nil
+	}
+	timer := time.NewTimer(s.w.cfg.ExecTimeout)
+	defer timer.Stop()
+	select {
+	case f, ok := <-p.frames:
+		if !ok {
+			<-p.done
+			diag := strings.TrimSpace(p.diag.String())
+			s.stopProc("crashed")
+			res.Error = "[sandbox: the Python interpreter crashed (" + p.exit + ")" + suffix(diag) +
+				"; its state is lost and the next call starts a fresh one]"
+			break
+		}
+		var r response
+		if err := json.Unmarshal(f.payload, &r); err != nil {
+			s.stopProc("sent a bad response")
+			res.Error = "[sandbox: bad response from the interpreter: " + err.Error() + "]"
+			break
+		}
+		raw, notes := splitNotes(f.raw)
+		res.Stdout = capText(string(raw)+r.Stdout, s.w.cfg.MaxOutputBytes, f.dropped)
+		res.Stderr = capText(res.Stderr+notes+r.Stderr, s.w.cfg.MaxOutputBytes, 0)
+		res.Error = r.Error
+	case <-timer.C:
+		res.TimedOut = true
+		s.stopProc("timed out")
+		res.Error = fmt.Sprintf("TimeoutError: the code ran longer than the %v limit and was stopped; "+
+			"the interpreter was reset, so variables and imports are gone (files in /mnt/data are kept)", s.w.cfg.ExecTimeout)
+	case <-ctx.Done():
+		s.stopProc("was cancelled")
+		return nil, ctx.Err()
+	}
+	res.Files = s.collectFiles()
+	res.Duration = time.Since(begin)
+	return res, nil
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) > 500 {
+		s = "..." + s[len(s)-500:]
+	}
+	return ": " + s
+}
+
+// splitNotes moves quota notes out of the raw stdout bytes.
+func splitNotes(raw []byte) ([]byte, string) {
+	if !strings.Contains(string(raw), quotaNote) {
+		return raw, ""
+	}
+	var out []byte
+	var notes strings.Builder
+	rest := string(raw)
+	for {
+		i := strings.Index(rest, quotaNote)
+		if i < 0 {
+			out = append(out, rest...)
+			break
+		}
+		out = append(out, rest[:i]...)
+		rest = rest[i+len(quotaNote):]
+		j := strings.IndexByte(rest, '\n')
+		if j < 0 {
+			j = len(rest) - 1
+		}
+		notes.WriteString("[sandbox: write refused: " + rest[:j] + "]\n")
+		rest = rest[j+1:]
+	}
+	return out, notes.String()
+}
+
+// capText bounds s to max bytes on a rune boundary, with a visible marker.
+func capText(s string, max int64, dropped int64) string {
+	if int64(len(s)) > max {
+		cut := int(max)
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		dropped += int64(len(s) - cut)
+		s = s[:cut]
+	}
+	if dropped > 0 {
+		s += fmt.Sprintf("\n[output truncated: %d more bytes not shown]\n", dropped)
+	}
+	return s
+}
+
+// WriteFile puts data at /mnt/data/name.
+func (s *wasiSession) WriteFile(name string, data []byte) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if int64(len(data)) > s.w.cfg.MaxFileBytes {
+		return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrFileTooLarge, name, len(data), s.w.cfg.MaxFileBytes)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	path := filepath.Join(s.dir, name)
+	if _, err := os.Stat(path); err != nil {
+		if _, n := scanUsage(s.dir); n >= s.w.cfg.MaxFiles {
+			return ErrTooManyFiles
+		}
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	if info, err := os.Stat(path); err == nil {
+		s.snap[name] = fileStamp{info.Size(), info.ModTime()}
+	}
+	return nil
+}
+
+// ReadFile returns the bytes of /mnt/data/name.
+func (s *wasiSession) ReadFile(name string) ([]byte, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	return os.ReadFile(filepath.Join(s.dir, name))
+}
+
+func checkName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") || len(name) > 255 {
+		return fmt.Errorf("%w: %q", ErrBadFileName, name)
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/store"
+)
+
+// codeMounts remembers which files each live sandbox session already has,
+// so a thread's files are copied in once per session, not once per exec.
+type codeMounts struct {
+	mu       sync.Mutex
+	sessions map[string]*mounted
+}
+
+type mounted struct {
+	sess  codeinterp.Session
+	files map[string]string // file id → name under /mnt/data
+}
+
+// codeFileIDs lists the files the code interpreter sees in a run: the
+// assistant's and the thread's code_interpreter file_ids.
+func codeFileIDs(a *apitype.Assistant, t *apitype.Thread) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, r := range []*apitype.ToolResources{assistantResources(a), threadResources(t)} {
+		if r == nil || r.CodeInterpreter == nil {
+			continue
+		}
+		for _, id := range r.CodeInterpreter.FileIDs {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// runCode is the built-in code_interpreter tool: the thread's sandbox
+// session (Python state kept between calls, like a notebook) runs the code
+// with the run's files under /mnt/data; files the code writes there become
+// Files (purpose assistants_output), images become image outputs.
+func (x *runner) runCode(ctx context.Context, call *ToolCall) (*ToolResult, error) {
+	e := x.e
+	code := decodeArgs(call.Arguments, "code")
+	sess, err := e.cfg.CodeInterpreter.Session(ctx, call.Thread.ID)
+	if err != nil {
+		msg := "error: the code interpreter sandbox is unavailable: " + err.Error()
+		return &ToolResult{Output: msg, Logs: msg}, nil
+	}
+	names, err := x.mountFiles(ctx, sess)
+	if err != nil {
+		msg := "error: could not put the thread's files in /mnt/data: " + err.Error()
+		return &ToolResult{Output: msg, Logs: msg}, nil
+	}
+	res, err := sess.Exec(ctx, code)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		msg := "error: the sandbox failed: " + err.Error()
+		return &ToolResult{Output: msg, Logs: msg}, nil
+	}
+	out := &ToolResult{Logs: res.Logs()}
+	var made []string
+	for _, f := range res.Files {
+		if _, mountedFile := names[f.Name]; mountedFile {
+			continue // an input file the code rewrote stays an input
+		}
+		file, err := e.storeFile(context.WithoutCancel(ctx), bytes.NewReader(f.Data), f.Name, apitype.PurposeAssistantsOutput)
+		if err != nil {
+			e.log.Warn("keep a file the code wrote", "run", x.run.ID, "file", f.Path, "err", err)
+			continue
+		}
+		if f.IsImage {
+			out.ImageFileIDs = append(out.ImageFileIDs, file.ID)
+			x.images = append(x.images, file.ID)
+		}
+		x.sandboxFiles[f.Path] = file.ID
+		made = append(made, fmt.Sprintf("%s (%s)", f.Path, file.ID))
+	}
+	out.Output = out.Logs
+	if out.Output == "" {
+		out.Output = "(the code ran and printed nothing)"
+	}
+	if len(made) > 0 {
+		out.Output += "\nFiles written: " + strings.Join(made, ", ") + ". Link them as sandbox:/mnt/data/<name>."
+	}
+	return out, nil
+}
+
+// mountFiles copies the run's code_interpreter files into the session once
+// and returns name → file id of what /mnt/data holds.
+func (x *runner) mountFiles(ctx context.Context, sess codeinterp.Session) (map[string]string, error) {
+	e := x.e
+	e.mounts.mu.Lock()
+	m := e.mounts.sessions[sess.ID()]
+	if m == nil || m.sess != sess { // new, or restarted/evicted since
+		m = &mounted{sess: sess, files: map[string]string{}}
+		if e.mounts.sessions == nil {
+			e.mounts.sessions = map[string]*mounted{}
+		}
+		e.mounts.sessions[sess.ID()] = m
+	}
+	e.mounts.mu.Unlock()
+	names := map[string]string{}
+	for id, name := range m.files {
+		names[name] = id
+	}
+	for _, id := range codeFileIDs(x.asst, x.thread) {
+		if _, ok := m.files[id]; ok {
+			continue
+		}
+		var f *apitype.File
+		err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+			f, err = tx.GetFile(id)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		data, err := e.readFile(id)
+		if err != nil {
+			return nil, err
+		}
+		name := f.Filename
+		if _, taken := names[name]; taken || !safeName(name) {
+			name = id + "-" + sanitize(name)
+		}
+		if err := sess.WriteFile(name, data); err != nil {
+			return nil, err
+		}
+		m.files[id], names[name] = name, id
+	}
+	return names, nil
+}
+
+func safeName(n string) bool {
+	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\\\x00") && utf8.ValidString(n) && len(n) <= 200
+}
+
+func sanitize(n string) string {
+	n = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 {
+			return '_'
+		}
+		return r
+	}, n)
+	if len(n) > 150 {
+		n = n[:150]
+	}
+	return strings.ToValidUTF8(n, "_")
+}
+
+// codeFilesNote tells the model which files the code interpreter has.
+func (x *runner) codeFilesNote() string {
+	if !x.hasTool(apitype.ToolTypeCodeInterpreter) {
+		return ""
+	}
+	ids := codeFileIDs(x.asst, x.thread)
+	if len(ids) == 0 {
+		return ""
+	}
+	var names []string
+	_ = x.e.store.View(x.ctx, func(tx *store.Tx) error {
+		for _, id := range ids {
+			if f, err := tx.GetFile(id); err == nil {
+				names = append(names, fmt.Sprintf("/mnt/data/%s (%s)", f.Filename, id))
+			}
+		}
+		return nil
+	})
+	if len(names) == 0 {
+		return ""
+	}
+	return "Files available to the code interpreter: " + strings.Join(names, ", ") + "."
+}
+
+var sandboxPathRE = regexp.MustCompile(`sandbox:/mnt/data/[^\s)\]"'>]+`)
+
+// filePaths turns sandbox:/mnt/data/… links in text into file_path
+// annotations for the files this run's code wrote.
+func filePaths(text string, files map[string]string) []apitype.Annotation {
+	var out []apitype.Annotation
+	for _, loc := range sandboxPathRE.FindAllStringIndex(text, -1) {
+		link := strings.TrimRight(text[loc[0]:loc[1]], ".,;:")
+		id, ok := files[strings.TrimPrefix(link, "sandbox:")]
+		if !ok {
+			continue
+		}
+		start := utf8.RuneCountInString(text[:loc[0]])
+		out = append(out, apitype.Annotation{Type: apitype.AnnotationFilePath, Text: link, StartIndex: start,
+			EndIndex: start + utf8.RuneCountInString(link), FilePath: &apitype.FilePath{FileID: id}})
+	}
+	return out
+}
+
+// errNoSandbox is the answer when no sandbox is configured.
+var errNoSandbox = errors.New("no code interpreter sandbox is configured (engine.Config.CodeInterpreter)")

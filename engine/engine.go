@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/schema"
+	"github.com/hearth-go/hearth/store"
+	"github.com/hearth-go/hearth/truncate"
+)
+
+// Config configures an Engine. Only Path is required; every other field has
+// the default its comment gives.
+type Config struct {
+	// Path is the bbolt database file, created if missing.
+	Path string
+	// Model answers runs. Default: none — runs fail with a last_error saying
+	// no model backend is configured.
+	Model llm.Model
+	// DefaultModel is used when an assistant is created without a model.
+	// Default: "" (the model is then required).
+	DefaultModel string
+	// Tools runs the built-in tools (code_interpreter, file_search). Default:
+	// none — the tools answer the model with an error saying they are not
+	// available, and the run goes on.
+	Tools ToolRunner
+	// CodeInterpreter runs the code_interpreter tool's Python, one session
+	// per thread (codeinterp.NewWASI: CPython for WASI, sandboxed, pure Go).
+	// Default: none — the tool answers the model that it is not available;
+	// model-written code never runs outside a sandbox.
+	CodeInterpreter codeinterp.Sandbox
+	// FileIndex makes vector stores searchable (file_search). Default: none —
+	// vector store files fail with a last_error saying so.
+	FileIndex FileIndex
+	// MaxConcurrentIngest bounds files being ingested at once. Default 2.
+	MaxConcurrentIngest int
+	// MaxConcurrentRuns bounds runs executing at once. Default 4: local models
+	// serve few requests in parallel, and queued runs cost nothing.
+	MaxConcurrentRuns int
+	// RunTimeout is how long a run may take before it expires
+	// (expires_at = created_at + RunTimeout). Default 600s, as the hosted API.
+	RunTimeout time.Duration
+	// ExpiryInterval is how often the background expirer looks for overdue
+	// runs. Default 1s. Reads also expire overdue runs.
+	ExpiryInterval time.Duration
+	// ContextWindow is the prompt budget in tokens when the backend does not
+	// report one (llm.ContextWindower). Default 8192.
+	ContextWindow int
+	// FilesDir holds uploaded files' bytes. Default: Path + ".files".
+	FilesDir string
+	// MaxFileBytes caps one upload. Default 512 MiB.
+	MaxFileBytes int64
+	// LockTimeout bounds the wait for a database another process holds.
+	// Default 1s.
+	LockTimeout time.Duration
+	// NoSync skips fsync on commit (tests, benchmarks). Default false.
+	NoSync bool
+	// Clock tells the time. Default time.Now.
+	Clock func() time.Time
+	// IDs makes object ids from a prefix; they must sort in creation order.
+	// Default: store.NewIDGenerator(Clock, crypto/rand).New.
+	IDs func(prefix string) string
+	// Logger receives the engine's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxConcurrentRuns <= 0 {
+		c.MaxConcurrentRuns = 4
+	}
+	if c.MaxConcurrentIngest <= 0 {
+		c.MaxConcurrentIngest = 2
+	}
+	if c.RunTimeout <= 0 {
+		c.RunTimeout = 600 * time.Second
+	}
+	if c.ExpiryInterval <= 0 {
+		c.ExpiryInterval = time.Second
+	}
+	if c.ContextWindow <= 0 {
+		c.ContextWindow = 8192
+	}
+	if c.FilesDir == "" {
+		c.FilesDir = c.Path + ".files"
+	}
+	if c.MaxFileBytes <= 0 {
+		c.MaxFileBytes = 512 << 20
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.IDs == nil {
+		c.IDs = store.NewIDGenerator(c.Clock, nil).New
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Engine runs the Assistants API in-process. Its services are safe for
+// concurrent use. Close it to stop the run workers and release the file.
+type Engine struct {
+	cfg   Config
+	store *store.Store
+	log   *slog.Logger
+	bus   *bus
+
+	Assistants *Assistants
+	Threads    *Threads
+	Messages   *Messages
+	Runs       *Runs
+	Steps      *Steps
+	Files      *Files
+	// VectorStores manages vector stores and file search.
+	VectorStores *VectorStores
+
+	// ctx is cancelled by Close; every goroutine the engine starts derives
+	// from it and is counted in wg.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	sem    chan struct{}
+	// ingestSem bounds ingestion apart from runs.
+	ingestSem chan struct{}
+	ingest    *ingester
+
+	windows sync.Map     // model → trained context length
+	schemas schema.Cache // compiled function and response schemas
+	calib   truncate.Calibrator
+	mounts  codeMounts
+
+	mu       sync.Mutex
+	inflight map[string]context.CancelCauseFunc // run id → cancel of its executor
+	closed   bool
+}
+
+// Open opens (or creates) the database at cfg.Path and starts the run
+// workers, resuming runs a previous process left unfinished.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("engine: Config.Path is required")
+	}
+	cfg.setDefaults()
+	e := &Engine{cfg: cfg, log: cfg.Logger, bus: newBus(),
+		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
+		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
+	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
+		CountTokens: e.countTokens})
+	if err != nil {
+		return nil, err
+	}
+	e.store = st
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.Assistants = &Assistants{e}
+	e.Threads = &Threads{e}
+	e.Messages = &Messages{e}
+	e.Runs = &Runs{e}
+	e.Steps = &Steps{e}
+	e.Files = &Files{e}
+	e.VectorStores = &VectorStores{e}
+	if err := e.sweepFiles(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	err = e.recover(ctx)
+	if err == nil {
+		err = e.resumeIngestion(ctx)
+	}
+	if err != nil {
+		e.cancel()
+		e.wg.Wait()
+		st.Close()
+		return nil, err
+	}
+	e.wg.Add(1)
+	go e.expirer()
+	return e, nil
+}
+
+// Close stops the run workers (runs in flight stay in_progress in the file
+// and are resumed by the next Open), waits for them, and closes the file.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	e.cancel()
+	e.wg.Wait()
+	e.bus.closeAll()
+	return e.store.Close()
+}
+
+// Store exposes the engine's store, for backups and capability packages.
+func (e *Engine) Store() *store.Store { return e.store }
+
+func (e *Engine) now() int64 { return e.cfg.Clock().Unix() }
+
+func (e *Engine) newID(prefix string) string { return e.cfg.IDs(prefix) }
+
+// go runs fn on a goroutine owned by the engine.
+func (e *Engine) goOwned(fn func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		fn()
+	}()
+	return true
+}

@@ -1,0 +1,480 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/store"
+)
+
+// Runs creates and drives runs: an assistant answering on a thread.
+//
+// Every variant comes three ways: the plain call returns as soon as the run
+// is stored (queued); the …AndWait call returns when the run needs action or
+// is over; the …Stream call yields the run's events as they commit, ending
+// after thread.run.requires_action or the terminal run event.
+type Runs struct{ e *Engine }
+
+// Create starts a run on a thread. It fails with apitype.ErrActiveRun while
+// another run is active there.
+func (s *Runs) Create(ctx context.Context, threadID string, p apitype.RunCreateParams) (*apitype.Run, error) {
+	return s.create(ctx, threadID, p, s.e.newID(store.PrefixRun))
+}
+
+// CreateAndWait starts a run and waits until it needs action or is over.
+func (s *Runs) CreateAndWait(ctx context.Context, threadID string, p apitype.RunCreateParams) (*apitype.Run, error) {
+	id := s.e.newID(store.PrefixRun)
+	return s.e.waitFor(ctx, id, func() (string, error) {
+		_, err := s.create(ctx, threadID, p, id)
+		return threadID, err
+	})
+}
+
+// CreateStream starts a run and streams its events.
+func (s *Runs) CreateStream(ctx context.Context, threadID string, p apitype.RunCreateParams) iter.Seq2[apitype.Event, error] {
+	id := s.e.newID(store.PrefixRun)
+	return s.e.stream(ctx, id, func() error {
+		_, err := s.create(ctx, threadID, p, id)
+		return err
+	})
+}
+
+// CreateThreadAndRun creates a thread (with its messages) and starts a run
+// on it, in one transaction.
+func (s *Runs) CreateThreadAndRun(ctx context.Context, p apitype.ThreadAndRunCreateParams) (*apitype.Run, error) {
+	return s.createThreadAndRun(ctx, p, s.e.newID(store.PrefixRun))
+}
+
+// CreateThreadAndRunAndWait creates a thread and a run and waits until the
+// run needs action or is over.
+func (s *Runs) CreateThreadAndRunAndWait(ctx context.Context, p apitype.ThreadAndRunCreateParams) (*apitype.Run, error) {
+	id := s.e.newID(store.PrefixRun)
+	var threadID string
+	return s.e.waitFor(ctx, id, func() (string, error) {
+		r, err := s.createThreadAndRun(ctx, p, id)
+		if r != nil {
+			threadID = r.ThreadID
+		}
+		return threadID, err
+	})
+}
+
+// CreateThreadAndRunStream creates a thread and a run and streams events,
+// starting with thread.created.
+func (s *Runs) CreateThreadAndRunStream(ctx context.Context, p apitype.ThreadAndRunCreateParams) iter.Seq2[apitype.Event, error] {
+	id := s.e.newID(store.PrefixRun)
+	return s.e.stream(ctx, id, func() error {
+		_, err := s.createThreadAndRun(ctx, p, id)
+		return err
+	})
+}
+
+func (s *Runs) createThreadAndRun(ctx context.Context, p apitype.ThreadAndRunCreateParams, runID string) (*apitype.Run, error) {
+	tp := apitype.ThreadCreateParams{}
+	if p.Thread != nil {
+		tp = *p.Thread
+	}
+	rp := apitype.RunCreateParams{
+		AssistantID: p.AssistantID, Model: p.Model, Instructions: p.Instructions, Tools: p.Tools, Metadata: p.Metadata,
+		Temperature: p.Temperature, TopP: p.TopP, MaxPromptTokens: p.MaxPromptTokens, MaxCompletionTokens: p.MaxCompletionTokens,
+		TruncationStrategy: p.TruncationStrategy, ToolChoice: p.ToolChoice, ParallelToolCalls: p.ParallelToolCalls,
+		ResponseFormat: p.ResponseFormat,
+	}
+	if err := s.check(&rp); err != nil {
+		return nil, err
+	}
+	if err := checkToolResources("tool_resources", p.ToolResources); err != nil {
+		return nil, err
+	}
+	var run *apitype.Run
+	th, _, err := s.e.Threads.create(ctx, tp, func(tx *store.Tx, th *apitype.Thread) error {
+		if p.ToolResources != nil {
+			// Run-level tool_resources apply to this thread.
+			th.ToolResources = normResources(p.ToolResources)
+			if err := s.e.checkResources(tx, "tool_resources", th.ToolResources); err != nil {
+				return err
+			}
+			if err := tx.PutThread(th); err != nil {
+				return err
+			}
+		}
+		var err error
+		run, err = s.e.insertRun(tx, th.ID, &rp, runID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.e.bus.publish(runID, apitype.Event{Event: apitype.EventThreadCreated, Thread: th})
+	s.e.started(run)
+	return run, nil
+}
+
+func (s *Runs) check(p *apitype.RunCreateParams) error {
+	if p.AssistantID == "" {
+		return apitype.Invalid("assistant_id", "'assistant_id' is required.")
+	}
+	if err := firstErr(
+		checkOptText("instructions", p.Instructions, MaxInstructionsChars),
+		checkOptText("additional_instructions", p.AdditionalInstructions, MaxInstructionsChars),
+		checkTools("tools", p.Tools),
+		checkMetadata("metadata", p.Metadata),
+		checkRange("temperature", p.Temperature, 0, 2),
+		checkRange("top_p", p.TopP, 0, 1),
+		checkTokenLimit("max_prompt_tokens", p.MaxPromptTokens),
+		checkTokenLimit("max_completion_tokens", p.MaxCompletionTokens),
+		checkTruncation("truncation_strategy", p.TruncationStrategy),
+		checkResponseFormat("response_format", p.ResponseFormat),
+	); err != nil {
+		return err
+	}
+	if p.Model != nil {
+		if err := checkModel("model", *p.Model); err != nil {
+			return err
+		}
+	}
+	if len(p.AdditionalMessages) > MaxInitialMessages {
+		return apitype.Invalid("additional_messages", "at most %d additional messages, got %d.", MaxInitialMessages, len(p.AdditionalMessages))
+	}
+	for i := range p.AdditionalMessages {
+		if err := checkMessage(fmt.Sprintf("additional_messages[%d]", i), &p.AdditionalMessages[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateParams, runID string) (*apitype.Run, error) {
+	if err := s.check(&p); err != nil {
+		return nil, err
+	}
+	var run *apitype.Run
+	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.GetThread(threadID); err != nil {
+			return err
+		}
+		var err error
+		run, err = s.e.insertRun(tx, threadID, &p, runID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.e.started(run)
+	return run, nil
+}
+
+// insertRun resolves a run from its params and assistant and stores it
+// queued, with its additional messages, in tx.
+func (e *Engine) insertRun(tx *store.Tx, threadID string, p *apitype.RunCreateParams, runID string) (*apitype.Run, error) {
+	if active := tx.ActiveRun(threadID); active != "" {
+		return nil, apitype.ActiveRunError(threadID, active)
+	}
+	a, err := tx.GetAssistant(p.AssistantID)
+	if err != nil {
+		return nil, apitype.Invalid("assistant_id", "No assistant found with id '%s'.", p.AssistantID)
+	}
+	now := e.now()
+	r := &apitype.Run{
+		ID: runID, Object: apitype.ObjectRun, CreatedAt: now, ThreadID: threadID, AssistantID: a.ID,
+		Status: apitype.RunQueued, ExpiresAt: apitype.Ptr(now + int64(e.cfg.RunTimeout.Seconds())),
+		Model: a.Model, Tools: slices.Clone(a.Tools), Metadata: orMeta(p.Metadata),
+		Temperature: a.Temperature, TopP: a.TopP, MaxPromptTokens: p.MaxPromptTokens, MaxCompletionTokens: p.MaxCompletionTokens,
+		TruncationStrategy: &apitype.TruncationStrategy{Type: apitype.TruncationAuto},
+		ToolChoice:         &apitype.ToolChoice{Mode: apitype.ToolChoiceAuto},
+		ParallelToolCalls:  true, ResponseFormat: a.ResponseFormat,
+	}
+	if a.Instructions != nil {
+		r.Instructions = *a.Instructions
+	}
+	set(&r.Model, p.Model)
+	set(&r.Instructions, p.Instructions)
+	if p.AdditionalInstructions != nil && *p.AdditionalInstructions != "" {
+		if r.Instructions != "" {
+			r.Instructions += "\n\n"
+		}
+		r.Instructions += *p.AdditionalInstructions
+	}
+	if p.Tools != nil {
+		r.Tools = slices.Clone(p.Tools)
+	}
+	if r.Tools == nil {
+		r.Tools = []apitype.Tool{}
+	}
+	if p.Temperature != nil {
+		r.Temperature = p.Temperature
+	}
+	if p.TopP != nil {
+		r.TopP = p.TopP
+	}
+	if p.TruncationStrategy != nil {
+		r.TruncationStrategy = p.TruncationStrategy
+	}
+	if p.ToolChoice != nil {
+		r.ToolChoice = p.ToolChoice
+	}
+	if p.ParallelToolCalls != nil {
+		r.ParallelToolCalls = *p.ParallelToolCalls
+	}
+	if p.ResponseFormat != nil {
+		r.ResponseFormat = p.ResponseFormat
+	}
+	if r.ResponseFormat == nil {
+		r.ResponseFormat = &apitype.ResponseFormat{Type: apitype.ResponseFormatAuto}
+	}
+	if err := checkToolChoice("tool_choice", r.ToolChoice, r.Tools); err != nil {
+		return nil, err
+	}
+	if r.ResponseFormat.Type == apitype.ResponseFormatJSONObject || r.ResponseFormat.Type == apitype.ResponseFormatJSONSchema {
+		for _, t := range r.Tools {
+			if t.Type == apitype.ToolTypeFileSearch {
+				return nil, apitype.Invalid("response_format", "response_format %s cannot be combined with the file_search tool.", r.ResponseFormat.Type)
+			}
+		}
+	}
+	for i := range p.AdditionalMessages {
+		m := e.newMessage(threadID, &p.AdditionalMessages[i])
+		if err := e.checkFilesOf(tx, fmt.Sprintf("additional_messages[%d].", i), m); err != nil {
+			return nil, err
+		}
+		if err := tx.PutMessage(m, e.countTokens(m)); err != nil {
+			return nil, err
+		}
+	}
+	return r, tx.PutRun(r)
+}
+
+// started publishes a new run's first events and schedules it.
+func (e *Engine) started(r *apitype.Run) {
+	e.bus.publish(r.ID,
+		apitype.Event{Event: apitype.EventRunCreated, Run: r},
+		apitype.Event{Event: apitype.EventRunQueued, Run: r})
+	e.schedule(r.ThreadID, r.ID, false)
+}
+
+// Retrieve reads a run; an overdue run is expired on the way.
+func (s *Runs) Retrieve(ctx context.Context, threadID, runID string) (*apitype.Run, error) {
+	var r *apitype.Run
+	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
+		r, err = tx.GetRun(threadID, runID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.e.overdue(r) {
+		if x, err := s.e.expire(ctx, threadID, runID); err == nil && x != nil {
+			return x, nil
+		}
+		return s.Retrieve(ctx, threadID, runID)
+	}
+	return r, nil
+}
+
+// Update replaces a run's metadata.
+func (s *Runs) Update(ctx context.Context, threadID, runID string, p apitype.RunUpdateParams) (*apitype.Run, error) {
+	if err := checkMetadata("metadata", p.Metadata); err != nil {
+		return nil, err
+	}
+	return s.e.updateRun(ctx, threadID, runID, func(_ *store.Tx, r *apitype.Run) error {
+		if p.Metadata != nil {
+			r.Metadata = maps.Clone(p.Metadata)
+		}
+		return nil
+	})
+}
+
+// List returns one page of a thread's runs.
+func (s *Runs) List(ctx context.Context, threadID string, p apitype.ListParams) (*apitype.Page[apitype.Run], error) {
+	if err := checkList(p, store.PrefixRun); err != nil {
+		return nil, err
+	}
+	var page apitype.Page[apitype.Run]
+	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
+		page, err = tx.ListRuns(threadID, p)
+		return err
+	})
+	return &page, err
+}
+
+// Wait returns when the run needs action or is over, without polling.
+func (s *Runs) Wait(ctx context.Context, threadID, runID string) (*apitype.Run, error) {
+	return s.e.waitFor(ctx, runID, func() (string, error) { return threadID, nil })
+}
+
+// Cancel asks a run to stop: it moves to cancelling, and to cancelled once
+// its model call (cancelled through its context) has stopped.
+func (s *Runs) Cancel(ctx context.Context, threadID, runID string) (*apitype.Run, error) {
+	r, err := s.e.updateRun(ctx, threadID, runID, func(_ *store.Tx, r *apitype.Run) error {
+		switch r.Status {
+		case apitype.RunQueued, apitype.RunInProgress, apitype.RunRequiresAction:
+			r.Status = apitype.RunCancelling
+			return nil
+		case apitype.RunCancelling:
+			return errNoChange
+		default:
+			return apitype.InvalidState("Cannot cancel run with status '%s'.", r.Status)
+		}
+	})
+	if err == errNoChange {
+		return s.Retrieve(ctx, threadID, runID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.e.bus.publish(runID, apitype.Event{Event: apitype.EventRunCancelling, Run: r})
+	if !s.e.stopExecutor(runID, errCancelled) {
+		// No executor holds it (queued or waiting for outputs): finish here.
+		s.e.finish(context.WithoutCancel(ctx), threadID, runID, errCancelled, nil)
+	}
+	return r, nil
+}
+
+// SubmitToolOutputs answers every pending call of a run in requires_action
+// and sends it back to the model.
+func (s *Runs) SubmitToolOutputs(ctx context.Context, threadID, runID string, p apitype.SubmitToolOutputsParams) (*apitype.Run, error) {
+	return s.e.submit(ctx, threadID, runID, p)
+}
+
+// SubmitToolOutputsAndWait submits outputs and waits until the run needs
+// action again or is over.
+func (s *Runs) SubmitToolOutputsAndWait(ctx context.Context, threadID, runID string, p apitype.SubmitToolOutputsParams) (*apitype.Run, error) {
+	return s.e.waitFor(ctx, runID, func() (string, error) {
+		_, err := s.e.submit(ctx, threadID, runID, p)
+		return threadID, err
+	})
+}
+
+// SubmitToolOutputsStream submits outputs and streams the continuation.
+func (s *Runs) SubmitToolOutputsStream(ctx context.Context, threadID, runID string, p apitype.SubmitToolOutputsParams) iter.Seq2[apitype.Event, error] {
+	return s.e.stream(ctx, runID, func() error {
+		_, err := s.e.submit(ctx, threadID, runID, p)
+		return err
+	})
+}
+
+// Steps reads run steps.
+type Steps struct{ e *Engine }
+
+// List returns one page of a run's steps. File search result content is
+// included only when p.Include names apitype.IncludeFileSearchContent.
+func (s *Steps) List(ctx context.Context, threadID, runID string, p apitype.StepListParams) (*apitype.Page[apitype.RunStep], error) {
+	if err := firstErr(checkList(p.ListParams, store.PrefixStep), checkInclude(p.Include)); err != nil {
+		return nil, err
+	}
+	var page apitype.Page[apitype.RunStep]
+	err := s.e.store.View(ctx, func(tx *store.Tx) error {
+		if _, err := tx.GetRun(threadID, runID); err != nil {
+			return err
+		}
+		var err error
+		page, err = tx.ListSteps(threadID, runID, p.ListParams)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range page.Data {
+		stripContent(&page.Data[i], p.Include)
+	}
+	return &page, nil
+}
+
+// Retrieve reads one step.
+func (s *Steps) Retrieve(ctx context.Context, threadID, runID, stepID string, include []string) (*apitype.RunStep, error) {
+	if err := checkInclude(include); err != nil {
+		return nil, err
+	}
+	var st *apitype.RunStep
+	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
+		st, err = tx.GetStep(threadID, runID, stepID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	stripContent(st, include)
+	return st, nil
+}
+
+func checkInclude(include []string) error {
+	for i, v := range include {
+		if v != apitype.IncludeFileSearchContent {
+			return apitype.Invalid(fmt.Sprintf("include[%d]", i), "unknown include value %q; the only one is %q.", truncateForError(v), apitype.IncludeFileSearchContent)
+		}
+	}
+	return nil
+}
+
+func stripContent(st *apitype.RunStep, include []string) {
+	if slices.Contains(include, apitype.IncludeFileSearchContent) {
+		return
+	}
+	for i := range st.StepDetails.ToolCalls {
+		if fs := st.StepDetails.ToolCalls[i].FileSearch; fs != nil {
+			for j := range fs.Results {
+				fs.Results[j].Content = nil
+			}
+		}
+	}
+}
+
+// waitFor subscribes to a run, runs start, and returns the run once it needs
+// action or is over. start returns the run's thread id.
+func (e *Engine) waitFor(ctx context.Context, runID string, start func() (string, error)) (*apitype.Run, error) {
+	sb := e.bus.subscribe(runID)
+	defer e.bus.unsubscribe(runID, sb)
+	threadID, err := start()
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.Runs.Retrieve(ctx, threadID, runID)
+	if err != nil {
+		return nil, err
+	}
+	for r.Status.Active() && r.Status != apitype.RunRequiresAction {
+		ev, err := sb.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ev.Event == apitype.EventError {
+			return nil, ev.Error
+		}
+		if ev.Run != nil && ends(ev) {
+			return ev.Run, nil
+		}
+	}
+	return r, nil
+}
+
+// stream subscribes to a run, runs start, and yields events until the run
+// needs action or is over. Breaking out of the loop leaves the run going.
+func (e *Engine) stream(ctx context.Context, runID string, start func() error) iter.Seq2[apitype.Event, error] {
+	return func(yield func(apitype.Event, error) bool) {
+		sb := e.bus.subscribe(runID)
+		defer e.bus.unsubscribe(runID, sb)
+		if err := start(); err != nil {
+			yield(apitype.Event{}, err)
+			return
+		}
+		for {
+			ev, err := sb.next(ctx)
+			if err != nil {
+				yield(apitype.Event{}, err)
+				return
+			}
+			if ev.Event == apitype.EventError {
+				// The event carries the error too, for servers relaying it.
+				yield(ev, ev.Error)
+				return
+			}
+			if !yield(ev, nil) || ends(ev) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/llm/scripted"
+)
+
+// wordIndex is a tiny FileIndex for engine tests: a chunk per line, scored
+// by shared words. The real one is the filesearch package.
+type wordIndex struct {
+	mu    sync.Mutex
+	lines map[string][]engine.SearchHit // vector store → chunks
+}
+
+func (w *wordIndex) Add(_ context.Context, vs string, f *apitype.File, content []byte, _ apitype.ChunkingStrategy) (int64, error) {
+	if strings.HasSuffix(f.Filename, ".bin") {
+		return 0, engine.ErrUnsupportedFile
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lines == nil {
+		w.lines = map[string][]engine.SearchHit{}
+	}
+	for _, l := range strings.Split(string(content), "\n") {
+		if l != "" {
+			w.lines[vs] = append(w.lines[vs], engine.SearchHit{VectorStoreID: vs, FileID: f.ID, Filename: f.Filename, Text: l})
+		}
+	}
+	return int64(len(content)), nil
+}
+
+func (w *wordIndex) Remove(_ context.Context, vs, file string) error { return nil }
+func (w *wordIndex) Drop(_ context.Context, vs string) error         { return nil }
+func (w *wordIndex) Search(_ context.Context, vss []string, q string, max int, r apitype.RankingOptions) ([]engine.SearchHit, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []engine.SearchHit
+	for _, vs := range vss {
+		for _, h := range w.lines[vs] {
+			n := 0
+			for _, word := range strings.Fields(strings.ToLower(q)) {
+				if strings.Contains(strings.ToLower(h.Text), word) {
+					n++
+				}
+			}
+			if n > 0 {
+				h.Score = float64(n) / float64(len(strings.Fields(q)))
+				if h.Score >= r.ScoreThreshold {
+					out = append(out, h)
+				}
+			}
+		}
+	}
+	if len(out) > max {
+		out = out[:max]
+	}
+	return out, nil
+}
+
+func TestVectorStoreFileSearchWithCitations(t *testing.T) {
+	ctx := context.Background()
+	m := scripted.New(
+		scripted.Turn{Calls: []scripted.Call{{Name: "file_search", Arguments: `{"query":"refund policy"}`}}},
+		scripted.Turn{Match: scripted.HasToolResult, Text: "Refunds take 14 days【0:0†policy.md】."},
+	)
+	e := openEngine(t, m, func(c *engine.Config) { c.FileIndex = &wordIndex{} })
+	doc, err := e.Files.Create(ctx, strings.NewReader("Our refund policy: refunds take 14 days.\nShipping is free."), apitype.FileCreateParams{Filename: "policy.md", Purpose: "assistants"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := e.Files.Create(ctx, strings.NewReader("\x00\x01"), apitype.FileCreateParams{Filename: "blob.bin", Purpose: "assistants"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{Name: apitype.Ptr("Support"), FileIDs: []string{doc.ID, bin.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err = e.VectorStores.Wait(ctx, vs.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs.FileCounts.Completed != 1 || vs.FileCounts.Failed != 1 || vs.Status != apitype.StatusCompleted {
+		t.Fatalf("vector store %+v", vs)
+	}
+	failed, _ := e.VectorStores.RetrieveFile(ctx, vs.ID, bin.ID)
+	if failed.LastError == nil || failed.LastError.Code != "unsupported_file" {
+		t.Fatalf("bin file %+v", failed)
+	}
+	page, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"refund"}})
+	if err != nil || len(page.Data) != 1 || page.Data[0].FileID != doc.ID {
+		t.Fatalf("search %v %+v", err, page)
+	}
+	a, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Tools: []apitype.Tool{{Type: apitype.ToolTypeFileSearch}},
+		ToolResources: &apitype.ToolResources{FileSearch: &apitype.FileSearchResources{VectorStoreIDs: []string{vs.ID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := mustThread(t, e, "How long do refunds take?")
+	r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil || r.Status != apitype.RunCompleted {
+		t.Fatalf("run %v %+v", err, r)
+	}
+	msgs, _ := e.Messages.List(ctx, th.ID, apitype.MessageListParams{RunID: r.ID})
+	anns := msgs.Data[0].Content[0].Text.Annotations
+	if len(anns) != 1 || anns[0].FileCitation.FileID != doc.ID || anns[0].Text != "【0:0†policy.md】" || anns[0].StartIndex != 20 || anns[0].EndIndex != 35 {
+		t.Fatalf("annotations %+v", anns)
+	}
+	steps, _ := e.Steps.List(ctx, th.ID, r.ID, apitype.StepListParams{ListParams: apitype.ListParams{Order: "asc"}})
+	res := steps.Data[0].StepDetails.ToolCalls[0].FileSearch.Results
+	if len(res) != 1 || res[0].Content != nil {
+		t.Fatalf("results without include: %+v", res)
+	}
+	steps, _ = e.Steps.List(ctx, th.ID, r.ID, apitype.StepListParams{ListParams: apitype.ListParams{Order: "asc"}, Include: []string{apitype.IncludeFileSearchContent}})
+	if c := steps.Data[0].StepDetails.ToolCalls[0].FileSearch.Results[0].Content; len(c) != 1 || !strings.Contains(c[0].Text, "14 days") {
+		t.Fatalf("results with include: %+v", c)
+	}
+	// Attachments for file_search put files in a vector store made for the thread.
+	th2, err := e.Threads.Create(ctx, apitype.ThreadCreateParams{Messages: []apitype.MessageCreateParams{{Role: "user",
+		Content: apitype.TextInput("see attached"), Attachments: []apitype.Attachment{{FileID: doc.ID, Tools: []apitype.AttachmentTool{{Type: "file_search"}}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th2.ToolResources.FileSearch == nil || len(th2.ToolResources.FileSearch.VectorStoreIDs) != 1 {
+		t.Fatalf("thread resources %+v", th2.ToolResources)
+	}
+	if _, err := e.VectorStores.CreateBatch(ctx, vs.ID, apitype.VectorStoreFileBatchCreateParams{FileIDs: []string{"file-nope"}}); !errors.Is(err, apitype.ErrInvalidRequest) {
+		t.Fatalf("batch with unknown file: %v", err)
+	}
+	_, err = e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{ChunkingStrategy: &apitype.ChunkingStrategy{Type: "static", Static: &apitype.StaticChunking{MaxChunkSizeTokens: 50}}})
+	if ae, ok := err.(*apitype.Error); !ok || ae.Param != "chunking_strategy.static.max_chunk_size_tokens" {
+		t.Fatalf("bad chunking: %v", err)
+	}
+}

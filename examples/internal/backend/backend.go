@@ -1,0 +1,68 @@
+// Package backend picks the model the examples run on: a local Ollama when
+// one answers, else Hearth's scripted model, and says which on the first line.
+package backend
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/llm/ollama"
+	"github.com/hearth-go/hearth/llm/scripted"
+)
+
+// Choice is the model an example runs on.
+type Choice struct {
+	Model llm.Model
+	// Name is the model name assistants are created with.
+	Name string
+	// Scripted is set when the answers come from the script.
+	Scripted bool
+}
+
+// Pick returns Ollama (at $OLLAMA_HOST or the default address, model
+// $HEARTH_MODEL or llama3.2) when it answers within a second, else the
+// scripted model playing turns; HEARTH_BACKEND=scripted forces the script.
+// It announces the choice on w.
+func Pick(w io.Writer, turns ...scripted.Turn) Choice {
+	name := os.Getenv("HEARTH_MODEL")
+	if name == "" {
+		name = "llama3.2"
+	}
+	if os.Getenv("HEARTH_BACKEND") != "scripted" {
+		if c, err := ollama.New(ollama.Config{Retries: -1}); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err = c.Ping(ctx)
+			cancel()
+			if err == nil {
+				fmt.Fprintf(w, "backend: Ollama at %s, model %s (set HEARTH_MODEL to change it)\n", c.URL(), name)
+				return Choice{Model: c, Name: name}
+			}
+			fmt.Fprintf(w, "backend: scripted model (deterministic answers; no Ollama answered at %s)\n", c.URL())
+			return Choice{Model: scripted.New(turns...), Name: name, Scripted: true}
+		}
+	}
+	fmt.Fprintln(w, "backend: scripted model (deterministic answers; HEARTH_BACKEND=scripted)")
+	return Choice{Model: scripted.New(turns...), Name: name, Scripted: true}
+}
+
+// Sandbox starts the code interpreter's sandbox (CPython for WASI, in this
+// binary), caching the compiled interpreter in the user's cache directory
+// so only the first run pays for compiling it. Close it when done.
+func Sandbox(w io.Writer) (*codeinterp.WASI, error) {
+	dir := ""
+	if d, err := os.UserCacheDir(); err == nil {
+		dir = filepath.Join(d, "hearth")
+	}
+	sb, err := codeinterp.NewWASI(codeinterp.Config{CacheDir: dir})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(w, "code interpreter: CPython 3.11 for WASI, sandboxed in-process (no network, only /mnt/data)")
+	return sb, nil
+}

@@ -1,0 +1,389 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"github.com/hearth-go/hearth/apitype"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout version this package writes.
+//
+// Version 2 stores exact token counts: its migration recounts every message
+// with Options.CountTokens (keeping the stored counts when that is nil).
+const SchemaVersion = 2
+
+// Errors returned by Open.
+var (
+	// ErrLocked: another process holds the database file.
+	ErrLocked = errors.New("store: database is in use by another process")
+	// ErrNewerSchema: the file was written by a newer Hearth.
+	ErrNewerSchema = errors.New("store: database schema is newer than this version of Hearth")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Migration upgrades the layout from Version-1 to Version in one transaction.
+type Migration struct {
+	Version int
+	Up      func(tx *bolt.Tx) error
+}
+
+// Options configures Open. The zero value is usable.
+type Options struct {
+	// LockTimeout bounds the wait for the file lock another process holds;
+	// past it Open fails with ErrLocked. Default 1s.
+	LockTimeout time.Duration
+	// NoSync skips fsync on commit: faster, not durable. Default false.
+	NoSync bool
+	// MaxBatch caps how many concurrent writes share one commit. Default 256.
+	MaxBatch int
+	// Migrations run, in Version order, for each version above the file's.
+	Migrations []Migration
+	// CountTokens counts a message's tokens for the schema 2 migration.
+	CountTokens func(*apitype.Message) int
+	// Logger receives open/migration notes. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is Hearth's bbolt database. Its methods are safe for concurrent use.
+type Store struct {
+	db     *bolt.DB
+	path   string
+	log    *slog.Logger
+	max    int
+	writes chan *write
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	closed atomic.Bool
+}
+
+type write struct {
+	fn  func(*Tx) error
+	err chan error
+}
+
+// Open opens (creating if needed) the database at path.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	start := time.Now()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      opts.LockTimeout,
+		NoSync:       opts.NoSync,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		// The lock is flock(2) on the open file, so another Open of the same
+		// path in this process is refused the same way.
+		return nil, fmt.Errorf("%w: %s (gave up waiting for its lock after %s; LockTimeout %s; a second Open in the same process is refused too)",
+			ErrLocked, path, time.Since(start).Round(time.Millisecond), opts.LockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, log: opts.Logger, max: opts.MaxBatch,
+		writes: make(chan *write), stop: make(chan struct{}), done: make(chan struct{})}
+	if err := s.init(append([]Migration{recountMigration(opts.CountTokens)}, opts.Migrations...)); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+func (s *Store) init(migrations []Migration) error {
+	latest := SchemaVersion
+	for _, m := range migrations {
+		latest = max(latest, m.Version)
+	}
+	var version int
+	errNewer := errors.New("newer")
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		// Read the version before creating anything: a file from a newer
+		// Hearth is refused untouched (the rollback discards this tx).
+		if meta := tx.Bucket(bMeta); meta != nil {
+			if v := meta.Get(kSchema); len(v) == 8 {
+				version = int(binary.BigEndian.Uint64(v))
+				if version > latest {
+					return errNewer
+				}
+			}
+		}
+		for _, name := range rootBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		if version == 0 {
+			// A new file holds nothing to migrate: it starts at the latest.
+			version = latest
+			return tx.Bucket(bMeta).Put(kSchema, u64(uint64(latest)))
+		}
+		return nil
+	})
+	if errors.Is(err, errNewer) {
+		return fmt.Errorf("%w: %s has schema %d, this build knows %d", ErrNewerSchema, s.path, version, latest)
+	}
+	if err != nil {
+		return fmt.Errorf("store: init %s: %w", s.path, err)
+	}
+	for v := version + 1; v <= latest; v++ {
+		for _, m := range migrations {
+			if m.Version != v {
+				continue
+			}
+			err := s.db.Update(func(tx *bolt.Tx) error {
+				if err := m.Up(tx); err != nil {
+					return err
+				}
+				return tx.Bucket(bMeta).Put(kSchema, u64(uint64(v)))
+			})
+			if err != nil {
+				return fmt.Errorf("store: migrate %s to schema %d: %w", s.path, v, err)
+			}
+			s.log.Info("store migrated", "path", s.path, "schema", v)
+		}
+	}
+	return nil
+}
+
+// Close waits for pending writes and closes the file.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+		<-s.done
+		err = s.db.Close()
+	})
+	return err
+}
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// DB exposes the bbolt handle to capability packages that keep their own
+// buckets (file search vectors). They must not touch Hearth's buckets.
+func (s *Store) DB() *bolt.DB { return s.db }
+
+// SchemaVersion returns the schema version recorded in the file.
+func (s *Store) SchemaVersion() (int, error) {
+	var v int
+	err := s.View(context.Background(), func(tx *Tx) error {
+		v = int(binary.BigEndian.Uint64(tx.tx.Bucket(bMeta).Get(kSchema)))
+		return nil
+	})
+	return v, err
+}
+
+// View runs fn in a read-only transaction. Views run concurrently with each
+// other and with writes. fn must not call Update: a commit that grows the
+// file waits for open reads to end, so it could wait for fn forever.
+func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	err := s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Update runs fn in a read-write transaction and commits it. Concurrent
+// calls share commits (group commit): while one commit syncs, the next writes
+// queue up and go out together in the next transaction, so throughput grows
+// with writers and every call returns only after its commit is durable.
+//
+// fn may run more than once (when a write sharing its transaction fails, the
+// others are retried), so it must have no effect outside tx other than
+// assigning captured variables; it must not call Update or View itself. When fn returns an error nothing it wrote is
+// kept and Update returns that error.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &write{fn: fn, err: make(chan error, 1)}
+	select {
+	case s.writes <- w:
+	case <-s.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		// Not taken yet, so certainly not written.
+		return ctx.Err()
+	}
+	// Once queued the write will be decided; wait for the truth rather than
+	// returning early on ctx and leaving the caller unsure.
+	return <-w.err
+}
+
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	yield := false
+	for {
+		var first *write
+		select {
+		case first = <-s.writes:
+		case <-s.stop:
+			return
+		}
+		batch := []*write{first}
+		if yield {
+			// Writers the last commit released are runnable but may not
+			// have queued their next write yet; let them, so they join
+			// this commit instead of waiting a whole one more.
+			runtime.Gosched()
+		}
+	drain:
+		for len(batch) < s.max {
+			select {
+			case w := <-s.writes:
+				batch = append(batch, w)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+		yield = len(batch) > 1
+	}
+}
+
+// commit runs the batch in one transaction; a failing write is taken out,
+// decided alone, and the rest retried together.
+func (s *Store) commit(batch []*write) {
+	for len(batch) > 0 {
+		failed := -1
+		err := s.db.Update(func(btx *bolt.Tx) error {
+			tx := &Tx{tx: btx}
+			for i, w := range batch {
+				if err := runSafe(w.fn, tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, w := range batch {
+				w.err <- err
+			}
+			return
+		}
+		w := batch[failed]
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+		if len(batch) == 0 {
+			w.err <- err
+			return
+		}
+		w.err <- s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx}) })
+	}
+}
+
+// runSafe turns a panic in fn into an error so one bad write cannot kill the
+// commit loop that every writer depends on.
+func runSafe(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write panicked: %v", r)
+		}
+	}()
+	return fn(tx)
+}
+
+// Backup writes a consistent copy of the database to w while it stays in use.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	var n int64
+	err := s.View(ctx, func(tx *Tx) error {
+		var err error
+		n, err = tx.tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// BackupFile writes a consistent copy to path (created with mode 0600, synced).
+func (s *Store) BackupFile(ctx context.Context, path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Backup(ctx, f); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Check verifies the file's consistency (bbolt's tx.Check).
+func (s *Store) Check() error {
+	return s.View(context.Background(), func(tx *Tx) error {
+		var errs []error
+		for err := range tx.tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// recountMigration (schema 2) stores count's token counts for messages
+// written before counts were exact.
+func recountMigration(count func(*apitype.Message) int) Migration {
+	return Migration{Version: 2, Up: func(btx *bolt.Tx) error {
+		if count == nil {
+			return nil
+		}
+		tx := Wrap(btx)
+		return tx.EachThread(func(threadID string) error {
+			p := apitype.MessageListParams{ListParams: apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc}}
+			for {
+				page, err := tx.ListMessages(threadID, p)
+				if err != nil {
+					return err
+				}
+				for i := range page.Data {
+					if err := tx.PutMessage(&page.Data[i], count(&page.Data[i])); err != nil {
+						return err
+					}
+				}
+				if !page.HasMore {
+					return nil
+				}
+				p.After = *page.LastID
+			}
+		})
+	}}
+}

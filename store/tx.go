@@ -1,0 +1,664 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/hearth-go/hearth/apitype"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Layout. Top-level buckets hold objects by id; each thread has a nested
+// bucket under bThreadData with its messages, token counts, runs and steps,
+// so deleting a thread is one DeleteBucket in the same transaction.
+var (
+	bMeta          = []byte("meta")
+	bAssistants    = []byte("assistants")
+	bThreads       = []byte("threads")
+	bThreadData    = []byte("thread_data")
+	bActiveRuns    = []byte("active_runs") // thread id → run id of its active run
+	bLiveRuns      = []byte("live_runs")   // run id → thread id, every non-terminal run
+	bFiles         = []byte("files")
+	bVectorStores  = []byte("vector_stores")
+	bVectorStoreFi = []byte("vector_store_data")
+
+	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bFiles, bVectorStores, bVectorStoreFi}
+
+	kSchema = []byte("schema_version")
+	// present is the value of index entries (never empty, so never read as a bucket).
+	present = []byte{1}
+
+	// Inside a thread's bucket.
+	tMessages   = []byte("m")  // msg id → message JSON
+	tTokens     = []byte("k")  // msg id → uvarint token count, for JSON (schema 1) records only
+	tRunMsgs    = []byte("rm") // run id \x00 msg id → nil
+	tRuns       = []byte("r")  // run id → run JSON
+	tSteps      = []byte("s")  // run id \x00 step id → step JSON
+	tCount      = []byte("n")  // message count, uint64
+	threadSubs  = [][]byte{tMessages, tTokens, tRunMsgs, tRuns, tSteps}
+	vsFiles     = []byte("f") // file id → vector store file JSON
+	vsBatches   = []byte("b") // batch id → batch JSON
+	vsBatchFile = []byte("bf")
+	vsSubs      = [][]byte{vsFiles, vsBatches, vsBatchFile}
+)
+
+// MaxMessagesPerThread is the reference's cap on a thread's messages.
+const MaxMessagesPerThread = 100_000
+
+// Tx is one transaction with typed accessors. Reads return *apitype.Error
+// (404 not_found_error) for unknown ids.
+type Tx struct {
+	tx *bolt.Tx
+}
+
+// Bolt exposes the underlying transaction to capability packages.
+func (t *Tx) Bolt() *bolt.Tx { return t.tx }
+
+func getJSON[T any](b *bolt.Bucket, id, kind string) (*T, error) {
+	v := b.Get([]byte(id))
+	if v == nil {
+		return nil, apitype.NotFound(kind, id)
+	}
+	var out T
+	if err := json.Unmarshal(v, &out); err != nil {
+		return nil, fmt.Errorf("store: decode %s %s: %w", kind, id, err)
+	}
+	return &out, nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode %s: %w", key, err)
+	}
+	return b.Put(key, data)
+}
+
+// ---- assistants
+
+// PutAssistant inserts or replaces an assistant.
+func (t *Tx) PutAssistant(a *apitype.Assistant) error {
+	return putJSON(t.tx.Bucket(bAssistants), []byte(a.ID), a)
+}
+
+// GetAssistant reads an assistant.
+func (t *Tx) GetAssistant(id string) (*apitype.Assistant, error) {
+	return getJSON[apitype.Assistant](t.tx.Bucket(bAssistants), id, "assistant")
+}
+
+// DeleteAssistant deletes an assistant.
+func (t *Tx) DeleteAssistant(id string) error {
+	b := t.tx.Bucket(bAssistants)
+	if b.Get([]byte(id)) == nil {
+		return apitype.NotFound("assistant", id)
+	}
+	return b.Delete([]byte(id))
+}
+
+// ListAssistants pages through assistants.
+func (t *Tx) ListAssistants(p apitype.ListParams) (apitype.Page[apitype.Assistant], error) {
+	return listJSON[apitype.Assistant](t.tx.Bucket(bAssistants), nil, p)
+}
+
+// ---- threads
+
+// PutThread inserts or replaces a thread and makes its data bucket.
+func (t *Tx) PutThread(th *apitype.Thread) error {
+	if err := putJSON(t.tx.Bucket(bThreads), []byte(th.ID), th); err != nil {
+		return err
+	}
+	tb, err := t.tx.Bucket(bThreadData).CreateBucketIfNotExists([]byte(th.ID))
+	if err != nil {
+		return err
+	}
+	for _, name := range threadSubs {
+		if _, err := tb.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetThread reads a thread.
+func (t *Tx) GetThread(id string) (*apitype.Thread, error) {
+	return getJSON[apitype.Thread](t.tx.Bucket(bThreads), id, "thread")
+}
+
+// DeleteThread deletes a thread and everything under it: messages, runs,
+// steps and its run indexes.
+func (t *Tx) DeleteThread(id string) error {
+	b := t.tx.Bucket(bThreads)
+	if b.Get([]byte(id)) == nil {
+		return apitype.NotFound("thread", id)
+	}
+	if tb := t.tx.Bucket(bThreadData).Bucket([]byte(id)); tb != nil {
+		live := t.tx.Bucket(bLiveRuns)
+		if err := tb.Bucket(tRuns).ForEach(func(k, _ []byte) error { return live.Delete(k) }); err != nil {
+			return err
+		}
+		if err := t.tx.Bucket(bThreadData).DeleteBucket([]byte(id)); err != nil {
+			return err
+		}
+	}
+	if err := t.tx.Bucket(bActiveRuns).Delete([]byte(id)); err != nil {
+		return err
+	}
+	return b.Delete([]byte(id))
+}
+
+func (t *Tx) threadBucket(threadID string) (*bolt.Bucket, error) {
+	tb := t.tx.Bucket(bThreadData).Bucket([]byte(threadID))
+	if tb == nil {
+		return nil, apitype.NotFound("thread", threadID)
+	}
+	return tb, nil
+}
+
+// ---- messages
+
+// PutMessage inserts or replaces a message; tokens is its cached token count
+// (kept as it was when tokens < 0 and the message exists).
+func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
+	tb, err := t.threadBucket(m.ThreadID)
+	if err != nil {
+		return err
+	}
+	mb := tb.Bucket(tMessages)
+	key := []byte(m.ID)
+	old := mb.Get(key)
+	if old == nil {
+		n := count(tb)
+		if n >= MaxMessagesPerThread {
+			return apitype.Invalid("thread_id", "thread %s already holds the maximum of %d messages", m.ThreadID, MaxMessagesPerThread)
+		}
+		if err := tb.Put(tCount, u64(n+1)); err != nil {
+			return err
+		}
+	} else if run, ok, err := messageRunID(old); err == nil && ok && (m.RunID == nil || *m.RunID != run) {
+		if err := tb.Bucket(tRunMsgs).Delete(pair(run, m.ID)); err != nil {
+			return err
+		}
+	}
+	if tokens < 0 && old != nil {
+		tokens = storedTokens(tb, key, old)
+	}
+	data, err := encodeMessage(nil, m, tokens)
+	if err != nil {
+		return fmt.Errorf("store: encode message %s: %w", m.ID, err)
+	}
+	if err := mb.Put(key, data); err != nil {
+		return err
+	}
+	if m.RunID != nil && *m.RunID != "" {
+		return tb.Bucket(tRunMsgs).Put(pair(*m.RunID, m.ID), present)
+	}
+	return nil
+}
+
+// GetMessage reads a message of a thread.
+func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return nil, err
+	}
+	v := tb.Bucket(tMessages).Get([]byte(id))
+	if v == nil {
+		return nil, apitype.NotFound("message", id)
+	}
+	var m apitype.Message
+	if err := decodeMessage(v, newMsgArena(1), &m); err != nil {
+		return nil, fmt.Errorf("store: decode message %s: %w", id, err)
+	}
+	return &m, nil
+}
+
+// DeleteMessage deletes a message of a thread.
+func (t *Tx) DeleteMessage(threadID, id string) error {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return err
+	}
+	key := []byte(id)
+	mb := tb.Bucket(tMessages)
+	v := mb.Get(key)
+	if v == nil {
+		return apitype.NotFound("message", id)
+	}
+	// Only the run id is needed; a damaged record stays deletable.
+	run, inRun, _ := messageRunID(v)
+	if err := mb.Delete(key); err != nil {
+		return err
+	}
+	if err := tb.Bucket(tTokens).Delete(key); err != nil {
+		return err
+	}
+	if inRun {
+		if err := tb.Bucket(tRunMsgs).Delete(pair(run, id)); err != nil {
+			return err
+		}
+	}
+	n := count(tb)
+	if n > 0 { // never wrap, whatever a damaged file holds
+		n--
+	}
+	return tb.Put(tCount, u64(n))
+}
+
+// CountMessages returns how many messages a thread holds.
+func (t *Tx) CountMessages(threadID string) (int, error) {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return 0, err
+	}
+	return int(count(tb)), nil
+}
+
+// ListMessages pages through a thread's messages, optionally those of one run.
+func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype.Page[apitype.Message], error) {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return apitype.Page[apitype.Message]{}, err
+	}
+	mb := tb.Bucket(tMessages)
+	arena := newMsgArena(min(max(p.Limit, apitype.DefaultListLimit), apitype.MaxListLimit))
+	if p.RunID == "" {
+		return listWhere(mb, nil, p.ListParams, false, func(_, v []byte, m *apitype.Message) (bool, error) {
+			return true, decodeMessage(v, arena, m)
+		})
+	}
+	// The run index holds keys only; values come from the message bucket.
+	prefix := append([]byte(p.RunID), 0)
+	return listWhere(tb.Bucket(tRunMsgs), prefix, p.ListParams, false, func(k, _ []byte, m *apitype.Message) (bool, error) {
+		v := mb.Get(k[len(prefix):])
+		if v == nil {
+			return false, fmt.Errorf("store: run index names missing message %s", k[len(prefix):])
+		}
+		return true, decodeMessage(v, arena, m)
+	})
+}
+
+// MessageTokens walks a thread's messages from the newest (desc) or oldest,
+// giving each id with its cached token count, until fn returns false. It
+// reads the count at the head of each record and decodes no message.
+func (t *Tx) MessageTokens(threadID string, desc bool, fn func(id string, tokens int) bool) error {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return err
+	}
+	c := tb.Bucket(tMessages).Cursor()
+	k, v := c.First()
+	if desc {
+		k, v = c.Last()
+	}
+	for ; k != nil; k, v = step(c, desc) {
+		if !fn(string(k), storedTokens(tb, k, v)) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// storedTokens is the cached token count of the message record v at key.
+func storedTokens(tb *bolt.Bucket, key, v []byte) int {
+	if n, ok := recordTokens(v); ok {
+		return n
+	}
+	n, _ := binary.Uvarint(tb.Bucket(tTokens).Get(key))
+	return int(n)
+}
+
+func step(c *bolt.Cursor, desc bool) ([]byte, []byte) {
+	if desc {
+		return c.Prev()
+	}
+	return c.Next()
+}
+
+func count(tb *bolt.Bucket) uint64 {
+	if v := tb.Get(tCount); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func pair(a, b string) []byte {
+	k := make([]byte, 0, len(a)+1+len(b))
+	k = append(k, a...)
+	k = append(k, 0)
+	return append(k, b...)
+}
+
+// ---- runs
+
+// PutRun inserts or replaces a run and keeps the thread's active-run lock and
+// the live-run index in step with its status.
+func (t *Tx) PutRun(r *apitype.Run) error {
+	tb, err := t.threadBucket(r.ThreadID)
+	if err != nil {
+		return err
+	}
+	if err := putJSON(tb.Bucket(tRuns), []byte(r.ID), r); err != nil {
+		return err
+	}
+	active, live := t.tx.Bucket(bActiveRuns), t.tx.Bucket(bLiveRuns)
+	if r.Status.Terminal() {
+		if string(active.Get([]byte(r.ThreadID))) == r.ID {
+			if err := active.Delete([]byte(r.ThreadID)); err != nil {
+				return err
+			}
+		}
+		return live.Delete([]byte(r.ID))
+	}
+	if err := active.Put([]byte(r.ThreadID), []byte(r.ID)); err != nil {
+		return err
+	}
+	return live.Put([]byte(r.ID), []byte(r.ThreadID))
+}
+
+// GetRun reads a run of a thread.
+func (t *Tx) GetRun(threadID, id string) (*apitype.Run, error) {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return nil, err
+	}
+	return getJSON[apitype.Run](tb.Bucket(tRuns), id, "run")
+}
+
+// ListRuns pages through a thread's runs.
+func (t *Tx) ListRuns(threadID string, p apitype.ListParams) (apitype.Page[apitype.Run], error) {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return apitype.Page[apitype.Run]{}, err
+	}
+	return listJSON[apitype.Run](tb.Bucket(tRuns), nil, p)
+}
+
+// ActiveRun returns the id of the thread's active run, or "".
+func (t *Tx) ActiveRun(threadID string) string {
+	return string(t.tx.Bucket(bActiveRuns).Get([]byte(threadID)))
+}
+
+// LiveRuns calls fn for every run that is not terminal, oldest first.
+func (t *Tx) LiveRuns(fn func(threadID, runID string) error) error {
+	return t.tx.Bucket(bLiveRuns).ForEach(func(k, v []byte) error { return fn(string(v), string(k)) })
+}
+
+// ---- steps
+
+// PutStep inserts or replaces a run step.
+func (t *Tx) PutStep(s *apitype.RunStep) error {
+	tb, err := t.threadBucket(s.ThreadID)
+	if err != nil {
+		return err
+	}
+	return putJSON(tb.Bucket(tSteps), pair(s.RunID, s.ID), s)
+}
+
+// GetStep reads a step of a run.
+func (t *Tx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return nil, err
+	}
+	v := tb.Bucket(tSteps).Get(pair(runID, id))
+	if v == nil {
+		return nil, apitype.NotFound("run step", id)
+	}
+	var s apitype.RunStep
+	return &s, json.Unmarshal(v, &s)
+}
+
+// ListSteps pages through a run's steps.
+func (t *Tx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return apitype.Page[apitype.RunStep]{}, err
+	}
+	return listJSON[apitype.RunStep](tb.Bucket(tSteps), append([]byte(runID), 0), p)
+}
+
+// ---- files
+
+// PutFile inserts or replaces a file's record.
+func (t *Tx) PutFile(f *apitype.File) error {
+	return putJSON(t.tx.Bucket(bFiles), []byte(f.ID), f)
+}
+
+// GetFile reads a file's record.
+func (t *Tx) GetFile(id string) (*apitype.File, error) {
+	return getJSON[apitype.File](t.tx.Bucket(bFiles), id, "file")
+}
+
+// DeleteFile deletes a file's record.
+func (t *Tx) DeleteFile(id string) error {
+	b := t.tx.Bucket(bFiles)
+	if b.Get([]byte(id)) == nil {
+		return apitype.NotFound("file", id)
+	}
+	return b.Delete([]byte(id))
+}
+
+// ListFiles pages through files, only those of purpose when it is set.
+func (t *Tx) ListFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error) {
+	if purpose == "" {
+		return listJSON[apitype.File](t.tx.Bucket(bFiles), nil, p)
+	}
+	return listFiltered(t.tx.Bucket(bFiles), p, func(f *apitype.File) bool { return f.Purpose == purpose })
+}
+
+// ---- vector stores
+
+// PutVectorStore inserts or replaces a vector store and makes its data bucket.
+func (t *Tx) PutVectorStore(v *apitype.VectorStore) error {
+	if err := putJSON(t.tx.Bucket(bVectorStores), []byte(v.ID), v); err != nil {
+		return err
+	}
+	vb, err := t.tx.Bucket(bVectorStoreFi).CreateBucketIfNotExists([]byte(v.ID))
+	if err != nil {
+		return err
+	}
+	for _, name := range vsSubs {
+		if _, err := vb.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetVectorStore reads a vector store.
+func (t *Tx) GetVectorStore(id string) (*apitype.VectorStore, error) {
+	return getJSON[apitype.VectorStore](t.tx.Bucket(bVectorStores), id, "vector store")
+}
+
+// DeleteVectorStore deletes a vector store with its file records and batches.
+func (t *Tx) DeleteVectorStore(id string) error {
+	b := t.tx.Bucket(bVectorStores)
+	if b.Get([]byte(id)) == nil {
+		return apitype.NotFound("vector store", id)
+	}
+	if t.tx.Bucket(bVectorStoreFi).Bucket([]byte(id)) != nil {
+		if err := t.tx.Bucket(bVectorStoreFi).DeleteBucket([]byte(id)); err != nil {
+			return err
+		}
+	}
+	return b.Delete([]byte(id))
+}
+
+// ListVectorStores pages through vector stores.
+func (t *Tx) ListVectorStores(p apitype.ListParams) (apitype.Page[apitype.VectorStore], error) {
+	return listJSON[apitype.VectorStore](t.tx.Bucket(bVectorStores), nil, p)
+}
+
+func (t *Tx) vsBucket(id string) (*bolt.Bucket, error) {
+	vb := t.tx.Bucket(bVectorStoreFi).Bucket([]byte(id))
+	if vb == nil {
+		return nil, apitype.NotFound("vector store", id)
+	}
+	return vb, nil
+}
+
+// PutVectorStoreFile inserts or replaces a vector store file; batchID, when
+// set, records the file as a member of that batch.
+func (t *Tx) PutVectorStoreFile(f *apitype.VectorStoreFile, batchID string) error {
+	vb, err := t.vsBucket(f.VectorStoreID)
+	if err != nil {
+		return err
+	}
+	if batchID != "" {
+		if err := vb.Bucket(vsBatchFile).Put(pair(batchID, f.ID), present); err != nil {
+			return err
+		}
+	}
+	return putJSON(vb.Bucket(vsFiles), []byte(f.ID), f)
+}
+
+// GetVectorStoreFile reads a vector store file.
+func (t *Tx) GetVectorStoreFile(vsID, fileID string) (*apitype.VectorStoreFile, error) {
+	vb, err := t.vsBucket(vsID)
+	if err != nil {
+		return nil, err
+	}
+	return getJSON[apitype.VectorStoreFile](vb.Bucket(vsFiles), fileID, "vector store file")
+}
+
+// DeleteVectorStoreFile detaches a file from a vector store.
+func (t *Tx) DeleteVectorStoreFile(vsID, fileID string) error {
+	vb, err := t.vsBucket(vsID)
+	if err != nil {
+		return err
+	}
+	if vb.Bucket(vsFiles).Get([]byte(fileID)) == nil {
+		return apitype.NotFound("vector store file", fileID)
+	}
+	return vb.Bucket(vsFiles).Delete([]byte(fileID))
+}
+
+// ListVectorStoreFiles pages through a vector store's files, or a batch's
+// when batchID is set, keeping only status filter when it is set.
+func (t *Tx) ListVectorStoreFiles(vsID, batchID string, p apitype.VectorStoreFileListParams) (apitype.Page[apitype.VectorStoreFile], error) {
+	vb, err := t.vsBucket(vsID)
+	if err != nil {
+		return apitype.Page[apitype.VectorStoreFile]{}, err
+	}
+	keep := func(f *apitype.VectorStoreFile) bool { return p.Filter == "" || f.Status == p.Filter }
+	if batchID == "" {
+		if p.Filter == "" {
+			return listJSON[apitype.VectorStoreFile](vb.Bucket(vsFiles), nil, p.ListParams)
+		}
+		return listFiltered(vb.Bucket(vsFiles), p.ListParams, keep)
+	}
+	files := vb.Bucket(vsFiles)
+	prefix := append([]byte(batchID), 0)
+	return listWhere(vb.Bucket(vsBatchFile), prefix, p.ListParams, true, func(k, _ []byte, f *apitype.VectorStoreFile) (bool, error) {
+		v := files.Get(k[len(prefix):])
+		if v == nil { // detached since
+			return false, nil
+		}
+		if err := json.Unmarshal(v, f); err != nil {
+			return false, err
+		}
+		return keep(f), nil
+	})
+}
+
+// EachVectorStoreFile calls fn for every file of a vector store.
+func (t *Tx) EachVectorStoreFile(vsID string, fn func(*apitype.VectorStoreFile) error) error {
+	vb, err := t.vsBucket(vsID)
+	if err != nil {
+		return err
+	}
+	return vb.Bucket(vsFiles).ForEach(func(_, v []byte) error {
+		var f apitype.VectorStoreFile
+		if err := json.Unmarshal(v, &f); err != nil {
+			return err
+		}
+		return fn(&f)
+	})
+}
+
+// PutFileBatch inserts or replaces a file batch.
+func (t *Tx) PutFileBatch(b *apitype.VectorStoreFileBatch) error {
+	vb, err := t.vsBucket(b.VectorStoreID)
+	if err != nil {
+		return err
+	}
+	return putJSON(vb.Bucket(vsBatches), []byte(b.ID), b)
+}
+
+// GetFileBatch reads a file batch.
+func (t *Tx) GetFileBatch(vsID, id string) (*apitype.VectorStoreFileBatch, error) {
+	vb, err := t.vsBucket(vsID)
+	if err != nil {
+		return nil, err
+	}
+	return getJSON[apitype.VectorStoreFileBatch](vb.Bucket(vsBatches), id, "vector store file batch")
+}
+
+// BatchFileIDs returns the ids of a batch's files.
+func (t *Tx) BatchFileIDs(vsID, batchID string) ([]string, error) {
+	vb, err := t.vsBucket(vsID)
+	if err != nil {
+		return nil, err
+	}
+	prefix := append([]byte(batchID), 0)
+	var ids []string
+	c := vb.Bucket(vsBatchFile).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, string(k[len(prefix):]))
+	}
+	return ids, nil
+}
+
+// ListFileBatchesOf returns the ids of a vector store's batches that hold a file.
+func (t *Tx) ListFileBatchesOf(vsID, fileID string) ([]string, error) {
+	vb, err := t.vsBucket(vsID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	err = vb.Bucket(vsBatchFile).ForEach(func(k, _ []byte) error {
+		if i := bytes.IndexByte(k, 0); i > 0 && string(k[i+1:]) == fileID {
+			ids = append(ids, string(k[:i]))
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// Wrap gives a migration (which runs on a raw bbolt transaction) the typed
+// accessors.
+func Wrap(btx *bolt.Tx) *Tx { return &Tx{tx: btx} }
+
+// EachThread calls fn with every thread's id.
+func (t *Tx) EachThread(fn func(id string) error) error {
+	return t.tx.Bucket(bThreads).ForEach(func(k, _ []byte) error { return fn(string(k)) })
+}
+
+// EachMessage walks a thread's messages from the newest (desc) or oldest,
+// decoding each with its cached token count, until fn returns false: one
+// cursor step and one decode per message, for readers that stop early
+// (prompt truncation reads only what it keeps).
+func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message, tokens int) (bool, error)) error {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return err
+	}
+	arena := newMsgArena(64)
+	c := tb.Bucket(tMessages).Cursor()
+	k, v := c.First()
+	if desc {
+		k, v = c.Last()
+	}
+	for ; k != nil; k, v = step(c, desc) {
+		m := new(apitype.Message)
+		if err := decodeMessage(v, arena, m); err != nil {
+			return fmt.Errorf("store: decode message %s: %w", k, err)
+		}
+		if more, err := fn(m, storedTokens(tb, k, v)); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
