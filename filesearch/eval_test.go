@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/truncate"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/eval from the generator")
@@ -99,16 +100,22 @@ func TestRetrievalQuality(t *testing.T) {
 	if len(set.Questions) < 200 {
 		t.Fatalf("only %d questions", len(set.Questions))
 	}
+	cl100k, err := truncate.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		cs   *apitype.ChunkingStrategy
+		tok  Tokenizer
 	}{
-		{"auto 800/400", nil},
-		{"static 200/100", &apitype.ChunkingStrategy{Type: "static", Static: &apitype.StaticChunking{MaxChunkSizeTokens: 200, ChunkOverlapTokens: 100}}},
+		{"auto 800/400", nil, nil},
+		{"static 200/100", &apitype.ChunkingStrategy{Type: "static", Static: &apitype.StaticChunking{MaxChunkSizeTokens: 200, ChunkOverlapTokens: 100}}, nil},
+		{"auto cl100k", nil, cl100k},
 	} {
 		w, _ := strconv.ParseFloat(os.Getenv("EVAL_W"), 64)
 		dim, _ := strconv.Atoi(os.Getenv("EVAL_DIM"))
-		ix := indexEvalSet(t, set, Config{HybridWeight: w, Embedder: NewLexicalEmbedder(dim)}, c.cs)
+		ix := indexEvalSet(t, set, Config{HybridWeight: w, Embedder: NewLexicalEmbedder(dim), Tokenizer: c.tok}, c.cs)
 		chunks := 0
 		files, _ := ix.Files("vs_eval")
 		for _, f := range files {
