@@ -239,3 +239,20 @@ func (ms *memStore) search(ctx context.Context, query string, qv []float32, rank
 	}
 	return out, nil
 }
+
+// FileSearchResult converts r for a run step's file_search tool call;
+// content is filled only when the caller asked for it with
+// include[]=step_details.tool_calls[*].file_search.results[*].content.
+func (r Result) FileSearchResult(withContent bool) apitype.FileSearchResult {
+	out := apitype.FileSearchResult{FileID: r.FileID, FileName: r.Filename, Score: r.Score}
+	if withContent {
+		out.Content = []apitype.FileSearchText{{Type: "text", Text: r.Text}}
+	}
+	return out
+}
+
+// VectorStoreSearchResult converts r for POST /vector_stores/{id}/search.
+func (r Result) VectorStoreSearchResult() apitype.VectorStoreSearchResult {
+	return apitype.VectorStoreSearchResult{FileID: r.FileID, Filename: r.Filename, Score: r.Score,
+		Attributes: map[string]any{}, Content: []apitype.FileSearchText{{Type: "text", Text: r.Text}}}
+}
