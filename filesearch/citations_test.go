@@ -86,3 +86,16 @@ func FuzzCitations(f *testing.F) {
 		}
 	})
 }
+
+func TestResultConversions(t *testing.T) {
+	r := Result{FileID: "file-1", Filename: "a.md", Text: "alpha", Score: 0.5}
+	if got := r.FileSearchResult(false); got.Content != nil || got.FileName != "a.md" || got.Score != 0.5 {
+		t.Fatalf("%+v", got)
+	}
+	if got := r.FileSearchResult(true); len(got.Content) != 1 || got.Content[0].Text != "alpha" {
+		t.Fatalf("%+v", got)
+	}
+	if got := r.VectorStoreSearchResult(); got.Filename != "a.md" || got.Content[0].Type != "text" || got.Attributes == nil {
+		t.Fatalf("%+v", got)
+	}
+}

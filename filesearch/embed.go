@@ -19,9 +19,12 @@ type Embedder interface {
 // LLMEmbedder adapts an llm.Embedder (such as the Ollama backend's batched
 // /api/embed) to Embedder, sending at most Batch texts per call.
 type LLMEmbedder struct {
-	E     llm.Embedder
-	Model string // part of the ID: "llm:" + Model
-	Batch int    // texts per call; 0 means 64
+	E llm.Embedder
+	// Model names the model E embeds with (for the Ollama backend, its
+	// Config.EmbedModel). It only labels the vectors: the ID "llm:" + Model
+	// is what a store records, so it must change when E's model does.
+	Model string
+	Batch int // texts per call; 0 means 64
 }
 
 // NewLLMEmbedder returns an Embedder over e for model.

@@ -2,6 +2,7 @@ package filesearch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -91,15 +92,18 @@ func (ix *Index) search(ctx context.Context, storeIDs []string, query string, op
 	var all []Result
 	for _, sid := range storeIDs {
 		ms, err := ix.load(ctx, sid)
+		if errors.Is(err, ErrStoreNotFound) {
+			continue
+		}
 		if err != nil {
-			if ok, _ := ix.hasStore(sid); !ok {
-				continue
-			}
 			return nil, err
 		}
 		ms.mu.RLock()
-		embID, dim := ms.embedderID, ms.dim
+		embID, dim, count := ms.embedderID, ms.dim, ms.coll.Count()
 		ms.mu.RUnlock()
+		if count == 0 {
+			continue // nothing to find: do not embed the query for it
+		}
 		var qv []float32
 		if ranker != rankerKeyword {
 			if qv = qvecs[embID]; qv == nil {
@@ -142,11 +146,6 @@ func (ix *Index) search(ctx context.Context, storeIDs []string, query string, op
 		out = out[:n]
 	}
 	return out, nil
-}
-
-func (ix *Index) hasStore(sid string) (bool, error) {
-	_, err := ix.Store(sid)
-	return err == nil, nil
 }
 
 func clamp01(x float64) float64 { return max(0, min(1, x)) }
@@ -239,4 +238,21 @@ func (ms *memStore) search(ctx context.Context, query string, qv []float32, rank
 		out = out[:n]
 	}
 	return out, nil
+}
+
+// FileSearchResult converts r for a run step's file_search tool call;
+// content is filled only when the caller asked for it with
+// include[]=step_details.tool_calls[*].file_search.results[*].content.
+func (r Result) FileSearchResult(withContent bool) apitype.FileSearchResult {
+	out := apitype.FileSearchResult{FileID: r.FileID, FileName: r.Filename, Score: r.Score}
+	if withContent {
+		out.Content = []apitype.FileSearchText{{Type: "text", Text: r.Text}}
+	}
+	return out
+}
+
+// VectorStoreSearchResult converts r for POST /vector_stores/{id}/search.
+func (r Result) VectorStoreSearchResult() apitype.VectorStoreSearchResult {
+	return apitype.VectorStoreSearchResult{FileID: r.FileID, Filename: r.Filename, Score: r.Score,
+		Attributes: map[string]any{}, Content: []apitype.FileSearchText{{Type: "text", Text: r.Text}}}
 }
