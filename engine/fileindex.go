@@ -36,8 +36,11 @@ func NewFileIndex(db *bolt.DB, embedder filesearch.Embedder) (FileIndex, error) 
 
 func (s *searchIndex) Add(ctx context.Context, vsID string, f *apitype.File, content []byte, chunking apitype.ChunkingStrategy) (int64, error) {
 	text, err := extract.Bytes(f.Filename, content)
-	if errors.Is(err, extract.ErrUnsupported) {
+	switch {
+	case errors.Is(err, extract.ErrUnsupported):
 		return 0, fmt.Errorf("%w: %v", ErrUnsupportedFile, err)
+	case errors.Is(err, extract.ErrInvalid), errors.Is(err, extract.ErrNoText), errors.Is(err, extract.ErrTooLarge):
+		return 0, fmt.Errorf("%w: %v", ErrInvalidFile, err)
 	}
 	if err != nil {
 		return 0, err

@@ -47,9 +47,13 @@ type SearchHit struct {
 	Text          string
 }
 
-// ErrUnsupportedFile is what a FileIndex returns for content it cannot read;
-// the vector store file fails with last_error code unsupported_file.
+// ErrUnsupportedFile is what a FileIndex returns for content of a type it
+// cannot read; the vector store file fails with last_error unsupported_file.
 var ErrUnsupportedFile = errors.New("unsupported file type")
+
+// ErrInvalidFile is what a FileIndex returns for a file of a known type that
+// is damaged, empty of text or too large; last_error code invalid_file.
+var ErrInvalidFile = errors.New("invalid file")
 
 func checkChunking(param string, c *apitype.ChunkingStrategy) error {
 	if c == nil {
@@ -668,6 +672,8 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		code := apitype.FileErrorServer
 		if errors.Is(err, ErrUnsupportedFile) {
 			code = apitype.FileErrorUnsupported
+		} else if errors.Is(err, ErrInvalidFile) {
+			code = apitype.FileErrorInvalid
 		}
 		status, lastErr = apitype.StatusFailed, &apitype.LastError{Code: code, Message: err.Error()}
 	}
