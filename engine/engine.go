@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/schema"
 	"github.com/hearth-go/hearth/store"
@@ -40,6 +42,14 @@ type Config struct {
 	// NewFileIndex over the engine's database with the offline lexical
 	// embedder, so file search works with no model at all.
 	FileIndex FileIndex
+	// Embedder embeds file search chunks and queries for the default
+	// FileIndex: filesearch.NewLLMEmbedder over the Ollama backend, say.
+	// Default: the offline lexical embedder (no model needed). A vector store
+	// remembers its embedder; VectorStores.Reindex moves it to this one.
+	Embedder filesearch.Embedder
+	// OnFileIngested is called, on the ingesting goroutine, after each vector
+	// store file reaches completed or failed. Default: none.
+	OnFileIngested func(apitype.VectorStoreFile)
 	// MaxConcurrentIngest bounds files being ingested at once. Default 2.
 	MaxConcurrentIngest int
 	// MaxConcurrentRuns bounds runs executing at once. Default 4: local models
@@ -161,7 +171,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.store = st
 	if e.cfg.FileIndex == nil {
-		ix, err := NewFileIndex(st.DB(), nil)
+		ix, err := NewFileIndex(st.DB(), e.cfg.Embedder)
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("engine: file search index: %w", err)

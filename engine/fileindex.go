@@ -16,7 +16,8 @@ import (
 // engine's own database, with the offline lexical embedder (no model
 // needed) and tiktoken-sized chunks.
 type searchIndex struct {
-	ix *filesearch.Index
+	ix  *filesearch.Index
+	emb filesearch.Embedder // nil: the index's default
 }
 
 // NewFileIndex returns the file search index Open uses by default, over db.
@@ -31,7 +32,7 @@ func NewFileIndex(db *bolt.DB, embedder filesearch.Embedder) (FileIndex, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &searchIndex{ix: ix}, nil
+	return &searchIndex{ix: ix, emb: embedder}, nil
 }
 
 func (s *searchIndex) Add(ctx context.Context, vsID string, f *apitype.File, content []byte, chunking apitype.ChunkingStrategy) (int64, error) {
@@ -57,6 +58,9 @@ func (s *searchIndex) Drop(ctx context.Context, vsID string) error { return s.ix
 
 func (s *searchIndex) Search(ctx context.Context, vsIDs []string, query string, max int, r apitype.RankingOptions) ([]SearchHit, error) {
 	res, err := s.ix.Search(ctx, vsIDs, query, filesearch.SearchOptions{MaxNumResults: max, Ranker: r.Ranker, ScoreThreshold: r.ScoreThreshold})
+	if errors.Is(err, filesearch.ErrEmbedderMismatch) {
+		return nil, apitype.InvalidState("%v; re-index the vector store (VectorStores.Reindex) to search it with the configured embedder", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -68,3 +72,17 @@ func (s *searchIndex) Search(ctx context.Context, vsIDs []string, query string, 
 }
 
 func (s *searchIndex) Close() error { return s.ix.Close() }
+
+// Reindexer is a FileIndex that can re-embed a store with its current
+// embedder (after the embedding model changed).
+type Reindexer interface {
+	Reindex(ctx context.Context, vectorStoreID string) error
+}
+
+func (s *searchIndex) Reindex(ctx context.Context, vsID string) error {
+	emb := s.emb
+	if emb == nil {
+		emb = filesearch.NewLexicalEmbedder(0)
+	}
+	return s.ix.Reindex(ctx, vsID, emb)
+}

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"github.com/hearth-go/hearth/filesearch"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -189,5 +191,53 @@ func TestDefaultFileSearch(t *testing.T) {
 	anns := msgs.Data[0].Content[0].Text.Annotations
 	if len(anns) != 1 || anns[0].FileCitation == nil || anns[0].FileCitation.FileID != byName["kettle.md"] {
 		t.Fatalf("annotations %+v", anns)
+	}
+}
+
+// A store indexed with one embedder refuses queries with another until it
+// is re-indexed; every ingestion outcome reaches OnFileIngested.
+func TestReindexAndIngestCallback(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var seen []apitype.VectorStoreFile
+	var mu sync.Mutex
+	cfg := engine.Config{Path: filepath.Join(dir, "h.db"), NoSync: true, OnFileIngested: func(f apitype.VectorStoreFile) {
+		mu.Lock()
+		seen = append(seen, f)
+		mu.Unlock()
+	}}
+	e, err := engine.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := e.Files.Create(ctx, strings.NewReader("The lighthouse was built in 1874 on the northern cape."), apitype.FileCreateParams{Filename: "history.txt", Purpose: "assistants"})
+	vs, _ := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{f.ID}})
+	if _, err := e.VectorStores.Wait(ctx, vs.ID); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(seen) != 1 || seen[0].Status != apitype.StatusCompleted || seen[0].ID != f.ID {
+		t.Fatalf("callback saw %+v", seen)
+	}
+	mu.Unlock()
+	e.Close()
+
+	// Reopen with another embedder (a lexical one of another dimension).
+	cfg.Embedder = filesearch.NewLexicalEmbedder(256)
+	e, err = engine.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	_, err = e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"when was the lighthouse built"}})
+	if !errors.Is(err, apitype.ErrInvalidRequest) || !strings.Contains(err.Error(), "Reindex") {
+		t.Fatalf("search with another embedder: %v", err)
+	}
+	if _, err := e.VectorStores.Reindex(ctx, vs.ID); err != nil {
+		t.Fatal(err)
+	}
+	page, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"when was the lighthouse built"}})
+	if err != nil || len(page.Data) != 1 {
+		t.Fatalf("after reindex: %v %+v", err, page)
 	}
 }

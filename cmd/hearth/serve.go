@@ -18,6 +18,7 @@ import (
 
 	"github.com/hearth-go/hearth/codeinterp"
 	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/scripted"
@@ -29,6 +30,7 @@ type serveConfig struct {
 	db, addr, backend, ollamaURL, model string
 	keysFile, logFormat, logLevel       string
 	codeInterpreter, cacheDir           string
+	embedModel                          string
 	shutdownTimeout                     time.Duration
 }
 
@@ -45,6 +47,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.logFormat, "log-format", a.env("HEARTH_LOG_FORMAT", "text"), "log format: text or json (env HEARTH_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", a.env("HEARTH_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env HEARTH_LOG_LEVEL)")
 	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
+	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "Ollama model that embeds file search chunks, e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
 	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests to finish")
 	if err := fs.Parse(args); err != nil {
@@ -84,7 +87,16 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	default:
 		return fmt.Errorf("%w: --code-interpreter must be wasi or off, got %q", errUsage, c.codeInterpreter)
 	}
-	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log, CodeInterpreter: sandbox})
+	var embedder filesearch.Embedder
+	if c.embedModel != "" {
+		oc, err := ollama.New(ollama.Config{URL: c.ollamaURL, EmbedModel: c.embedModel})
+		if err != nil {
+			return err
+		}
+		embedder = filesearch.NewLLMEmbedder(oc, c.embedModel)
+	}
+	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
+		CodeInterpreter: sandbox, Embedder: embedder})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (is another hearth serving it?)", err)
 	}
