@@ -44,7 +44,7 @@ func TestFileSearchWithCitationsSDK(t *testing.T) {
 		t.Fatalf("upload: %v %+v", err, vf)
 	}
 	a, err := client.Beta.Assistants.New(ctx, openai.BetaAssistantNewParams{Model: "llama3.2",
-		Tools: []openai.AssistantToolUnionParam{{OfFileSearch: &openai.FileSearchToolParam{}}},
+		Tools:         []openai.AssistantToolUnionParam{{OfFileSearch: &openai.FileSearchToolParam{}}},
 		ToolResources: openai.BetaAssistantNewParamsToolResources{FileSearch: openai.BetaAssistantNewParamsToolResourcesFileSearch{VectorStoreIDs: []string{vs.ID}}}})
 	if err != nil {
 		t.Fatal(err)
