@@ -241,3 +241,97 @@ func TestReindexAndIngestCallback(t *testing.T) {
 		t.Fatalf("after reindex: %v %+v", err, page)
 	}
 }
+
+func TestVectorStoreBadInput(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, nil, func(c *engine.Config) { c.MaxFileBytes = 1024 })
+	f, err := e.Files.Create(ctx, strings.NewReader("some text"), apitype.FileCreateParams{Filename: "a.txt", Purpose: "assistants"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	static := func(size, overlap int) *apitype.ChunkingStrategy {
+		return &apitype.ChunkingStrategy{Type: "static", Static: &apitype.StaticChunking{MaxChunkSizeTokens: size, ChunkOverlapTokens: overlap}}
+	}
+	cases := []struct {
+		name, param string
+		call        func() error
+		notFound    bool
+	}{
+		{"unknown vector store", "", func() error { _, err := e.VectorStores.Retrieve(ctx, "vs_nope"); return err }, true},
+		{"unknown file in create", "file_ids[0]", func() error {
+			_, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{"file-nope"}})
+			return err
+		}, false},
+		{"bad file id", "file_ids[0]", func() error {
+			_, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{"nope"}})
+			return err
+		}, false},
+		{"chunk size too small", "chunking_strategy.static.max_chunk_size_tokens", func() error {
+			_, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID, ChunkingStrategy: static(99, 0)})
+			return err
+		}, false},
+		{"chunk size too large", "chunking_strategy.static.max_chunk_size_tokens", func() error {
+			_, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID, ChunkingStrategy: static(4097, 0)})
+			return err
+		}, false},
+		{"overlap over half", "chunking_strategy.static.chunk_overlap_tokens", func() error {
+			_, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID, ChunkingStrategy: static(400, 201)})
+			return err
+		}, false},
+		{"unknown chunking type", "chunking_strategy.type", func() error {
+			_, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID, ChunkingStrategy: &apitype.ChunkingStrategy{Type: "smart"}})
+			return err
+		}, false},
+		{"threshold above 1", "ranking_options.score_threshold", func() error {
+			_, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"x"}, RankingOptions: &apitype.RankingOptions{ScoreThreshold: 1.5}})
+			return err
+		}, false},
+		{"unknown ranker", "ranking_options.ranker", func() error {
+			_, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"x"}, RankingOptions: &apitype.RankingOptions{Ranker: "best"}})
+			return err
+		}, false},
+		{"too many results", "max_num_results", func() error {
+			_, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"x"}, MaxNumResults: 51})
+			return err
+		}, false},
+		{"empty query", "query", func() error {
+			_, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{""}})
+			return err
+		}, false},
+		{"expires_after days", "expires_after.days", func() error {
+			_, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{ExpiresAfter: &apitype.ExpiresAfter{Anchor: "last_active_at", Days: 0}})
+			return err
+		}, false},
+		{"wrong purpose", "purpose", func() error {
+			_, err := e.Files.Create(ctx, strings.NewReader("x"), apitype.FileCreateParams{Filename: "a.txt", Purpose: "assistants_output"})
+			return err
+		}, false},
+		{"oversize upload", "file", func() error {
+			_, err := e.Files.Create(ctx, strings.NewReader(strings.Repeat("x", 2048)), apitype.FileCreateParams{Filename: "a.txt", Purpose: "assistants"})
+			return err
+		}, false},
+		{"file_search tool with bad max_num_results", "tools[0].file_search.max_num_results", func() error {
+			_, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Tools: []apitype.Tool{{Type: "file_search", FileSearch: &apitype.FileSearchTool{MaxNumResults: 99}}}})
+			return err
+		}, false},
+	}
+	for _, c := range cases {
+		err := c.call()
+		var ae *apitype.Error
+		if !errors.As(err, &ae) {
+			t.Fatalf("%s: want *apitype.Error, got %v", c.name, err)
+		}
+		if c.notFound != errors.Is(err, apitype.ErrNotFound) || (!c.notFound && ae.Param != c.param) {
+			t.Fatalf("%s: got %+v", c.name, ae)
+		}
+	}
+	page, _ := e.VectorStores.List(ctx, apitype.ListParams{})
+	files, _ := e.Files.List(ctx, apitype.ListParams{}, "")
+	if len(page.Data) != 1 || len(files.Data) != 1 {
+		t.Fatalf("bad input wrote something: %d stores, %d files", len(page.Data), len(files.Data))
+	}
+}
