@@ -31,4 +31,9 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
-require github.com/tetratelabs/wazero v1.12.0
+require (
+	github.com/philippgille/chromem-go v0.7.0
+	github.com/tetratelabs/wazero v1.12.0
+	golang.org/x/net v0.58.0
+	rsc.io/pdf v0.1.1
+)

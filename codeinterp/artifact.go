@@ -94,6 +94,9 @@ func ensureRuntime(dir string) (string, error) {
 	if err := os.WriteFile(filepath.Join(tmp, "complete"), nil, 0o644); err != nil {
 		return "", err
 	}
+	if _, err := os.Stat(filepath.Join(rt, "complete")); err != nil {
+		os.RemoveAll(rt) // a tree left half-made by a crash
+	}
 	if err := os.Rename(tmp, rt); err != nil {
 		// Another process won the race: use its tree.
 		if _, serr := os.Stat(filepath.Join(rt, "complete")); serr == nil {

@@ -10,5 +10,10 @@
 //
 // By default each session's interpreter runs in a child OS process (the same
 // Go binary re-executed; see [ModeProcess]), so a timeout kills only that
-// process and its memory returns to the system at once.
+// process and its memory returns to the system at once. The child is caught by
+// this package's init function, before the program's main runs; package init
+// functions that run earlier must not write to stdout or wait for input.
+//
+// The embedded artifacts are built by build/build.sh from Debian's packages;
+// wasm/README.md says how to rebuild and verify them.
 package codeinterp

@@ -72,7 +72,9 @@ func runGuest(ctx context.Context, r wazero.Runtime, compiled wazero.CompiledMod
 		q.reset(used, n)
 	}
 	rescan()
-	fsc := wazero.NewFSConfig().WithReadOnlyDirMount(filepath.Join(spec.RuntimeDir, "prefix"), guestPrefix).(sysfs.FSConfig).
+	prefix := readOnlyFS{&sysfs.ReadFS{FS: sysfs.DirFS(filepath.Join(spec.RuntimeDir, "prefix"))}}
+	fsc := wazero.NewFSConfig().(sysfs.FSConfig).
+		WithSysFSMount(prefix, guestPrefix).(sysfs.FSConfig).
 		WithSysFSMount(&quotaFS{FS: sysfs.DirFS(spec.DataDir), q: q}, guestData)
 	mc := wazero.NewModuleConfig().
 		WithName("").

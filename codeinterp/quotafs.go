@@ -195,3 +195,18 @@ func byteCount(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// readOnlyFS answers writes to the interpreter's prefix with EROFS ("Read-only
+// file system"), which tells a model more than the ENOSYS wazero's ReadFS gives
+// for opens with write flags.
+type readOnlyFS struct {
+	experimentalsys.FS
+}
+
+func (f readOnlyFS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.FileMode) (experimentalsys.File, experimentalsys.Errno) {
+	const write = experimentalsys.O_WRONLY | experimentalsys.O_RDWR | experimentalsys.O_CREAT | experimentalsys.O_TRUNC | experimentalsys.O_APPEND
+	if flag&write != 0 {
+		return nil, experimentalsys.EROFS
+	}
+	return f.FS.OpenFile(path, flag, perm)
+}

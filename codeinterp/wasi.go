@@ -201,7 +201,7 @@ func (w *WASI) Session(ctx context.Context, id string) (Session, error) {
 		}
 		delete(w.sessions, victim.id)
 	}
-	s := &wasiSession{w: w, id: id, lastUsed: time.Now(), snap: map[string]fileStamp{}}
+	s := &wasiSession{w: w, id: id, lastUsed: time.Now(), snap: map[string]fileStamp{}, closing: make(chan struct{})}
 	select {
 	case sp := <-w.spares: // nil channel without a pool: never ready
 		s.dir, s.p, s.started = sp.dir, sp.p, true
@@ -251,7 +251,7 @@ func (w *WASI) newSpare() (*spare, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &wasiSession{w: w, dir: dir}
+	s := &wasiSession{w: w, dir: dir, closing: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		select {
@@ -325,6 +325,9 @@ type wasiSession struct {
 	lastUsed time.Time
 	busy     bool
 
+	closing   chan struct{} // closed by shutdown: interrupts a running exec
+	closeOnce sync.Once
+
 	mu      sync.Mutex // serializes execs and lifecycle
 	p       *proc
 	started bool   // an interpreter ran before (so a new one is a restart)
@@ -343,6 +346,7 @@ func (s *wasiSession) Close() error {
 }
 
 func (s *wasiSession) shutdown(why string) {
+	s.closeOnce.Do(func() { close(s.closing) })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -478,6 +482,9 @@ func (s *wasiSession) Exec(ctx context.Context, code string) (*Result, error) {
 	case <-ctx.Done():
 		s.stopProc("was cancelled")
 		return nil, ctx.Err()
+	case <-s.closing:
+		s.stopProc("closed")
+		return nil, ErrClosed
 	}
 	res.Files = s.collectFiles()
 	res.Duration = time.Since(begin)

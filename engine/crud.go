@@ -10,7 +10,6 @@ import (
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/store"
 	"github.com/hearth-go/hearth/truncate"
-	bbolt "go.etcd.io/bbolt"
 )
 
 // Assistants manages assistants.
@@ -531,32 +530,6 @@ func (e *Engine) countTokens(m *apitype.Message) int {
 		return enc.CountMessage(messageText(m), images)
 	}
 	return (len(messageText(m))+3)/4 + images*truncate.ImageTokens + truncate.MessageOverhead
-}
-
-// recountMigration (schema 2) stores tiktoken counts for messages written
-// before counts were exact.
-func (e *Engine) recountMigration() store.Migration {
-	return store.Migration{Version: 2, Up: func(btx *bbolt.Tx) error {
-		tx := store.Wrap(btx)
-		return tx.EachThread(func(threadID string) error {
-			p := apitype.MessageListParams{ListParams: apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc}}
-			for {
-				page, err := tx.ListMessages(threadID, p)
-				if err != nil {
-					return err
-				}
-				for i := range page.Data {
-					if err := tx.PutMessage(&page.Data[i], e.countTokens(&page.Data[i])); err != nil {
-						return err
-					}
-				}
-				if !page.HasMore {
-					return nil
-				}
-				p.After = *page.LastID
-			}
-		})
-	}}
 }
 
 // trimParam removes the leading "." a nested check puts on a top-level param.

@@ -3,11 +3,15 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/schema"
 	"github.com/hearth-go/hearth/store"
@@ -34,9 +38,18 @@ type Config struct {
 	// Default: none — the tool answers the model that it is not available;
 	// model-written code never runs outside a sandbox.
 	CodeInterpreter codeinterp.Sandbox
-	// FileIndex makes vector stores searchable (file_search). Default: none —
-	// vector store files fail with a last_error saying so.
+	// FileIndex makes vector stores searchable (file_search). Default:
+	// NewFileIndex over the engine's database with the offline lexical
+	// embedder, so file search works with no model at all.
 	FileIndex FileIndex
+	// Embedder embeds file search chunks and queries for the default
+	// FileIndex: filesearch.NewLLMEmbedder over the Ollama backend, say.
+	// Default: the offline lexical embedder (no model needed). A vector store
+	// remembers its embedder; VectorStores.Reindex moves it to this one.
+	Embedder filesearch.Embedder
+	// OnFileIngested is called, on the ingesting goroutine, after each vector
+	// store file reaches completed or failed. Default: none.
+	OnFileIngested func(apitype.VectorStoreFile)
 	// MaxConcurrentIngest bounds files being ingested at once. Default 2.
 	MaxConcurrentIngest int
 	// MaxConcurrentRuns bounds runs executing at once. Default 4: local models
@@ -133,6 +146,8 @@ type Engine struct {
 	schemas schema.Cache // compiled function and response schemas
 	calib   truncate.Calibrator
 	mounts  codeMounts
+	// ownIndex is the default file index, closed with the engine.
+	ownIndex io.Closer
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelCauseFunc // run id → cancel of its executor
@@ -150,11 +165,19 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
 	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
-		Migrations: []store.Migration{e.recountMigration()}})
+		CountTokens: e.countTokens})
 	if err != nil {
 		return nil, err
 	}
 	e.store = st
+	if e.cfg.FileIndex == nil {
+		ix, err := NewFileIndex(st.DB(), e.cfg.Embedder)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("engine: file search index: %w", err)
+		}
+		e.cfg.FileIndex, e.ownIndex = ix, ix.(io.Closer)
+	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.Assistants = &Assistants{e}
 	e.Threads = &Threads{e}
@@ -195,6 +218,9 @@ func (e *Engine) Close() error {
 	e.cancel()
 	e.wg.Wait()
 	e.bus.closeAll()
+	if e.ownIndex != nil {
+		e.ownIndex.Close()
+	}
 	return e.store.Close()
 }
 

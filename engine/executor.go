@@ -395,17 +395,35 @@ func usageOf(u llm.Usage) *apitype.Usage {
 	return &apitype.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.PromptTokens + u.CompletionTokens}
 }
 
-// lastErrorFor maps a model backend error to a run's last_error.
+// llmSentinels are the llm errors a backend wraps for the engine to branch
+// on; their texts ("llm: backend unreachable") mean nothing to a user.
+var llmSentinels = []error{llm.ErrUnreachable, llm.ErrModelNotFound, llm.ErrContextOverflow,
+	llm.ErrRateLimited, llm.ErrStreamCut, llm.ErrNoVision}
+
+// lastErrorFor maps a model backend error to a run's last_error: the
+// backend's explanation without the llm sentinels' texts, coded
+// rate_limit_exceeded when the backend is busy and invalid_prompt when the
+// prompt itself cannot be served (too long, images for a model without
+// vision), which the user fixes by changing the prompt or the model.
 func lastErrorFor(err error) error {
 	var f *runFailure
 	if errors.As(err, &f) {
 		return f
 	}
 	code := apitype.ErrorCodeServer
-	if errors.Is(err, llm.ErrRateLimited) {
+	switch {
+	case errors.Is(err, llm.ErrRateLimited):
 		code = apitype.ErrorCodeRateLimit
+	case errors.Is(err, llm.ErrContextOverflow), errors.Is(err, llm.ErrNoVision):
+		code = apitype.ErrorCodeInvalidPrompt
 	}
-	return &runFailure{code, err.Error()}
+	msg := err.Error()
+	for _, s := range llmSentinels {
+		if errors.Is(err, s) {
+			msg = strings.ReplaceAll(msg, ": "+s.Error(), "")
+		}
+	}
+	return &runFailure{code, msg}
 }
 
 // decodeArgs reads a JSON object of string fields, tolerating models that

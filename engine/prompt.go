@@ -106,7 +106,7 @@ func (x *runner) prompt() (*llm.Request, error) {
 		if b.MaxPromptTokens > 0 && b.MaxPromptTokens-b.Fixed < b.ContextWindow-b.ReservedOutput-b.Fixed {
 			return nil, &runIncomplete{apitype.IncompleteMaxPromptTokens}
 		}
-		return nil, failure(apitype.ErrorCodeInvalidPrompt, "%v", err)
+		return nil, failure(apitype.ErrorCodeInvalidPrompt, "%v; shorten the newest message, or raise engine.Config.ContextWindow (up to the model's trained context)", err)
 	}
 	if err != nil {
 		return nil, err

@@ -254,8 +254,10 @@ func (x *runner) turn(req *llm.Request) (bool, error) {
 	if len(calls) > 0 {
 		return x.toolCalls(calls)
 	}
-	limited := finish == llm.FinishLength && req.MaxOutputTokens > 0 && x.run.MaxCompletionTokens != nil
-	if limited {
+	// A reply cut for length is incomplete whether max_completion_tokens or
+	// the context window cut it: Ollama (shift off) stops with done_reason
+	// "length" once the reply fills num_ctx.
+	if finish == llm.FinishLength {
 		return false, &runIncomplete{apitype.IncompleteMaxCompletionTokens}
 	}
 	if problem := x.checkFormat(); problem != "" {

@@ -47,9 +47,13 @@ type SearchHit struct {
 	Text          string
 }
 
-// ErrUnsupportedFile is what a FileIndex returns for content it cannot read;
-// the vector store file fails with last_error code unsupported_file.
+// ErrUnsupportedFile is what a FileIndex returns for content of a type it
+// cannot read; the vector store file fails with last_error unsupported_file.
 var ErrUnsupportedFile = errors.New("unsupported file type")
+
+// ErrInvalidFile is what a FileIndex returns for a file of a known type that
+// is damaged, empty of text or too large; last_error code invalid_file.
+var ErrInvalidFile = errors.New("invalid file")
 
 func checkChunking(param string, c *apitype.ChunkingStrategy) error {
 	if c == nil {
@@ -581,6 +585,23 @@ func (e *Engine) touch(ctx context.Context, vsID string) {
 	}
 }
 
+// Reindex re-embeds every chunk of a vector store with the engine's current
+// embedder (Config.Embedder): the way to move a store indexed with one
+// embedder to another, since searching with a different one is an error.
+func (s *VectorStores) Reindex(ctx context.Context, vsID string) (*apitype.VectorStore, error) {
+	if _, err := s.Retrieve(ctx, vsID); err != nil {
+		return nil, err
+	}
+	r, ok := s.e.cfg.FileIndex.(Reindexer)
+	if !ok {
+		return nil, apitype.InvalidState("this engine's file index cannot re-index")
+	}
+	if err := r.Reindex(ctx, vsID); err != nil {
+		return nil, apitype.ServerError("re-index vector store %s: %v", vsID, err)
+	}
+	return s.Retrieve(ctx, vsID)
+}
+
 // Wait returns when no file of the vector store is in progress.
 func (s *VectorStores) Wait(ctx context.Context, vsID string) (*apitype.VectorStore, error) {
 	for {
@@ -668,6 +689,8 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		code := apitype.FileErrorServer
 		if errors.Is(err, ErrUnsupportedFile) {
 			code = apitype.FileErrorUnsupported
+		} else if errors.Is(err, ErrInvalidFile) {
+			code = apitype.FileErrorInvalid
 		}
 		status, lastErr = apitype.StatusFailed, &apitype.LastError{Code: code, Message: err.Error()}
 	}
@@ -689,6 +712,10 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		// Batches that hold this file.
 		return e.recountBatches(tx, vsID, fileID)
 	})
+	if err == nil && e.cfg.OnFileIngested != nil {
+		e.cfg.OnFileIngested(apitype.VectorStoreFile{ID: fileID, Object: apitype.ObjectVectorStoreFile, VectorStoreID: vsID,
+			Status: status, UsageBytes: usage, LastError: lastErr, CreatedAt: vf.CreatedAt, ChunkingStrategy: vf.ChunkingStrategy})
+	}
 	if errors.Is(err, errNoChange) || errors.Is(err, apitype.ErrNotFound) {
 		if idx := e.cfg.FileIndex; idx != nil && status == apitype.StatusCompleted {
 			_ = idx.Remove(context.WithoutCancel(ctx), vsID, fileID)

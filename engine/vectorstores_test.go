@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"github.com/hearth-go/hearth/filesearch"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -137,5 +139,199 @@ func TestVectorStoreFileSearchWithCitations(t *testing.T) {
 	_, err = e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{ChunkingStrategy: &apitype.ChunkingStrategy{Type: "static", Static: &apitype.StaticChunking{MaxChunkSizeTokens: 50}}})
 	if ae, ok := err.(*apitype.Error); !ok || ae.Param != "chunking_strategy.static.max_chunk_size_tokens" {
 		t.Fatalf("bad chunking: %v", err)
+	}
+}
+
+// With no FileIndex configured the engine searches with package
+// filesearch and its offline embedder: upload, index, search, cite.
+func TestDefaultFileSearch(t *testing.T) {
+	ctx := context.Background()
+	m := scripted.New(
+		scripted.Turn{Calls: []scripted.Call{{Name: "file_search", Arguments: `{"query":"how long is the kettle warranty"}`}}},
+		scripted.Turn{Match: scripted.HasToolResult, Text: "Two years【0:0†kettle.md】."},
+	)
+	e := openEngine(t, m)
+	docs := map[string]string{
+		"kettle.md":  "# Kettle manual\n\nThe warranty covers the kettle for two years from the date of purchase.\n\nDescale monthly.",
+		"toaster.md": "# Toaster manual\n\nThe toaster has six browning levels and a defrost button.",
+		"blob.bin":   "\x00\x01\x02\x03\xff\xfe",
+	}
+	var ids []string
+	byName := map[string]string{}
+	for name, text := range docs {
+		f, err := e.Files.Create(ctx, strings.NewReader(text), apitype.FileCreateParams{Filename: name, Purpose: "assistants"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, f.ID)
+		byName[name] = f.ID
+	}
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{Name: apitype.Ptr("manuals"), FileIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs, err = e.VectorStores.Wait(ctx, vs.ID); err != nil || vs.FileCounts.Completed != 2 || vs.FileCounts.Failed != 1 || vs.UsageBytes == 0 {
+		t.Fatalf("vector store %v %+v", err, vs)
+	}
+	page, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"kettle guarantee duration"}})
+	if err != nil || len(page.Data) == 0 || page.Data[0].FileID != byName["kettle.md"] || page.Data[0].Score <= 0 || page.Data[0].Score > 1 {
+		t.Fatalf("search %v %+v", err, page)
+	}
+	a, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Tools: []apitype.Tool{{Type: apitype.ToolTypeFileSearch}},
+		ToolResources: &apitype.ToolResources{FileSearch: &apitype.FileSearchResources{VectorStoreIDs: []string{vs.ID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := mustThread(t, e, "How long is the kettle covered?")
+	r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil || r.Status != apitype.RunCompleted {
+		t.Fatalf("run %v %+v", err, r)
+	}
+	msgs, _ := e.Messages.List(ctx, th.ID, apitype.MessageListParams{RunID: r.ID})
+	anns := msgs.Data[0].Content[0].Text.Annotations
+	if len(anns) != 1 || anns[0].FileCitation == nil || anns[0].FileCitation.FileID != byName["kettle.md"] {
+		t.Fatalf("annotations %+v", anns)
+	}
+}
+
+// A store indexed with one embedder refuses queries with another until it
+// is re-indexed; every ingestion outcome reaches OnFileIngested.
+func TestReindexAndIngestCallback(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var seen []apitype.VectorStoreFile
+	var mu sync.Mutex
+	cfg := engine.Config{Path: filepath.Join(dir, "h.db"), NoSync: true, OnFileIngested: func(f apitype.VectorStoreFile) {
+		mu.Lock()
+		seen = append(seen, f)
+		mu.Unlock()
+	}}
+	e, err := engine.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := e.Files.Create(ctx, strings.NewReader("The lighthouse was built in 1874 on the northern cape."), apitype.FileCreateParams{Filename: "history.txt", Purpose: "assistants"})
+	vs, _ := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{f.ID}})
+	if _, err := e.VectorStores.Wait(ctx, vs.ID); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(seen) != 1 || seen[0].Status != apitype.StatusCompleted || seen[0].ID != f.ID {
+		t.Fatalf("callback saw %+v", seen)
+	}
+	mu.Unlock()
+	e.Close()
+
+	// Reopen with another embedder (a lexical one of another dimension).
+	cfg.Embedder = filesearch.NewLexicalEmbedder(256)
+	e, err = engine.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	_, err = e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"when was the lighthouse built"}})
+	if !errors.Is(err, apitype.ErrInvalidRequest) || !strings.Contains(err.Error(), "Reindex") {
+		t.Fatalf("search with another embedder: %v", err)
+	}
+	if _, err := e.VectorStores.Reindex(ctx, vs.ID); err != nil {
+		t.Fatal(err)
+	}
+	page, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"when was the lighthouse built"}})
+	if err != nil || len(page.Data) != 1 {
+		t.Fatalf("after reindex: %v %+v", err, page)
+	}
+}
+
+func TestVectorStoreBadInput(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, nil, func(c *engine.Config) { c.MaxFileBytes = 1024 })
+	f, err := e.Files.Create(ctx, strings.NewReader("some text"), apitype.FileCreateParams{Filename: "a.txt", Purpose: "assistants"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	static := func(size, overlap int) *apitype.ChunkingStrategy {
+		return &apitype.ChunkingStrategy{Type: "static", Static: &apitype.StaticChunking{MaxChunkSizeTokens: size, ChunkOverlapTokens: overlap}}
+	}
+	cases := []struct {
+		name, param string
+		call        func() error
+		notFound    bool
+	}{
+		{"unknown vector store", "", func() error { _, err := e.VectorStores.Retrieve(ctx, "vs_nope"); return err }, true},
+		{"unknown file in create", "file_ids[0]", func() error {
+			_, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{"file-nope"}})
+			return err
+		}, false},
+		{"bad file id", "file_ids[0]", func() error {
+			_, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{"nope"}})
+			return err
+		}, false},
+		{"chunk size too small", "chunking_strategy.static.max_chunk_size_tokens", func() error {
+			_, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID, ChunkingStrategy: static(99, 0)})
+			return err
+		}, false},
+		{"chunk size too large", "chunking_strategy.static.max_chunk_size_tokens", func() error {
+			_, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID, ChunkingStrategy: static(4097, 0)})
+			return err
+		}, false},
+		{"overlap over half", "chunking_strategy.static.chunk_overlap_tokens", func() error {
+			_, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID, ChunkingStrategy: static(400, 201)})
+			return err
+		}, false},
+		{"unknown chunking type", "chunking_strategy.type", func() error {
+			_, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID, ChunkingStrategy: &apitype.ChunkingStrategy{Type: "smart"}})
+			return err
+		}, false},
+		{"threshold above 1", "ranking_options.score_threshold", func() error {
+			_, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"x"}, RankingOptions: &apitype.RankingOptions{ScoreThreshold: 1.5}})
+			return err
+		}, false},
+		{"unknown ranker", "ranking_options.ranker", func() error {
+			_, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"x"}, RankingOptions: &apitype.RankingOptions{Ranker: "best"}})
+			return err
+		}, false},
+		{"too many results", "max_num_results", func() error {
+			_, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{"x"}, MaxNumResults: 51})
+			return err
+		}, false},
+		{"empty query", "query", func() error {
+			_, err := e.VectorStores.Search(ctx, vs.ID, apitype.VectorStoreSearchParams{Query: apitype.StringList{""}})
+			return err
+		}, false},
+		{"expires_after days", "expires_after.days", func() error {
+			_, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{ExpiresAfter: &apitype.ExpiresAfter{Anchor: "last_active_at", Days: 0}})
+			return err
+		}, false},
+		{"wrong purpose", "purpose", func() error {
+			_, err := e.Files.Create(ctx, strings.NewReader("x"), apitype.FileCreateParams{Filename: "a.txt", Purpose: "assistants_output"})
+			return err
+		}, false},
+		{"oversize upload", "file", func() error {
+			_, err := e.Files.Create(ctx, strings.NewReader(strings.Repeat("x", 2048)), apitype.FileCreateParams{Filename: "a.txt", Purpose: "assistants"})
+			return err
+		}, false},
+		{"file_search tool with bad max_num_results", "tools[0].file_search.max_num_results", func() error {
+			_, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Tools: []apitype.Tool{{Type: "file_search", FileSearch: &apitype.FileSearchTool{MaxNumResults: 99}}}})
+			return err
+		}, false},
+	}
+	for _, c := range cases {
+		err := c.call()
+		var ae *apitype.Error
+		if !errors.As(err, &ae) {
+			t.Fatalf("%s: want *apitype.Error, got %v", c.name, err)
+		}
+		if c.notFound != errors.Is(err, apitype.ErrNotFound) || (!c.notFound && ae.Param != c.param) {
+			t.Fatalf("%s: got %+v", c.name, ae)
+		}
+	}
+	page, _ := e.VectorStores.List(ctx, apitype.ListParams{})
+	files, _ := e.Files.List(ctx, apitype.ListParams{}, "")
+	if len(page.Data) != 1 || len(files.Data) != 1 {
+		t.Fatalf("bad input wrote something: %d stores, %d files", len(page.Data), len(files.Data))
 	}
 }

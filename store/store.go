@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/hearth-go/hearth/apitype"
 	"io"
 	"log/slog"
 	"os"
@@ -18,7 +19,10 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes.
-const SchemaVersion = 1
+//
+// Version 2 stores exact token counts: its migration recounts every message
+// with Options.CountTokens (keeping the stored counts when that is nil).
+const SchemaVersion = 2
 
 // Errors returned by Open.
 var (
@@ -47,6 +51,8 @@ type Options struct {
 	MaxBatch int
 	// Migrations run, in Version order, for each version above the file's.
 	Migrations []Migration
+	// CountTokens counts a message's tokens for the schema 2 migration.
+	CountTokens func(*apitype.Message) int
 	// Logger receives open/migration notes. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -97,7 +103,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, log: opts.Logger, max: opts.MaxBatch,
 		writes: make(chan *write), stop: make(chan struct{}), done: make(chan struct{})}
-	if err := s.init(opts.Migrations); err != nil {
+	if err := s.init(append([]Migration{recountMigration(opts.CountTokens)}, opts.Migrations...)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -351,4 +357,33 @@ func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)
 	return b
+}
+
+// recountMigration (schema 2) stores count's token counts for messages
+// written before counts were exact.
+func recountMigration(count func(*apitype.Message) int) Migration {
+	return Migration{Version: 2, Up: func(btx *bolt.Tx) error {
+		if count == nil {
+			return nil
+		}
+		tx := Wrap(btx)
+		return tx.EachThread(func(threadID string) error {
+			p := apitype.MessageListParams{ListParams: apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc}}
+			for {
+				page, err := tx.ListMessages(threadID, p)
+				if err != nil {
+					return err
+				}
+				for i := range page.Data {
+					if err := tx.PutMessage(&page.Data[i], count(&page.Data[i])); err != nil {
+						return err
+					}
+				}
+				if !page.HasMore {
+					return nil
+				}
+				p.After = *page.LastID
+			}
+		})
+	}}
 }

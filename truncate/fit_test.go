@@ -150,7 +150,7 @@ func TestNewestUserMessageTooLarge(t *testing.T) {
 func TestFitProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	e := enc(t)
-	for trial := range 300 {
+	for trial := range 120 {
 		var items []truncate.Item
 		n := 1 + rng.IntN(60)
 		for i := range n {
@@ -159,7 +159,7 @@ func TestFitProperties(t *testing.T) {
 				g := fmt.Sprint("g", i)
 				it.Group, it.Role = g, "assistant"
 				items = append(items, it)
-				items = append(items, truncate.Item{ID: fmt.Sprint(i, "o"), Role: "tool", Group: g, ToolOutput: true, Text: words(1 + rng.IntN(2000))})
+				items = append(items, truncate.Item{ID: fmt.Sprint(i, "o"), Role: "tool", Group: g, ToolOutput: true, Text: words(1 + rng.IntN(800))})
 				continue
 			}
 			items = append(items, it)

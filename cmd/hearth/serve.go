@@ -11,11 +11,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/hearth-go/hearth/codeinterp"
 	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/scripted"
@@ -26,6 +29,8 @@ import (
 type serveConfig struct {
 	db, addr, backend, ollamaURL, model string
 	keysFile, logFormat, logLevel       string
+	codeInterpreter, cacheDir           string
+	embedModel                          string
 	shutdownTimeout                     time.Duration
 }
 
@@ -41,6 +46,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.keysFile, "keys-file", a.env("HEARTH_API_KEYS_FILE", ""), "file of API keys, one a line, # comments (env HEARTH_API_KEYS_FILE); env HEARTH_API_KEYS adds comma-separated keys")
 	fs.StringVar(&c.logFormat, "log-format", a.env("HEARTH_LOG_FORMAT", "text"), "log format: text or json (env HEARTH_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", a.env("HEARTH_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env HEARTH_LOG_LEVEL)")
+	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
+	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "Ollama model that embeds file search chunks, e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
+	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests to finish")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -65,7 +73,30 @@ func (a *app) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log})
+	var sandbox codeinterp.Sandbox
+	switch c.codeInterpreter {
+	case "wasi":
+		wasi, err := codeinterp.NewWASI(codeinterp.Config{CacheDir: c.cacheDir, Logger: log})
+		if err != nil {
+			return fmt.Errorf("code interpreter: %w (use --code-interpreter=off to serve without it)", err)
+		}
+		defer wasi.Close()
+		sandbox = wasi
+	case "off":
+		log.Warn("code interpreter is off: code_interpreter calls get an error the model reads")
+	default:
+		return fmt.Errorf("%w: --code-interpreter must be wasi or off, got %q", errUsage, c.codeInterpreter)
+	}
+	var embedder filesearch.Embedder
+	if c.embedModel != "" {
+		oc, err := ollama.New(ollama.Config{URL: c.ollamaURL, EmbedModel: c.embedModel})
+		if err != nil {
+			return err
+		}
+		embedder = filesearch.NewLLMEmbedder(oc, c.embedModel)
+	}
+	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
+		CodeInterpreter: sandbox, Embedder: embedder})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (is another hearth serving it?)", err)
 	}
@@ -118,6 +149,14 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// defaultCacheDir is where the compiled interpreter is kept between runs.
+func defaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "hearth")
+	}
+	return ""
 }
 
 // newModel picks the model backend.

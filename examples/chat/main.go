@@ -56,7 +56,12 @@ func run(ctx context.Context, in io.Reader, out io.Writer, db string, stream boo
 		defer os.RemoveAll(dir)
 		db = filepath.Join(dir, "hearth.db")
 	}
-	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model})
+	sandbox, err := backend.Sandbox(out)
+	if err != nil {
+		return err
+	}
+	defer sandbox.Close()
+	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model, CodeInterpreter: sandbox})
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,8 @@ var script = []scripted.Turn{
 }
 
 func run(ctx context.Context, db string) error {
-	b := backend.Pick(os.Stdout, script...)
+	out := os.Stdout
+	b := backend.Pick(out, script...)
 	if db == "" {
 		dir, err := os.MkdirTemp("", "hearth-quickstart")
 		if err != nil {
@@ -42,7 +43,12 @@ func run(ctx context.Context, db string) error {
 		defer os.RemoveAll(dir)
 		db = filepath.Join(dir, "hearth.db")
 	}
-	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model})
+	sandbox, err := backend.Sandbox(out)
+	if err != nil {
+		return err
+	}
+	defer sandbox.Close()
+	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model, CodeInterpreter: sandbox})
 	if err != nil {
 		return err
 	}

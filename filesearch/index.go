@@ -1,0 +1,657 @@
+package filesearch
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/hearth-go/hearth/apitype"
+	chromem "github.com/philippgille/chromem-go"
+	bolt "go.etcd.io/bbolt"
+)
+
+// rootBucket holds one sub-bucket per vector store; each has a "meta" key
+// and the buckets "files" (fileID → fileRecord JSON) and "chunks"
+// (fileID 0x00 uint32-BE index → chunk record).
+var (
+	rootBucket   = []byte("filesearch.v1")
+	metaKey      = []byte("meta")
+	filesBucket  = []byte("files")
+	chunksBucket = []byte("chunks")
+)
+
+// Config configures an Index.
+type Config struct {
+	// Embedder embeds new vector stores and queries; nil means
+	// NewLexicalEmbedder(0).
+	Embedder Embedder
+	// Embedders are other embedders stores may have been indexed with; a
+	// store is always queried with the embedder whose ID it recorded.
+	Embedders []Embedder
+	// Tokenizer sizes chunks; nil means ApproxTokenizer. Pass truncate's
+	// cl100k encoding to match the hosted API's token counts.
+	Tokenizer Tokenizer
+	// HybridWeight is the weight of the vector score in the auto ranker,
+	// 0–1; 0 means DefaultHybridWeight.
+	HybridWeight float64
+	Logger       *slog.Logger
+}
+
+// Index is the file search index over a bbolt database. It is safe for
+// concurrent use. bbolt holds every chunk and vector; the in-memory
+// chromem-go collection and BM25 index of a store are rebuilt from it on the
+// store's first use after Open.
+type Index struct {
+	db      *bolt.DB
+	tok     Tokenizer
+	log     *slog.Logger
+	defEmb  Embedder
+	hybridW float64
+
+	wmu sync.Mutex // serializes writes and loads so memory follows bbolt
+
+	mu        sync.Mutex
+	embedders map[string]Embedder
+	stores    map[string]*memStore // loaded stores
+}
+
+// StoreInfo describes an indexed vector store.
+type StoreInfo struct {
+	EmbedderID string `json:"embedder"`
+	Dim        int    `json:"dim"`
+}
+
+// FileInfo is the record of an indexed file: present means fully indexed.
+type FileInfo struct {
+	FileID   string `json:"file_id"`
+	Filename string `json:"filename"`
+	Chunks   int    `json:"chunks"`
+	Tokens   int    `json:"tokens"`
+	Bytes    int64  `json:"bytes"`
+}
+
+// Stats reports what AddFile indexed.
+type Stats struct {
+	Chunks int
+	Tokens int
+	// UsageBytes is the stored size of text and vectors, for usage_bytes.
+	UsageBytes int64
+}
+
+// Open prepares the index's buckets in db. It reads no chunk: stores are
+// loaded into memory when first searched.
+func Open(db *bolt.DB, cfg Config) (*Index, error) {
+	if db == nil {
+		return nil, errors.New("filesearch: nil bbolt DB")
+	}
+	ix := &Index{db: db, tok: cfg.Tokenizer, log: cfg.Logger, defEmb: cfg.Embedder,
+		embedders: map[string]Embedder{}, stores: map[string]*memStore{}}
+	ix.hybridW = cfg.HybridWeight
+	if ix.hybridW <= 0 || ix.hybridW > 1 {
+		ix.hybridW = DefaultHybridWeight
+	}
+	if ix.tok == nil {
+		ix.tok = ApproxTokenizer{}
+	}
+	if ix.log == nil {
+		ix.log = slog.New(slog.DiscardHandler)
+	}
+	if ix.defEmb == nil {
+		ix.defEmb = NewLexicalEmbedder(0)
+	}
+	ix.embedders[ix.defEmb.ID()] = ix.defEmb
+	for _, e := range cfg.Embedders {
+		ix.embedders[e.ID()] = e
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(rootBucket)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("filesearch: creating buckets: %w", err)
+	}
+	return ix, nil
+}
+
+// Close drops the in-memory indexes; the bbolt DB stays open (it is the
+// caller's).
+func (ix *Index) Close() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.stores = map[string]*memStore{}
+	return nil
+}
+
+func (ix *Index) embedder(id string) (Embedder, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	e, ok := ix.embedders[id]
+	return e, ok
+}
+
+// Store returns the embedder identity a store was indexed with.
+func (ix *Index) Store(storeID string) (StoreInfo, error) {
+	var info StoreInfo
+	err := ix.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(rootBucket).Bucket([]byte(storeID))
+		if b == nil {
+			return fmt.Errorf("%w: %s", ErrStoreNotFound, storeID)
+		}
+		return json.Unmarshal(b.Get(metaKey), &info)
+	})
+	return info, err
+}
+
+// Files lists the files fully indexed in a store (empty for an unknown store).
+// After a crash, files the engine had in progress and that are not listed
+// here must be added again.
+func (ix *Index) Files(storeID string) ([]FileInfo, error) {
+	var out []FileInfo
+	err := ix.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(rootBucket).Bucket([]byte(storeID))
+		if b == nil {
+			return nil
+		}
+		return b.Bucket(filesBucket).ForEach(func(k, v []byte) error {
+			var fi FileInfo
+			if err := json.Unmarshal(v, &fi); err != nil {
+				return fmt.Errorf("filesearch: corrupt file record %q: %w", k, err)
+			}
+			out = append(out, fi)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// HasFile reports whether fileID is fully indexed in storeID.
+func (ix *Index) HasFile(storeID, fileID string) (bool, error) {
+	var ok bool
+	err := ix.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(rootBucket).Bucket([]byte(storeID)); b != nil {
+			ok = b.Bucket(filesBucket).Get([]byte(fileID)) != nil
+		}
+		return nil
+	})
+	return ok, err
+}
+
+func chunkKey(fileID string, i int) []byte {
+	k := make([]byte, 0, len(fileID)+5)
+	k = append(k, fileID...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint32(k, uint32(i))
+}
+
+func chunkPrefix(fileID string) []byte { return append([]byte(fileID), 0) }
+
+func encodeChunk(text string, vec []float32) []byte {
+	b := make([]byte, 0, 4+len(text)+4*len(vec))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(text)))
+	b = append(b, text...)
+	for _, x := range vec {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+func decodeChunk(v []byte) (string, []float32, error) {
+	if len(v) < 4 {
+		return "", nil, errors.New("filesearch: corrupt chunk record")
+	}
+	n := int(binary.BigEndian.Uint32(v))
+	if n > len(v)-4 || (len(v)-4-n)%4 != 0 {
+		return "", nil, errors.New("filesearch: corrupt chunk record")
+	}
+	text := string(v[4 : 4+n])
+	raw := v[4+n:]
+	vec := make([]float32, len(raw)/4)
+	for i := range vec {
+		vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return text, vec, nil
+}
+
+// AddFile chunks text, embeds the chunks and stores them with the file's
+// record in one bbolt transaction: after a crash the file is either fully
+// indexed or absent. Adding a file again replaces its chunks. chunking nil
+// means auto.
+func (ix *Index) AddFile(ctx context.Context, storeID, fileID, filename, text string, chunking *apitype.ChunkingStrategy) (Stats, error) {
+	if storeID == "" || fileID == "" || strings.IndexByte(fileID, 0) >= 0 || strings.IndexByte(storeID, 0) >= 0 {
+		return Stats{}, errors.New("filesearch: store and file ids must be non-empty and free of NUL bytes")
+	}
+	size, overlap, err := chunkSizes(chunking)
+	if err != nil {
+		return Stats{}, err
+	}
+	emb := ix.defEmb
+	if info, err := ix.Store(storeID); err == nil {
+		e, ok := ix.embedder(info.EmbedderID)
+		if !ok {
+			return Stats{}, fmt.Errorf("%w: store %s uses %q, which this index was not given", ErrEmbedderMismatch, storeID, info.EmbedderID)
+		}
+		emb = e
+	}
+	chunks := SplitText(ix.tok, text, size, overlap)
+	texts := make([]string, len(chunks))
+	st := Stats{Chunks: len(chunks)}
+	for i, c := range chunks {
+		texts[i] = c.Text
+		st.Tokens += c.Tokens
+	}
+	var vecs [][]float32
+	if len(texts) > 0 {
+		if vecs, err = emb.Embed(ctx, texts); err != nil {
+			return Stats{}, err
+		}
+		if len(vecs) != len(texts) {
+			return Stats{}, fmt.Errorf("filesearch: embedder %s returned %d vectors for %d chunks", emb.ID(), len(vecs), len(texts))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Stats{}, err
+	}
+	usage, err := ix.commitFile(ctx, storeID, fileID, filename, emb, texts, vecs, st)
+	st.UsageBytes = usage
+	return st, err
+}
+
+// commitFile stores a file's embedded chunks and its record in one
+// transaction, then mirrors them into the loaded in-memory store.
+func (ix *Index) commitFile(ctx context.Context, storeID, fileID, filename string, emb Embedder, texts []string, vecs [][]float32, st Stats) (int64, error) {
+	dim := 0
+	for _, v := range vecs {
+		if dim == 0 {
+			dim = len(v)
+		}
+		if len(v) != dim || len(v) == 0 {
+			return 0, fmt.Errorf("filesearch: embedder %s returned vectors of differing lengths (%d and %d)", emb.ID(), dim, len(v))
+		}
+	}
+	vals := make([][]byte, len(texts))
+	var usage int64
+	for i := range texts {
+		vals[i] = encodeChunk(texts[i], vecs[i])
+		usage += int64(len(vals[i]))
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	err := ix.db.Update(func(tx *bolt.Tx) error {
+		sb, err := storeBucket(tx, storeID, emb, dim)
+		if err != nil {
+			return err
+		}
+		cb := sb.Bucket(chunksBucket)
+		if err := deleteChunks(cb, fileID); err != nil {
+			return err
+		}
+		for i, v := range vals {
+			if err := cb.Put(chunkKey(fileID, i), v); err != nil {
+				return err
+			}
+		}
+		rec, _ := json.Marshal(FileInfo{FileID: fileID, Filename: filename, Chunks: len(texts), Tokens: st.Tokens, Bytes: usage})
+		return sb.Bucket(filesBucket).Put([]byte(fileID), rec)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if ms := ix.loaded(storeID); ms != nil {
+		ms.mu.Lock()
+		ms.removeFile(fileID)
+		ms.addFile(ctx, fileID, filename, texts, vecs)
+		if ms.dim == 0 {
+			ms.dim = dim
+		}
+		ms.mu.Unlock()
+	}
+	return usage, nil
+}
+
+// storeBucket returns the store's bucket, creating it with emb's identity,
+// and checks that an existing store was indexed with emb and vectors of dim
+// dimensions (0: no vectors to check).
+func storeBucket(tx *bolt.Tx, storeID string, emb Embedder, dim int) (*bolt.Bucket, error) {
+	root := tx.Bucket(rootBucket)
+	sb := root.Bucket([]byte(storeID))
+	if sb != nil {
+		var info StoreInfo
+		if err := json.Unmarshal(sb.Get(metaKey), &info); err != nil {
+			return nil, fmt.Errorf("filesearch: corrupt store meta: %w", err)
+		}
+		if info.EmbedderID != emb.ID() {
+			return nil, fmt.Errorf("%w: store %s uses %q, not %q", ErrEmbedderMismatch, storeID, info.EmbedderID, emb.ID())
+		}
+		switch {
+		case dim == 0 || info.Dim == dim:
+		case info.Dim == 0:
+			info.Dim = dim
+			meta, _ := json.Marshal(info)
+			if err := sb.Put(metaKey, meta); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("%w: store %s holds %d-dimensional vectors, embedder %s returned %d", ErrEmbedderMismatch, storeID, info.Dim, emb.ID(), dim)
+		}
+		return sb, nil
+	}
+	sb, err := root.CreateBucket([]byte(storeID))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sb.CreateBucket(filesBucket); err != nil {
+		return nil, err
+	}
+	if _, err := sb.CreateBucket(chunksBucket); err != nil {
+		return nil, err
+	}
+	meta, _ := json.Marshal(StoreInfo{EmbedderID: emb.ID(), Dim: dim})
+	return sb, sb.Put(metaKey, meta)
+}
+
+func deleteChunks(cb *bolt.Bucket, fileID string) error {
+	p := chunkPrefix(fileID)
+	c := cb.Cursor()
+	for k, _ := c.Seek(p); k != nil && strings.HasPrefix(string(k), string(p)); k, _ = c.Seek(p) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemoveFile deletes a file's chunks and record from a store.
+func (ix *Index) RemoveFile(ctx context.Context, storeID, fileID string) error {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	err := ix.db.Update(func(tx *bolt.Tx) error {
+		sb := tx.Bucket(rootBucket).Bucket([]byte(storeID))
+		if sb == nil {
+			return nil
+		}
+		if err := deleteChunks(sb.Bucket(chunksBucket), fileID); err != nil {
+			return err
+		}
+		return sb.Bucket(filesBucket).Delete([]byte(fileID))
+	})
+	if err != nil {
+		return err
+	}
+	if ms := ix.loaded(storeID); ms != nil {
+		ms.mu.Lock()
+		ms.removeFile(fileID)
+		ms.mu.Unlock()
+	}
+	return nil
+}
+
+// DropStore deletes a store's index.
+func (ix *Index) DropStore(ctx context.Context, storeID string) error {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	err := ix.db.Update(func(tx *bolt.Tx) error {
+		err := tx.Bucket(rootBucket).DeleteBucket([]byte(storeID))
+		if errors.Is(err, bolt.ErrBucketNotFound) {
+			return nil
+		}
+		return err
+	})
+	ix.mu.Lock()
+	delete(ix.stores, storeID)
+	ix.mu.Unlock()
+	return err
+}
+
+// Reindex re-embeds every chunk of a store with emb and records emb as the
+// store's embedder, all in one transaction; emb is remembered for queries.
+func (ix *Index) Reindex(ctx context.Context, storeID string, emb Embedder) error {
+	type item struct {
+		key  []byte
+		text string
+	}
+	var items []item
+	err := ix.db.View(func(tx *bolt.Tx) error {
+		sb := tx.Bucket(rootBucket).Bucket([]byte(storeID))
+		if sb == nil {
+			return fmt.Errorf("%w: %s", ErrStoreNotFound, storeID)
+		}
+		return sb.Bucket(chunksBucket).ForEach(func(k, v []byte) error {
+			text, _, err := decodeChunk(v)
+			items = append(items, item{append([]byte(nil), k...), text})
+			return err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	texts := make([]string, len(items))
+	for i, it := range items {
+		texts[i] = it.text
+	}
+	var vecs [][]float32
+	if len(texts) > 0 {
+		if vecs, err = emb.Embed(ctx, texts); err != nil {
+			return err
+		}
+		if len(vecs) != len(texts) {
+			return fmt.Errorf("filesearch: embedder %s returned %d vectors for %d chunks", emb.ID(), len(vecs), len(texts))
+		}
+	}
+	dim := 0
+	for _, v := range vecs {
+		if dim == 0 {
+			dim = len(v)
+		}
+		if len(v) != dim || len(v) == 0 {
+			return fmt.Errorf("filesearch: embedder %s returned vectors of differing lengths (%d and %d)", emb.ID(), dim, len(v))
+		}
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	err = ix.db.Update(func(tx *bolt.Tx) error {
+		sb := tx.Bucket(rootBucket).Bucket([]byte(storeID))
+		if sb == nil {
+			return fmt.Errorf("%w: %s", ErrStoreNotFound, storeID)
+		}
+		cb := sb.Bucket(chunksBucket)
+		for i, it := range items {
+			if cb.Get(it.key) == nil {
+				continue // removed meanwhile
+			}
+			if err := cb.Put(it.key, encodeChunk(it.text, vecs[i])); err != nil {
+				return err
+			}
+		}
+		// Files added or removed between the read and this write would mix
+		// embedders: refuse and let the caller retry.
+		n := 0
+		c := cb.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			n++
+		}
+		if n != len(items) {
+			return fmt.Errorf("filesearch: store %s changed during re-index; try again", storeID)
+		}
+		meta, _ := json.Marshal(StoreInfo{EmbedderID: emb.ID(), Dim: dim})
+		return sb.Put(metaKey, meta)
+	})
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	ix.embedders[emb.ID()] = emb
+	delete(ix.stores, storeID)
+	ix.mu.Unlock()
+	return nil
+}
+
+func (ix *Index) loaded(storeID string) *memStore {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.stores[storeID]
+}
+
+// load returns the store's in-memory index, building it from bbolt once.
+func (ix *Index) load(ctx context.Context, storeID string) (*memStore, error) {
+	if ms := ix.loaded(storeID); ms != nil {
+		return ms, nil
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	if ms := ix.loaded(storeID); ms != nil {
+		return ms, nil
+	}
+	ms := newMemStore(storeID)
+	err := ix.db.View(func(tx *bolt.Tx) error {
+		sb := tx.Bucket(rootBucket).Bucket([]byte(storeID))
+		if sb == nil {
+			return fmt.Errorf("%w: %s", ErrStoreNotFound, storeID)
+		}
+		var info StoreInfo
+		if err := json.Unmarshal(sb.Get(metaKey), &info); err != nil {
+			return fmt.Errorf("filesearch: corrupt store meta: %w", err)
+		}
+		ms.embedderID = info.EmbedderID
+		ms.dim = info.Dim
+		names := map[string]string{}
+		if err := sb.Bucket(filesBucket).ForEach(func(k, v []byte) error {
+			var fi FileInfo
+			if err := json.Unmarshal(v, &fi); err != nil {
+				return err
+			}
+			names[fi.FileID] = fi.Filename
+			return nil
+		}); err != nil {
+			return err
+		}
+		var (
+			curFile string
+			texts   []string
+			vecs    [][]float32
+		)
+		flush := func() {
+			if curFile != "" {
+				ms.addFile(ctx, curFile, names[curFile], texts, vecs)
+			}
+			texts, vecs = nil, nil
+		}
+		err := sb.Bucket(chunksBucket).ForEach(func(k, v []byte) error {
+			i := strings.IndexByte(string(k), 0)
+			if i < 0 {
+				return errors.New("filesearch: corrupt chunk key")
+			}
+			if f := string(k[:i]); f != curFile {
+				flush()
+				curFile = f
+			}
+			text, vec, err := decodeChunk(v)
+			if err != nil {
+				return err
+			}
+			texts = append(texts, text)
+			vecs = append(vecs, vec)
+			return nil
+		})
+		flush()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ix.mu.Lock()
+	ix.stores[storeID] = ms
+	ix.mu.Unlock()
+	ix.log.Debug("filesearch: loaded store", "store", storeID, "chunks", ms.coll.Count())
+	return ms, nil
+}
+
+// memStore is the in-memory index of one vector store.
+type memStore struct {
+	mu         sync.RWMutex
+	embedderID string
+	dim        int // vector length, 0 while the store has no vectors
+	coll       *chromem.Collection
+	kw         *keywordIndex
+	ords       map[string]int32 // chromem doc id → keyword ordinal
+	files      map[string]memFile
+}
+
+type memFile struct {
+	name   string
+	chunks int
+}
+
+func newMemStore(storeID string) *memStore {
+	coll, _ := chromem.NewDB().CreateCollection(storeID, nil, func(context.Context, string) ([]float32, error) {
+		return nil, errors.New("filesearch: chunks carry their embeddings")
+	})
+	return &memStore{coll: coll, kw: newKeywordIndex(), ords: map[string]int32{}, files: map[string]memFile{}}
+}
+
+func docID(fileID string, i int) string { return fileID + "#" + strconv.Itoa(i) }
+
+func splitDocID(id string) (string, int) {
+	j := strings.LastIndexByte(id, '#')
+	if j < 0 {
+		return id, 0
+	}
+	n, _ := strconv.Atoi(id[j+1:])
+	return id[:j], n
+}
+
+// addFile adds chunks to memory; the caller holds ms.mu or owns ms.
+func (ms *memStore) addFile(ctx context.Context, fileID, name string, texts []string, vecs [][]float32) {
+	ms.files[fileID] = memFile{name: name, chunks: len(texts)}
+	for i, t := range texts {
+		id := docID(fileID, i)
+		// AddDocument only fails on an empty id or an empty embedding, which
+		// decodeChunk and the embedders never produce.
+		_ = ms.coll.AddDocument(ctx, chromem.Document{ID: id, Embedding: vecs[i], Content: t})
+		ms.ords[id] = ms.kw.add(id, t)
+	}
+}
+
+func (ms *memStore) removeFile(fileID string) {
+	f, ok := ms.files[fileID]
+	if !ok {
+		return
+	}
+	ids := make([]string, f.chunks)
+	for i := range ids {
+		ids[i] = docID(fileID, i)
+		if ord, ok := ms.ords[ids[i]]; ok {
+			ms.kw.remove(ord)
+			delete(ms.ords, ids[i])
+		}
+	}
+	if len(ids) > 0 {
+		_ = ms.coll.Delete(context.Background(), nil, nil, ids...)
+	}
+	delete(ms.files, fileID)
+	if ms.kw.live < len(ms.kw.docs)/2 {
+		ms.rebuildKeywords()
+	}
+}
+
+// rebuildKeywords drops tombstones once they outnumber live documents.
+func (ms *memStore) rebuildKeywords() {
+	old := ms.kw
+	ms.kw = newKeywordIndex()
+	ms.ords = map[string]int32{}
+	for _, d := range old.docs {
+		if !d.alive {
+			continue
+		}
+		doc, err := ms.coll.GetByID(context.Background(), d.id)
+		if err != nil {
+			continue
+		}
+		ms.ords[d.id] = ms.kw.add(d.id, doc.Content)
+	}
+}
