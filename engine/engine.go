@@ -149,6 +149,9 @@ type Engine struct {
 	// ownIndex is the default file index, closed with the engine.
 	ownIndex io.Closer
 
+	// cancelMu orders a Cancel's cancelling event before the cancelled one.
+	cancelMu sync.Mutex
+
 	mu       sync.Mutex
 	inflight map[string]context.CancelCauseFunc // run id → cancel of its executor
 	closed   bool

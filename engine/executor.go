@@ -267,6 +267,11 @@ func openToolStep(tx *store.Tx, r *apitype.Run) (*apitype.RunStep, error) {
 // kept on the open message). It returns nil, nil when the run had already
 // left the statuses the cause applies to.
 func (e *Engine) finish(ctx context.Context, threadID, runID string, cause error, x *runner) (*apitype.Run, error) {
+	if errors.Is(cause, errCancelled) {
+		// Wait for a Cancel in flight to publish thread.run.cancelling.
+		e.cancelMu.Lock()
+		defer e.cancelMu.Unlock()
+	}
 	now := e.now()
 	var events []apitype.Event
 	r, err := e.updateRun(ctx, threadID, runID, func(tx *store.Tx, r *apitype.Run) error {

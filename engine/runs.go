@@ -309,6 +309,9 @@ func (s *Runs) Wait(ctx context.Context, threadID, runID string) (*apitype.Run, 
 // Cancel asks a run to stop: it moves to cancelling, and to cancelled once
 // its model call (cancelled through its context) has stopped.
 func (s *Runs) Cancel(ctx context.Context, threadID, runID string) (*apitype.Run, error) {
+	// Held across commit and publish so the executor's thread.run.cancelled
+	// (see finish) never overtakes this thread.run.cancelling on a stream.
+	s.e.cancelMu.Lock()
 	r, err := s.e.updateRun(ctx, threadID, runID, func(_ *store.Tx, r *apitype.Run) error {
 		switch r.Status {
 		case apitype.RunQueued, apitype.RunInProgress, apitype.RunRequiresAction:
@@ -320,13 +323,16 @@ func (s *Runs) Cancel(ctx context.Context, threadID, runID string) (*apitype.Run
 			return apitype.InvalidState("Cannot cancel run with status '%s'.", r.Status)
 		}
 	})
+	if err == nil {
+		s.e.bus.publish(runID, apitype.Event{Event: apitype.EventRunCancelling, Run: r})
+	}
+	s.e.cancelMu.Unlock()
 	if err == errNoChange {
 		return s.Retrieve(ctx, threadID, runID)
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.e.bus.publish(runID, apitype.Event{Event: apitype.EventRunCancelling, Run: r})
 	if !s.e.stopExecutor(runID, errCancelled) {
 		// No executor holds it (queued or waiting for outputs): finish here.
 		s.e.finish(context.WithoutCancel(ctx), threadID, runID, errCancelled, nil)
