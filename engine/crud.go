@@ -67,12 +67,7 @@ func (s *Assistants) Create(ctx context.Context, p apitype.AssistantCreateParams
 
 // Retrieve reads an assistant.
 func (s *Assistants) Retrieve(ctx context.Context, id string) (*apitype.Assistant, error) {
-	var a *apitype.Assistant
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		a, err = tx.GetAssistant(id)
-		return err
-	})
-	return a, err
+	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Assistant, error) { return tx.GetAssistant(id) })
 }
 
 // Update modifies the fields p sets; metadata, when given, replaces the old.
@@ -158,11 +153,7 @@ func (s *Assistants) List(ctx context.Context, p apitype.ListParams) (*apitype.P
 	if err := checkList(p, store.PrefixAssistant); err != nil {
 		return nil, err
 	}
-	var page apitype.Page[apitype.Assistant]
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		page, err = tx.ListAssistants(p)
-		return err
-	})
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Assistant], error) { return tx.ListAssistants(p) })
 	return &page, err
 }
 
@@ -255,12 +246,7 @@ func (s *Threads) prepare(p apitype.ThreadCreateParams) (*apitype.Thread, []*api
 
 // Retrieve reads a thread.
 func (s *Threads) Retrieve(ctx context.Context, id string) (*apitype.Thread, error) {
-	var th *apitype.Thread
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		th, err = tx.GetThread(id)
-		return err
-	})
-	return th, err
+	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Thread, error) { return tx.GetThread(id) })
 }
 
 // Update modifies a thread's tool_resources and metadata.
@@ -350,12 +336,7 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 
 // Retrieve reads a message.
 func (s *Messages) Retrieve(ctx context.Context, threadID, id string) (*apitype.Message, error) {
-	var m *apitype.Message
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		m, err = tx.GetMessage(threadID, id)
-		return err
-	})
-	return m, err
+	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Message, error) { return tx.GetMessage(threadID, id) })
 }
 
 // Update replaces a message's metadata.
@@ -406,11 +387,7 @@ func (s *Messages) List(ctx context.Context, threadID string, p apitype.MessageL
 	if p.RunID != "" && !store.ValidID(store.PrefixRun, p.RunID) {
 		return nil, apitype.Invalid("run_id", "'run_id' must be a run id, got %q.", truncateForError(p.RunID))
 	}
-	var page apitype.Page[apitype.Message]
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		page, err = tx.ListMessages(threadID, p)
-		return err
-	})
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Message], error) { return tx.ListMessages(threadID, p) })
 	return &page, err
 }
 
@@ -421,6 +398,16 @@ func (s *Messages) All(ctx context.Context, threadID string, p apitype.MessageLi
 		q.ListParams = lp
 		return s.List(ctx, threadID, q)
 	})
+}
+
+// read runs get in a read transaction and returns what it read.
+func read[T any](ctx context.Context, e *Engine, get func(*store.Tx) (T, error)) (T, error) {
+	var out T
+	err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+		out, err = get(tx)
+		return err
+	})
+	return out, err
 }
 
 // paginate follows has_more with after=<last_id>.

@@ -137,7 +137,7 @@ type Engine struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	sem    chan struct{}
+	queue  *runQueue
 	// ingestSem bounds ingestion apart from runs.
 	ingestSem chan struct{}
 	ingest    *ingester
@@ -165,7 +165,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger, bus: newBus(),
-		sem: make(chan struct{}, cfg.MaxConcurrentRuns), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
+		queue: newRunQueue(), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
 	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
 		CountTokens: e.countTokens})
@@ -192,6 +192,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := e.sweepFiles(ctx); err != nil {
 		st.Close()
 		return nil, err
+	}
+	for range cfg.MaxConcurrentRuns {
+		e.wg.Add(1)
+		go e.worker()
 	}
 	err = e.recover(ctx)
 	if err == nil {

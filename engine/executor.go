@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hearth-go/hearth/apitype"
@@ -43,18 +44,74 @@ func failure(code, format string, args ...any) error {
 	return &runFailure{code, fmt.Sprintf(format, args...)}
 }
 
-// schedule starts an executor for the run on an engine-owned goroutine; it
-// waits for one of MaxConcurrentRuns slots.
+// schedule queues the run for the worker pool. Runs start in the order
+// they were queued, as MaxConcurrentRuns workers free up.
 func (e *Engine) schedule(threadID, runID string, resume bool) {
-	e.goOwned(func() {
-		select {
-		case e.sem <- struct{}{}:
-		case <-e.ctx.Done():
+	e.queue.push(queuedRun{threadID, runID, resume})
+}
+
+type queuedRun struct {
+	threadID, runID string
+	resume          bool
+}
+
+// runQueue is the FIFO the workers take runs from; unbounded, since a
+// queued run is only three strings.
+type runQueue struct {
+	mu     sync.Mutex
+	items  []queuedRun
+	notify chan struct{}
+}
+
+func newRunQueue() *runQueue { return &runQueue{notify: make(chan struct{}, 1)} }
+
+func (q *runQueue) push(r queuedRun) {
+	q.mu.Lock()
+	q.items = append(q.items, r)
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *runQueue) signal() {
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (q *runQueue) pop() (queuedRun, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) == 0 {
+		return queuedRun{}, false
+	}
+	r := q.items[0]
+	q.items[0] = queuedRun{}
+	q.items = q.items[1:]
+	if len(q.items) > 0 {
+		q.signal() // wake another idle worker for the rest
+	}
+	return r, true
+}
+
+// worker executes queued runs one at a time until the engine closes.
+func (e *Engine) worker() {
+	defer e.wg.Done()
+	for {
+		r, ok := e.queue.pop()
+		if !ok {
+			select {
+			case <-e.queue.notify:
+				continue
+			case <-e.ctx.Done():
+				return
+			}
+		}
+		if e.ctx.Err() != nil {
 			return
 		}
-		defer func() { <-e.sem }()
-		e.execute(threadID, runID, resume)
-	})
+		e.execute(r.threadID, r.runID, r.resume)
+	}
 }
 
 // stopExecutor cancels the executor holding the run, if any.

@@ -112,12 +112,7 @@ func (e *Engine) filePath(id string) string { return filepath.Join(e.cfg.FilesDi
 
 // Retrieve reads a file's record.
 func (s *Files) Retrieve(ctx context.Context, id string) (*apitype.File, error) {
-	var f *apitype.File
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		f, err = tx.GetFile(id)
-		return err
-	})
-	return f, err
+	return read(ctx, s.e, func(tx *store.Tx) (*apitype.File, error) { return tx.GetFile(id) })
 }
 
 // Content opens a file's bytes; close the reader.
@@ -149,11 +144,7 @@ func (s *Files) List(ctx context.Context, p apitype.ListParams, purpose string) 
 	if err := checkList(p, store.PrefixFile); err != nil {
 		return nil, err
 	}
-	var page apitype.Page[apitype.File]
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		page, err = tx.ListFiles(p, purpose)
-		return err
-	})
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.File], error) { return tx.ListFiles(p, purpose) })
 	return &page, err
 }
 

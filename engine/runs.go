@@ -258,11 +258,7 @@ func (e *Engine) started(r *apitype.Run) {
 
 // Retrieve reads a run; an overdue run is expired on the way.
 func (s *Runs) Retrieve(ctx context.Context, threadID, runID string) (*apitype.Run, error) {
-	var r *apitype.Run
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		r, err = tx.GetRun(threadID, runID)
-		return err
-	})
+	r, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.Run, error) { return tx.GetRun(threadID, runID) })
 	if err != nil {
 		return nil, err
 	}
@@ -293,11 +289,7 @@ func (s *Runs) List(ctx context.Context, threadID string, p apitype.ListParams) 
 	if err := checkList(p, store.PrefixRun); err != nil {
 		return nil, err
 	}
-	var page apitype.Page[apitype.Run]
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		page, err = tx.ListRuns(threadID, p)
-		return err
-	})
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Run], error) { return tx.ListRuns(threadID, p) })
 	return &page, err
 }
 
@@ -395,11 +387,7 @@ func (s *Steps) Retrieve(ctx context.Context, threadID, runID, stepID string, in
 	if err := checkInclude(include); err != nil {
 		return nil, err
 	}
-	var st *apitype.RunStep
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		st, err = tx.GetStep(threadID, runID, stepID)
-		return err
-	})
+	st, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.RunStep, error) { return tx.GetStep(threadID, runID, stepID) })
 	if err != nil {
 		return nil, err
 	}

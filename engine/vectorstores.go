@@ -255,11 +255,7 @@ func count(c *apitype.FileCounts, status string) {
 
 // Retrieve reads a vector store; one past its expires_at reads as expired.
 func (s *VectorStores) Retrieve(ctx context.Context, id string) (*apitype.VectorStore, error) {
-	var v *apitype.VectorStore
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		v, err = tx.GetVectorStore(id)
-		return err
-	})
+	v, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.VectorStore, error) { return tx.GetVectorStore(id) })
 	if err != nil {
 		return nil, err
 	}
@@ -322,11 +318,7 @@ func (s *VectorStores) List(ctx context.Context, p apitype.ListParams) (*apitype
 	if err := checkList(p, store.PrefixVectorStore); err != nil {
 		return nil, err
 	}
-	var page apitype.Page[apitype.VectorStore]
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		page, err = tx.ListVectorStores(p)
-		return err
-	})
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.VectorStore], error) { return tx.ListVectorStores(p) })
 	for i := range page.Data {
 		s.e.markExpired(&page.Data[i])
 	}
@@ -370,12 +362,7 @@ func trimIndex(err error, param string) error {
 
 // RetrieveFile reads a vector store file.
 func (s *VectorStores) RetrieveFile(ctx context.Context, vsID, fileID string) (*apitype.VectorStoreFile, error) {
-	var f *apitype.VectorStoreFile
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		f, err = tx.GetVectorStoreFile(vsID, fileID)
-		return err
-	})
-	return f, err
+	return read(ctx, s.e, func(tx *store.Tx) (*apitype.VectorStoreFile, error) { return tx.GetVectorStoreFile(vsID, fileID) })
 }
 
 // DeleteFile detaches a file from a vector store (the file stays).
@@ -461,12 +448,7 @@ func (s *VectorStores) CreateBatch(ctx context.Context, vsID string, p apitype.V
 
 // RetrieveBatch reads a file batch.
 func (s *VectorStores) RetrieveBatch(ctx context.Context, vsID, batchID string) (*apitype.VectorStoreFileBatch, error) {
-	var b *apitype.VectorStoreFileBatch
-	err := s.e.store.View(ctx, func(tx *store.Tx) (err error) {
-		b, err = tx.GetFileBatch(vsID, batchID)
-		return err
-	})
-	return b, err
+	return read(ctx, s.e, func(tx *store.Tx) (*apitype.VectorStoreFileBatch, error) { return tx.GetFileBatch(vsID, batchID) })
 }
 
 // CancelBatch cancels the batch's files still in progress.
