@@ -9,7 +9,7 @@
 # Usage: codeinterp/build/build.sh [--install] [--verify]
 #   --install  install the toolchain with apt-get (needs root) and add a deb-src entry if none exists
 #   --verify   build into a temp dir and compare with the committed codeinterp/wasm/SHA256SUMS
-# Env: WORK (scratch dir, default /tmp/hearth-cpython-wasi), JOBS (default nproc).
+# Builds in /tmp/hearth-cpython-wasi (fixed: the path is part of the output). Env: JOBS (default nproc).
 set -euo pipefail
 
 PY_DEB_VERSION=3.11.2-6+deb12u8
@@ -19,7 +19,9 @@ LLVM=19
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO_OUT=$(cd "$HERE/../wasm" && pwd)
-WORK=${WORK:-/tmp/hearth-cpython-wasi}
+# A fixed build directory: CPython bakes its source path into python.wasm (the
+# VPATH define) and into _sysconfigdata, so another path gives other bytes.
+WORK=/tmp/hearth-cpython-wasi
 JOBS=${JOBS:-$(nproc)}
 INSTALL=0 VERIFY=0
 for a in "$@"; do
