@@ -461,9 +461,12 @@ func (x *runner) promptMessages(kept []truncate.Item, own []ownItem) ([]llm.Mess
 		if m.Role == apitype.RoleAssistant {
 			role = llm.RoleAssistant
 		}
-		images, err := x.e.images(m)
-		if err != nil {
-			return nil, err
+		var images [][]byte
+		if it.Images > 0 {
+			var err error
+			if images, err = x.e.images(m); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, llm.Message{Role: role, Content: it.Text, Images: images})
 	}

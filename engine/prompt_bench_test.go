@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/llm/scripted"
@@ -33,7 +35,7 @@ func benchEngine(b *testing.B) (*Engine, string) {
 			return
 		}
 		f.e, f.err = Open(context.Background(), Config{Path: filepath.Join(dir, "bench.db"), NoSync: true,
-			Model: scripted.Echo(), ContextWindow: 128_000})
+			Model: scripted.Echo(), ContextWindow: 128_000, Logger: slog.New(slog.DiscardHandler)})
 		if f.err != nil {
 			return
 		}
@@ -142,3 +144,39 @@ func BenchmarkCountAtInsert(b *testing.B) {
 }
 
 func osMkdirTemp() (string, error) { return os.MkdirTemp("", "hearth-bench") }
+
+// BenchmarkPrompt128kPaired times the prompt builder and its floor
+// alternately in the same loop, so machine drift hits both alike, and
+// reports their ratio (hearth/floor).
+func BenchmarkPrompt128kPaired(b *testing.B) {
+	e, threadID := benchEngine(b)
+	x := &runner{e: e, ctx: context.Background(), run: &apitype.Run{ID: "run_bench", ThreadID: threadID, Model: "m",
+		TruncationStrategy: &apitype.TruncationStrategy{Type: apitype.TruncationAuto}}}
+	req, err := x.prompt()
+	if err != nil {
+		b.Fatal(err)
+	}
+	kept := len(req.Messages)
+	var hearth, floor time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := x.prompt(); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		n := 0
+		err := e.store.View(context.Background(), func(tx *store.Tx) error {
+			return tx.EachMessage(threadID, true, func(*apitype.Message, int) (bool, error) {
+				n++
+				return n < kept, nil
+			})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		hearth, floor = hearth+t1.Sub(t0), floor+time.Since(t1)
+	}
+	b.ReportMetric(float64(hearth.Nanoseconds())/float64(b.N), "hearth-ns/op")
+	b.ReportMetric(float64(floor.Nanoseconds())/float64(b.N), "floor-ns/op")
+	b.ReportMetric(float64(hearth)/float64(floor), "ratio")
+}

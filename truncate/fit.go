@@ -128,6 +128,9 @@ func (f *Fitter) Fit(ctx context.Context, items iter.Seq2[Item, error], b Budget
 		return Result{}, err
 	}
 	st := fitState{f: f, b: b, avail: b.Available(), limit: -1, turnEnd: -1}
+	// Room for what the budget can hold at ~32 tokens a message, so keeping
+	// thousands of messages does not regrow (and re-copy) the slice.
+	st.kept = make([]Item, 0, min(max(st.avail/32, 16), 8192))
 	if s.Type == LastMessages {
 		st.limit = max(s.LastMessages, 1)
 	}
