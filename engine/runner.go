@@ -108,6 +108,9 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 	}
 }
 
+// maxResumes is how many restarts may resume one run before it is failed.
+const maxResumes = 3
+
 // claim moves the run from queued to in_progress (or, resuming after a
 // restart, closes the steps the dead process left open).
 func (x *runner) claim(threadID, runID string, resume bool) error {
@@ -131,6 +134,15 @@ func (x *runner) claim(threadID, runID string, resume bool) error {
 			}
 			events = append(events, apitype.Event{Event: apitype.EventRunInProgress, Run: r})
 		case r.Status == apitype.RunInProgress && resume:
+			n, err := tx.CountResume(r.ID)
+			if err != nil {
+				return err
+			}
+			if n > maxResumes {
+				// The run was in progress at every one of the last restarts:
+				// likely what it does brings the process down. End it.
+				return failure(apitype.ErrorCodeServer, "Hearth restarted %d times while this run was in progress; it was stopped so that it cannot crash the engine again", n-1)
+			}
 			evs, err := e.closeOpen(tx, r, nil, apitype.StepFailed, &apitype.LastError{Code: apitype.ErrorCodeServer,
 				Message: "Hearth restarted while this step was in progress; the run resumed from its last completed step."},
 				apitype.IncompleteRunFailed, now)

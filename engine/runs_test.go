@@ -1,7 +1,12 @@
 package engine_test
 
 import (
+	"path/filepath"
+	"time"
+
 	"context"
+	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/llm"
 	"slices"
 	"strings"
 	"testing"
@@ -123,4 +128,54 @@ func TestResponseFormatJSONSchemaRetry(t *testing.T) {
 	if len(page.Data) != 2 || page.Data[0].Status != apitype.MessageIncomplete || page.Data[1].Text() != `{"x":1}` {
 		t.Fatalf("messages %+v", page.Data)
 	}
+}
+
+// A run in progress at every restart is resumed three times, then ended
+// with a last_error, so a reply that brings the process down cannot loop.
+func TestResumeLimit(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	open := func(m *scripted.Model) *engine.Engine {
+		e, err := engine.Open(ctx, engine.Config{Path: path, Model: m, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	block := func() *scripted.Model {
+		return &scripted.Model{Fallback: func(*llm.Request) scripted.Turn { return scripted.Turn{Block: true} }}
+	}
+	m := block()
+	e := open(m)
+	a := mustAssistant(t, e)
+	th := mustThread(t, e, "hi")
+	r, err := e.Runs.Create(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for restart := 0; ; restart++ {
+		for len(m.Requests()) == 0 { // the run is in progress, in the model call
+			time.Sleep(time.Millisecond)
+		}
+		e.Close()
+		m = block()
+		e = open(m)
+		got, err := e.Runs.Retrieve(ctx, th.ID, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if restart < 3 {
+			continue
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for got.Status != apitype.RunFailed && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+			got, _ = e.Runs.Retrieve(ctx, th.ID, r.ID)
+		}
+		if got.Status != apitype.RunFailed || !strings.Contains(got.LastError.Message, "restarted 3 times") {
+			t.Fatalf("after %d restarts: %+v %+v", restart+1, got, got.LastError)
+		}
+		break
+	}
+	e.Close()
 }

@@ -20,11 +20,12 @@ var (
 	bThreadData    = []byte("thread_data")
 	bActiveRuns    = []byte("active_runs") // thread id → run id of its active run
 	bLiveRuns      = []byte("live_runs")   // run id → thread id, every non-terminal run
+	bResumes       = []byte("run_resumes") // run id → times a restart resumed it
 	bFiles         = []byte("files")
 	bVectorStores  = []byte("vector_stores")
 	bVectorStoreFi = []byte("vector_store_data")
 
-	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bFiles, bVectorStores, bVectorStoreFi}
+	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bResumes, bFiles, bVectorStores, bVectorStoreFi}
 
 	kSchema = []byte("schema_version")
 	// present is the value of index entries (never empty, so never read as a bucket).
@@ -349,6 +350,9 @@ func (t *Tx) PutRun(r *apitype.Run) error {
 				return err
 			}
 		}
+		if err := t.tx.Bucket(bResumes).Delete([]byte(r.ID)); err != nil {
+			return err
+		}
 		return live.Delete([]byte(r.ID))
 	}
 	if err := active.Put([]byte(r.ThreadID), []byte(r.ID)); err != nil {
@@ -661,4 +665,16 @@ func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message,
 		}
 	}
 	return nil
+}
+
+// CountResume records that a restart resumed a run and returns how many
+// times that has happened; the count goes when the run ends.
+func (t *Tx) CountResume(runID string) (int, error) {
+	b := t.tx.Bucket(bResumes)
+	n := uint64(0)
+	if v := b.Get([]byte(runID)); len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	n++
+	return int(n), b.Put([]byte(runID), u64(n))
 }
