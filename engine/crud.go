@@ -95,26 +95,24 @@ func (s *Assistants) Update(ctx context.Context, id string, p apitype.AssistantU
 		}
 	}
 	var a *apitype.Assistant
+	var ingest []*apitype.VectorStoreFile
 	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		if a, err = tx.GetAssistant(id); err != nil {
 			return err
 		}
 		set(&a.Model, p.Model)
-		if p.Name != nil {
-			a.Name = p.Name
-		}
-		if p.Description != nil {
-			a.Description = p.Description
-		}
-		if p.Instructions != nil {
-			a.Instructions = p.Instructions
-		}
+		override(&a.Name, p.Name)
+		override(&a.Description, p.Description)
+		override(&a.Instructions, p.Instructions)
 		if p.Tools != nil {
 			a.Tools = orEmpty(tools)
 		}
 		if p.ToolResources != nil {
 			a.ToolResources = normResources(p.ToolResources)
+			if ingest, err = s.e.createInlineStores(tx, a.ToolResources); err != nil {
+				return err
+			}
 			if err := s.e.checkResources(tx, "tool_resources", a.ToolResources); err != nil {
 				return err
 			}
@@ -122,20 +120,15 @@ func (s *Assistants) Update(ctx context.Context, id string, p apitype.AssistantU
 		if p.Metadata != nil {
 			a.Metadata = maps.Clone(p.Metadata)
 		}
-		if p.Temperature != nil {
-			a.Temperature = p.Temperature
-		}
-		if p.TopP != nil {
-			a.TopP = p.TopP
-		}
-		if p.ResponseFormat != nil {
-			a.ResponseFormat = p.ResponseFormat
-		}
+		override(&a.Temperature, p.Temperature)
+		override(&a.TopP, p.TopP)
+		override(&a.ResponseFormat, p.ResponseFormat)
 		return tx.PutAssistant(a)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.e.ingestLater(ingest...)
 	return a, nil
 }
 
@@ -255,6 +248,7 @@ func (s *Threads) Update(ctx context.Context, id string, p apitype.ThreadUpdateP
 		return nil, err
 	}
 	var th *apitype.Thread
+	var ingest []*apitype.VectorStoreFile
 	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		if th, err = tx.GetThread(id); err != nil {
@@ -262,6 +256,9 @@ func (s *Threads) Update(ctx context.Context, id string, p apitype.ThreadUpdateP
 		}
 		if p.ToolResources != nil {
 			th.ToolResources = normResources(p.ToolResources)
+			if ingest, err = s.e.createInlineStores(tx, th.ToolResources); err != nil {
+				return err
+			}
 			if err := s.e.checkResources(tx, "tool_resources", th.ToolResources); err != nil {
 				return err
 			}
@@ -274,6 +271,7 @@ func (s *Threads) Update(ctx context.Context, id string, p apitype.ThreadUpdateP
 	if err != nil {
 		return nil, err
 	}
+	s.e.ingestLater(ingest...)
 	return th, nil
 }
 
@@ -565,8 +563,17 @@ func normResources(r *apitype.ToolResources) *apitype.ToolResources {
 	return &c
 }
 
+// set copies *src to *dst when src is given.
 func set[T any](dst *T, src *T) {
 	if src != nil {
 		*dst = *src
+	}
+}
+
+// override points *dst at src when src is given: optional params replace
+// optional fields.
+func override[T any](dst **T, src *T) {
+	if src != nil {
+		*dst = src
 	}
 }

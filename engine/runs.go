@@ -87,21 +87,13 @@ func (s *Runs) createThreadAndRun(ctx context.Context, p apitype.ThreadAndRunCre
 	if err := s.check(&rp); err != nil {
 		return nil, err
 	}
-	if err := checkToolResources("tool_resources", p.ToolResources); err != nil {
-		return nil, err
+	if p.ToolResources != nil {
+		// Run-level tool_resources apply to the new thread, through the same
+		// validation and inline vector store creation as the thread's own.
+		tp.ToolResources = p.ToolResources
 	}
 	var run *apitype.Run
 	th, _, err := s.e.Threads.create(ctx, tp, func(tx *store.Tx, th *apitype.Thread) error {
-		if p.ToolResources != nil {
-			// Run-level tool_resources apply to this thread.
-			th.ToolResources = normResources(p.ToolResources)
-			if err := s.e.checkResources(tx, "tool_resources", th.ToolResources); err != nil {
-				return err
-			}
-			if err := tx.PutThread(th); err != nil {
-				return err
-			}
-		}
 		var err error
 		run, err = s.e.insertRun(tx, th.ID, &rp, runID)
 		return err
@@ -205,24 +197,14 @@ func (e *Engine) insertRun(tx *store.Tx, threadID string, p *apitype.RunCreatePa
 	if r.Tools == nil {
 		r.Tools = []apitype.Tool{}
 	}
-	if p.Temperature != nil {
-		r.Temperature = p.Temperature
-	}
-	if p.TopP != nil {
-		r.TopP = p.TopP
-	}
-	if p.TruncationStrategy != nil {
-		r.TruncationStrategy = p.TruncationStrategy
-	}
-	if p.ToolChoice != nil {
-		r.ToolChoice = p.ToolChoice
-	}
+	override(&r.Temperature, p.Temperature)
+	override(&r.TopP, p.TopP)
+	override(&r.TruncationStrategy, p.TruncationStrategy)
+	override(&r.ToolChoice, p.ToolChoice)
 	if p.ParallelToolCalls != nil {
 		r.ParallelToolCalls = *p.ParallelToolCalls
 	}
-	if p.ResponseFormat != nil {
-		r.ResponseFormat = p.ResponseFormat
-	}
+	override(&r.ResponseFormat, p.ResponseFormat)
 	if r.ResponseFormat == nil {
 		r.ResponseFormat = &apitype.ResponseFormat{Type: apitype.ResponseFormatAuto}
 	}

@@ -335,3 +335,30 @@ func TestVectorStoreBadInput(t *testing.T) {
 		t.Fatalf("bad input wrote something: %d stores, %d files", len(page.Data), len(files.Data))
 	}
 }
+
+// The vector_stores helper of tool_resources makes a store wherever
+// tool_resources are accepted: assistant update and create thread and run.
+func TestInlineVectorStoresOnUpdateAndThreadAndRun(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, scripted.Echo())
+	f, _ := e.Files.Create(ctx, strings.NewReader("Tides follow the moon."), apitype.FileCreateParams{Filename: "tides.txt", Purpose: "assistants"})
+	helper := &apitype.ToolResources{FileSearch: &apitype.FileSearchResources{VectorStores: []apitype.VectorStoreHelper{{FileIDs: []string{f.ID}}}}}
+	a := mustAssistant(t, e)
+	a, err := e.Assistants.Update(ctx, a.ID, apitype.AssistantUpdateParams{ToolResources: helper})
+	if err != nil || len(a.ToolResources.FileSearch.VectorStoreIDs) != 1 || a.ToolResources.FileSearch.VectorStores != nil {
+		t.Fatalf("assistant %v %+v", err, a.ToolResources)
+	}
+	r, err := e.Runs.CreateThreadAndRunAndWait(ctx, apitype.ThreadAndRunCreateParams{AssistantID: a.ID, ToolResources: helper,
+		Thread: &apitype.ThreadCreateParams{Messages: []apitype.MessageCreateParams{{Role: "user", Content: apitype.TextInput("hi")}}}})
+	if err != nil || r.Status != apitype.RunCompleted {
+		t.Fatalf("run %v %+v", err, r)
+	}
+	th, _ := e.Threads.Retrieve(ctx, r.ThreadID)
+	if len(th.ToolResources.FileSearch.VectorStoreIDs) != 1 {
+		t.Fatalf("thread %+v", th.ToolResources)
+	}
+	vs, err := e.VectorStores.Wait(ctx, th.ToolResources.FileSearch.VectorStoreIDs[0])
+	if err != nil || vs.FileCounts.Completed != 1 {
+		t.Fatalf("store %v %+v", err, vs)
+	}
+}
