@@ -1,8 +1,6 @@
 package ollama_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -80,32 +78,11 @@ func BenchmarkChat50(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			start := time.Now()
-			resp, err := hc.Post(srv.URL()+"/api/chat", "application/json", bytes.NewReader(body))
+			n, first, err := ollamatest.RawChat(hc, srv.URL(), body)
 			if err != nil {
 				b.Fatal(err)
 			}
-			br := bufio.NewReader(resp.Body)
-			n := 0
-			for {
-				line, err := br.ReadSlice('\n')
-				if len(line) > 0 {
-					var r api.ChatResponse
-					if err := json.Unmarshal(line, &r); err != nil {
-						b.Fatal(err)
-					}
-					if r.Message.Content != "" {
-						if n == 0 {
-							ttfc += time.Since(start)
-						}
-						n++
-					}
-				}
-				if err != nil {
-					break
-				}
-			}
-			resp.Body.Close()
+			ttfc += first
 			if n != 50 {
 				b.Fatalf("n=%d", n)
 			}
