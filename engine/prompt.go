@@ -61,7 +61,11 @@ func (x *runner) prompt() (*llm.Request, error) {
 		reserve = min(1024, window/4)
 	}
 	tools := x.tools()
-	fixed := enc.CountMessage(r.Instructions, 0)
+	system := r.Instructions
+	if note := x.codeFilesNote(); note != "" {
+		system = strings.TrimSpace(system + "\n\n" + note)
+	}
+	fixed := enc.CountMessage(system, 0)
 	for _, t := range tools {
 		fixed += enc.Count(t.Name) + enc.Count(t.Description) + enc.Count(string(t.Parameters)) + 8
 	}
@@ -124,10 +128,6 @@ func (x *runner) prompt() (*llm.Request, error) {
 	}
 	req := &llm.Request{Model: r.Model, ParallelToolCalls: r.ParallelToolCalls, Temperature: r.Temperature, TopP: r.TopP,
 		ContextWindow: window, MaxOutputTokens: maxOut}
-	system := r.Instructions
-	if note := x.codeFilesNote(); note != "" {
-		system = strings.TrimSpace(system + "\n\n" + note)
-	}
 	if system != "" {
 		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: system})
 	}
