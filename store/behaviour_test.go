@@ -762,3 +762,81 @@ func TestConcurrentReadersSeeSnapshots(t *testing.T) {
 		return nil
 	})
 }
+
+// TestSubmitCallbacksInCommitOrder: writes queued with Submit are committed
+// in queue order and their callbacks run in that order, once each, with
+// each write's own outcome — also when failing writes split a shared
+// commit — and before Wait returns.
+func TestSubmitCallbacksInCommitOrder(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	gen := NewIDGenerator(nil, nil)
+	th := gen.New(PrefixThread)
+	update(t, s, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
+	errBoom := errors.New("boom")
+
+	// Hold the committer so the writes below pile up into one batch.
+	release, started := make(chan struct{}), make(chan struct{})
+	go s.Update(ctx, func(*Tx) error { close(started); <-release; return nil })
+	<-started
+
+	const n = 40
+	var mu sync.Mutex
+	var order []int
+	outcome := make([]error, n)
+	pending := make([]Pending, n)
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = gen.New(PrefixMessage)
+		pending[i] = s.Submit(ctx, func(tx *Tx) error {
+			if i%7 == 3 {
+				return errBoom
+			}
+			if i%7 == 5 {
+				// Fails unless the write before it (i-1) is in the file:
+				// only right when failures are decided in queue order.
+				if _, err := tx.GetMessage(th, ids[i-1]); err != nil {
+					return err
+				}
+			}
+			return tx.PutMessage(&apitype.Message{ID: ids[i], ThreadID: th}, 1)
+		}, func(err error) {
+			mu.Lock()
+			order = append(order, i)
+			outcome[i] = err
+			mu.Unlock()
+		})
+	}
+	close(release)
+	for i, p := range pending {
+		err := p.Wait()
+		if err2 := p.Wait(); err2 != err {
+			t.Fatalf("write %d: second Wait %v, first %v", i, err2, err)
+		}
+		mu.Lock()
+		got := outcome[i]
+		mu.Unlock()
+		if got != err {
+			t.Fatalf("write %d: callback saw %v, Wait %v", i, got, err)
+		}
+		if want := i%7 == 3; errors.Is(err, errBoom) != want || (!want && err != nil) {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if len(order) != n {
+		t.Fatalf("%d callbacks, want %d", len(order), n)
+	}
+	for i, v := range order {
+		if v != i {
+			t.Fatalf("callbacks ran in order %v", order)
+		}
+	}
+
+	// After Close, Submit decides at once with ErrClosed (callback too).
+	s.Close()
+	var closedErr error
+	p := s.Submit(ctx, func(*Tx) error { return nil }, func(err error) { closedErr = err })
+	if err := p.Wait(); !errors.Is(err, ErrClosed) || !errors.Is(closedErr, ErrClosed) {
+		t.Fatalf("Submit after Close: %v / callback %v", err, closedErr)
+	}
+}

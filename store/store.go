@@ -63,7 +63,10 @@ type Store struct {
 	path   string
 	log    *slog.Logger
 	max    int
-	writes chan *write
+	qmu    sync.Mutex
+	queue  []*write      // writes not yet taken by the committer, in order
+	ending bool          // Close has begun: no more writes are queued
+	wake   chan struct{} // a write was queued (capacity 1)
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
@@ -71,8 +74,21 @@ type Store struct {
 }
 
 type write struct {
-	fn  func(*Tx) error
-	err chan error
+	fn   func(*Tx) error
+	then func(error) // Submit's callback, run by the committer; may be nil
+	err  chan error
+}
+
+// decide reports the write's outcome: its callback first (in commit order,
+// on the committer), then to whoever waits.
+func (w *write) decide(err error) {
+	if w.then != nil {
+		func() {
+			defer func() { recover() }() // a bad callback must not kill the committer
+			w.then(err)
+		}()
+	}
+	w.err <- err
 }
 
 // Open opens (creating if needed) the database at path.
@@ -102,7 +118,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, log: opts.Logger, max: opts.MaxBatch,
-		writes: make(chan *write), stop: make(chan struct{}), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.init(append([]Migration{recountMigration(opts.CountTokens)}, opts.Migrations...)); err != nil {
 		db.Close()
 		return nil, err
@@ -172,6 +188,9 @@ func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
 		s.closed.Store(true)
+		s.qmu.Lock()
+		s.ending = true // writes queued before this are still committed
+		s.qmu.Unlock()
 		close(s.stop)
 		<-s.done
 		err = s.db.Close()
@@ -223,56 +242,115 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 // assigning captured variables; it must not call Update or View itself. When fn returns an error nothing it wrote is
 // kept and Update returns that error.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	w := &write{fn: fn, err: make(chan error, 1)}
+	p := s.Submit(ctx, fn, nil)
 	select {
-	case s.writes <- w:
-	case <-s.stop:
-		return ErrClosed
+	case err := <-p.w.err:
+		return err
 	case <-ctx.Done():
-		// Not taken yet, so certainly not written.
-		return ctx.Err()
+		if s.unqueue(p.w) {
+			return ctx.Err() // not taken yet, so certainly not written
+		}
+		// Taken: it will be decided; wait for the truth rather than
+		// returning early and leaving the caller unsure.
+		return p.Wait()
 	}
-	// Once queued the write will be decided; wait for the truth rather than
-	// returning early on ctx and leaving the caller unsure.
-	return <-w.err
 }
 
+// Pending is a write queued by Submit.
+type Pending struct{ w *write }
+
+// Wait returns the write's outcome once it is decided: nil when it is
+// committed and durable, as Update would return.
+func (p Pending) Wait() error {
+	err := <-p.w.err
+	p.w.err <- err // keep the answer for another Wait
+	return err
+}
+
+// Submit queues fn as Update does but returns at once, so a caller can go
+// on (say, start a model call) while the commit syncs. Writes are committed
+// in the order Submit and Update queued them. then, if not nil, runs on the
+// store's committer goroutine once fn's outcome is known, before Wait
+// returns; callbacks run in commit order, so what they do (publish the
+// write's events) is ordered exactly as the commits are. then must be quick
+// and must not use the store. ctx only matters if it has already ended:
+// a queued write is always decided.
+func (s *Store) Submit(ctx context.Context, fn func(*Tx) error, then func(error)) Pending {
+	w := &write{fn: fn, then: then, err: make(chan error, 1)}
+	if err := ctx.Err(); err != nil {
+		w.decide(err)
+		return Pending{w}
+	}
+	s.qmu.Lock()
+	if s.ending {
+		s.qmu.Unlock()
+		w.decide(ErrClosed)
+		return Pending{w}
+	}
+	s.queue = append(s.queue, w)
+	s.qmu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // the committer is already due to look
+	}
+	return Pending{w}
+}
+
+// unqueue takes w out of the queue if the committer has not taken it.
+func (s *Store) unqueue(w *write) bool {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	for i, q := range s.queue {
+		if q == w {
+			s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// commitLoop is the single committer: it takes what is queued (up to
+// MaxBatch) and commits it as one transaction, until Close, committing what
+// was queued before Close.
 func (s *Store) commitLoop() {
 	defer close(s.done)
 	yield := false
 	for {
-		var first *write
+		stopping := false
 		select {
-		case first = <-s.writes:
+		case <-s.wake:
 		case <-s.stop:
+			stopping = true
+		}
+		for {
+			if yield {
+				// Writers the last commit released are runnable but may not
+				// have queued their next write yet; let them, so they join
+				// this commit instead of waiting a whole one more.
+				runtime.Gosched()
+			}
+			s.qmu.Lock()
+			batch := s.queue
+			if len(batch) > s.max {
+				batch, s.queue = batch[:s.max:s.max], batch[s.max:]
+			} else {
+				s.queue = nil
+			}
+			s.qmu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			s.commit(batch)
+			yield = len(batch) > 1
+		}
+		if stopping {
 			return
 		}
-		batch := []*write{first}
-		if yield {
-			// Writers the last commit released are runnable but may not
-			// have queued their next write yet; let them, so they join
-			// this commit instead of waiting a whole one more.
-			runtime.Gosched()
-		}
-	drain:
-		for len(batch) < s.max {
-			select {
-			case w := <-s.writes:
-				batch = append(batch, w)
-			default:
-				break drain
-			}
-		}
-		s.commit(batch)
-		yield = len(batch) > 1
 	}
 }
 
-// commit runs the batch in one transaction; a failing write is taken out,
-// decided alone, and the rest retried together.
+// commit runs the batch in one transaction; a failing write is taken out
+// and decided alone, and the others are retried.
 func (s *Store) commit(batch []*write) {
 	for len(batch) > 0 {
 		failed := -1
@@ -288,17 +366,21 @@ func (s *Store) commit(batch []*write) {
 		})
 		if failed < 0 {
 			for _, w := range batch {
-				w.err <- err
+				w.decide(err)
 			}
 			return
 		}
+		// Decide in queue order, so callbacks run in commit order: those
+		// before the failing write commit first, then it is decided against
+		// their effects, then the rest go on together.
 		w := batch[failed]
-		batch = append(batch[:failed:failed], batch[failed+1:]...)
-		if len(batch) == 0 {
-			w.err <- err
-			return
+		if failed == 0 {
+			w.decide(err) // it ran first in a fresh transaction: that is its outcome
+		} else {
+			s.commit(batch[:failed:failed])
+			w.decide(s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx}) }))
 		}
-		w.err <- s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx}) })
+		batch = batch[failed+1:]
 	}
 }
 
