@@ -20,6 +20,8 @@ import (
 type runner struct {
 	e      *Engine
 	ctx    context.Context // cancelled with a cause by Cancel, expiry, thread deletion or Close
+	cancel context.CancelCauseFunc
+	out    *outbox // the execution's events, in order, each write's after its commit
 	run    *apitype.Run
 	thread *apitype.Thread
 	asst   *apitype.Assistant
@@ -75,11 +77,17 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 		e.mu.Unlock()
 	}()
 
-	x := &runner{e: e, ctx: ctx, streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}
+	x := &runner{e: e, ctx: ctx, cancel: cancel, out: &outbox{bus: e.bus, runID: runID},
+		streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}
 	wctx := context.WithoutCancel(ctx)
 	err := x.claim(threadID, runID, resume)
 	if err == nil {
 		err = x.loop()
+	}
+	if serr := x.out.settle(); serr != nil {
+		// A write made in the background failed (the claim lost to a
+		// Cancel, say) and cancelled the execution: that is why it ended.
+		err = serr
 	}
 	if err == nil {
 		return
@@ -114,6 +122,11 @@ const maxResumes = 3
 // claim moves the run from queued to in_progress (or, resuming after a
 // restart, closes the steps the dead process left open).
 func (x *runner) claim(threadID, runID string, resume bool) error {
+	if !resume {
+		if ok, err := x.claimAsync(threadID, runID); ok || err != nil {
+			return err
+		}
+	}
 	e := x.e
 	var events []apitype.Event
 	err := e.store.Update(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
@@ -168,27 +181,110 @@ func (x *runner) claim(threadID, runID string, resume bool) error {
 	if err != nil {
 		return err
 	}
-	e.bus.publish(runID, events...)
+	x.out.publish(events...)
 	return nil
+}
+
+// claimAsync claims a queued run without waiting for the commit: the model
+// call starts while the claim syncs (its thread.run.in_progress goes out
+// when it is durable, before anything the execution streams). If the claim
+// then fails — a Cancel or expiry got there first — the execution is
+// cancelled with that cause. It reports false, nil when the run is not
+// plainly queued, for claim's transactional path to decide.
+func (x *runner) claimAsync(threadID, runID string) (bool, error) {
+	e := x.e
+	fast := false
+	err := e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+		r, err := tx.GetRun(threadID, runID)
+		if err != nil || r.Status != apitype.RunQueued || e.overdue(r) {
+			return err
+		}
+		if x.thread, err = tx.GetThread(threadID); err != nil {
+			return err
+		}
+		x.asst, _ = tx.GetAssistant(r.AssistantID)
+		x.run, fast = r, true
+		return nil
+	})
+	if err != nil || !fast {
+		return false, err
+	}
+	now := e.now()
+	if x.run.StartedAt == nil {
+		x.run.StartedAt = &now
+	}
+	x.run.Status = apitype.RunInProgress
+	startedAt := *x.run.StartedAt
+	x.async(func(tx *store.Tx) ([]apitype.Event, error) {
+		r, err := tx.GetRun(threadID, runID)
+		if err != nil {
+			return nil, err
+		}
+		if e.overdue(r) {
+			return nil, errExpired
+		}
+		switch r.Status {
+		case apitype.RunQueued:
+		case apitype.RunCancelling:
+			return nil, errCancelled
+		default:
+			return nil, errRunMoved
+		}
+		r.Status = apitype.RunInProgress
+		if r.StartedAt == nil {
+			r.StartedAt = &startedAt
+		}
+		return []apitype.Event{{Event: apitype.EventRunInProgress, Run: r}}, tx.PutRun(r)
+	}, nil)
+	return true, nil
+}
+
+// async queues a write of the current execution without waiting for it:
+// its events go out when it commits; if it fails, the execution is
+// cancelled with the error as cause, undo runs on the executor's goroutine
+// when it settles, and settle returns the error.
+func (x *runner) async(fn func(*store.Tx) ([]apitype.Event, error), undo func()) {
+	p := x.out.submit(x.e.store, fn, func(err error) {
+		if err != nil {
+			x.cancel(err)
+		}
+	})
+	x.out.pending = append(x.out.pending, asyncWrite{p: p, failed: func(err error) error {
+		if undo != nil {
+			undo()
+		}
+		return err
+	}})
 }
 
 // write runs fn on the current run in one transaction, failing with
 // errRunMoved when the run is no longer in_progress, then publishes events.
 func (x *runner) write(fn func(tx *store.Tx, r *apitype.Run) ([]apitype.Event, error)) error {
-	var events []apitype.Event
-	r, err := x.e.updateRun(context.WithoutCancel(x.ctx), x.run.ThreadID, x.run.ID, func(tx *store.Tx, r *apitype.Run) error {
-		if r.Status != apitype.RunInProgress {
-			return errRunMoved
-		}
-		var err error
-		events, err = fn(tx, r)
+	// Background writes land first: this one builds on them.
+	if err := x.out.settle(); err != nil {
 		return err
-	})
+	}
+	threadID, runID := x.run.ThreadID, x.run.ID
+	var out *apitype.Run
+	err := x.out.submit(x.e.store, func(tx *store.Tx) ([]apitype.Event, error) {
+		r, err := tx.GetRun(threadID, runID)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status != apitype.RunInProgress {
+			return nil, errRunMoved
+		}
+		events, err := fn(tx, r)
+		if err != nil {
+			return nil, err
+		}
+		out = r
+		return events, tx.PutRun(r)
+	}, nil).Wait()
 	if err != nil {
 		return err
 	}
-	x.run = r
-	x.e.bus.publish(r.ID, events...)
+	x.run = out
 	return nil
 }
 
@@ -296,7 +392,7 @@ func (x *runner) appendText(delta string) error {
 		}
 	}
 	x.text.WriteString(delta)
-	x.e.bus.publish(x.run.ID, apitype.Event{Event: apitype.EventMessageDelta, MessageDelta: &apitype.MessageDeltaEvent{
+	x.out.publish(apitype.Event{Event: apitype.EventMessageDelta, MessageDelta: &apitype.MessageDeltaEvent{
 		ID: x.msg.ID, Object: apitype.ObjectMessageDelta,
 		Delta: apitype.MessageDelta{Content: []apitype.MessageContent{{Index: apitype.Ptr(0), Type: apitype.ContentText,
 			Text: &apitype.TextContent{Value: delta, Annotations: []apitype.Annotation{}}}}},
@@ -312,7 +408,17 @@ func (x *runner) openMessage() error {
 		Content: []apitype.MessageContent{}, AssistantID: apitype.Ptr(x.run.AssistantID), RunID: apitype.Ptr(x.run.ID),
 		Attachments: []apitype.Attachment{}, Metadata: apitype.Metadata{}}
 	s := x.newStep(apitype.StepDetails{Type: apitype.StepMessageCreation, MessageCreation: &apitype.MessageCreation{MessageID: m.ID}})
-	err := x.write(func(tx *store.Tx, _ *apitype.Run) ([]apitype.Event, error) {
+	// Committed in the background: the reply keeps streaming in while it
+	// syncs, and its deltas go out right after the message's creation.
+	threadID, runID := x.run.ThreadID, x.run.ID
+	x.async(func(tx *store.Tx) ([]apitype.Event, error) {
+		r, err := tx.GetRun(threadID, runID)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status != apitype.RunInProgress {
+			return nil, errRunMoved
+		}
 		if err := tx.PutStep(s); err != nil {
 			return nil, err
 		}
@@ -325,10 +431,7 @@ func (x *runner) openMessage() error {
 			{Event: apitype.EventMessageCreated, Message: m},
 			{Event: apitype.EventMessageInProgress, Message: m},
 		}, nil
-	})
-	if err != nil {
-		return err
-	}
+	}, func() { x.msg, x.msgStep = nil, nil })
 	x.msg, x.msgStep = m, s
 	x.text.Reset()
 	return nil
@@ -477,7 +580,7 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 }
 
 func (x *runner) publishStepDelta(calls ...apitype.ToolCallDelta) {
-	x.e.bus.publish(x.run.ID, apitype.Event{Event: apitype.EventRunStepDelta, StepDelta: &apitype.RunStepDeltaEvent{
+	x.out.publish(apitype.Event{Event: apitype.EventRunStepDelta, StepDelta: &apitype.RunStepDeltaEvent{
 		ID: x.toolStep.ID, Object: apitype.ObjectRunStepDelta,
 		Delta: apitype.RunStepDelta{StepDetails: apitype.StepDeltaDetails{Type: apitype.StepToolCalls, ToolCalls: calls}},
 	}})

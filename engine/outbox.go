@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"context"
+	"sync"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/store"
+)
+
+// outbox publishes one execution's events in the order the executor made
+// them while the writes they report may still be syncing. A write's events
+// go out from the store's committer once it is durable (so nobody hears of
+// state a crash could lose), and events made after the write was queued —
+// the text deltas streamed while the message's opening commits — wait
+// behind them. This lets the executor overlap its commits with the model
+// call instead of waiting for each fsync in turn.
+type outbox struct {
+	bus   *bus
+	runID string
+
+	mu     sync.Mutex
+	queue  []*outItem // unpublished, in order; the head is a write not yet decided
+	broken bool       // a write failed: what the execution makes after it is dropped
+
+	pending []asyncWrite // background writes the executor has not yet settled
+}
+
+type outItem struct {
+	ready  bool
+	events []apitype.Event
+}
+
+type asyncWrite struct {
+	p      store.Pending
+	failed func(error) error // maps its error, on the executor's goroutine
+}
+
+// publish sends events now, or queues them behind writes still syncing.
+func (o *outbox) publish(evs ...apitype.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.broken {
+		return // the execution is ending; its deltas describe state that never landed
+	}
+	if len(o.queue) == 0 {
+		o.bus.publish(o.runID, evs...)
+		return
+	}
+	o.queue = append(o.queue, &outItem{ready: true, events: evs})
+}
+
+// submit queues a write whose events fn returns inside the transaction;
+// they are published when it commits (dropped if it fails), and onDecided,
+// if set, also runs then, on the committer.
+func (o *outbox) submit(s *store.Store, fn func(*store.Tx) ([]apitype.Event, error), onDecided func(error)) store.Pending {
+	it := &outItem{}
+	o.mu.Lock()
+	o.queue = append(o.queue, it)
+	o.mu.Unlock()
+	var events []apitype.Event
+	return s.Submit(context.Background(), func(tx *store.Tx) error {
+		var err error
+		events, err = fn(tx)
+		return err
+	}, func(err error) {
+		if onDecided != nil {
+			onDecided(err)
+		}
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		it.ready = true
+		if err == nil {
+			it.events = events
+		} else {
+			o.broken = true
+		}
+		if o.broken {
+			o.queue = nil // nothing after a failed write may be heard of
+			return
+		}
+		n := 0
+		for ; n < len(o.queue) && o.queue[n].ready; n++ {
+			o.bus.publish(o.runID, o.queue[n].events...)
+		}
+		o.queue = o.queue[n:]
+	})
+}
+
+// settle waits for the background writes and returns the first failure,
+// mapped by its failed func.
+func (o *outbox) settle() error {
+	var first error
+	for _, w := range o.pending {
+		if err := w.p.Wait(); err != nil && first == nil {
+			first = w.failed(err)
+		}
+	}
+	o.pending = o.pending[:0]
+	return first
+}

@@ -1,0 +1,78 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/llm/scripted"
+)
+
+// TestCancelRacesBackgroundWrites cancels runs at every point of their
+// first moments — while the claim and the message's opening are still
+// syncing in the background, with the model call already under way — and
+// checks each stream and what is stored: run statuses in a legal order,
+// deltas only after their message's creation, a terminal run, no message
+// left in progress, the thread free for the next run.
+func TestCancelRacesBackgroundWrites(t *testing.T) {
+	ctx := context.Background()
+	// fsync on: commits take long enough for the races to happen.
+	e := openEngine(t, scripted.Echo(), func(c *engine.Config) { c.NoSync = false })
+	a := mustAssistant(t, e)
+	legal := [][]string{
+		{"created", "queued", "cancelling", "cancelled"},
+		{"created", "queued", "in_progress", "cancelling", "cancelled"},
+		{"created", "queued", "in_progress", "completed"},
+	}
+	cancelAt := []apitype.EventType{apitype.EventRunCreated, apitype.EventRunQueued, apitype.EventRunInProgress,
+		apitype.EventMessageCreated, apitype.EventMessageDelta}
+	for i := range 60 {
+		th := mustThread(t, e, fmt.Sprintf("message number %d, long enough to stream in a few deltas", i))
+		at := cancelAt[i%len(cancelAt)]
+		cancelled := false
+		var runID string
+		evs := collect(t, e.Runs.CreateStream(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID}), func(ev apitype.Event) {
+			if ev.Run != nil {
+				runID = ev.Run.ID
+			}
+			if ev.Event == at && !cancelled {
+				cancelled = true
+				if _, err := e.Runs.Cancel(ctx, th.ID, runID); err != nil && !errors.Is(err, apitype.ErrInvalidRequest) {
+					t.Errorf("cancel at %s: %v", at, err) // invalid only if the run finished first
+				}
+			}
+		})
+		if got := runStatuses(evs); !slices.ContainsFunc(legal, func(l []string) bool { return slices.Equal(l, got) }) {
+			t.Fatalf("run %d (cancel at %s): statuses %v\nevents %v", i, at, got, names(evs))
+		}
+		created := map[string]bool{}
+		for _, ev := range evs {
+			switch {
+			case ev.Event == apitype.EventMessageCreated:
+				created[ev.Message.ID] = true
+			case ev.MessageDelta != nil && !created[ev.MessageDelta.ID]:
+				t.Fatalf("run %d: delta before its message was created: %v", i, names(evs))
+			}
+		}
+		r, err := e.Runs.Retrieve(ctx, th.ID, runID)
+		if err != nil || r.Status != evs[len(evs)-1].Run.Status {
+			t.Fatalf("run %d: stored %+v (%v), stream ended %s", i, r, err, evs[len(evs)-1].Event)
+		}
+		page, err := e.Messages.List(ctx, th.ID, apitype.MessageListParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.Data {
+			if m.Status == apitype.MessageInProgress {
+				t.Fatalf("run %d: message %s left in_progress", i, m.ID)
+			}
+		}
+		if _, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID}); err != nil {
+			t.Fatalf("run %d: thread not free after the run: %v", i, err)
+		}
+	}
+}
