@@ -65,14 +65,23 @@ func TestExpiryWithFakeClock(t *testing.T) {
 		c.Clock, c.RunTimeout, c.ExpiryInterval = clock.Now, 30*time.Second, time.Hour
 	})
 	a, th := mustAssistant(t, e), mustThread(t, e, "hi")
-	r, err := e.Runs.Create(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
-	if err != nil {
-		t.Fatal(err)
+	// Stream until the reply's first delta: by then the run is in
+	// progress and its message stored.
+	var r *apitype.Run
+	for ev, err := range e.Runs.CreateStream(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Run != nil && r == nil {
+			r = ev.Run
+		}
+		if ev.Event == apitype.EventMessageDelta {
+			break
+		}
 	}
 	if r.ExpiresAt == nil || *r.ExpiresAt != r.CreatedAt+30 || r.CreatedAt != clock.Now().Unix() {
 		t.Fatalf("created_at %d expires_at %v", r.CreatedAt, r.ExpiresAt)
 	}
-	waitForRequests(t, m, 1)
 	clock.Advance(29 * time.Second)
 	if got, err := e.Runs.Retrieve(ctx, th.ID, r.ID); err != nil || got.Status != apitype.RunInProgress {
 		t.Fatalf("at 29s: %v %+v", err, got)

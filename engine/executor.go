@@ -47,16 +47,21 @@ func failure(code, format string, args ...any) error {
 // schedule queues the run for the worker pool. Runs start in the order
 // they were queued, as MaxConcurrentRuns workers free up.
 func (e *Engine) schedule(threadID, runID string, resume bool) {
-	e.queue.push(queuedRun{threadID, runID, resume})
+	e.queue.push(queuedRun{threadID: threadID, runID: runID, resume: resume})
 }
 
 type queuedRun struct {
 	threadID, runID string
 	resume          bool
+	// A run queued by Runs.Create before its write committed: the write,
+	// and the run it stores (the executor's own copy).
+	created     *store.Pending
+	run         *apitype.Run
+	waitCreated bool // its prompt needs what the write adds (additional_messages)
 }
 
 // runQueue is the FIFO the workers take runs from; unbounded, since a
-// queued run is only three strings.
+// queued run is small.
 type runQueue struct {
 	mu     sync.Mutex
 	items  []queuedRun
@@ -110,7 +115,7 @@ func (e *Engine) worker() {
 		if e.ctx.Err() != nil {
 			return
 		}
-		e.execute(r.threadID, r.runID, r.resume)
+		e.execute(r)
 	}
 }
 

@@ -76,3 +76,54 @@ func TestCancelRacesBackgroundWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentCreatesOneWins: two Creates on one thread both pass the
+// read that makes their run, and both runs are queued for execution while
+// their writes sync; the write of one fails (the thread has an active run).
+// Its caller gets ErrActiveRun, its execution ends without a trace (no
+// events, nothing stored), and the other run completes.
+func TestConcurrentCreatesOneWins(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, scripted.Echo(), func(c *engine.Config) { c.NoSync = false })
+	a := mustAssistant(t, e)
+	for i := range 30 {
+		th := mustThread(t, e, fmt.Sprintf("race %d", i))
+		type result struct {
+			evs []apitype.Event
+			err error
+		}
+		results := make(chan result, 2)
+		for range 2 {
+			go func() {
+				var res result
+				for ev, err := range e.Runs.CreateStream(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID}) {
+					if err != nil {
+						res.err = err
+						break
+					}
+					res.evs = append(res.evs, ev)
+				}
+				results <- res
+			}()
+		}
+		won, lost := 0, 0
+		for range 2 {
+			res := <-results
+			switch {
+			case res.err == nil && runStatuses(res.evs)[len(runStatuses(res.evs))-1] == "completed":
+				won++
+			case errors.Is(res.err, apitype.ErrActiveRun) && len(res.evs) == 0:
+				lost++
+			default:
+				t.Fatalf("round %d: %v after %v", i, res.err, names(res.evs))
+			}
+		}
+		if won+lost != 2 || won < 1 {
+			t.Fatalf("round %d: %d completed, %d refused", i, won, lost)
+		}
+		page, err := e.Runs.List(ctx, th.ID, apitype.ListParams{})
+		if err != nil || len(page.Data) != won {
+			t.Fatalf("round %d: %d runs stored, want %d (%v)", i, len(page.Data), won, err)
+		}
+	}
+}

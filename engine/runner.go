@@ -61,7 +61,8 @@ type streamedCall struct {
 	sent     int // bytes of decoded input already sent (code_interpreter)
 }
 
-func (e *Engine) execute(threadID, runID string, resume bool) {
+func (e *Engine) execute(q queuedRun) {
+	threadID, runID := q.threadID, q.runID
 	ctx, cancel := context.WithCancelCause(e.ctx)
 	defer cancel(nil)
 	e.mu.Lock()
@@ -80,7 +81,7 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 	x := &runner{e: e, ctx: ctx, cancel: cancel, out: &outbox{bus: e.bus, runID: runID},
 		streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}
 	wctx := context.WithoutCancel(ctx)
-	err := x.claim(threadID, runID, resume)
+	err := x.claim(q)
 	if err == nil {
 		err = x.loop()
 	}
@@ -88,6 +89,9 @@ func (e *Engine) execute(threadID, runID string, resume bool) {
 		// A write made in the background failed (the claim lost to a
 		// Cancel, say) and cancelled the execution: that is why it ended.
 		err = serr
+	}
+	if q.created != nil && q.created.Wait() != nil {
+		return // the run was never stored; Create told its caller why
 	}
 	if err == nil {
 		return
@@ -121,9 +125,10 @@ const maxResumes = 3
 
 // claim moves the run from queued to in_progress (or, resuming after a
 // restart, closes the steps the dead process left open).
-func (x *runner) claim(threadID, runID string, resume bool) error {
+func (x *runner) claim(q queuedRun) error {
+	threadID, runID, resume := q.threadID, q.runID, q.resume
 	if !resume {
-		if ok, err := x.claimAsync(threadID, runID); ok || err != nil {
+		if ok, err := x.claimAsync(q); ok || err != nil {
 			return err
 		}
 	}
@@ -187,28 +192,45 @@ func (x *runner) claim(threadID, runID string, resume bool) error {
 
 // claimAsync claims a queued run without waiting for the commit: the model
 // call starts while the claim syncs (its thread.run.in_progress goes out
-// when it is durable, before anything the execution streams). If the claim
-// then fails — a Cancel or expiry got there first — the execution is
-// cancelled with that cause. It reports false, nil when the run is not
-// plainly queued, for claim's transactional path to decide.
-func (x *runner) claimAsync(threadID, runID string) (bool, error) {
+// when it is durable, before anything the execution streams). A run that
+// Runs.Create queued while its write was still syncing is claimed the same
+// way, the claim queued behind that write. If the claim then fails — a
+// Cancel or expiry got there first, or the run was never stored — the
+// execution is cancelled with that cause. It reports false, nil when the
+// run is not plainly queued, for claim's transactional path to decide.
+func (x *runner) claimAsync(q queuedRun) (bool, error) {
 	e := x.e
-	fast := false
+	fast, early := false, false
 	err := e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
-		r, err := tx.GetRun(threadID, runID)
+		r, err := tx.GetRun(q.threadID, q.runID)
+		if q.created != nil && errors.Is(err, apitype.ErrNotFound) {
+			r, err, early = q.run, nil, true // its write is still syncing
+		}
 		if err != nil || r.Status != apitype.RunQueued || e.overdue(r) {
 			return err
 		}
-		if x.thread, err = tx.GetThread(threadID); err != nil {
+		if x.thread, err = tx.GetThread(q.threadID); err != nil {
 			return err
 		}
 		x.asst, _ = tx.GetAssistant(r.AssistantID)
 		x.run, fast = r, true
 		return nil
 	})
+	if err == nil && early && q.waitCreated {
+		err = q.created.Wait() // the prompt needs its additional_messages
+	}
 	if err != nil || !fast {
 		return false, err
 	}
+	x.submitClaim()
+	return true, nil
+}
+
+// submitClaim moves x.run to in_progress and queues the compare-and-set
+// that stores it.
+func (x *runner) submitClaim() {
+	e := x.e
+	threadID, runID := x.run.ThreadID, x.run.ID
 	now := e.now()
 	if x.run.StartedAt == nil {
 		x.run.StartedAt = &now
@@ -236,7 +258,6 @@ func (x *runner) claimAsync(threadID, runID string) (bool, error) {
 		}
 		return []apitype.Event{{Event: apitype.EventRunInProgress, Run: r}}, tx.PutRun(r)
 	}, nil)
-	return true, nil
 }
 
 // async queues a write of the current execution without waiting for it:

@@ -144,32 +144,77 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 	if err := s.check(&p); err != nil {
 		return nil, err
 	}
-	var run *apitype.Run
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	e := s.e
+	// The run is made from what a read sees and queued for execution as
+	// soon as its write is, so the prompt is built and the model called
+	// while that write syncs; the write re-checks what the run depends on,
+	// and the execution's claim, queued behind it, fails if it did.
+	var a *apitype.Assistant
+	err := e.store.View(ctx, func(tx *store.Tx) error {
 		if _, err := tx.GetThread(threadID); err != nil {
 			return err
 		}
+		if active := tx.ActiveRun(threadID); active != "" {
+			return apitype.ActiveRunError(threadID, active)
+		}
 		var err error
-		run, err = s.e.insertRun(tx, threadID, &p, runID)
+		a, err = assistantFor(tx, p.AssistantID)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.e.started(run)
+	run, err := e.newRun(threadID, &p, a, runID)
+	if err != nil {
+		return nil, err
+	}
+	pub, exec := *run, *run // the events' and the executor's own copies
+	created := e.store.Submit(ctx, func(tx *store.Tx) error {
+		if _, err := tx.GetThread(threadID); err != nil {
+			return err
+		}
+		if _, err := assistantFor(tx, p.AssistantID); err != nil {
+			return err
+		}
+		return e.storeRun(tx, &p, run)
+	}, func(err error) {
+		if err == nil {
+			e.bus.publish(runID, apitype.Event{Event: apitype.EventRunCreated, Run: &pub},
+				apitype.Event{Event: apitype.EventRunQueued, Run: &pub})
+		}
+	})
+	e.queue.push(queuedRun{threadID: threadID, runID: runID, created: &created, run: &exec,
+		waitCreated: len(p.AdditionalMessages) > 0})
+	if err := created.Wait(); err != nil {
+		return nil, err
+	}
 	return run, nil
+}
+
+func assistantFor(tx *store.Tx, id string) (*apitype.Assistant, error) {
+	a, err := tx.GetAssistant(id)
+	if err != nil {
+		return nil, apitype.Invalid("assistant_id", "No assistant found with id '%s'.", id)
+	}
+	return a, nil
 }
 
 // insertRun resolves a run from its params and assistant and stores it
 // queued, with its additional messages, in tx.
 func (e *Engine) insertRun(tx *store.Tx, threadID string, p *apitype.RunCreateParams, runID string) (*apitype.Run, error) {
-	if active := tx.ActiveRun(threadID); active != "" {
-		return nil, apitype.ActiveRunError(threadID, active)
-	}
-	a, err := tx.GetAssistant(p.AssistantID)
+	a, err := assistantFor(tx, p.AssistantID)
 	if err != nil {
-		return nil, apitype.Invalid("assistant_id", "No assistant found with id '%s'.", p.AssistantID)
+		return nil, err
 	}
+	r, err := e.newRun(threadID, p, a, runID)
+	if err != nil {
+		return nil, err
+	}
+	return r, e.storeRun(tx, p, r)
+}
+
+// newRun resolves a queued run from its params and assistant.
+func (e *Engine) newRun(threadID string, p *apitype.RunCreateParams, a *apitype.Assistant, runID string) (*apitype.Run, error) {
 	now := e.now()
 	r := &apitype.Run{
 		ID: runID, Object: apitype.ObjectRun, CreatedAt: now, ThreadID: threadID, AssistantID: a.ID,
@@ -218,16 +263,26 @@ func (e *Engine) insertRun(tx *store.Tx, threadID string, p *apitype.RunCreatePa
 			}
 		}
 	}
+	return r, nil
+}
+
+// storeRun stores a new queued run with its additional messages, unless
+// the thread has an active run.
+func (e *Engine) storeRun(tx *store.Tx, p *apitype.RunCreateParams, r *apitype.Run) error {
+	threadID := r.ThreadID
+	if active := tx.ActiveRun(threadID); active != "" {
+		return apitype.ActiveRunError(threadID, active)
+	}
 	for i := range p.AdditionalMessages {
 		m := e.newMessage(threadID, &p.AdditionalMessages[i])
 		if err := e.checkFilesOf(tx, fmt.Sprintf("additional_messages[%d].", i), m); err != nil {
-			return nil, err
+			return err
 		}
 		if err := tx.PutMessage(m, e.countTokens(m)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return r, tx.PutRun(r)
+	return tx.PutRun(r)
 }
 
 // started publishes a new run's first events and schedules it.
