@@ -1,4 +1,4 @@
-package codeinterp_test
+package wasi_test
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/codeinterp/wasi"
 )
 
 // A thread's code interpreter: mount a file, run model-written code, read
 // back what it printed and the files it wrote.
-func ExampleNewWASI() {
+func ExampleNew() {
 	cache, _ := os.UserCacheDir()
-	sb, err := codeinterp.NewWASI(codeinterp.Config{CacheDir: filepath.Join(cache, "hearth", "codeinterp")})
+	sb, err := wasi.New(wasi.Config{CacheDir: filepath.Join(cache, "hearth", "codeinterp")})
 	if err != nil {
 		log.Fatal(err) // errors.Is(err, codeinterp.ErrUnavailable)
 	}
