@@ -6,8 +6,8 @@
 // and [Config] limits its time, memory, output and files.
 //
 // A program that calls [New] grows by about 21 MB: wazero (~4 MB, linked by
-// the import alone, through the init function below) and the embedded
-// artifacts (~17 MB); package codeinterp alone adds neither.
+// the import alone, through the child-process init function described next)
+// and the embedded artifacts (~17 MB); package codeinterp alone adds neither.
 //
 // By default each session's interpreter runs in a child OS process (the same
 // Go binary re-executed; see [ModeProcess]), so a timeout kills only that
