@@ -1,45 +1,24 @@
 package codeinterp_test
 
 import (
-	"context"
 	"fmt"
-	"log"
-	"os"
-	"path/filepath"
 
 	"github.com/hearth-go/hearth/codeinterp"
 )
 
-// A thread's code interpreter: mount a file, run model-written code, read
-// back what it printed and the files it wrote.
-func ExampleNewWASI() {
-	cache, _ := os.UserCacheDir()
-	sb, err := codeinterp.NewWASI(codeinterp.Config{CacheDir: filepath.Join(cache, "hearth", "codeinterp")})
-	if err != nil {
-		log.Fatal(err) // errors.Is(err, codeinterp.ErrUnavailable)
+// What a model reads back from an exec: stdout, stderr, then the error, each
+// ending in a newline.
+func ExampleResult_Logs() {
+	r := &codeinterp.Result{
+		Stdout: "[1]",
+		Error:  "Traceback (most recent call last):\nZeroDivisionError: division by zero\n",
+		Files:  []codeinterp.OutputFile{{Path: "/mnt/data/solution.txt", Size: 3, MIMEType: "text/plain; charset=utf-8"}},
 	}
-	defer sb.Close()
-
-	ctx := context.Background()
-	sess, err := sb.Session(ctx, "thread_abc123")
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := sess.WriteFile("data.csv", []byte("x\n1\n2\n")); err != nil {
-		log.Fatal(err)
-	}
-	res, err := sess.Exec(ctx, `
-import csv
-rows = list(csv.DictReader(open('/mnt/data/data.csv')))
-from sympy import symbols, solve
-x = symbols('x')
-print(len(rows), solve(3*x + 11 - 14, x))
-open('/mnt/data/out.txt', 'w').write('done')`)
-	if err != nil {
-		log.Fatal(err) // the sandbox failed; Python errors are in res.Error
-	}
-	fmt.Print(res.Logs())
-	for _, f := range res.Files {
-		fmt.Println(f.Path, f.Size, f.IsImage)
-	}
+	fmt.Print(r.Logs())
+	fmt.Println(r.Files[0])
+	// Output:
+	// [1]
+	// Traceback (most recent call last):
+	// ZeroDivisionError: division by zero
+	// /mnt/data/solution.txt (3 bytes, text/plain; charset=utf-8)
 }

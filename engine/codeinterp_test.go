@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
-	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
@@ -22,7 +22,7 @@ func TestCodeInterpreterRealSandbox(t *testing.T) {
 		t.Skip("starts CPython")
 	}
 	cache := filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache") // shared across runs: compiling is the slow part
-	sb, err := codeinterp.NewWASI(codeinterp.Config{CacheDir: cache})
+	sb, err := wasi.New(wasi.Config{CacheDir: cache})
 	if err != nil {
 		t.Fatal(err)
 	}

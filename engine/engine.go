@@ -34,7 +34,8 @@ type Config struct {
 	// available, and the run goes on.
 	Tools ToolRunner
 	// CodeInterpreter runs the code_interpreter tool's Python, one session
-	// per thread (codeinterp.NewWASI: CPython for WASI, sandboxed, pure Go).
+	// per thread (wasi.New from codeinterp/wasi: CPython for WASI, sandboxed,
+	// pure Go; importing it adds the interpreter to the binary).
 	// Default: none — the tool answers the model that it is not available;
 	// model-written code never runs outside a sandbox.
 	CodeInterpreter codeinterp.Sandbox

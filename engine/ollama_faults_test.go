@@ -65,9 +65,13 @@ func TestOllamaFaults(t *testing.T) {
 	t.Run("HTTP 500 retried then failed", func(t *testing.T) {
 		e, fake := ollamaEngine(t, []ollamatest.Option{always(ollamatest.ServerError)})
 		r := run(t, e, "llama3.2")
-		wantFailed(t, r, apitype.ErrorCodeServer, "HTTP 500", "llama runner process has terminated")
+		wantFailed(t, r, apitype.ErrorCodeServer, fmt.Sprintf("HTTP 500 after %d attempts", 1+ollama.DefaultRetries), "llama runner process has terminated")
 		if n := len(fake.Requests()); n != 1+ollama.DefaultRetries {
 			t.Fatalf("%d chat requests, want 1 + %d retries", n, ollama.DefaultRetries)
+		}
+		// The status is said once, not again by the wrapped api.StatusError.
+		if msg := r.LastError.Message; strings.Count(msg, "HTTP 500") != 1 || strings.Contains(msg, "Internal Server Error") {
+			t.Errorf("last_error.message repeats the status: %q", msg)
 		}
 	})
 

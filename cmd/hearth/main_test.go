@@ -50,7 +50,7 @@ func startServeModel(t *testing.T, env map[string]string, model llm.Model, args 
 	addr := make(chan string, 1)
 	a := &app{stdout: logs, stderr: logs, getenv: func(k string) string { return env[k] }, listening: func(s string) { addr <- s }, model: model}
 	done := make(chan error, 1)
-	// The interpreter is tested in codeinterp and engine; serve tests skip
+	// The interpreter is tested in codeinterp/wasi and engine; serve tests skip
 	// its start-up.
 	go func() {
 		done <- a.run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--code-interpreter", "off"}, args...))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/llm"
@@ -76,12 +77,12 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	var sandbox codeinterp.Sandbox
 	switch c.codeInterpreter {
 	case "wasi":
-		wasi, err := codeinterp.NewWASI(codeinterp.Config{CacheDir: c.cacheDir, Logger: log})
+		sb, err := wasi.New(wasi.Config{CacheDir: c.cacheDir, Logger: log})
 		if err != nil {
 			return fmt.Errorf("code interpreter: %w (use --code-interpreter=off to serve without it)", err)
 		}
-		defer wasi.Close()
-		sandbox = wasi
+		defer sb.Close()
+		sandbox = sb
 	case "off":
 		log.Warn("code interpreter is off: code_interpreter calls get an error the model reads")
 	default:

@@ -79,15 +79,15 @@ func (c *Client) stream(ctx context.Context, req *llm.Request, areq *api.ChatReq
 				continue
 			}
 		}
-		yield(llm.Chunk{}, c.chatErr(ctx, err, req.Model, st))
+		yield(llm.Chunk{}, c.chatErr(ctx, err, req.Model, st, attempt+1))
 		return
 	}
 }
 
-// chatErr explains why a reply did not finish.
-func (c *Client) chatErr(ctx context.Context, err error, model string, st *replyState) error {
+// chatErr explains why a reply did not finish after tries attempts.
+func (c *Client) chatErr(ctx context.Context, err error, model string, st *replyState, tries int) error {
 	if ctx.Err() != nil {
-		return c.mapErr(ctx, ctx.Err(), model)
+		return c.mapErr(ctx, ctx.Err(), model, tries)
 	}
 	var ce *cutError
 	if err == nil || errors.As(err, &ce) {
@@ -95,9 +95,9 @@ func (c *Client) chatErr(ctx context.Context, err error, model string, st *reply
 		if ce != nil {
 			why = ce.Error()
 		}
-		return fmt.Errorf("ollama: the reply from model %s at %s stopped before the model finished (%s): %w", model, c.URL(), why, llm.ErrStreamCut)
+		return fmt.Errorf("ollama: the reply from model %s at %s stopped before the model finished%s (%s): %w", model, c.URL(), afterTries(tries), why, llm.ErrStreamCut)
 	}
-	mapped := c.mapErr(ctx, err, model)
+	mapped := c.mapErr(ctx, err, model, tries)
 	if st.yielded && !errors.Is(mapped, llm.ErrContextOverflow) {
 		return fmt.Errorf("ollama: the reply from model %s was cut: %w: %w", model, llm.ErrStreamCut, mapped)
 	}

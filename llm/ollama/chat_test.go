@@ -320,13 +320,14 @@ func TestChatUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = collect(t, c, &llm.Request{Model: "llama3.2", ContextWindow: 2048, Messages: []llm.Message{user("hi")}})
-	if !errors.Is(err, llm.ErrUnreachable) || !strings.Contains(err.Error(), "cannot reach Ollama at http://"+addr) {
+	// Chat and Embed retry (1 + DefaultRetries attempts) and say so; Ping does not.
+	if !errors.Is(err, llm.ErrUnreachable) || !strings.Contains(err.Error(), "cannot reach Ollama at http://"+addr+" after 3 attempts (") {
 		t.Fatalf("err = %v", err)
 	}
-	if err := c.Ping(context.Background()); !errors.Is(err, llm.ErrUnreachable) {
+	if err := c.Ping(context.Background()); !errors.Is(err, llm.ErrUnreachable) || strings.Contains(err.Error(), "attempts") {
 		t.Errorf("Ping: %v", err)
 	}
-	if _, err := c.Embed(context.Background(), []string{"x"}); !errors.Is(err, llm.ErrUnreachable) {
+	if _, err := c.Embed(context.Background(), []string{"x"}); !errors.Is(err, llm.ErrUnreachable) || !strings.Contains(err.Error(), "after 3 attempts") {
 		t.Errorf("Embed: %v", err)
 	}
 }
@@ -364,6 +365,50 @@ func TestChatServerErrorRetried(t *testing.T) {
 	}
 }
 
+// TestErrorTexts: each text says the HTTP status once (the wrapped
+// api.StatusError, which would repeat it, is reachable but not printed) and,
+// when the call was retried, how many attempts were made.
+func TestErrorTexts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fault   ollamatest.Fault
+		retries int
+		want    string // URL stands for the server's address
+		is      error
+	}{
+		{"500 not retried", ollamatest.ServerError, -1,
+			"ollama: URL failed for model llama3.2 with HTTP 500: llama runner process has terminated: exit status 2: ollama: server error", ollama.ErrServer},
+		{"500 retried", ollamatest.ServerError, 2,
+			"ollama: URL failed for model llama3.2 with HTTP 500 after 3 attempts: llama runner process has terminated: exit status 2: ollama: server error", ollama.ErrServer},
+		{"503 retried", ollamatest.Busy, 2,
+			"ollama: URL is busy (HTTP 503: server busy, please try again.  maximum pending requests exceeded) after 3 attempts; retry later: llm: rate limited", llm.ErrRateLimited},
+		{"404 final", ollamatest.ModelNotFound, 2,
+			"ollama: model llama3.2 not found at URL (HTTP 404); pull it with `ollama pull llama3.2`: llm: model not found", llm.ErrModelNotFound},
+		{"400 overflow final", ollamatest.ContextOverflow, 2,
+			`ollama: the prompt does not fit model llama3.2's context window (Ollama said "the input length exceeds the context length" with HTTP 400); shorten the conversation or raise the context size: llm: prompt exceeds the context window`, llm.ErrContextOverflow},
+		{"stream cut retried", ollamatest.CutStream, 1,
+			"ollama: the reply from model llama3.2 at URL stopped before the model finished after 2 attempts (reading the reply stream: unexpected EOF): llm: reply stream cut", llm.ErrStreamCut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := ollamatest.NewServer(t, ollamatest.WithHandler(func(*api.ChatRequest) ollamatest.Reply {
+				return ollamatest.Reply{Fault: tc.fault}
+			}))
+			c := newClient(t, srv, func(c *ollama.Config) { c.Retries = tc.retries })
+			_, err := collect(t, c, &llm.Request{Model: "llama3.2", ContextWindow: 2048, Messages: []llm.Message{user("hi")}})
+			if !errors.Is(err, tc.is) {
+				t.Fatalf("err = %v, want one wrapping %v", err, tc.is)
+			}
+			if want := strings.ReplaceAll(tc.want, "URL", srv.URL()); err.Error() != want {
+				t.Errorf("err = %q\nwant  %q", err, want)
+			}
+			var se api.StatusError
+			if tc.fault != ollamatest.CutStream && !errors.As(err, &se) {
+				t.Errorf("the api.StatusError is no longer wrapped: %v", err)
+			}
+		})
+	}
+}
+
 func TestChatServerErrorFinal(t *testing.T) {
 	srv := ollamatest.NewServer(t, ollamatest.WithHandler(func(*api.ChatRequest) ollamatest.Reply {
 		return ollamatest.Reply{Fault: ollamatest.ServerError, Error: "llama runner process has terminated: signal: killed"}
@@ -371,8 +416,13 @@ func TestChatServerErrorFinal(t *testing.T) {
 	c := newClient(t, srv, func(c *ollama.Config) { c.Retries = 1 })
 	_, err := collect(t, c, &llm.Request{Model: "llama3.2", Messages: []llm.Message{user("hi")}})
 	var se api.StatusError
-	if !errors.Is(err, ollama.ErrServer) || !errors.As(err, &se) || se.StatusCode != 500 || !strings.Contains(err.Error(), "signal: killed") {
+	if !errors.Is(err, ollama.ErrServer) || !errors.As(err, &se) || se.StatusCode != 500 {
 		t.Fatalf("err = %v", err)
+	}
+	want := "ollama: " + srv.URL() + " failed for model llama3.2 with HTTP 500 after 2 attempts: " +
+		"llama runner process has terminated: signal: killed: ollama: server error"
+	if err.Error() != want {
+		t.Errorf("err = %q\nwant  %q", err, want)
 	}
 	if n := len(srv.Requests()); n != 2 {
 		t.Errorf("%d requests, want 2 (one retry)", n)

@@ -175,7 +175,7 @@ func (c *Client) URL() string { return c.base.String() }
 func (c *Client) Ping(ctx context.Context) error {
 	_, err := c.api.Version(ctx)
 	if err != nil {
-		return c.mapErr(ctx, err, "")
+		return c.mapErr(ctx, err, "", 1)
 	}
 	return nil
 }
@@ -216,13 +216,13 @@ func (c *Client) show(ctx context.Context, model string) (modelInfo, error) {
 func (c *Client) showOnce(ctx context.Context, model string) (modelInfo, error) {
 	v, err, _ := c.shows.Do(model, func() (any, error) {
 		var resp *api.ShowResponse
-		err := c.retry(ctx, func() error {
+		tries, err := c.retry(ctx, func() error {
 			var err error
 			resp, err = c.api.Show(ctx, &api.ShowRequest{Model: model})
 			return err
 		})
 		if err != nil {
-			return nil, c.mapErr(ctx, err, model)
+			return nil, c.mapErr(ctx, err, model, tries)
 		}
 		info := parseShow(resp)
 		c.mu.Lock()
@@ -284,13 +284,13 @@ func (c *Client) Embed(ctx context.Context, texts []string) ([][]float32, error)
 			req.KeepAlive = &api.Duration{Duration: *c.cfg.KeepAlive}
 		}
 		var resp *api.EmbedResponse
-		err := c.retry(ctx, func() error {
+		tries, err := c.retry(ctx, func() error {
 			var err error
 			resp, err = c.api.Embed(ctx, req)
 			return err
 		})
 		if err != nil {
-			return nil, c.mapErr(ctx, err, c.cfg.EmbedModel)
+			return nil, c.mapErr(ctx, err, c.cfg.EmbedModel, tries)
 		}
 		if len(resp.Embeddings) != len(batch) {
 			return nil, fmt.Errorf("ollama: %s returned %d embeddings for %d texts", c.cfg.EmbedModel, len(resp.Embeddings), len(batch))
@@ -301,18 +301,18 @@ func (c *Client) Embed(ctx context.Context, texts []string) ([][]float32, error)
 }
 
 // retry runs call until it succeeds, fails for good, or Config.Retries
-// retries are spent, sleeping an exponential backoff between tries. Only
-// calls that are safe to repeat come here.
-func (c *Client) retry(ctx context.Context, call func() error) error {
+// retries are spent, sleeping an exponential backoff between tries, and
+// returns how many times it called. Only calls that are safe to repeat come here.
+func (c *Client) retry(ctx context.Context, call func() error) (int, error) {
 	delay := c.cfg.RetryBackoff
 	for attempt := 0; ; attempt++ {
 		err := call()
 		if err == nil || attempt >= c.cfg.Retries || !transient(ctx, err) {
-			return err
+			return attempt + 1, err
 		}
 		c.log.DebugContext(ctx, "ollama: retrying", "attempt", attempt+1, "delay", delay, "err", err)
 		if !sleep(ctx, delay) {
-			return err
+			return attempt + 1, err
 		}
 		delay *= 2
 	}

@@ -50,30 +50,32 @@ func containsAny(s string, subs []string) bool {
 }
 
 // mapErr turns a failure of a call about model (may be "") into an error a
-// user can act on, wrapping the llm sentinel the engine branches on.
-func (c *Client) mapErr(ctx context.Context, err error, model string) error {
+// user can act on, wrapping the llm sentinel the engine branches on. tries is
+// how many times the call was made; the text says so when it is more than one.
+func (c *Client) mapErr(ctx context.Context, err error, model string, tries int) error {
 	if err == nil {
 		return nil
 	}
+	after := afterTries(tries)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			return fmt.Errorf("ollama: %s did not answer%s before the deadline: %w", c.URL(), forModel(model), ctxErr)
+			return fmt.Errorf("ollama: %s did not answer%s before the deadline%s: %w", c.URL(), forModel(model), after, ctxErr)
 		}
-		return fmt.Errorf("ollama: call to %s%s canceled: %w", c.URL(), forModel(model), ctxErr)
+		return fmt.Errorf("ollama: call to %s%s canceled%s: %w", c.URL(), forModel(model), after, ctxErr)
 	}
 	var se api.StatusError
 	if errors.As(err, &se) {
-		return c.statusErr(se, model)
+		return c.statusErr(se, model, after)
 	}
 	var ae api.AuthorizationError
 	if errors.As(err, &ae) {
-		return fmt.Errorf("ollama: %s refused the request (HTTP %d unauthorized): %w", c.URL(), ae.StatusCode, ErrServer)
+		return fmt.Errorf("ollama: %s refused the request (HTTP %d unauthorized)%s: %w", c.URL(), ae.StatusCode, after, ErrServer)
 	}
 	if isUnreachable(err) {
-		return fmt.Errorf("ollama: cannot reach Ollama at %s (is `ollama serve` running? set OLLAMA_HOST or Config.URL): %w: %v", c.URL(), llm.ErrUnreachable, err)
+		return fmt.Errorf("ollama: cannot reach Ollama at %s%s (is `ollama serve` running? set OLLAMA_HOST or Config.URL): %w: %v", c.URL(), after, llm.ErrUnreachable, err)
 	}
 	// An error line inside a 200 stream arrives as a plain error.
-	return c.textErr(err.Error(), model, err)
+	return c.textErr(err.Error(), model, after, err)
 }
 
 func forModel(model string) string {
@@ -83,44 +85,73 @@ func forModel(model string) string {
 	return " for model " + model
 }
 
-func (c *Client) statusErr(se api.StatusError, model string) error {
+// afterTries is " after N attempts" when the call was retried, else "".
+func afterTries(tries int) string {
+	if tries <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" after %d attempts", tries)
+}
+
+// explained is an error whose text is msg and which unwraps to its sentinel
+// and its cause without printing the cause: the text already says what the
+// cause would repeat (an api.StatusError prints its status and message again).
+type explained struct {
+	msg   string
+	chain []error
+}
+
+func (e *explained) Error() string   { return e.msg }
+func (e *explained) Unwrap() []error { return e.chain }
+
+// explain formats the explanation, appends sentinel's text, and wraps both
+// sentinel and cause.
+func explain(sentinel, cause error, format string, args ...any) error {
+	return &explained{msg: fmt.Sprintf(format, args...) + ": " + sentinel.Error(), chain: []error{sentinel, cause}}
+}
+
+// statusErr explains an HTTP error status; its text gives the status once.
+func (c *Client) statusErr(se api.StatusError, model, after string) error {
 	msg := se.ErrorMessage
 	switch {
 	case se.StatusCode == http.StatusNotFound && model != "":
-		return fmt.Errorf("ollama: model %s not found at %s; pull it with `ollama pull %s`: %w (%w)", model, c.URL(), model, llm.ErrModelNotFound, se)
+		return explain(llm.ErrModelNotFound, se, "ollama: model %s not found at %s (HTTP 404)%s; pull it with `ollama pull %s`", model, c.URL(), after, model)
 	case se.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("ollama: %s: %s: %w (%w)", c.URL(), msg, llm.ErrModelNotFound, se)
+		return explain(llm.ErrModelNotFound, se, "ollama: %s answered HTTP 404%s: %s", c.URL(), after, msg)
 	case se.StatusCode == http.StatusTooManyRequests || se.StatusCode == http.StatusServiceUnavailable:
-		return fmt.Errorf("ollama: %s is busy (HTTP %d: %s); retry later: %w (%w)", c.URL(), se.StatusCode, msg, llm.ErrRateLimited, se)
+		return explain(llm.ErrRateLimited, se, "ollama: %s is busy (HTTP %d: %s)%s; retry later", c.URL(), se.StatusCode, msg, after)
 	}
-	if e, known := c.knownErr(msg, model, se); known {
+	if e, known := c.knownErr(msg, model, fmt.Sprintf(" with HTTP %d", se.StatusCode), after, se); known {
 		return e
 	}
-	return fmt.Errorf("ollama: %s failed%s with HTTP %d: %s: %w (%w)", c.URL(), forModel(model), se.StatusCode, msg, ErrServer, se)
+	return explain(ErrServer, se, "ollama: %s failed%s with HTTP %d%s: %s", c.URL(), forModel(model), se.StatusCode, after, msg)
 }
 
 // textErr classifies an error by the words Ollama uses.
-func (c *Client) textErr(msg, model string, cause error) error {
-	if e, known := c.knownErr(msg, model, cause); known {
+func (c *Client) textErr(msg, model, after string, cause error) error {
+	if e, known := c.knownErr(msg, model, "", after, cause); known {
 		return e
 	}
-	return fmt.Errorf("ollama: %s%s: %s: %w (%w)", c.URL(), forModel(model), msg, ErrServer, cause)
+	return explain(ErrServer, cause, "ollama: %s%s failed%s: %s", c.URL(), forModel(model), after, msg)
 }
 
-// knownErr explains the errors whose words Ollama is known to use.
-func (c *Client) knownErr(msg, model string, cause error) (error, bool) {
+// knownErr explains the errors whose words Ollama is known to use. status
+// (" with HTTP 400", or "" for an error line in a stream) and after go into
+// the text once.
+func (c *Client) knownErr(msg, model, status, after string, cause error) (error, bool) {
+	said := fmt.Sprintf("Ollama said %q%s%s", msg, status, after)
 	var err error
 	switch {
 	case containsAny(msg, overflowTexts):
-		err = fmt.Errorf("ollama: the prompt does not fit%s's context window (Ollama said %q); shorten the conversation or raise the context size: %w (%w)", forModelPossessive(model), msg, llm.ErrContextOverflow, cause)
+		err = explain(llm.ErrContextOverflow, cause, "ollama: the prompt does not fit%s's context window (%s); shorten the conversation or raise the context size", forModelPossessive(model), said)
 	case containsAny(msg, noVisionTexts):
-		err = fmt.Errorf("ollama: model %s cannot read images (Ollama said %q); use a vision model such as llava or qwen2.5vl: %w (%w)", model, msg, llm.ErrNoVision, cause)
+		err = explain(llm.ErrNoVision, cause, "ollama: model %s cannot read images (%s); use a vision model such as llava or qwen2.5vl", model, said)
 	case strings.Contains(msg, "requires more system memory"):
-		err = fmt.Errorf("ollama: model %s does not fit in free memory (Ollama said %q); use a smaller model, unload others, or lower the context size (Config.MaxContext): %w (%w)", model, msg, ErrServer, cause)
+		err = explain(ErrServer, cause, "ollama: model %s does not fit in free memory (%s); use a smaller model, unload others, or lower the context size (Config.MaxContext)", model, said)
 	case strings.Contains(msg, "does not support tools"):
-		err = fmt.Errorf("ollama: model %s cannot call tools; use a model with tool support (e.g. llama3.1, qwen2.5) or remove the tools: %w (%w)", model, ErrServer, cause)
+		err = explain(ErrServer, cause, "ollama: model %s cannot call tools (%s); use a model with tool support (e.g. llama3.1, qwen2.5) or remove the tools", model, said)
 	case strings.Contains(strings.ToLower(msg), "not found, try pulling"):
-		err = fmt.Errorf("ollama: model %s not found at %s; pull it with `ollama pull %s`: %w (%w)", model, c.URL(), model, llm.ErrModelNotFound, cause)
+		err = explain(llm.ErrModelNotFound, cause, "ollama: model %s not found at %s (%s); pull it with `ollama pull %s`", model, c.URL(), said, model)
 	}
 	return err, err != nil
 }

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/hearth-go/hearth/codeinterp"
+	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/scripted"
@@ -54,12 +54,12 @@ func Pick(w io.Writer, turns ...scripted.Turn) Choice {
 // Sandbox starts the code interpreter's sandbox (CPython for WASI, in this
 // binary), caching the compiled interpreter in the user's cache directory
 // so only the first run pays for compiling it. Close it when done.
-func Sandbox(w io.Writer) (*codeinterp.WASI, error) {
+func Sandbox(w io.Writer) (*wasi.Sandbox, error) {
 	dir := ""
 	if d, err := os.UserCacheDir(); err == nil {
 		dir = filepath.Join(d, "hearth")
 	}
-	sb, err := codeinterp.NewWASI(codeinterp.Config{CacheDir: dir})
+	sb, err := wasi.New(wasi.Config{CacheDir: dir})
 	if err != nil {
 		return nil, err
 	}

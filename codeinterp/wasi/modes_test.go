@@ -1,4 +1,4 @@
-package codeinterp
+package wasi
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearth-go/hearth/codeinterp"
 )
 
 // TestInProcessMode: the WithCloseOnContextDone variant keeps state, stops a
@@ -14,7 +16,7 @@ func TestInProcessMode(t *testing.T) {
 	cfg := testConfig(shared.cacheDir)
 	cfg.Mode = ModeInProcess
 	cfg.ExecTimeout = 2 * time.Second
-	w, err := NewWASI(cfg)
+	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,7 @@ func TestInProcessMode(t *testing.T) {
 func TestWarmPool(t *testing.T) {
 	cfg := testConfig(shared.cacheDir)
 	cfg.WarmPool = 1
-	w, err := NewWASI(cfg)
+	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestWarmPool(t *testing.T) {
 
 func TestClosedAndCancelled(t *testing.T) {
 	cfg := testConfig(shared.cacheDir)
-	w, err := NewWASI(cfg)
+	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,16 +92,16 @@ func TestClosedAndCancelled(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	start := time.Now()
 	w.Close()
-	if err := <-done; !errors.Is(err, ErrClosed) || time.Since(start) > 10*time.Second {
+	if err := <-done; !errors.Is(err, codeinterp.ErrClosed) || time.Since(start) > 10*time.Second {
 		t.Fatalf("exec interrupted by Close: %v after %v", err, time.Since(start))
 	}
-	if _, err := sess.Exec(ctx, "print(1)"); !errors.Is(err, ErrClosed) {
+	if _, err := sess.Exec(ctx, "print(1)"); !errors.Is(err, codeinterp.ErrClosed) {
 		t.Fatalf("exec after Close: %v", err)
 	}
-	if _, err := w.Session(ctx, "d"); !errors.Is(err, ErrClosed) {
+	if _, err := w.Session(ctx, "d"); !errors.Is(err, codeinterp.ErrClosed) {
 		t.Fatalf("Session after Close: %v", err)
 	}
-	if err := sess.WriteFile("a", nil); !errors.Is(err, ErrClosed) {
+	if err := sess.WriteFile("a", nil); !errors.Is(err, codeinterp.ErrClosed) {
 		t.Fatalf("WriteFile after Close: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package codeinterp
+package wasi
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hearth-go/hearth/codeinterp"
 )
 
 // The interpreter, built by build/build.sh from Debian's packages; see wasm/README.md.
@@ -57,7 +59,7 @@ func ensureRuntime(dir string) (string, error) {
 	}
 	key := sums["python.wasm"] + sums["stdlib.zip"] + sums["sitepkgs.zip"]
 	if len(key) != 3*64 {
-		return "", fmt.Errorf("%w: wasm/SHA256SUMS incomplete", ErrUnavailable)
+		return "", fmt.Errorf("%w: wasm/SHA256SUMS incomplete", codeinterp.ErrUnavailable)
 	}
 	h := sha256.Sum256([]byte(key))
 	rt := filepath.Join(dir, "runtime-"+hex.EncodeToString(h[:8]))
@@ -133,7 +135,7 @@ func extractOne(name, dst, want string) error {
 		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("%w: %s checksum %s, want %s", ErrUnavailable, name, got, want)
+		return fmt.Errorf("%w: %s checksum %s, want %s", codeinterp.ErrUnavailable, name, got, want)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package codeinterp
+package wasi
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/hearth-go/hearth/codeinterp"
 )
 
 // snapshot records size and modification time of every regular file in dir.
@@ -29,7 +31,7 @@ func snapshot(dir string) map[string]fileStamp {
 
 // collectFiles reports regular files at the top of /mnt/data that are new or
 // changed since the last exec, and remembers the new state. Caller holds s.mu.
-func (s *wasiSession) collectFiles() []OutputFile {
+func (s *wasiSession) collectFiles() []codeinterp.OutputFile {
 	now := snapshot(s.dir)
 	var names []string
 	for name, st := range now {
@@ -39,7 +41,7 @@ func (s *wasiSession) collectFiles() []OutputFile {
 	}
 	s.snap = now
 	sort.Strings(names)
-	var out []OutputFile
+	var out []codeinterp.OutputFile
 	for _, name := range names {
 		host := filepath.Join(s.dir, name)
 		data, err := os.ReadFile(host)
@@ -47,7 +49,7 @@ func (s *wasiSession) collectFiles() []OutputFile {
 			continue
 		}
 		mime, img := sniff(name, data)
-		out = append(out, OutputFile{
+		out = append(out, codeinterp.OutputFile{
 			Name: name, Path: guestData + "/" + name, HostPath: host,
 			Size: int64(len(data)), Data: data, MIMEType: mime, IsImage: img,
 		})

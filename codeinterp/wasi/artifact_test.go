@@ -1,4 +1,4 @@
-package codeinterp
+package wasi
 
 import (
 	"crypto/sha256"

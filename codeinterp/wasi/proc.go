@@ -1,4 +1,4 @@
-package codeinterp
+package wasi
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+
+	"github.com/hearth-go/hearth/codeinterp"
 )
 
 // proc is one running interpreter as the host sees it: a request pipe, a
@@ -81,7 +83,7 @@ func startChild(exe string, spec guestSpec) (*proc, error) {
 	if err != nil {
 		stdin.Close()
 		stdout.Close()
-		return nil, fmt.Errorf("%w: %v", ErrStart, err)
+		return nil, fmt.Errorf("%w: %v", codeinterp.ErrStart, err)
 	}
 	p.kill = func() { cmd.Process.Kill() }
 	go func() {
@@ -101,7 +103,7 @@ func startChild(exe string, spec guestSpec) (*proc, error) {
 }
 
 // startInProcess runs an interpreter on a goroutine of this process.
-func (w *WASI) startInProcess(spec guestSpec) *proc {
+func (w *Sandbox) startInProcess(spec guestSpec) *proc {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())

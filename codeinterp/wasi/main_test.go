@@ -1,4 +1,4 @@
-package codeinterp
+package wasi
 
 import (
 	"context"
@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hearth-go/hearth/codeinterp"
 )
 
 // One sandbox for the whole test binary: compiling python.wasm is the costly
-// part (seconds, more under -race), so TestMain owns a single WASI and its
+// part (seconds, more under -race), so TestMain owns a single Sandbox and its
 // compilation cache, and tests open their own sessions in it.
-var shared *WASI
+var shared *Sandbox
 
 func TestMain(m *testing.M) {
 	// The cache outlives the run on purpose: compiling python.wasm takes ~3 s,
@@ -25,9 +27,9 @@ func TestMain(m *testing.M) {
 		cache = filepath.Join(os.TempDir(), "hearth-codeinterp-test-cache")
 	}
 	var err error
-	shared, err = NewWASI(testConfig(cache))
+	shared, err = New(testConfig(cache))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "NewWASI:", err)
+		fmt.Fprintln(os.Stderr, "New:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -51,7 +53,7 @@ func testConfig(cache string) Config {
 }
 
 // session opens a fresh session in the shared sandbox, closed at test end.
-func session(t testing.TB, s Sandbox) Session {
+func session(t testing.TB, s codeinterp.Sandbox) codeinterp.Session {
 	t.Helper()
 	sess, err := s.Session(context.Background(), t.Name())
 	if err != nil {
@@ -61,7 +63,7 @@ func session(t testing.TB, s Sandbox) Session {
 	return sess
 }
 
-func mustExec(t testing.TB, s Session, code string) *Result {
+func mustExec(t testing.TB, s codeinterp.Session, code string) *codeinterp.Result {
 	t.Helper()
 	r, err := s.Exec(context.Background(), code)
 	if err != nil {

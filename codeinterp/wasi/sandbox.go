@@ -1,4 +1,4 @@
-package codeinterp
+package wasi
 
 import (
 	"context"
@@ -12,11 +12,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hearth-go/hearth/codeinterp"
 	"github.com/tetratelabs/wazero"
 )
 
-// WASI is the default Sandbox: CPython 3.11 for WASI under wazero.
-type WASI struct {
+// Sandbox is the default codeinterp.Sandbox: CPython 3.11 for WASI under wazero.
+type Sandbox struct {
 	cfg        Config
 	log        *slog.Logger
 	cacheDir   string
@@ -45,14 +46,14 @@ type spare struct {
 	p   *proc
 }
 
-var _ Sandbox = (*WASI)(nil)
+var _ codeinterp.Sandbox = (*Sandbox)(nil)
 
-// NewWASI extracts the embedded interpreter (once per CacheDir), compiles it
+// New extracts the embedded interpreter (once per CacheDir), compiles it
 // (from the compilation cache when warm) and returns a sandbox ready to open
 // sessions. Close it to stop every interpreter and delete session files.
-func NewWASI(cfg Config) (*WASI, error) {
+func New(cfg Config) (*Sandbox, error) {
 	cfg = cfg.withDefaults()
-	w := &WASI{cfg: cfg, log: cfg.Logger, sessions: map[string]*wasiSession{}, stop: make(chan struct{})}
+	w := &Sandbox{cfg: cfg, log: cfg.Logger, sessions: map[string]*wasiSession{}, stop: make(chan struct{})}
 	w.cacheDir = cfg.CacheDir
 	if w.cacheDir == "" {
 		d, err := os.MkdirTemp("", "hearth-codeinterp-cache-")
@@ -61,9 +62,9 @@ func NewWASI(cfg Config) (*WASI, error) {
 		}
 		w.cacheDir, w.ownCache = d, true
 	}
-	fail := func(err error) (*WASI, error) {
+	fail := func(err error) (*Sandbox, error) {
 		w.cleanup()
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %v", codeinterp.ErrUnavailable, err)
 	}
 	var err error
 	if w.runtimeDir, err = ensureRuntime(w.cacheDir); err != nil {
@@ -109,7 +110,7 @@ func NewWASI(cfg Config) (*WASI, error) {
 	return w, nil
 }
 
-func (w *WASI) memoryPages() uint32 {
+func (w *Sandbox) memoryPages() uint32 {
 	p := w.cfg.MemoryLimitBytes / 65536
 	if p < 256 {
 		p = 256
@@ -120,7 +121,7 @@ func (w *WASI) memoryPages() uint32 {
 	return uint32(p)
 }
 
-func (w *WASI) cleanup() {
+func (w *Sandbox) cleanup() {
 	if w.rt != nil {
 		w.rt.Close(context.Background())
 	}
@@ -133,7 +134,7 @@ func (w *WASI) cleanup() {
 }
 
 // Close stops every session, deletes their files and the temporary cache.
-func (w *WASI) Close() error {
+func (w *Sandbox) Close() error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -168,9 +169,9 @@ func (w *WASI) Close() error {
 
 // Session returns the session with this id, opening it if needed. Opening
 // one past MaxSessions evicts the least recently used idle session.
-func (w *WASI) Session(ctx context.Context, id string) (Session, error) {
+func (w *Sandbox) Session(ctx context.Context, id string) (codeinterp.Session, error) {
 	if id == "" || len(id) > 256 || !utf8.ValidString(id) {
-		return nil, ErrBadID
+		return nil, codeinterp.ErrBadID
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func (w *WASI) Session(ctx context.Context, id string) (Session, error) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		return nil, ErrClosed
+		return nil, codeinterp.ErrClosed
 	}
 	if s, ok := w.sessions[id]; ok {
 		s.lastUsed = time.Now()
@@ -197,7 +198,7 @@ func (w *WASI) Session(ctx context.Context, id string) (Session, error) {
 		}
 		if victim == nil {
 			w.mu.Unlock()
-			return nil, ErrTooManySessions
+			return nil, codeinterp.ErrTooManySessions
 		}
 		delete(w.sessions, victim.id)
 	}
@@ -224,7 +225,7 @@ func (w *WASI) Session(ctx context.Context, id string) (Session, error) {
 
 // fillPool keeps Config.WarmPool interpreters ready: the ones buffered in
 // w.spares plus the one it holds while blocked on the send.
-func (w *WASI) fillPool() {
+func (w *Sandbox) fillPool() {
 	defer w.wg.Done()
 	for {
 		sp, err := w.newSpare()
@@ -246,7 +247,7 @@ func (w *WASI) fillPool() {
 	}
 }
 
-func (w *WASI) newSpare() (*spare, error) {
+func (w *Sandbox) newSpare() (*spare, error) {
 	dir, err := os.MkdirTemp(w.root, "s-")
 	if err != nil {
 		return nil, err
@@ -276,7 +277,7 @@ func (sp *spare) stop() {
 }
 
 // janitor evicts idle sessions.
-func (w *WASI) janitor() {
+func (w *Sandbox) janitor() {
 	defer w.wg.Done()
 	every := min(w.cfg.IdleTimeout/4, time.Minute)
 	t := time.NewTicker(max(every, 10*time.Millisecond))
@@ -303,7 +304,7 @@ func (w *WASI) janitor() {
 	}
 }
 
-func (w *WASI) forget(s *wasiSession) {
+func (w *Sandbox) forget(s *wasiSession) {
 	w.mu.Lock()
 	if w.sessions[s.id] == s {
 		delete(w.sessions, s.id)
@@ -317,7 +318,7 @@ type fileStamp struct {
 }
 
 type wasiSession struct {
-	w   *WASI
+	w   *Sandbox
 	id  string
 	dir string
 
@@ -406,11 +407,11 @@ func (s *wasiSession) start(ctx context.Context) error {
 		}
 		p.kill()
 		<-p.done
-		return fmt.Errorf("%w: %s %s", ErrStart, p.exit, strings.TrimSpace(p.diag.String()))
+		return fmt.Errorf("%w: %s %s", codeinterp.ErrStart, p.exit, strings.TrimSpace(p.diag.String()))
 	case <-t.C:
 		p.kill()
 		<-p.done
-		return fmt.Errorf("%w: not ready after %v", ErrStart, s.w.cfg.StartTimeout)
+		return fmt.Errorf("%w: not ready after %v", codeinterp.ErrStart, s.w.cfg.StartTimeout)
 	case <-ctx.Done():
 		p.kill()
 		<-p.done
@@ -426,16 +427,16 @@ func (s *wasiSession) setBusy(b bool) {
 }
 
 // Exec runs code in the session's interpreter, starting one if needed.
-func (s *wasiSession) Exec(ctx context.Context, code string) (*Result, error) {
+func (s *wasiSession) Exec(ctx context.Context, code string) (*codeinterp.Result, error) {
 	s.setBusy(true)
 	defer s.setBusy(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrClosed
+		return nil, codeinterp.ErrClosed
 	}
 	begin := time.Now()
-	res := &Result{}
+	res := &codeinterp.Result{}
 	if s.p == nil {
 		if s.started {
 			res.Restarted = true
@@ -484,7 +485,7 @@ func (s *wasiSession) Exec(ctx context.Context, code string) (*Result, error) {
 		return nil, ctx.Err()
 	case <-s.closing:
 		s.stopProc("closed")
-		return nil, ErrClosed
+		return nil, codeinterp.ErrClosed
 	}
 	res.Files = s.collectFiles()
 	res.Duration = time.Since(begin)
@@ -549,17 +550,17 @@ func (s *wasiSession) WriteFile(name string, data []byte) error {
 		return err
 	}
 	if int64(len(data)) > s.w.cfg.MaxFileBytes {
-		return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrFileTooLarge, name, len(data), s.w.cfg.MaxFileBytes)
+		return fmt.Errorf("%w: %s is %d bytes, limit %d", codeinterp.ErrFileTooLarge, name, len(data), s.w.cfg.MaxFileBytes)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return codeinterp.ErrClosed
 	}
 	path := filepath.Join(s.dir, name)
 	if _, err := os.Stat(path); err != nil {
 		if _, n := scanUsage(s.dir); n >= s.w.cfg.MaxFiles {
-			return ErrTooManyFiles
+			return codeinterp.ErrTooManyFiles
 		}
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -579,14 +580,14 @@ func (s *wasiSession) ReadFile(name string) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrClosed
+		return nil, codeinterp.ErrClosed
 	}
 	return os.ReadFile(filepath.Join(s.dir, name))
 }
 
 func checkName(name string) error {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") || len(name) > 255 {
-		return fmt.Errorf("%w: %q", ErrBadFileName, name)
+		return fmt.Errorf("%w: %q", codeinterp.ErrBadFileName, name)
 	}
 	return nil
 }

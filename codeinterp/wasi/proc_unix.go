@@ -1,6 +1,6 @@
 //go:build linux
 
-package codeinterp
+package wasi
 
 import (
 	"os/exec"

@@ -1,4 +1,4 @@
-package codeinterp
+package wasi
 
 import (
 	"context"
@@ -12,11 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearth-go/hearth/codeinterp"
 )
 
 // Benchmarks, side by side in one run (see bench/codeinterp.md):
 //
-//	go test ./codeinterp -run '^$' -bench . -benchtime 20x
+//	go test ./codeinterp/wasi -run '^$' -bench . -benchtime 20x
 //
 // The floor is the host's /usr/bin/python3.11 run as a subprocess.
 
@@ -24,11 +26,11 @@ const (
 	cpuLoop = "t = 0\nfor i in range(1_000_000):\n    t += i % 7\nprint(t)"
 )
 
-func benchSandbox(b *testing.B, mode Mode) *WASI {
+func benchSandbox(b *testing.B, mode Mode) *Sandbox {
 	cfg := testConfig(shared.cacheDir)
 	cfg.Mode = mode
 	cfg.ExecTimeout = 0 // default 30 s
-	w, err := NewWASI(cfg)
+	w, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func benchSandbox(b *testing.B, mode Mode) *WASI {
 	return w
 }
 
-func benchExec(b *testing.B, sess Session, code string) {
+func benchExec(b *testing.B, sess codeinterp.Session, code string) {
 	b.Helper()
 	r, err := sess.Exec(context.Background(), code)
 	if err != nil || r.Error != "" {
@@ -58,7 +60,7 @@ func BenchmarkFirstExec(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				cfg := testConfig(shared.cacheDir)
 				cfg.Mode = m.mode
-				w, err := NewWASI(cfg)
+				w, err := New(cfg)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -70,7 +72,7 @@ func BenchmarkFirstExec(b *testing.B) {
 	}
 	b.Run("process/cold-cache", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			w, err := NewWASI(testConfig(b.TempDir()))
+			w, err := New(testConfig(b.TempDir()))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -133,7 +135,7 @@ func BenchmarkNewSession(b *testing.B) {
 		b.Run(fmt.Sprintf("pool=%d", pool), func(b *testing.B) {
 			cfg := testConfig(shared.cacheDir)
 			cfg.WarmPool = pool
-			w, err := NewWASI(cfg)
+			w, err := New(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# build.sh makes the CPython-for-WASI artifacts that package codeinterp embeds:
+# build.sh makes the CPython-for-WASI artifacts that package codeinterp/wasi embeds:
 #   python.wasm.gz   CPython 3.11 (Debian bookworm's python3.11 source) for wasm32-wasi, stripped
 #   stdlib.zip.gz    the standard library as .pyc (stored zip, guest paths in tracebacks)
 #   sitepkgs.zip.gz  sympy + mpmath from Debian's python3-sympy / python3-mpmath, as .pyc
 #   SHA256SUMS       checksums of the .gz files and of their decompressed contents
 # Everything comes from Debian bookworm/main packages through apt; no other download.
 #
-# Usage: codeinterp/build/build.sh [--install] [--verify]
+# Usage: codeinterp/wasi/build/build.sh [--install] [--verify]
 #   --install  install the toolchain with apt-get (needs root) and add a deb-src entry if none exists
-#   --verify   build into a temp dir and compare with the committed codeinterp/wasm/SHA256SUMS
+#   --verify   build into a temp dir and compare with the committed codeinterp/wasi/wasm/SHA256SUMS
 # Builds in /tmp/hearth-cpython-wasi (fixed: the path is part of the output). Env: JOBS (default nproc).
 set -euo pipefail
 

@@ -1,4 +1,4 @@
-package codeinterp
+package wasi
 
 import (
 	"context"
@@ -8,17 +8,19 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hearth-go/hearth/codeinterp"
 )
 
 // strict is a second sandbox with short limits, sharing the test cache (so it
 // loads the compiled module instead of compiling it again).
 var strict struct {
 	once sync.Once
-	w    *WASI
+	w    *Sandbox
 	err  error
 }
 
-func strictSandbox(t *testing.T) *WASI {
+func strictSandbox(t *testing.T) *Sandbox {
 	t.Helper()
 	strict.once.Do(func() {
 		cfg := testConfig(shared.cacheDir)
@@ -28,7 +30,7 @@ func strictSandbox(t *testing.T) *WASI {
 		cfg.MaxDataBytes = 8 << 20
 		cfg.MaxFileBytes = 2 << 20
 		cfg.MaxFiles = 20
-		strict.w, strict.err = NewWASI(cfg) // closed by TestMain
+		strict.w, strict.err = New(cfg) // closed by TestMain
 	})
 	if strict.err != nil {
 		t.Fatal(strict.err)
@@ -185,7 +187,7 @@ print('done')`)
 	if r.Error != "" {
 		t.Fatal(r.Error)
 	}
-	got := map[string]OutputFile{}
+	got := map[string]codeinterp.OutputFile{}
 	for _, f := range r.Files {
 		got[f.Name] = f
 	}
@@ -227,7 +229,7 @@ func TestSessionsPersistAndIsolate(t *testing.T) {
 	if r := mustExec(t, b, "print(secret)"); r.Stdout != "beta\n" {
 		t.Fatalf("sessions share state: %+v", r)
 	}
-	if _, err := shared.Session(ctx, ""); err != ErrBadID {
+	if _, err := shared.Session(ctx, ""); err != codeinterp.ErrBadID {
 		t.Errorf("empty id: %v", err)
 	}
 }
@@ -236,7 +238,7 @@ func TestEvictionLRUAndIdle(t *testing.T) {
 	cfg := testConfig(shared.cacheDir)
 	cfg.MaxSessions = 2
 	cfg.IdleTimeout = 300 * time.Millisecond
-	w, err := NewWASI(cfg)
+	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +251,7 @@ func TestEvictionLRUAndIdle(t *testing.T) {
 	mustExec(t, s2, "v = 2")
 	s3, _ := w.Session(ctx, "three") // evicts "one", the least recently used
 	mustExec(t, s3, "v = 3")
-	if _, err := s1.Exec(ctx, "print(v)"); err != ErrClosed {
+	if _, err := s1.Exec(ctx, "print(v)"); err != codeinterp.ErrClosed {
 		t.Fatalf("evicted session: %v", err)
 	}
 	select {
