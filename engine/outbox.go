@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/hearth-go/hearth/apitype"
@@ -34,6 +35,19 @@ type outItem struct {
 type asyncWrite struct {
 	p      store.Pending
 	failed func(error) error // maps its error, on the executor's goroutine
+}
+
+// errEarlierWriteFailed refuses a write queued behind a background write
+// of the same execution that failed; the caller reports that failure.
+var errEarlierWriteFailed = errors.New("engine: an earlier write of this run failed")
+
+// failed reports whether a write of the execution has failed. Called from a
+// write's transaction it sees every write decided before, since outcomes
+// are reported on the committer in commit order.
+func (o *outbox) failed() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.broken
 }
 
 // publish sends events now, or queues them behind writes still syncing.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -276,18 +277,24 @@ func (x *runner) async(fn func(*store.Tx) ([]apitype.Event, error), undo func())
 		}
 		return err
 	}})
+	// Let the committer start now: the model's stream often arrives
+	// faster than it is read, so this goroutine would not block (and hand
+	// over its CPU) until the reply ended, serialising the commit after it.
+	runtime.Gosched()
 }
 
 // write runs fn on the current run in one transaction, failing with
 // errRunMoved when the run is no longer in_progress, then publishes events.
 func (x *runner) write(fn func(tx *store.Tx, r *apitype.Run) ([]apitype.Event, error)) error {
-	// Background writes land first: this one builds on them.
-	if err := x.out.settle(); err != nil {
-		return err
-	}
 	threadID, runID := x.run.ThreadID, x.run.ID
 	var out *apitype.Run
+	// Queued behind the background writes, not after them: when the disk
+	// is busy they share one commit. It builds on them, so it refuses to
+	// apply if one of them failed.
 	err := x.out.submit(x.e.store, func(tx *store.Tx) ([]apitype.Event, error) {
+		if x.out.failed() {
+			return nil, errEarlierWriteFailed
+		}
 		r, err := tx.GetRun(threadID, runID)
 		if err != nil {
 			return nil, err
@@ -302,6 +309,9 @@ func (x *runner) write(fn func(tx *store.Tx, r *apitype.Run) ([]apitype.Event, e
 		out = r
 		return events, tx.PutRun(r)
 	}, nil).Wait()
+	if serr := x.out.settle(); serr != nil {
+		return serr // decided before this one: the real reason
+	}
 	if err != nil {
 		return err
 	}
