@@ -225,6 +225,11 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 	e.cancel()
 	e.wg.Wait()
+	// Runs stopped here resume on the next Open without counting against
+	// the resume cap, which is for runs that bring the process down.
+	if err := e.store.Update(context.Background(), func(tx *store.Tx) error { return tx.MarkCleanClose() }); err != nil {
+		e.log.Warn("mark clean shutdown", "err", err)
+	}
 	e.bus.closeAll()
 	if e.ownIndex != nil {
 		e.ownIndex.Close()

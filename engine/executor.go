@@ -58,6 +58,9 @@ type queuedRun struct {
 	created     *store.Pending
 	run         *apitype.Run
 	waitCreated bool // its prompt needs what the write adds (additional_messages)
+	// A resumed run the last process stopped by shutting down cleanly: it
+	// does not count against maxResumes.
+	cleanClose bool
 }
 
 // runQueue is the FIFO the workers take runs from; unbounded, since a
@@ -200,7 +203,13 @@ func (e *Engine) expireDue(ctx context.Context) {
 func (e *Engine) recover(ctx context.Context) error {
 	type live struct{ thread, run string }
 	var runs []live
-	err := e.store.View(ctx, func(tx *store.Tx) error {
+	var clean bool
+	err := e.store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if clean, err = tx.TakeCleanClose(); err != nil {
+			return err
+		}
+		runs = nil
 		return tx.LiveRuns(func(threadID, runID string) error {
 			runs = append(runs, live{threadID, runID})
 			return nil
@@ -218,8 +227,8 @@ func (e *Engine) recover(ctx context.Context) error {
 		case apitype.RunQueued:
 			e.schedule(l.thread, l.run, false)
 		case apitype.RunInProgress:
-			e.log.Info("resuming run left in progress", "run", l.run, "thread", l.thread)
-			e.schedule(l.thread, l.run, true)
+			e.log.Info("resuming run left in progress", "run", l.run, "thread", l.thread, "after_clean_close", clean)
+			e.queue.push(queuedRun{threadID: l.thread, runID: l.run, resume: true, cleanClose: clean})
 		case apitype.RunCancelling:
 			if _, err := e.finish(ctx, l.thread, l.run, errCancelled, nil); err != nil {
 				return err

@@ -153,14 +153,17 @@ func (x *runner) claim(q queuedRun) error {
 			}
 			events = append(events, apitype.Event{Event: apitype.EventRunInProgress, Run: r})
 		case r.Status == apitype.RunInProgress && resume:
-			n, err := tx.CountResume(r.ID)
-			if err != nil {
-				return err
+			n := 0
+			if !q.cleanClose {
+				var err error
+				if n, err = tx.CountResume(r.ID); err != nil {
+					return err
+				}
 			}
 			if n > maxResumes {
 				// The run was in progress at every one of the last restarts:
 				// likely what it does brings the process down. End it.
-				return failure(apitype.ErrorCodeServer, "Hearth restarted %d times while this run was in progress; it was stopped so that it cannot crash the engine again", n-1)
+				return failure(apitype.ErrorCodeServer, "Hearth restarted %d times after stopping uncleanly while this run was in progress; it was ended so that it cannot crash the engine again", n-1)
 			}
 			evs, err := e.closeOpen(tx, r, nil, apitype.StepFailed, &apitype.LastError{Code: apitype.ErrorCodeServer,
 				Message: "Hearth restarted while this step was in progress; the run resumed from its last completed step."},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/llm/scripted"
+	"github.com/hearth-go/hearth/store"
 )
 
 func TestStreamPlainAnswer(t *testing.T) {
@@ -142,6 +143,19 @@ func TestResumeLimit(t *testing.T) {
 		}
 		return e
 	}
+	// crash stops the engine as a dying process would leave the file: a
+	// clean Close differs only by its mark, which crash takes away.
+	crash := func(e *engine.Engine) {
+		e.Close()
+		s, err := store.Open(path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Update(ctx, func(tx *store.Tx) error { _, err := tx.TakeCleanClose(); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
 	block := func() *scripted.Model {
 		return &scripted.Model{Fallback: func(*llm.Request) scripted.Turn { return scripted.Turn{Block: true} }}
 	}
@@ -153,11 +167,27 @@ func TestResumeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for restart := 0; ; restart++ {
+	inModel := func() {
 		for len(m.Requests()) == 0 { // the run is in progress, in the model call
 			time.Sleep(time.Millisecond)
 		}
+	}
+	// Clean restarts (hearth serve stopped and started) resume the run
+	// however many there are.
+	for range 5 {
+		inModel()
 		e.Close()
+		m = block()
+		e = open(m)
+	}
+	inModel()
+	if got, err := e.Runs.Retrieve(ctx, th.ID, r.ID); err != nil || got.Status != apitype.RunInProgress {
+		t.Fatalf("after 5 clean restarts: %v %+v", err, got)
+	}
+	// Crashes while it is in progress are counted: the fourth ends it.
+	for restart := 0; ; restart++ {
+		inModel()
+		crash(e)
 		m = block()
 		e = open(m)
 		got, err := e.Runs.Retrieve(ctx, th.ID, r.ID)
@@ -173,7 +203,7 @@ func TestResumeLimit(t *testing.T) {
 			got, _ = e.Runs.Retrieve(ctx, th.ID, r.ID)
 		}
 		if got.Status != apitype.RunFailed || !strings.Contains(got.LastError.Message, "restarted 3 times") {
-			t.Fatalf("after %d restarts: %+v %+v", restart+1, got, got.LastError)
+			t.Fatalf("after %d crashes: %+v %+v", restart+1, got, got.LastError)
 		}
 		break
 	}

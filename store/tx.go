@@ -28,6 +28,8 @@ var (
 	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bResumes, bFiles, bVectorStores, bVectorStoreFi}
 
 	kSchema = []byte("schema_version")
+	// kCleanClose is present while the file rests after a clean shutdown.
+	kCleanClose = []byte("clean_close")
 	// present is the value of index entries (never empty, so never read as a bucket).
 	present = []byte{1}
 
@@ -665,6 +667,20 @@ func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message,
 		}
 	}
 	return nil
+}
+
+// MarkCleanClose records that the process is shutting down cleanly: runs
+// it leaves in progress were stopped on purpose, not by what they did.
+func (t *Tx) MarkCleanClose() error { return t.tx.Bucket(bMeta).Put(kCleanClose, present) }
+
+// TakeCleanClose reports whether the last process shut down cleanly, and
+// clears the mark for this one.
+func (t *Tx) TakeCleanClose() (bool, error) {
+	meta := t.tx.Bucket(bMeta)
+	if meta.Get(kCleanClose) == nil {
+		return false, nil
+	}
+	return true, meta.Delete(kCleanClose)
 }
 
 // CountResume records that a restart resumed a run and returns how many
