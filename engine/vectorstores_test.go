@@ -362,3 +362,52 @@ func TestInlineVectorStoresOnUpdateAndThreadAndRun(t *testing.T) {
 		t.Fatalf("store %v %+v", err, vs)
 	}
 }
+
+// TestDefaultIndexRefusesFilesWithoutText: with the default index, a file
+// of a known type with no text (whitespace only, a damaged PDF) fails with
+// invalid_file and one of an unknown type with unsupported_file, instead of
+// completing with nothing searchable.
+func TestDefaultIndexRefusesFilesWithoutText(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, scripted.Echo())
+	want := map[string]string{
+		"blank.txt":   apitype.FileErrorInvalid,
+		"broken.pdf":  apitype.FileErrorInvalid,
+		"archive.bin": apitype.FileErrorUnsupported,
+		"notes.md":    "",
+	}
+	body := map[string]string{"blank.txt": " \n\t\n", "broken.pdf": "%PDF-1.4 not really", "archive.bin": "\x00\x01\x02", "notes.md": "Kept notes."}
+	var ids []string
+	names := map[string]string{}
+	for name := range want {
+		f, err := e.Files.Create(ctx, strings.NewReader(body[name]), apitype.FileCreateParams{Filename: name, Purpose: "assistants"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, f.ID)
+		names[f.ID] = name
+	}
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs, err = e.VectorStores.Wait(ctx, vs.ID); err != nil {
+		t.Fatal(err)
+	}
+	if vs.FileCounts.Completed != 1 || vs.FileCounts.Failed != 3 {
+		t.Fatalf("file counts %+v", vs.FileCounts)
+	}
+	for _, id := range ids {
+		f, err := e.VectorStores.RetrieveFile(ctx, vs.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := ""
+		if f.LastError != nil {
+			code = f.LastError.Code
+		}
+		if code != want[names[id]] {
+			t.Errorf("%s: status %s, last_error %+v, want code %q", names[id], f.Status, f.LastError, want[names[id]])
+		}
+	}
+}
