@@ -158,6 +158,11 @@ func (a *msgArena) hold(v []byte) []byte {
 }
 
 func (a *msgArena) newParts(n int) []apitype.MessageContent {
+	if n == 0 {
+		// Non-nil even before the first slab: [] and null differ on the
+		// wire. (A zero-length slice allocates nothing.)
+		return []apitype.MessageContent{}
+	}
 	if cap(a.parts)-len(a.parts) < n {
 		a.parts = make([]apitype.MessageContent, 0, max(n, a.hint))
 	}

@@ -120,6 +120,20 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 	}
 }
 
+// TestEmptyContentStaysEmpty: a message with no parts yet (an assistant
+// message just started) reads back with "content": [], not null, also as the
+// first thing a fresh arena decodes.
+func TestEmptyContentStaysEmpty(t *testing.T) {
+	rec, err := encodeMessage(nil, &apitype.Message{ID: "msg_1", Content: []apitype.MessageContent{}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m apitype.Message
+	if err := decodeMessage(rec, newMsgArena(1), &m); err != nil || m.Content == nil {
+		t.Fatalf("content %#v, %v", m.Content, err)
+	}
+}
+
 // TestMessageDecodeLegacyJSON: records written as JSON (schema 1) still read.
 func TestMessageDecodeLegacyJSON(t *testing.T) {
 	s := openTest(t)
