@@ -68,6 +68,8 @@ type Store struct {
 	done   chan struct{}
 	once   sync.Once
 	closed atomic.Bool
+
+	lenders sync.Pool // *msgArena lenders for Tx.ScanMessages
 }
 
 type write struct {
@@ -206,7 +208,7 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	err := s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	err := s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, lenders: &s.lenders}) })
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
@@ -277,7 +279,7 @@ func (s *Store) commit(batch []*write) {
 	for len(batch) > 0 {
 		failed := -1
 		err := s.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{tx: btx}
+			tx := &Tx{tx: btx, lenders: &s.lenders}
 			for i, w := range batch {
 				if err := runSafe(w.fn, tx); err != nil {
 					failed = i
@@ -298,7 +300,7 @@ func (s *Store) commit(batch []*write) {
 			w.err <- err
 			return
 		}
-		w.err <- s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx}) })
+		w.err <- s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx, lenders: &s.lenders}) })
 	}
 }
 
