@@ -151,10 +151,18 @@ type msgArena struct {
 	strs  []string
 	ints  []int64
 
-	// Lending only: the reused metadata map and the first slabs' storage,
-	// so a scan of plain messages allocates the arena and nothing else.
-	meta       apitype.Metadata
+	ls *lendStorage // lending only
+}
+
+func newMsgArena(hint int) *msgArena { return &msgArena{hint: max(hint, 1)} }
+
+// lendStorage is what only a lender has: the message it lends, its metadata
+// map, and the first slabs' storage, so a scan of plain messages allocates
+// nothing. It is apart from msgArena so that an owning arena, whose fields'
+// addresses are never handed out, can stay on its caller's stack.
+type lendStorage struct {
 	msg        apitype.Message
+	meta       apitype.Metadata
 	incomplete apitype.IncompleteDetails
 	thread     string // the thread being scanned, see internThread
 	parts0     [1]apitype.MessageContent
@@ -163,11 +171,10 @@ type msgArena struct {
 	ints0      [2]int64
 }
 
-func newMsgArena(hint int) *msgArena { return &msgArena{hint: max(hint, 1)} }
-
 func newMsgLender() *msgArena {
-	a := &msgArena{hint: 1, lend: true}
-	a.parts, a.texts, a.strs, a.ints = a.parts0[:0], a.texts0[:0], a.strs0[:0], a.ints0[:0]
+	ls := new(lendStorage)
+	a := &msgArena{hint: 1, lend: true, ls: ls}
+	a.parts, a.texts, a.strs, a.ints = ls.parts0[:0], ls.texts0[:0], ls.strs0[:0], ls.ints0[:0]
 	return a
 }
 
@@ -182,11 +189,12 @@ func (a *msgArena) reset() {
 
 // scrub drops every pointer a lender holds into the records it read.
 func (a *msgArena) scrub() {
-	a.msg, a.incomplete, a.thread = apitype.Message{}, apitype.IncompleteDetails{}, ""
+	ls := a.ls
+	ls.msg, ls.incomplete, ls.thread = apitype.Message{}, apitype.IncompleteDetails{}, ""
 	clear(a.parts[:cap(a.parts)])
 	clear(a.texts[:cap(a.texts)])
 	clear(a.strs[:cap(a.strs)])
-	clear(a.meta)
+	clear(ls.meta)
 	a.reset()
 }
 
@@ -274,8 +282,8 @@ func (a *msgArena) newInt(v int64) *int64 {
 
 func (a *msgArena) newIncomplete(reason string) *apitype.IncompleteDetails {
 	if a.lend {
-		a.incomplete.Reason = reason
-		return &a.incomplete
+		a.ls.incomplete.Reason = reason
+		return &a.ls.incomplete
 	}
 	return &apitype.IncompleteDetails{Reason: reason}
 }
@@ -286,13 +294,14 @@ func (a *msgArena) newMeta(n int) apitype.Metadata {
 	if !a.lend {
 		return make(apitype.Metadata, n)
 	}
-	if a.meta == nil {
-		a.meta = make(apitype.Metadata, n)
+	ls := a.ls
+	if ls.meta == nil {
+		ls.meta = make(apitype.Metadata, n)
 	}
-	if len(a.meta) > 0 {
-		clear(a.meta)
+	if len(ls.meta) > 0 {
+		clear(ls.meta)
 	}
-	return a.meta
+	return ls.meta
 }
 
 // Record readers. Each takes the unread rest of a record and returns what it
@@ -761,8 +770,8 @@ func internRole(s string) apitype.Role {
 // internThread returns the thread id a lender scans (set by its scan) when
 // s equals it, else s.
 func (a *msgArena) internThread(s string) string {
-	if a.thread != "" && s == a.thread {
-		return a.thread
+	if a.ls != nil && a.ls.thread != "" && s == a.ls.thread {
+		return a.ls.thread
 	}
 	return s
 }

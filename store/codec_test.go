@@ -112,7 +112,7 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 		}
 		// Lent, the same record decodes to the same message, and a clone
 		// of it shares nothing with the lender's storage.
-		lent := &lender.msg
+		lent := &lender.ls.msg
 		if err := decodeMessage(rec, lender, lent); err != nil {
 			t.Fatalf("%d: lent decode: %v", i, err)
 		}
@@ -132,7 +132,7 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 			if err := decodeMessage(rec[:cut], arena, &apitype.Message{}); err == nil {
 				t.Fatalf("%d: record cut at %d of %d decoded", i, cut, len(rec))
 			}
-			if err := decodeMessage(rec[:cut], lender, &lender.msg); err == nil {
+			if err := decodeMessage(rec[:cut], lender, &lender.ls.msg); err == nil {
 				t.Fatalf("%d: record cut at %d of %d decoded lent", i, cut, len(rec))
 			}
 			if err := decode(rec[:cut], arena, &apitype.Message{}, false); err == nil {
@@ -269,7 +269,7 @@ func FuzzMessageDecode(f *testing.F) {
 		err := decodeMessage(rec, newMsgArena(1), &m)
 		// Lending reads the same bytes the same way, or fails the same way,
 		// and so does the general reader alone (the fast path's reference).
-		lerr := decodeMessage(rec, lender, &lender.msg)
+		lerr := decodeMessage(rec, lender, &lender.ls.msg)
 		var slow apitype.Message
 		serr := decode(rec, newMsgArena(1), &slow, false)
 		if (err == nil) != (lerr == nil) || (err == nil) != (serr == nil) {
@@ -278,8 +278,8 @@ func FuzzMessageDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !reflect.DeepEqual(&lender.msg, &m) || !reflect.DeepEqual(lender.msg.Clone(), &m) || !reflect.DeepEqual(&slow, &m) {
-			t.Fatalf("decodes differ:\n lent %+v\n got  %+v\n slow %+v", lender.msg, m, slow)
+		if !reflect.DeepEqual(&lender.ls.msg, &m) || !reflect.DeepEqual(lender.ls.msg.Clone(), &m) || !reflect.DeepEqual(&slow, &m) {
+			t.Fatalf("decodes differ:\n lent %+v\n got  %+v\n slow %+v", lender.ls.msg, m, slow)
 		}
 		// Whatever decodes re-encodes to a record that decodes the same.
 		again, err := encodeMessage(nil, &m, 1)

@@ -297,8 +297,8 @@ func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype
 // this transaction. An error from fn stops the scan and is returned.
 func (t *Tx) ScanMessages(threadID string, p apitype.MessageListParams, fn func(m *apitype.Message) error) (PageInfo, error) {
 	lender := t.lender()
-	lender.thread = threadID
-	m := &lender.msg
+	lender.ls.thread = threadID
+	m := &lender.ls.msg
 	first, last, more, err := t.scanMessages(threadID, p, func(id, v []byte) error {
 		if err := decodeMessage(v, lender, m); err != nil {
 			return fmt.Errorf("store: decode message %s: %w", id, err)
@@ -328,7 +328,7 @@ func (t *Tx) lender() *msgArena {
 // release returns a lender to the pool, holding no pointer into this
 // transaction's memory (which may be unmapped before it is used again).
 func (t *Tx) release(a *msgArena) {
-	if t.lenders == nil || cap(a.parts) > 64 || len(a.meta) > 64 {
+	if t.lenders == nil || cap(a.parts) > 64 || len(a.ls.meta) > 64 {
 		return // unpooled, or grown by an unusual record: let it go
 	}
 	a.scrub()
