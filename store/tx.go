@@ -289,12 +289,17 @@ func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype
 // says about itself. It is the listing without the copy: each message is
 // decoded into one reused Message whose strings point straight into the
 // transaction's memory, so a page costs a few allocations, not one per
-// message.
+// message. (Parts a record keeps as JSON — annotations, images, refusals,
+// attachments — and records of older files, which are JSON, are decoded
+// with encoding/json and do allocate.)
 //
 // The message fn gets, with everything it points to, is valid only until fn
 // returns: the next message reuses it, and its strings last only as long as
-// the transaction. Keep one with m.Clone(). fn must not modify the thread in
-// this transaction. An error from fn stops the scan and is returned.
+// the transaction, like a value from bbolt's Get. Keep one with m.Clone()
+// (writing through m changes only the lent copy). fn must not modify the
+// thread in this transaction. An error from fn stops the scan and is
+// returned as it is; a damaged record is an error wrapping the store's
+// corrupt-record error, never a panic.
 func (t *Tx) ScanMessages(threadID string, p apitype.MessageListParams, fn func(m *apitype.Message) error) (PageInfo, error) {
 	lender := t.lender()
 	lender.ls.thread = threadID
