@@ -125,7 +125,9 @@ func fixture(b *testing.B) *benchFile {
 // BenchmarkList lists a page of 20 from a 100,000-message thread: the first
 // page and a page after a cursor in the middle, in both orders, each beside
 // the raw floor: one read tx, the bucket path, a cursor Seek and 20 steps
-// (the 21 records a page with an exact has_more must see).
+// (the 21 records a page with an exact has_more must see). scan is the
+// lending ScanMessages (each message decoded, not kept), store the owned
+// ListMessages page.
 func BenchmarkList(b *testing.B) {
 	f := fixture(b)
 	s, err := Open(f.path, Options{}) // sync on, as in use
@@ -149,6 +151,7 @@ func BenchmarkList(b *testing.B) {
 	ctx := context.Background()
 	for _, c := range cases {
 		b.Run(c.name+"/raw", func(b *testing.B) {
+			b.ReportAllocs()
 			db := s.DB()
 			var sink int
 			defer reportCPU(b, cpuTime())
@@ -170,6 +173,18 @@ func BenchmarkList(b *testing.B) {
 			}
 			_ = sink
 		})
+		b.Run(c.name+"/scan", func(b *testing.B) {
+			b.ReportAllocs()
+			defer reportCPU(b, cpuTime())
+			for b.Loop() {
+				err := s.View(ctx, func(tx *Tx) error {
+					return benchScan(tx, f.th, c.p)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(c.name+"/store", func(b *testing.B) {
 			b.ReportAllocs()
 			defer reportCPU(b, cpuTime())
@@ -187,13 +202,50 @@ func BenchmarkList(b *testing.B) {
 			}
 		})
 	}
-	// The run_id filter reads the run index then each message by key.
+	// The run_id filter reads the run index then each message by key; its
+	// floor is the same walk of the index with a Get per listed message.
+	runP := apitype.MessageListParams{RunID: f.run}
+	b.Run("run_filter/desc/raw", func(b *testing.B) {
+		b.ReportAllocs()
+		db := s.DB()
+		prefix := append([]byte(f.run), 0)
+		var sink int
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			err := db.View(func(tx *bolt.Tx) error {
+				tb := tx.Bucket(bThreadData).Bucket([]byte(f.th))
+				mb, cur := tb.Bucket(tMessages), tb.Bucket(tRunMsgs).Cursor()
+				cur.Seek(prefixEnd(prefix))
+				k, _ := cur.Prev()
+				for range 20 {
+					v := mb.Get(k[len(prefix):])
+					sink += len(k) + len(v)
+					k, _ = cur.Prev()
+				}
+				sink += len(k)
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		_ = sink
+	})
+	b.Run("run_filter/desc/scan", func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, cpuTime())
+		for b.Loop() {
+			if err := s.View(ctx, func(tx *Tx) error { return benchScan(tx, f.th, runP) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("run_filter/desc/store", func(b *testing.B) {
 		b.ReportAllocs()
 		defer reportCPU(b, cpuTime())
 		for b.Loop() {
 			err := s.View(ctx, func(tx *Tx) error {
-				page, err := tx.ListMessages(f.th, apitype.MessageListParams{RunID: f.run})
+				page, err := tx.ListMessages(f.th, runP)
 				if err == nil && len(page.Data) != 20 {
 					err = fmt.Errorf("page of %d", len(page.Data))
 				}
@@ -204,6 +256,21 @@ func BenchmarkList(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchScan lends a page of 20 and looks at each message as a caller
+// rendering it would (its id and text), keeping nothing.
+func benchScan(tx *Tx, th string, p apitype.MessageListParams) error {
+	n, size := 0, 0
+	info, err := tx.ScanMessages(th, p, func(m *apitype.Message) error {
+		n++
+		size += len(m.ID) + len(m.Content[0].Text.Value)
+		return nil
+	})
+	if err == nil && (n != 20 || !info.HasMore || size == 0) {
+		err = fmt.Errorf("page of %d, has_more %v", n, info.HasMore)
+	}
+	return err
 }
 
 // BenchmarkAppend appends messages with fsync on: 16 goroutines writing to

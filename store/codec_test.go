@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -87,6 +88,7 @@ func jsonRoundTrip(t testing.TB, m *apitype.Message) *apitype.Message {
 func TestMessageCodecRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	arena := newMsgArena(4)
+	lender := newMsgLender() // reused across every record, as a scan does
 	for i := range 5000 {
 		m := randMessage(rng)
 		rec, err := encodeMessage(nil, m, i)
@@ -108,14 +110,50 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 		if (got.Content == nil) != (m.Content == nil) || (got.Metadata == nil) != (m.Metadata == nil) || (got.Attachments == nil) != (m.Attachments == nil) {
 			t.Fatalf("%d: nil/empty lost", i)
 		}
+		// Lent, the same record decodes to the same message, and a clone
+		// of it shares nothing with the lender's storage.
+		lent := &lender.ls.msg
+		if err := decodeMessage(rec, lender, lent); err != nil {
+			t.Fatalf("%d: lent decode: %v", i, err)
+		}
+		kept := lent.Clone()
+		var slow apitype.Message
+		if err := decode(rec, newMsgArena(1), &slow, false); err != nil {
+			t.Fatalf("%d: general reader: %v", i, err)
+		}
+		if !reflect.DeepEqual(lent, &got) || !reflect.DeepEqual(kept, &got) || !reflect.DeepEqual(&slow, &got) {
+			t.Fatalf("%d: lent decode differs:\n lent %+v\n kept %+v\n got  %+v", i, *lent, *kept, got)
+		}
 		if n, ok := recordTokens(rec); !ok || n != i {
 			t.Fatalf("%d: tokens read back as %d %v", i, n, ok)
 		}
-		// Truncated records are errors, never panics.
+		// Truncated records are errors, never panics, in either mode.
 		for cut := range rec {
 			if err := decodeMessage(rec[:cut], arena, &apitype.Message{}); err == nil {
 				t.Fatalf("%d: record cut at %d of %d decoded", i, cut, len(rec))
 			}
+			if err := decodeMessage(rec[:cut], lender, &lender.ls.msg); err == nil {
+				t.Fatalf("%d: record cut at %d of %d decoded lent", i, cut, len(rec))
+			}
+			if err := decode(rec[:cut], arena, &apitype.Message{}, false); err == nil {
+				t.Fatalf("%d: record cut at %d of %d decoded by the general reader", i, cut, len(rec))
+			}
+		}
+	}
+}
+
+// TestEmptyContentStaysEmpty: a message with no parts yet (an assistant
+// message just started) reads back with "content": [], not null, also as the
+// first thing a fresh arena decodes.
+func TestEmptyContentStaysEmpty(t *testing.T) {
+	rec, err := encodeMessage(nil, &apitype.Message{ID: "msg_1", Content: []apitype.MessageContent{}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*msgArena{newMsgArena(1), newMsgLender()} {
+		var m apitype.Message
+		if err := decodeMessage(rec, a, &m); err != nil || m.Content == nil {
+			t.Fatalf("lend=%v: content %#v, %v", a.lend, m.Content, err)
 		}
 	}
 }
@@ -197,6 +235,13 @@ func TestCorruptMessageIsAnError(t *testing.T) {
 	if err == nil {
 		t.Fatal("corrupt record listed without error")
 	}
+	err = s.View(context.Background(), func(tx *Tx) error {
+		_, err := tx.ScanMessages("thread_c", apitype.MessageListParams{}, func(*apitype.Message) error { return nil })
+		return err
+	})
+	if !errors.Is(err, errCorrupt) {
+		t.Fatalf("corrupt record scanned: %v", err)
+	}
 	// It can still be deleted, which heals the list.
 	update(t, s, func(tx *Tx) error { return tx.DeleteMessage("thread_c", "msg_bad") })
 	view(t, s, func(tx *Tx) error {
@@ -216,10 +261,25 @@ func FuzzMessageDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"id":"msg_x"}`))
 	f.Add([]byte{msgCodecV1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	// One lender for the whole run, as one scan reuses it for every record:
+	// what a record left behind must never leak into the next.
+	lender := newMsgLender()
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		var m apitype.Message
-		if err := decodeMessage(rec, newMsgArena(1), &m); err != nil {
+		err := decodeMessage(rec, newMsgArena(1), &m)
+		// Lending reads the same bytes the same way, or fails the same way,
+		// and so does the general reader alone (the fast path's reference).
+		lerr := decodeMessage(rec, lender, &lender.ls.msg)
+		var slow apitype.Message
+		serr := decode(rec, newMsgArena(1), &slow, false)
+		if (err == nil) != (lerr == nil) || (err == nil) != (serr == nil) {
+			t.Fatalf("owned decode: %v, lent decode: %v, general reader: %v", err, lerr, serr)
+		}
+		if err != nil {
 			return
+		}
+		if !reflect.DeepEqual(&lender.ls.msg, &m) || !reflect.DeepEqual(lender.ls.msg.Clone(), &m) || !reflect.DeepEqual(&slow, &m) {
+			t.Fatalf("decodes differ:\n lent %+v\n got  %+v\n slow %+v", lender.ls.msg, m, slow)
 		}
 		// Whatever decodes re-encodes to a record that decodes the same.
 		again, err := encodeMessage(nil, &m, 1)

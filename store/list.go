@@ -43,11 +43,7 @@ func listFiltered[T any](b *bolt.Bucket, p apitype.ListParams, keep func(*T) boo
 // whether it belongs in the list; when filtered is false every record does,
 // so the one past the page is counted for has_more without being decoded.
 func listWhere[T any](b *bolt.Bucket, prefix []byte, p apitype.ListParams, filtered bool, fn func(k, v []byte, out *T) (bool, error)) (apitype.Page[T], error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = apitype.DefaultListLimit
-	}
-	limit = min(limit, apitype.MaxListLimit)
+	limit := pageLimit(p)
 	asc := p.Order == apitype.OrderAsc
 	key := func(id string) []byte {
 		if id == "" {
@@ -110,40 +106,19 @@ func listWhere[T any](b *bolt.Bucket, prefix []byte, p apitype.ListParams, filte
 	return page, nil
 }
 
+// pageLimit is the page size p asks for: 1–100, 0 meaning the default.
+func pageLimit(p apitype.ListParams) int {
+	if p.Limit <= 0 {
+		return apitype.DefaultListLimit
+	}
+	return min(p.Limit, apitype.MaxListLimit)
+}
+
 // walk visits keys under prefix in ascending (forward) or descending order,
 // strictly after start and strictly before stop (in walking order), until fn
 // returns false.
 func walk(c *bolt.Cursor, prefix []byte, forward bool, start, stop []byte, fn func(k, v []byte) bool) {
-	var k, v []byte
-	switch {
-	case forward && start == nil:
-		if prefix == nil {
-			k, v = c.First()
-		} else {
-			k, v = c.Seek(prefix)
-		}
-	case forward:
-		k, v = c.Seek(start)
-		if bytes.Equal(k, start) {
-			k, v = c.Next()
-		}
-	default:
-		from := start
-		if from == nil {
-			from = prefixEnd(prefix)
-		}
-		if from == nil {
-			k, v = c.Last()
-		} else if k, v = c.Seek(from); k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = step(c, !forward) {
-		if stop != nil && (forward && bytes.Compare(k, stop) >= 0 || !forward && bytes.Compare(k, stop) <= 0) {
-			return
-		}
+	for k, v := walkStart(c, prefix, forward, start); walkIn(k, prefix, stop, forward); k, v = step(c, !forward) {
 		if v == nil && isBucket(c, k) {
 			continue
 		}
@@ -151,6 +126,42 @@ func walk(c *bolt.Cursor, prefix []byte, forward bool, start, stop []byte, fn fu
 			return
 		}
 	}
+}
+
+// walkStart positions c for a walk and returns the first key to consider.
+func walkStart(c *bolt.Cursor, prefix []byte, forward bool, start []byte) (k, v []byte) {
+	switch {
+	case forward && start == nil:
+		if prefix == nil {
+			return c.First()
+		}
+		return c.Seek(prefix)
+	case forward:
+		k, v = c.Seek(start)
+		if bytes.Equal(k, start) {
+			k, v = c.Next()
+		}
+		return k, v
+	}
+	from := start
+	if from == nil {
+		from = prefixEnd(prefix)
+	}
+	if from == nil {
+		return c.Last()
+	}
+	if k, v = c.Seek(from); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+// walkIn reports whether a walk's key k is still in its range.
+func walkIn(k, prefix, stop []byte, forward bool) bool {
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return false
+	}
+	return stop == nil || forward && bytes.Compare(k, stop) < 0 || !forward && bytes.Compare(k, stop) > 0
 }
 
 // isBucket reports whether k names a nested bucket (never a listed object).
@@ -167,4 +178,89 @@ func prefixEnd(prefix []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// PageInfo describes the page a scan visited: the ids at its ends ("" when
+// it is empty) and whether more items lie beyond it, exactly as the Page a
+// List call with the same params would carry them. It owns its strings.
+type PageInfo struct {
+	FirstID string
+	LastID  string
+	HasMore bool
+}
+
+// pageRecord is one record of a page: its id (the key without the prefix)
+// and its value, both the transaction's memory.
+type pageRecord struct{ id, v []byte }
+
+// scanPage visits the records of the page p selects in list order, with the
+// semantics of listWhere (unfiltered), calling visit once per item, and
+// returns the page's end ids (the transaction's memory) and has_more. Only
+// a previous page (before=Y alone), which is walked backwards, is collected
+// first, on the stack, to be visited in its real order. (The loops are
+// written out, not walk's callback, so the cursor's keys stay in locals.)
+func scanPage(b *bolt.Bucket, prefix []byte, p apitype.ListParams, visit func(id, v []byte) error) (first, last []byte, hasMore bool, err error) {
+	limit := pageLimit(p)
+	key := func(id string) []byte {
+		if id == "" {
+			return nil
+		}
+		return append(slices.Clip(prefix), id...)
+	}
+	asc := p.Order == apitype.OrderAsc
+	c := b.Cursor()
+	if p.Before != "" && p.After == "" {
+		var stack [apitype.MaxListLimit]pageRecord
+		n := 0
+		for k, v := walkStart(c, prefix, !asc, key(p.Before)); walkIn(k, prefix, nil, !asc); k, v = step(c, asc) {
+			if v == nil && isBucket(c, k) {
+				continue
+			}
+			if n == limit {
+				hasMore = true
+				break
+			}
+			stack[n] = pageRecord{k[len(prefix):], v}
+			n++
+		}
+		for i := n - 1; i >= 0; i-- {
+			if err := visit(stack[i].id, stack[i].v); err != nil {
+				return nil, nil, false, err
+			}
+		}
+		if n > 0 {
+			first, last = stack[n-1].id, stack[0].id
+		}
+		return first, last, hasMore, nil
+	}
+	n, stop := 0, key(p.Before)
+	for k, v := walkStart(c, prefix, asc, key(p.After)); walkIn(k, prefix, stop, asc); k, v = step(c, !asc) {
+		if v == nil && isBucket(c, k) {
+			continue
+		}
+		if n == limit {
+			hasMore = true
+			break
+		}
+		id := k[len(prefix):]
+		if err := visit(id, v); err != nil {
+			return nil, nil, false, err
+		}
+		if n == 0 {
+			first = id
+		}
+		last = id
+		n++
+	}
+	return first, last, hasMore, nil
+}
+
+// ownIDs copies a page's end ids out of the transaction's memory in one
+// allocation.
+func ownIDs(first, last []byte) (string, string) {
+	if first == nil {
+		return "", ""
+	}
+	s := string(first) + string(last) // no temporary copies
+	return s[:len(first)], s[len(first):]
 }

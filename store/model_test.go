@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -92,17 +93,26 @@ func pageIDs(p apitype.Page[apitype.Message]) []string {
 	return out
 }
 
-// checkPage compares one List call with the model, including first/last ids.
+// checkPage compares one List call with the model, including first/last
+// ids, and the lending scan with the same params with both.
 func checkPage(t testing.TB, s *Store, threadID string, model *msgModel, p apitype.MessageListParams) apitype.Page[apitype.Message] {
 	t.Helper()
 	var page apitype.Page[apitype.Message]
+	var lent []*apitype.Message
+	var info PageInfo
 	err := s.View(context.Background(), func(tx *Tx) error {
 		var err error
-		page, err = tx.ListMessages(threadID, p)
+		if page, err = tx.ListMessages(threadID, p); err != nil {
+			return err
+		}
+		info, err = tx.ScanMessages(threadID, p, func(m *apitype.Message) error {
+			lent = append(lent, m.Clone())
+			return nil
+		})
 		return err
 	})
 	if err != nil {
-		t.Fatalf("ListMessages(%+v): %v", p, err)
+		t.Fatalf("ListMessages/ScanMessages(%+v): %v", p, err)
 	}
 	want, more := model.expect(p)
 	got := pageIDs(page)
@@ -113,15 +123,23 @@ func checkPage(t testing.TB, s *Store, threadID string, model *msgModel, p apity
 		t.Fatalf("page object %q data nil=%v", page.Object, page.Data == nil)
 	}
 	if len(want) == 0 {
-		if page.FirstID != nil || page.LastID != nil {
-			t.Fatalf("empty page has first/last ids %v %v", page.FirstID, page.LastID)
+		if page.FirstID != nil || page.LastID != nil || info.FirstID != "" || info.LastID != "" {
+			t.Fatalf("empty page has first/last ids %v %v, scan %q %q", page.FirstID, page.LastID, info.FirstID, info.LastID)
 		}
-	} else if page.FirstID == nil || *page.FirstID != want[0] || page.LastID == nil || *page.LastID != want[len(want)-1] {
-		t.Fatalf("first/last ids wrong for %+v", p)
+	} else if page.FirstID == nil || *page.FirstID != want[0] || page.LastID == nil || *page.LastID != want[len(want)-1] ||
+		info.FirstID != want[0] || info.LastID != want[len(want)-1] {
+		t.Fatalf("first/last ids wrong for %+v: list %v %v, scan %q %q", p, page.FirstID, page.LastID, info.FirstID, info.LastID)
 	}
-	for _, m := range page.Data {
+	if info.HasMore != more || len(lent) != len(page.Data) {
+		t.Fatalf("ScanMessages(%+v): %d messages has_more=%v, want %d %v", p, len(lent), info.HasMore, len(want), more)
+	}
+	for i, m := range page.Data {
 		if m.ThreadID != threadID || (m.RunID == nil) != (model.runs[m.ID] == "") {
 			t.Fatalf("message %s decoded wrong: %+v", m.ID, m)
+		}
+		// The scan lends exactly what List owns, item for item.
+		if !reflect.DeepEqual(lent[i], &page.Data[i]) {
+			t.Fatalf("ScanMessages(%+v) item %d:\n lent %+v\n list %+v", p, i, *lent[i], m)
 		}
 	}
 	return page

@@ -71,6 +71,8 @@ type Store struct {
 	done   chan struct{}
 	once   sync.Once
 	closed atomic.Bool
+
+	lenders sync.Pool // *msgArena lenders for Tx.ScanMessages
 }
 
 type write struct {
@@ -225,7 +227,7 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	err := s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	err := s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, lenders: &s.lenders}) })
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
@@ -355,7 +357,7 @@ func (s *Store) commit(batch []*write) {
 	for len(batch) > 0 {
 		failed := -1
 		err := s.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{tx: btx}
+			tx := &Tx{tx: btx, lenders: &s.lenders}
 			for i, w := range batch {
 				if err := runSafe(w.fn, tx); err != nil {
 					failed = i
@@ -378,7 +380,7 @@ func (s *Store) commit(batch []*write) {
 			w.decide(err) // it ran first in a fresh transaction: that is its outcome
 		} else {
 			s.commit(batch[:failed:failed])
-			w.decide(s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx}) }))
+			w.decide(s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx, lenders: &s.lenders}) }))
 		}
 		batch = batch[failed+1:]
 	}

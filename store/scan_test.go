@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/hearth-go/hearth/apitype"
+)
+
+// TestScanMessagesContract: fn's error comes back as it was and stops the
+// scan; an unknown thread is a 404; concurrent scans (sharing the Store's
+// pooled lenders) each lend their own page; a clone kept from a scan reads
+// the same after its transaction, and after the file has grown.
+func TestScanMessagesContract(t *testing.T) {
+	s := openTest(t)
+	gen := NewIDGenerator(nil, nil)
+	th := gen.New(PrefixThread)
+	var ids []string
+	update(t, s, func(tx *Tx) error {
+		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
+			return err
+		}
+		for i := range 30 {
+			m := benchMessage(gen, th, "run_x", i)
+			if i == 3 {
+				m.Metadata = apitype.Metadata{"k": "v"}
+				m.IncompleteDetails = &apitype.IncompleteDetails{Reason: apitype.IncompleteRunFailed}
+			}
+			ids = append(ids, m.ID)
+			if err := tx.PutMessage(m, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	stop := errors.New("stop")
+	view(t, s, func(tx *Tx) error {
+		n := 0
+		_, err := tx.ScanMessages(th, apitype.MessageListParams{}, func(*apitype.Message) error {
+			if n++; n == 2 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || n != 2 {
+			t.Fatalf("fn's error: got %v after %d messages", err, n)
+		}
+		_, err = tx.ScanMessages("thread_none", apitype.MessageListParams{}, func(*apitype.Message) error { return nil })
+		if !errors.Is(err, apitype.ErrNotFound) {
+			t.Fatalf("unknown thread: %v", err)
+		}
+		return nil
+	})
+
+	var kept []*apitype.Message
+	var want apitype.Page[apitype.Message]
+	asc := apitype.MessageListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc, Limit: 10}}
+	view(t, s, func(tx *Tx) error {
+		var err error
+		if want, err = tx.ListMessages(th, asc); err != nil {
+			return err
+		}
+		_, err = tx.ScanMessages(th, asc, func(m *apitype.Message) error {
+			kept = append(kept, m.Clone())
+			return nil
+		})
+		return err
+	})
+	// Grow the file so bbolt remaps it: nothing kept may point into it.
+	update(t, s, func(tx *Tx) error {
+		for i := range 2000 {
+			if err := tx.PutMessage(benchMessage(gen, th, "", i), 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := range want.Data {
+		if !reflect.DeepEqual(kept[i], &want.Data[i]) {
+			t.Fatalf("kept message %d:\n got  %+v\n want %+v", i, *kept[i], want.Data[i])
+		}
+	}
+
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			p := apitype.MessageListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc, Limit: 5, After: ids[g]}}
+			for range 50 {
+				var got []string
+				err := s.View(context.Background(), func(tx *Tx) error {
+					_, err := tx.ScanMessages(th, p, func(m *apitype.Message) error {
+						got = append(got, m.ID)
+						return nil
+					})
+					return err
+				})
+				if err != nil || !reflect.DeepEqual(got, ids[g+1:g+6]) {
+					t.Errorf("scan %d: %v %v, want %v", g, got, err, ids[g+1:g+6])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
