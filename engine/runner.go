@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -280,10 +279,6 @@ func (x *runner) async(fn func(*store.Tx) ([]apitype.Event, error), undo func())
 		}
 		return err
 	}})
-	// Let the committer start now: the model's stream often arrives
-	// faster than it is read, so this goroutine would not block (and hand
-	// over its CPU) until the reply ended, serialising the commit after it.
-	runtime.Gosched()
 }
 
 // write runs fn on the current run in one transaction, failing with
