@@ -155,6 +155,10 @@ type Engine struct {
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelCauseFunc // run id → cancel of its executor
+	// again holds a run scheduled while an execution of it was still
+	// ending (its last event is published from the committer, so the next
+	// step — tool outputs submitted — can come first); it runs after.
+	again map[string]queuedRun
 	closed   bool
 }
 
@@ -167,7 +171,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger, bus: newBus(),
 		queue: newRunQueue(), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
-		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{}}
+		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{},
+		again: map[string]queuedRun{}}
 	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
 		CountTokens: e.countTokens})
 	if err != nil {

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/llm/ollama/ollamatest"
+	"github.com/ollama/ollama/api"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
 
@@ -124,6 +127,41 @@ func TestConcurrentCreatesOneWins(t *testing.T) {
 		page, err := e.Runs.List(ctx, th.ID, apitype.ListParams{})
 		if err != nil || len(page.Data) != won {
 			t.Fatalf("round %d: %d runs stored, want %d (%v)", i, len(page.Data), won, err)
+		}
+	}
+}
+
+// TestSubmitRightAfterRequiresAction submits tool outputs the moment
+// requires_action is heard, many times over. That event goes out from the
+// store's committer, so the submit can schedule the run again before the
+// execution that paused it has ended; the new execution must then run after
+// it, not be dropped (which left the run queued forever).
+func TestSubmitRightAfterRequiresAction(t *testing.T) {
+	// Against the fake Ollama: its HTTP round trips give the paused
+	// execution's goroutine the time to still be ending (the scripted
+	// model answers too fast to show it).
+	e, _ := ollamaEngine(t, []ollamatest.Option{ollamatest.WithHandler(func(req *api.ChatRequest) ollamatest.Reply {
+		if last := req.Messages[len(req.Messages)-1]; last.Role == "tool" {
+			return ollamatest.Reply{Text: "Cold."}
+		}
+		return ollamatest.Reply{ToolCalls: []ollamatest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Oslo"}`}}}
+	})})
+	a := ollamaAssistant(t, e, "llama3.2", weatherTool)
+	for i := range 150 {
+		// A run that hangs fails the test instead of the whole package.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		th := mustThread(t, e, "Weather?")
+		r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+		if err != nil || r.Status != apitype.RunRequiresAction {
+			cancel()
+			t.Fatalf("round %d: %v %+v", i, err, r)
+		}
+		call := r.RequiredAction.SubmitToolOutputs.ToolCalls[0]
+		r, err = e.Runs.SubmitToolOutputsAndWait(ctx, th.ID, r.ID, apitype.SubmitToolOutputsParams{
+			ToolOutputs: []apitype.ToolOutput{{ToolCallID: call.ID, Output: "-3C"}}})
+		cancel()
+		if err != nil || r.Status != apitype.RunCompleted {
+			t.Fatalf("round %d: after submitting outputs: %v %+v", i, err, r)
 		}
 	}
 }

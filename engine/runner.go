@@ -67,6 +67,9 @@ func (e *Engine) execute(q queuedRun) {
 	defer cancel(nil)
 	e.mu.Lock()
 	if _, busy := e.inflight[runID]; busy || e.closed {
+		if busy && !e.closed {
+			e.again[runID] = q
+		}
 		e.mu.Unlock()
 		return
 	}
@@ -75,7 +78,12 @@ func (e *Engine) execute(q queuedRun) {
 	defer func() {
 		e.mu.Lock()
 		delete(e.inflight, runID)
+		next, again := e.again[runID]
+		delete(e.again, runID)
 		e.mu.Unlock()
+		if again {
+			e.queue.push(next)
+		}
 	}()
 
 	x := &runner{e: e, ctx: ctx, cancel: cancel, out: &outbox{bus: e.bus, runID: runID},
