@@ -171,6 +171,10 @@ func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extr
 	if err != nil {
 		return nil, nil, err
 	}
+	tokens := make([]int, len(msgs)) // counted here, not in the transaction every writer waits for
+	for i, m := range msgs {
+		tokens[i] = s.e.countTokens(m)
+	}
 	var ingest []*apitype.VectorStoreFile
 	err = s.e.store.Update(ctx, func(tx *store.Tx) error {
 		ingest = nil
@@ -192,7 +196,7 @@ func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extr
 			if err := s.e.checkFilesOf(tx, fmt.Sprintf("messages[%d].", i), m); err != nil {
 				return err
 			}
-			if err := tx.PutMessage(m, s.e.countTokens(m)); err != nil {
+			if err := tx.PutMessage(m, tokens[i]); err != nil {
 				return err
 			}
 			files, err := s.e.attachToThread(tx, &t, m.Attachments)
@@ -304,6 +308,7 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 		return nil, trimParam(err)
 	}
 	m := s.e.newMessage(threadID, &p)
+	tokens := s.e.countTokens(m) // here, not in the transaction every writer waits for
 	var ingest []*apitype.VectorStoreFile
 	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.GetThread(threadID); err != nil {
@@ -315,7 +320,7 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 		if err := s.e.checkFilesOf(tx, "", m); err != nil {
 			return err
 		}
-		if err := tx.PutMessage(m, s.e.countTokens(m)); err != nil {
+		if err := tx.PutMessage(m, tokens); err != nil {
 			return err
 		}
 		th, err := tx.GetThread(threadID)

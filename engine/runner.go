@@ -508,14 +508,31 @@ func (x *runner) finalMessage(status apitype.MessageStatus, reason string, now i
 	return &m
 }
 
+// closing is the open message as it will be stored, made before its write:
+// the write's transaction then counts no tokens (it runs on the committer,
+// which every writer waits for), and a write that is retried stores the
+// same message.
+type closing struct {
+	m      *apitype.Message
+	tokens int
+	now    int64
+}
+
+func (x *runner) closing(status apitype.MessageStatus, reason string) closing {
+	now := x.e.now()
+	m := x.finalMessage(status, reason, now)
+	return closing{m: m, tokens: x.e.countTokens(m), now: now}
+}
+
 // closeMessage completes (or leaves incomplete) the open message and its
 // step, if one is open; the call's usage goes on that step.
 func (x *runner) closeMessage(status apitype.MessageStatus, reason string) error {
 	if x.msg == nil {
 		return nil
 	}
+	c := x.closing(status, reason)
 	err := x.write(func(tx *store.Tx, r *apitype.Run) ([]apitype.Event, error) {
-		return x.closeMessageTx(tx, r, status, reason)
+		return x.closeMessageTx(tx, r, c)
 	})
 	if err == nil {
 		x.msg, x.msgStep = nil, nil
@@ -523,35 +540,38 @@ func (x *runner) closeMessage(status apitype.MessageStatus, reason string) error
 	return err
 }
 
-func (x *runner) closeMessageTx(tx *store.Tx, r *apitype.Run, status apitype.MessageStatus, reason string) ([]apitype.Event, error) {
-	now := x.e.now()
-	m := x.finalMessage(status, reason, now)
+func (x *runner) closeMessageTx(tx *store.Tx, r *apitype.Run, c closing) ([]apitype.Event, error) {
 	s := *x.msgStep
-	s.Status, s.CompletedAt = apitype.StepCompleted, &now
+	s.Status, s.CompletedAt = apitype.StepCompleted, &c.now
 	if x.toolStep == nil {
 		s.Usage = usageOf(x.pending)
 		r.Usage = addUsage(r.Usage, x.pending)
 	}
-	if err := tx.PutMessage(m, x.e.countTokens(m)); err != nil {
+	if err := tx.PutMessage(c.m, c.tokens); err != nil {
 		return nil, err
 	}
 	if err := tx.PutStep(&s); err != nil {
 		return nil, err
 	}
 	ev := apitype.EventMessageCompleted
-	if status != apitype.MessageCompleted {
+	if c.m.Status != apitype.MessageCompleted {
 		ev = apitype.EventMessageIncomplete
 	}
-	return []apitype.Event{{Event: ev, Message: m}, {Event: apitype.EventRunStepCompleted, Step: &s}}, nil
+	return []apitype.Event{{Event: ev, Message: c.m}, {Event: apitype.EventRunStepCompleted, Step: &s}}, nil
 }
 
 // complete writes the final message, its step and the completed run in one
 // transaction.
 func (x *runner) complete() error {
+	var c *closing
+	if x.msg != nil {
+		cl := x.closing(apitype.MessageCompleted, "")
+		c = &cl
+	}
 	return x.write(func(tx *store.Tx, r *apitype.Run) ([]apitype.Event, error) {
 		var events []apitype.Event
-		if x.msg != nil {
-			evs, err := x.closeMessageTx(tx, r, apitype.MessageCompleted, "")
+		if c != nil {
+			evs, err := x.closeMessageTx(tx, r, *c)
 			if err != nil {
 				return nil, err
 			}
