@@ -158,8 +158,8 @@ type Engine struct {
 	// again holds a run scheduled while an execution of it was still
 	// ending (its last event is published from the committer, so the next
 	// step — tool outputs submitted — can come first); it runs after.
-	again map[string]queuedRun
-	closed   bool
+	again  map[string]queuedRun
+	closed bool
 }
 
 // Open opens (or creates) the database at cfg.Path and starts the run

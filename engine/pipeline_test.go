@@ -11,8 +11,8 @@ import (
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/llm/ollama/ollamatest"
-	"github.com/ollama/ollama/api"
 	"github.com/hearth-go/hearth/llm/scripted"
+	"github.com/ollama/ollama/api"
 )
 
 // TestCancelRacesBackgroundWrites cancels runs at every point of their
