@@ -170,11 +170,12 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 	}
 	pub, exec := *run, *run // the events' and the executor's own copies
 	created := e.store.Submit(ctx, func(tx *store.Tx) error {
-		if _, err := tx.GetThread(threadID); err != nil {
-			return err
+		// Re-checked, not re-read: this runs on the committer.
+		if !tx.HasThread(threadID) {
+			return apitype.NotFound("thread", threadID)
 		}
-		if _, err := assistantFor(tx, p.AssistantID); err != nil {
-			return err
+		if !tx.HasAssistant(p.AssistantID) {
+			return apitype.Invalid("assistant_id", "No assistant found with id '%s'.", p.AssistantID)
 		}
 		return e.storeRun(tx, &p, run)
 	}, func(err error) {

@@ -840,3 +840,19 @@ func TestSubmitCallbacksInCommitOrder(t *testing.T) {
 		t.Fatalf("Submit after Close: %v / callback %v", err, closedErr)
 	}
 }
+
+func TestHasAssistantAndThread(t *testing.T) {
+	s := openTest(t)
+	update(t, s, func(tx *Tx) error {
+		if err := tx.PutAssistant(&apitype.Assistant{ID: "asst_1"}); err != nil {
+			return err
+		}
+		return tx.PutThread(&apitype.Thread{ID: "thread_1"})
+	})
+	view(t, s, func(tx *Tx) error {
+		if !tx.HasAssistant("asst_1") || tx.HasAssistant("asst_2") || !tx.HasThread("thread_1") || tx.HasThread("thread_2") || tx.HasThread("") {
+			return fmt.Errorf("existence checks disagree with what was stored")
+		}
+		return nil
+	})
+}

@@ -93,6 +93,9 @@ func (t *Tx) GetAssistant(id string) (*apitype.Assistant, error) {
 	return getJSON[apitype.Assistant](t.tx.Bucket(bAssistants), id, "assistant")
 }
 
+// HasAssistant reports whether an assistant exists, without decoding it.
+func (t *Tx) HasAssistant(id string) bool { return t.tx.Bucket(bAssistants).Get([]byte(id)) != nil }
+
 // DeleteAssistant deletes an assistant.
 func (t *Tx) DeleteAssistant(id string) error {
 	b := t.tx.Bucket(bAssistants)
@@ -130,6 +133,9 @@ func (t *Tx) PutThread(th *apitype.Thread) error {
 func (t *Tx) GetThread(id string) (*apitype.Thread, error) {
 	return getJSON[apitype.Thread](t.tx.Bucket(bThreads), id, "thread")
 }
+
+// HasThread reports whether a thread exists, without decoding it.
+func (t *Tx) HasThread(id string) bool { return t.tx.Bucket(bThreads).Get([]byte(id)) != nil }
 
 // DeleteThread deletes a thread and everything under it: messages, runs,
 // steps and its run indexes.
