@@ -33,8 +33,8 @@ type outItem struct {
 }
 
 type asyncWrite struct {
-	p      store.Pending
-	failed func(error) error // maps its error, on the executor's goroutine
+	p    store.Pending
+	undo func() // if it failed, run on the executor's goroutine by settle
 }
 
 // errEarlierWriteFailed refuses a write queued behind a background write
@@ -104,13 +104,20 @@ func (o *outbox) submit(s *store.Store, fn func(*store.Tx) ([]apitype.Event, err
 	})
 }
 
-// settle waits for the background writes and returns the first failure,
-// mapped by its failed func.
+// settle waits for the background writes, undoes the executor's state of
+// each that failed, and returns the first failure.
 func (o *outbox) settle() error {
 	var first error
 	for _, w := range o.pending {
-		if err := w.p.Wait(); err != nil && first == nil {
-			first = w.failed(err)
+		err := w.p.Wait()
+		if err == nil {
+			continue
+		}
+		if w.undo != nil {
+			w.undo()
+		}
+		if first == nil {
+			first = err
 		}
 	}
 	o.pending = o.pending[:0]

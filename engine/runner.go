@@ -281,12 +281,7 @@ func (x *runner) async(fn func(*store.Tx) ([]apitype.Event, error), undo func())
 			x.cancel(err)
 		}
 	})
-	x.out.pending = append(x.out.pending, asyncWrite{p: p, failed: func(err error) error {
-		if undo != nil {
-			undo()
-		}
-		return err
-	}})
+	x.out.pending = append(x.out.pending, asyncWrite{p: p, undo: undo})
 }
 
 // write runs fn on the current run in one transaction, failing with
