@@ -175,7 +175,7 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 			return apitype.NotFound("thread", threadID)
 		}
 		if !tx.HasAssistant(p.AssistantID) {
-			return apitype.Invalid("assistant_id", "No assistant found with id '%s'.", p.AssistantID)
+			return noAssistant(p.AssistantID)
 		}
 		return e.storeRun(tx, &p, run)
 	}, func(err error) {
@@ -195,9 +195,13 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 func assistantFor(tx *store.Tx, id string) (*apitype.Assistant, error) {
 	a, err := tx.GetAssistant(id)
 	if err != nil {
-		return nil, apitype.Invalid("assistant_id", "No assistant found with id '%s'.", id)
+		return nil, noAssistant(id)
 	}
 	return a, nil
+}
+
+func noAssistant(id string) error {
+	return apitype.Invalid("assistant_id", "No assistant found with id '%s'.", id)
 }
 
 // insertRun resolves a run from its params and assistant and stores it
