@@ -15,6 +15,7 @@ import (
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/examples/internal/backend"
+	"github.com/hearth-go/hearth/examples/internal/sandbox"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
 
@@ -43,12 +44,12 @@ func run(ctx context.Context, db string) error {
 		defer os.RemoveAll(dir)
 		db = filepath.Join(dir, "hearth.db")
 	}
-	sandbox, err := backend.Sandbox(out)
+	sb, err := sandbox.Start(out)
 	if err != nil {
 		return err
 	}
-	defer sandbox.Close()
-	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model, CodeInterpreter: sandbox})
+	defer sb.Close()
+	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model, CodeInterpreter: sb})
 	if err != nil {
 		return err
 	}

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/scripted"
@@ -49,20 +47,4 @@ func Pick(w io.Writer, turns ...scripted.Turn) Choice {
 	}
 	fmt.Fprintln(w, "backend: scripted model (deterministic answers; HEARTH_BACKEND=scripted)")
 	return Choice{Model: scripted.New(turns...), Name: name, Scripted: true}
-}
-
-// Sandbox starts the code interpreter's sandbox (CPython for WASI, in this
-// binary), caching the compiled interpreter in the user's cache directory
-// so only the first run pays for compiling it. Close it when done.
-func Sandbox(w io.Writer) (*wasi.Sandbox, error) {
-	dir := ""
-	if d, err := os.UserCacheDir(); err == nil {
-		dir = filepath.Join(d, "hearth")
-	}
-	sb, err := wasi.New(wasi.Config{CacheDir: dir})
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintln(w, "code interpreter: CPython 3.11 for WASI, sandboxed in-process (no network, only /mnt/data)")
-	return sb, nil
 }
