@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/hearth-go/hearth/apitype"
@@ -12,56 +15,100 @@ import (
 
 // Messages are the one object listed at volume, so they have a compact
 // binary encoding instead of JSON (which cost ~100× a raw cursor step per
-// listed message). Parts the fast form does not cover (annotations, images,
-// refusals, attachments) are kept as JSON inside the record, so every
-// message round-trips exactly as through encoding/json.
+// listed message). Parts the plain form does not cover (annotations,
+// images, refusals, attachments) are kept as JSON inside the record, so
+// every message round-trips exactly as through encoding/json.
 //
-// A value starting with '{' is a JSON message (whose token count lives in
-// the thread's "k" bucket); one starting with msgCodecV1 is this encoding:
-// the version byte, the cached token count (uvarint), then the fields. The
-// count rides in the record so an append dirties one B+tree, not two
-// (pages written per commit are what a group commit's fsync waits for).
-const msgCodecV1 = 0x01
+// A record's first byte says its form: '{' is a JSON message (schema 1,
+// whose token count lives in the thread's "k" bucket); msgCodecV1 a
+// varint-framed record (read, no longer written); msgCodecV2 the current
+// one. Both binary forms carry the message's token count, so an append
+// dirties one B+tree, not two (pages written per commit are what a group
+// commit's fsync waits for).
+//
+// V2 is laid out for the lent scan, which decodes every listed message:
+// a fixed header, then strings in a fixed order, present only when the
+// header's flags say so.
+//
+//	[0]      msgCodecV2
+//	[1:5]    flags, uint32 little-endian (v2Incomplete …)
+//	[5:9]    token count, uint32
+//	[9:17]   created_at, int64
+//	         completed_at, incomplete_at (8 bytes each, when flagged)
+//	         when flagged: object, status, role, incomplete reason,
+//	         assistant_id, run_id (uint32 length + bytes)
+//	         content: one plain text part (its text), plain parts (uint32
+//	         count, then per part a byte, 1 when annotations is [] rather
+//	         than null, and the text), or JSON, as the flags say
+//	         attachments JSON, when flagged
+//	         metadata pairs (uint32 count, then keys and values), when
+//	         flagged
+//
+// Ints at fixed offsets, fixed-width lengths and the usual shapes in flags
+// (one text part, empty metadata, enums for status, role and object)
+// replace v1's varints and nine tag bytes, so the reader is a straight
+// line of inlined loads and bound checks. The ids are not stored: a record
+// is its thread's bucket's value under the message id, and the reader
+// supplies both.
+const (
+	msgCodecV1 = 0x01
+	msgCodecV2 = 0x02
+)
 
-// Field-presence tags.
+// V1 field-presence tags.
 const (
 	tagNil   = 0 // nil pointer, slice or map
-	tagEmpty = 1 // non-nil and empty (or the fast form)
+	tagEmpty = 1 // non-nil and empty (or the plain form)
 	tagJSON  = 2 // JSON of the field follows
+)
+
+// V2 header and flags.
+const (
+	v2Header = 17
+
+	v2Incomplete   = 1 << 0 // incomplete_details is set
+	v2CompletedAt  = 1 << 1
+	v2IncompleteAt = 1 << 2
+	v2Assistant    = 1 << 3
+	v2Run          = 1 << 4
+	v2Meta         = 1 << 5 // metadata is non-nil
+	v2MetaPairs    = 1 << 6 // … and not empty: its pairs follow
+	v2AttachShift  = 7      // 2 bits: the attachments' form
+	v2ContentShift = 9      // 2 bits: the content's form
+	v2Annotated    = 1 << 11
+	v2StatusShift  = 12 // 2 bits: 1 completed, 2 in_progress, 3 incomplete
+	v2RoleShift    = 14 // 2 bits: 1 user, 2 assistant (3 is never written)
+	v2ObjectMsg    = 1 << 16
+	v2Unused       = ^uint32(1<<17 - 1) // never written
+
+	// Forms of content and attachments.
+	formNil   = 0
+	formPlain = 1 // content: plain text parts; attachments: []
+	formJSON  = 2
+	formOne   = 3 // content: one plain text part (v2Annotated: annotations is [])
 )
 
 var errCorrupt = errors.New("store: corrupt message record")
 
-func appendStr(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
+// appendLen appends a v2 length or count. Strings longer than 4 GiB do not
+// occur: a message's text is capped far below.
+func appendLen(b []byte, n int) []byte {
+	return binary.LittleEndian.AppendUint32(b, uint32(min(uint64(n), math.MaxUint32)))
 }
 
-func appendOptStr(b []byte, s *string) []byte {
-	if s == nil {
-		return append(b, tagNil)
-	}
-	return appendStr(append(b, tagEmpty), *s)
-}
+func appendStr(b []byte, s string) []byte { return append(appendLen(b, len(s)), s...) }
 
-func appendOptInt(b []byte, v *int64) []byte {
-	if v == nil {
-		return append(b, tagNil)
-	}
-	return binary.AppendVarint(append(b, tagEmpty), *v)
-}
-
-func appendJSON(b []byte, v any) ([]byte, error) {
+// appendJSONField appends v's JSON with its length.
+func appendJSONField(b []byte, v any) ([]byte, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	b = binary.AppendUvarint(append(b, tagJSON), uint64(len(data)))
-	return append(b, data...), nil
+	return append(appendLen(b, len(data)), data...), nil
 }
 
-// fastContent reports whether every part is plain text without annotations.
-func fastContent(parts []apitype.MessageContent) bool {
+// plainContent reports whether every part is text without annotations.
+func plainContent(parts []apitype.MessageContent) bool {
 	for _, p := range parts {
 		if p.Type != apitype.ContentText || p.Text == nil || p.Index != nil || p.ImageFile != nil ||
 			p.ImageURL != nil || p.Refusal != nil || len(p.Text.Annotations) != 0 {
@@ -71,60 +118,118 @@ func fastContent(parts []apitype.MessageContent) bool {
 	return true
 }
 
-// encodeMessage appends m's record, with its token count, to b.
+func statusCode(s apitype.MessageStatus) byte {
+	switch s {
+	case apitype.MessageCompleted:
+		return 1
+	case apitype.MessageInProgress:
+		return 2
+	case apitype.MessageIncomplete:
+		return 3
+	}
+	return 0
+}
+
+func roleCode(r apitype.Role) byte {
+	switch r {
+	case apitype.RoleUser:
+		return 1
+	case apitype.RoleAssistant:
+		return 2
+	}
+	return 0
+}
+
+// encodeMessage appends m's record (v2), with its token count, to b.
+// Metadata is written in key order, so equal messages give equal records.
 func encodeMessage(b []byte, m *apitype.Message, tokens int) ([]byte, error) {
-	b = append(b, msgCodecV1)
-	b = binary.AppendUvarint(b, uint64(max(tokens, 0)))
-	b = appendStr(b, m.ID)
-	b = appendStr(b, m.Object)
-	b = binary.AppendVarint(b, m.CreatedAt)
-	b = appendStr(b, m.ThreadID)
-	b = appendStr(b, string(m.Status))
-	if m.IncompleteDetails == nil {
-		b = append(b, tagNil)
-	} else {
-		b = appendStr(append(b, tagEmpty), m.IncompleteDetails.Reason)
-	}
-	b = appendOptInt(b, m.CompletedAt)
-	b = appendOptInt(b, m.IncompleteAt)
-	b = appendStr(b, string(m.Role))
-	var err error
-	switch {
-	case m.Content == nil:
-		b = append(b, tagNil)
-	case fastContent(m.Content):
-		b = binary.AppendUvarint(append(b, tagEmpty), uint64(len(m.Content)))
-		for _, p := range m.Content {
-			b = appendStr(b, p.Text.Value)
-			if p.Text.Annotations == nil {
-				b = append(b, tagNil)
-			} else {
-				b = append(b, tagEmpty)
-			}
-		}
-	default:
-		if b, err = appendJSON(b, m.Content); err != nil {
-			return nil, err
+	var f uint32
+	set := func(bit uint32, on bool) {
+		if on {
+			f |= bit
 		}
 	}
-	b = appendOptStr(b, m.AssistantID)
-	b = appendOptStr(b, m.RunID)
+	set(v2Incomplete, m.IncompleteDetails != nil)
+	set(v2CompletedAt, m.CompletedAt != nil)
+	set(v2IncompleteAt, m.IncompleteAt != nil)
+	set(v2Assistant, m.AssistantID != nil)
+	set(v2Run, m.RunID != nil)
+	set(v2Meta, m.Metadata != nil)
+	set(v2MetaPairs, len(m.Metadata) > 0)
 	switch {
 	case m.Attachments == nil:
-		b = append(b, tagNil)
 	case len(m.Attachments) == 0:
-		b = append(b, tagEmpty)
+		f |= formPlain << v2AttachShift
 	default:
-		if b, err = appendJSON(b, m.Attachments); err != nil {
+		f |= formJSON << v2AttachShift
+	}
+	switch {
+	case m.Content == nil:
+	case !plainContent(m.Content):
+		f |= formJSON << v2ContentShift
+	case len(m.Content) == 1:
+		f |= formOne << v2ContentShift
+		set(v2Annotated, m.Content[0].Text.Annotations != nil)
+	default:
+		f |= formPlain << v2ContentShift
+	}
+	status, role := statusCode(m.Status), roleCode(m.Role)
+	f |= uint32(status)<<v2StatusShift | uint32(role)<<v2RoleShift
+	set(v2ObjectMsg, m.Object == apitype.ObjectMessage)
+	b = binary.LittleEndian.AppendUint32(append(b, msgCodecV2), f)
+	b = binary.LittleEndian.AppendUint32(b, uint32(min(uint64(max(tokens, 0)), math.MaxUint32)))
+	b = binary.LittleEndian.AppendUint64(b, uint64(m.CreatedAt))
+	if m.CompletedAt != nil {
+		b = binary.LittleEndian.AppendUint64(b, uint64(*m.CompletedAt))
+	}
+	if m.IncompleteAt != nil {
+		b = binary.LittleEndian.AppendUint64(b, uint64(*m.IncompleteAt))
+	}
+	if f&v2ObjectMsg == 0 {
+		b = appendStr(b, m.Object)
+	}
+	if status == 0 {
+		b = appendStr(b, string(m.Status))
+	}
+	if role == 0 {
+		b = appendStr(b, string(m.Role))
+	}
+	if m.IncompleteDetails != nil {
+		b = appendStr(b, m.IncompleteDetails.Reason)
+	}
+	if m.AssistantID != nil {
+		b = appendStr(b, *m.AssistantID)
+	}
+	if m.RunID != nil {
+		b = appendStr(b, *m.RunID)
+	}
+	var err error
+	switch f >> v2ContentShift & 3 {
+	case formOne:
+		b = appendStr(b, m.Content[0].Text.Value)
+	case formPlain:
+		b = appendLen(b, len(m.Content))
+		for _, p := range m.Content {
+			annotated := byte(0)
+			if p.Text.Annotations != nil {
+				annotated = 1
+			}
+			b = appendStr(append(b, annotated), p.Text.Value)
+		}
+	case formJSON:
+		if b, err = appendJSONField(b, m.Content); err != nil {
 			return nil, err
 		}
 	}
-	if m.Metadata == nil {
-		b = append(b, tagNil)
-	} else {
-		b = binary.AppendUvarint(append(b, tagEmpty), uint64(len(m.Metadata)))
-		for k, v := range m.Metadata {
-			b = appendStr(appendStr(b, k), v)
+	if f>>v2AttachShift&3 == formJSON {
+		if b, err = appendJSONField(b, m.Attachments); err != nil {
+			return nil, err
+		}
+	}
+	if len(m.Metadata) > 0 {
+		b = appendLen(b, len(m.Metadata))
+		for _, k := range slices.Sorted(maps.Keys(m.Metadata)) {
+			b = appendStr(appendStr(b, k), m.Metadata[k])
 		}
 	}
 	return b, nil
@@ -143,32 +248,40 @@ func encodeMessage(b []byte, m *apitype.Message, tokens int) ([]byte, error) {
 // so a scan allocates nothing per message. What it decodes is valid only
 // until the next decode.
 type msgArena struct {
-	hint  int  // messages expected, sizes the slabs
-	lend  bool // decode in place into reused storage
-	buf   []byte
-	parts []apitype.MessageContent
-	texts []apitype.TextContent
-	strs  []string
-	ints  []int64
+	thread string // the thread whose records are read (v2 does not store it)
+	hint   int    // messages expected, sizes the slabs
+	lend   bool   // decode in place into reused storage
+	buf    []byte
+	parts  []apitype.MessageContent
+	texts  []apitype.TextContent
+	strs   []string
+	ints   []int64
 
 	ls *lendStorage // lending only
 }
 
-func newMsgArena(hint int) *msgArena { return &msgArena{hint: max(hint, 1)} }
+func newMsgArena(thread string, hint int) *msgArena {
+	return &msgArena{thread: thread, hint: max(hint, 1)}
+}
 
 // lendStorage is what only a lender has: the message it lends, its metadata
 // map, and the first slabs' storage, so a scan of plain messages allocates
 // nothing. It is apart from msgArena so that an owning arena, whose fields'
 // addresses are never handed out, can stay on its caller's stack.
 type lendStorage struct {
+	thread     string // the arena's, for lendV2
 	msg        apitype.Message
 	meta       apitype.Metadata
 	incomplete apitype.IncompleteDetails
-	thread     string // the thread being scanned, see internThread
-	parts0     [1]apitype.MessageContent
-	texts0     [1]apitype.TextContent
-	strs0      [2]string
-	ints0      [2]int64
+	// lendV2's slots.
+	head v2Head
+	part [1]apitype.MessageContent
+	text apitype.TextContent
+	// The first slabs.
+	parts0 [1]apitype.MessageContent
+	texts0 [1]apitype.TextContent
+	strs0  [2]string
+	ints0  [2]int64
 }
 
 func newMsgLender() *msgArena {
@@ -190,7 +303,8 @@ func (a *msgArena) reset() {
 // scrub drops every pointer a lender holds into the records it read.
 func (a *msgArena) scrub() {
 	ls := a.ls
-	ls.msg, ls.incomplete, ls.thread = apitype.Message{}, apitype.IncompleteDetails{}, ""
+	ls.msg, ls.incomplete, a.thread, ls.thread = apitype.Message{}, apitype.IncompleteDetails{}, "", ""
+	ls.head, ls.part, ls.text = v2Head{}, [1]apitype.MessageContent{}, apitype.TextContent{}
 	clear(a.parts[:cap(a.parts)])
 	clear(a.texts[:cap(a.texts)])
 	clear(a.strs[:cap(a.strs)])
@@ -212,6 +326,24 @@ func (a *msgArena) hold(v []byte) []byte {
 	off := len(a.buf)
 	a.buf = append(a.buf, v...)
 	return a.buf[off:len(a.buf):len(a.buf)]
+}
+
+// setThread sets the thread whose records a reads.
+func (a *msgArena) setThread(thread string) {
+	a.thread = thread
+	if a.ls != nil {
+		a.ls.thread = thread
+	}
+}
+
+// str returns b as a string in a's memory: b itself when lending, else a
+// copy in the arena.
+func (a *msgArena) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	h := a.hold(b)
+	return unsafe.String(&h[0], len(h))
 }
 
 // newParts returns n content parts and makes room for n texts.
@@ -385,20 +517,160 @@ func readJSON(tag byte, b []byte, v any) ([]byte, error) {
 	return b[n:], nil
 }
 
-// decodeMessage decodes a record written by encodeMessage or, for older
-// files, by encoding/json, into m (replacing what it held), in a's mode. It
-// is the one reader of message records: lent scans, owned pages and single
-// reads all come through it.
-func decodeMessage(v []byte, a *msgArena, m *apitype.Message) error {
-	return decode(v, a, m, true)
+// decodeMessage decodes the record v of message id (its key) written by
+// encodeMessage or, for older files, by the v1 encoder or encoding/json,
+// into m (replacing what it held), in a's mode; id must live as long as
+// the decoded message is used (the arena's or the transaction's memory).
+// It is the one reader of message records: lent scans, owned pages and
+// single reads all come through it.
+func decodeMessage(v []byte, id string, a *msgArena, m *apitype.Message) error {
+	if a.lend {
+		return lendMessage(v, id, a, m)
+	}
+	if len(v) > 0 && v[0] == msgCodecV2 {
+		return decodeV2(a.hold(v), id, a, m)
+	}
+	return decodeOlder(v, a, m)
 }
 
-// decode is decodeMessage; fast false skips the fast path (for tests that
-// hold it to the general reader).
-func decode(v []byte, a *msgArena, m *apitype.Message, fast bool) error {
-	if a.lend {
-		a.reset()
+// lendMessage is decodeMessage for a lender: the usual record through
+// lendV2, any other through lendOther. (A scan's loop calls the two itself.)
+func lendMessage(v []byte, id string, a *msgArena, m *apitype.Message) error {
+	if m == &a.ls.msg && a.ls.lendV2(v, id) {
+		return nil
 	}
+	return lendOther(v, id, a, m)
+}
+
+// lendOther lends the records lendV2 leaves: unusual v2 records and those
+// of older files.
+func lendOther(v []byte, id string, a *msgArena, m *apitype.Message) error {
+	a.reset()
+	if len(v) > 0 && v[0] == msgCodecV2 {
+		return decodeV2(v, id, a, m)
+	}
+	return decodeOlder(v, a, m)
+}
+
+// lendUnusual are the flags of a v2 record lendV2 leaves to decodeV2.
+// (An attachments' form with its formJSON bit set is JSON or invalid.)
+const lendUnusual = v2Unused | v2MetaPairs | formJSON<<v2AttachShift
+
+// lendV2 decodes the usual v2 record of message id — content absent or one
+// plain text part, attachments absent or [], metadata absent or empty —
+// into the lender's message, pointing it at the lender's fixed slots. It is
+// a scan's one decode per listed message, so it is decodeV2 written out
+// without the slabs and the general cases (the head too: a call there cost
+// a tenth of a scan). It reports false for any other record, and for
+// damage, leaving the message half-written (lendOther then decides).
+// FuzzMessageDecode holds it to decodeV2.
+func (ls *lendStorage) lendV2(b []byte, id string) bool {
+	if len(b) < v2Header || b[0] != msgCodecV2 {
+		return false
+	}
+	f := binary.LittleEndian.Uint32(b[1:5])
+	content := f >> v2ContentShift & 3
+	if f&lendUnusual != 0 || content == formPlain || content == formJSON || f>>v2RoleShift&3 == 3 {
+		return false // (lendUnusual covers the rest of v2FlagsValid)
+	}
+	m, h := &ls.msg, &ls.head
+	m.ID = id
+	setStr(&m.ThreadID, ls.thread)
+	m.CreatedAt = int64(binary.LittleEndian.Uint64(b[9:17]))
+	i := v2Header
+	var completed, incompleteAt *int64
+	if f&v2CompletedAt != 0 {
+		if len(b)-i < 8 {
+			return false
+		}
+		h.completed, completed, i = int64(binary.LittleEndian.Uint64(b[i:i+8])), &h.completed, i+8
+	}
+	setPtr(&m.CompletedAt, completed)
+	if f&v2IncompleteAt != 0 {
+		if len(b)-i < 8 {
+			return false
+		}
+		h.incompleteAt, incompleteAt, i = int64(binary.LittleEndian.Uint64(b[i:i+8])), &h.incompleteAt, i+8
+	}
+	setPtr(&m.IncompleteAt, incompleteAt)
+	var str string
+	object := apitype.ObjectMessage
+	if f&v2ObjectMsg == 0 {
+		object, i = strAt(b, i)
+	}
+	setStr(&m.Object, object)
+	status := apitype.MessageCompleted
+	switch f >> v2StatusShift & 3 {
+	case 0:
+		str, i = strAt(b, i)
+		status = apitype.MessageStatus(str)
+	case 2:
+		status = apitype.MessageInProgress
+	case 3:
+		status = apitype.MessageIncomplete
+	}
+	setStr((*string)(&m.Status), string(status))
+	role := apitype.RoleUser
+	switch f >> v2RoleShift & 3 {
+	case 0:
+		str, i = strAt(b, i)
+		role = apitype.Role(str)
+	case 2:
+		role = apitype.RoleAssistant
+	}
+	setStr((*string)(&m.Role), string(role))
+	var incomplete *apitype.IncompleteDetails
+	if f&v2Incomplete != 0 {
+		ls.incomplete.Reason, i = strAt(b, i)
+		incomplete = &ls.incomplete
+	}
+	setPtr(&m.IncompleteDetails, incomplete)
+	var asst, run *string
+	if f&v2Assistant != 0 {
+		h.asst, i = strAt(b, i)
+		asst = &h.asst
+	}
+	setPtr(&m.AssistantID, asst)
+	if f&v2Run != 0 {
+		h.run, i = strAt(b, i)
+		run = &h.run
+	}
+	setPtr(&m.RunID, run)
+	var parts []apitype.MessageContent
+	if content == formOne {
+		ls.text.Value, i = strAt(b, i)
+		var none []apitype.Annotation
+		if f&v2Annotated != 0 {
+			none = []apitype.Annotation{} // allocates nothing
+		}
+		setSlice(&ls.text.Annotations, none)
+		setTextPart(&ls.part[0], &ls.text)
+		parts = ls.part[:]
+	}
+	setSlice(&m.Content, parts)
+	var attachments []apitype.Attachment
+	if f>>v2AttachShift&3 == formPlain {
+		attachments = []apitype.Attachment{} // allocates nothing
+	}
+	setSlice(&m.Attachments, attachments)
+	var meta apitype.Metadata
+	if f&v2Meta != 0 {
+		if ls.meta == nil {
+			ls.meta = make(apitype.Metadata)
+		}
+		if len(ls.meta) > 0 {
+			clear(ls.meta) // written through a lent message
+		}
+		meta = ls.meta
+	}
+	if !sameMap(m.Metadata, meta) {
+		m.Metadata = meta
+	}
+	return i == len(b)
+}
+
+// decodeOlder reads the records of older files: v1 and JSON.
+func decodeOlder(v []byte, a *msgArena, m *apitype.Message) error {
 	if len(v) > 0 && v[0] == '{' {
 		*m = apitype.Message{}
 		return json.Unmarshal(v, m)
@@ -410,22 +682,8 @@ func decode(v []byte, a *msgArena, m *apitype.Message, fast bool) error {
 	if len(b) > 0 && &b[0] == &poison[0] {
 		return errCorrupt
 	}
-	b = a.hold(b)
-	// The fast path reads the common record, whose lengths fit one byte
-	// (texts: two), straight through with an index, setting every field of
-	// m exactly once (so m needs no zeroing first); anything else, and any
-	// damage, falls back to the general reader, which is the reference
-	// (FuzzMessageDecode holds the two to the same result). Writes go
-	// through set* (see lendStore) so a lent message rewritten record after
-	// record costs few write barriers.
-	if fast && decodeFast(b, a, m) {
-		return nil
-	}
-	if a.lend {
-		a.reset()
-	}
 	var x apitype.Message
-	if err := decodeSlow(b, a, &x); err != nil {
+	if err := decodeV1(a.hold(b), a, &x); err != nil {
 		return err
 	}
 	if a.lend {
@@ -436,171 +694,238 @@ func decode(v []byte, a *msgArena, m *apitype.Message, fast bool) error {
 	return nil
 }
 
-// decodeFast is decode's fast path; false means m is half-written and the
-// general reader must decide.
-func decodeFast(b []byte, a *msgArena, m *apitype.Message) bool {
-	var tag byte
-	var str string
-	var t int64
-	i := 0 // -1 once anything is unexpected
-	m.ID, i = str1(b, i)
-	str, i = str1(b, i)
-	setStr(&m.Object, internObject(str))
-	m.CreatedAt, i = varint1(b, i)
-	str, i = str1(b, i)
-	setStr(&m.ThreadID, a.internThread(str))
-	str, i = str1(b, i)
-	setStr((*string)(&m.Status), string(internStatus(str)))
-	var incomplete *apitype.IncompleteDetails
-	if tag, i = tag1(b, i); tag == tagEmpty {
-		str, i = str1(b, i)
-		incomplete = a.newIncomplete(str)
-	} else if tag != tagNil {
-		return false
+// v2Head holds what readV2Head reads that a decoder stores its own way.
+type v2Head struct {
+	completed, incompleteAt int64
+	reason, asst, run       string // incomplete_details.reason, assistant_id, run_id
+}
+
+// readV2Head reads a v2 record's header and strings, whose flags f are
+// valid: it sets m's id and thread_id (to those given), created_at,
+// object, status and role, fills h with the optional fields the flags say
+// are present, and returns the index of the content (-1: damaged).
+func readV2Head(b []byte, f uint32, id, thread string, m *apitype.Message, h *v2Head) int {
+	m.CreatedAt = int64(binary.LittleEndian.Uint64(b[9:17]))
+	i := v2Header
+	if f&v2CompletedAt != 0 {
+		if len(b)-i < 8 {
+			return -1
+		}
+		h.completed, i = int64(binary.LittleEndian.Uint64(b[i:i+8])), i+8
 	}
-	setPtr(&m.IncompleteDetails, incomplete)
+	if f&v2IncompleteAt != 0 {
+		if len(b)-i < 8 {
+			return -1
+		}
+		h.incompleteAt, i = int64(binary.LittleEndian.Uint64(b[i:i+8])), i+8
+	}
+	var str string
+	m.ID = id
+	setStr(&m.ThreadID, thread)
+	object := apitype.ObjectMessage
+	if f&v2ObjectMsg == 0 {
+		object, i = strAt(b, i)
+	}
+	setStr(&m.Object, object)
+	status := apitype.MessageCompleted
+	switch f >> v2StatusShift & 3 {
+	case 0:
+		str, i = strAt(b, i)
+		status = apitype.MessageStatus(str)
+	case 2:
+		status = apitype.MessageInProgress
+	case 3:
+		status = apitype.MessageIncomplete
+	}
+	setStr((*string)(&m.Status), string(status))
+	role := apitype.RoleUser
+	switch f >> v2RoleShift & 3 {
+	case 0:
+		str, i = strAt(b, i)
+		role = apitype.Role(str)
+	case 2:
+		role = apitype.RoleAssistant
+	}
+	setStr((*string)(&m.Role), string(role))
+	if f&v2Incomplete != 0 {
+		h.reason, i = strAt(b, i)
+	}
+	if f&v2Assistant != 0 {
+		h.asst, i = strAt(b, i)
+	}
+	if f&v2Run != 0 {
+		h.run, i = strAt(b, i)
+	}
+	return i
+}
+
+// v2FlagsValid reports whether f holds only what encodeMessage writes.
+func v2FlagsValid(f uint32) bool {
+	return f&v2Unused == 0 && f>>v2AttachShift&3 <= formJSON && f>>v2RoleShift&3 != 3
+}
+
+// decodeV2 reads a v2 record, setting every field of m exactly once (so m
+// needs no zeroing first) through set* (see lendStore), so that a lent
+// message rewritten record after record costs few write barriers. On an
+// error m is half-written.
+func decodeV2(b []byte, id string, a *msgArena, m *apitype.Message) error {
+	if len(b) < v2Header {
+		return errCorrupt
+	}
+	f := binary.LittleEndian.Uint32(b[1:5])
+	if !v2FlagsValid(f) {
+		return errCorrupt
+	}
+	var h v2Head
+	i := readV2Head(b, f, id, a.thread, m, &h)
 	var completed, incompleteAt *int64
-	if tag, i = tag1(b, i); tag == tagEmpty {
-		t, i = varint1(b, i)
-		completed = a.newInt(t)
-	} else if tag != tagNil {
-		return false
+	if f&v2CompletedAt != 0 {
+		completed = a.newInt(h.completed)
 	}
 	setPtr(&m.CompletedAt, completed)
-	if tag, i = tag1(b, i); tag == tagEmpty {
-		t, i = varint1(b, i)
-		incompleteAt = a.newInt(t)
-	} else if tag != tagNil {
-		return false
+	if f&v2IncompleteAt != 0 {
+		incompleteAt = a.newInt(h.incompleteAt)
 	}
 	setPtr(&m.IncompleteAt, incompleteAt)
-	str, i = str1(b, i)
-	setStr((*string)(&m.Role), string(internRole(str)))
-	var parts []apitype.MessageContent
-	if tag, i = tag1(b, i); tag == tagEmpty {
-		var n byte
-		if n, i = tag1(b, i); n >= 0x80 {
-			return false // a long list, or damage
-		}
-		parts = a.newParts(int(n))
-		for j := range parts {
-			str, i = str2(b, i)
-			if tag, i = tag1(b, i); tag > tagEmpty {
-				return false
-			}
-			setTextPart(&parts[j], a.newText(str, tag == tagEmpty))
-		}
-	} else if tag != tagNil {
-		return false // JSON content
+	var incomplete *apitype.IncompleteDetails
+	if f&v2Incomplete != 0 {
+		incomplete = a.newIncomplete(h.reason)
 	}
-	setSlice(&m.Content, parts)
+	setPtr(&m.IncompleteDetails, incomplete)
 	var asst, run *string
-	if tag, i = tag1(b, i); tag == tagEmpty {
-		str, i = str1(b, i)
-		asst = a.newStr(str)
-	} else if tag != tagNil {
-		return false
+	if f&v2Assistant != 0 {
+		asst = a.newStr(h.asst)
 	}
 	setPtr(&m.AssistantID, asst)
-	if tag, i = tag1(b, i); tag == tagEmpty {
-		str, i = str1(b, i)
-		run = a.newStr(str)
-	} else if tag != tagNil {
-		return false
+	if f&v2Run != 0 {
+		run = a.newStr(h.run)
 	}
 	setPtr(&m.RunID, run)
+	var str string
+	var parts []apitype.MessageContent
+	switch f >> v2ContentShift & 3 {
+	case formOne:
+		str, i = strAt(b, i)
+		parts = a.newParts(1)
+		setTextPart(&parts[0], a.newText(str, f&v2Annotated != 0))
+	case formPlain:
+		var n int
+		if n, i = countAt(b, i, 5); i < 0 {
+			return errCorrupt
+		}
+		parts = a.newParts(n)
+		for j := range parts {
+			if i >= len(b) || b[i] > 1 {
+				return errCorrupt
+			}
+			annotated := b[i]
+			if str, i = strAt(b, i+1); i < 0 {
+				return errCorrupt
+			}
+			setTextPart(&parts[j], a.newText(str, annotated == 1))
+		}
+	case formJSON:
+		var c []apitype.MessageContent // on the heap (json), and only here
+		var err error
+		if i, err = jsonAt(b, i, &c); err != nil {
+			return err
+		}
+		parts = c
+	}
+	setSlice(&m.Content, parts)
 	var attachments []apitype.Attachment
-	if tag, i = tag1(b, i); tag == tagEmpty {
+	switch f >> v2AttachShift & 3 {
+	case formPlain:
 		attachments = []apitype.Attachment{} // allocates nothing
-	} else if tag != tagNil {
-		return false // JSON attachments
+	case formJSON:
+		var at []apitype.Attachment // on the heap (json), and only here
+		var err error
+		if i, err = jsonAt(b, i, &at); err != nil {
+			return err
+		}
+		attachments = at
 	}
 	setSlice(&m.Attachments, attachments)
 	var meta apitype.Metadata
-	if tag, i = tag1(b, i); tag == tagEmpty {
-		var n byte
-		if n, i = tag1(b, i); n >= 0x80 {
-			return false
+	switch {
+	case f&v2MetaPairs != 0:
+		if f&v2Meta == 0 {
+			return errCorrupt
 		}
-		meta = a.newMeta(int(n))
+		var n int
+		if n, i = countAt(b, i, 8); i < 0 {
+			return errCorrupt
+		}
+		meta = a.newMeta(n)
 		for range n {
 			var k, v string
-			k, i = str1(b, i)
-			v, i = str1(b, i)
+			k, i = strAt(b, i)
+			v, i = strAt(b, i)
 			if i < 0 {
-				return false
+				return errCorrupt
 			}
 			meta[k] = v
 		}
-	} else if tag != tagNil {
-		return false
+	case f&v2Meta != 0:
+		meta = a.newMeta(0)
 	}
 	if !sameMap(m.Metadata, meta) {
 		m.Metadata = meta
 	}
-	return i == len(b)
-}
-
-// str1 reads a string with a one-byte length at b[i:] and the index after
-// it; i becomes -1 (and stays so) when there is none.
-func str1(b []byte, i int) (string, int) {
-	if uint(i) < uint(len(b)) {
-		if n := int(b[i]); n < 0x80 && n <= len(b)-i-1 {
-			if n == 0 {
-				return "", i + 1
-			}
-			return unsafe.String(&b[i+1], n), i + 1 + n
-		}
+	if i != len(b) {
+		return errCorrupt // damaged, or bytes left over
 	}
-	return "", -1
+	return nil
 }
 
-// str2 is str1 for a length of one or two bytes.
-func str2(b []byte, i int) (string, int) {
-	if uint(i) >= uint(len(b)) {
+// strAt reads a length-prefixed string at b[i:], sharing the record's
+// memory (which is never modified: the arena's copy, or the transaction's
+// pages when lending), and the index after it. i is -1 (and stays so) when
+// the bytes are malformed, so a record needs one check at its end. Lengths
+// are fixed-width so this stays small enough to inline.
+func strAt(b []byte, i int) (string, int) {
+	if i < 0 || i > len(b)-4 {
 		return "", -1
 	}
-	n, j := int(b[i]), i+1
-	if n >= 0x80 {
-		if j >= len(b) || b[j] >= 0x80 {
-			return "", -1
-		}
-		n, j = n&0x7f|int(b[j])<<7, j+1
-	}
-	if n > len(b)-j {
+	n, j := uint64(binary.LittleEndian.Uint32(b[i:i+4])), i+4
+	if n > uint64(len(b)-j) {
 		return "", -1
 	}
 	if n == 0 {
 		return "", j
 	}
-	return unsafe.String(&b[j], n), j + n
+	// In bounds: 0 < n <= len(b)-j. (Indexing b[j] would check again.)
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), j)), n), j + int(n)
 }
 
-// varint1 reads a zig-zag varint of up to nine bytes at b[i:].
-func varint1(b []byte, i int) (int64, int) {
-	var x uint64
-	for s := uint(0); uint(i) < uint(len(b)) && s < 63; s += 7 {
-		c := b[i]
-		i++
-		x |= uint64(c&0x7f) << s
-		if c < 0x80 {
-			return int64(x>>1) ^ -int64(x&1), i
-		}
+// countAt reads a count at b[i:] of items taking at least minEach bytes
+// each, which the rest of b must hold (so damage never sizes an
+// allocation), and the index after it (-1 when there is none).
+func countAt(b []byte, i, minEach int) (int, int) {
+	if i < 0 || i > len(b)-4 {
+		return 0, -1
 	}
-	return 0, -1
-}
-
-// tag1 reads one byte at b[i:]; 0xff (no tag) with -1 when there is none.
-func tag1(b []byte, i int) (byte, int) {
-	if uint(i) < uint(len(b)) {
-		return b[i], i + 1
+	n, j := uint64(binary.LittleEndian.Uint32(b[i:i+4])), i+4
+	if n > uint64((len(b)-j)/minEach) {
+		return 0, -1
 	}
-	return 0xff, -1
+	return int(n), j
 }
 
-// decodeSlow is the general reader of a record's fields (after the token
-// count), for whatever the fast path does not take.
-func decodeSlow(b []byte, a *msgArena, x *apitype.Message) error {
+// jsonAt decodes the length-prefixed JSON at b[i:] into v.
+func jsonAt(b []byte, i int, v any) (int, error) {
+	n, j := countAt(b, i, 1)
+	if j < 0 {
+		return -1, errCorrupt
+	}
+	if err := json.Unmarshal(b[j:j+n], v); err != nil {
+		return -1, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	return j + n, nil
+}
+
+// decodeV1 reads the fields of a v1 record (after the token count).
+func decodeV1(b []byte, a *msgArena, x *apitype.Message) error {
 	var ok bool
 	var tag byte
 	var str string
@@ -767,19 +1092,11 @@ func internRole(s string) apitype.Role {
 	}
 }
 
-// internThread returns the thread id a lender scans (set by its scan) when
-// s equals it, else s.
-func (a *msgArena) internThread(s string) string {
-	if a.ls != nil && a.ls.thread != "" && s == a.ls.thread {
-		return a.ls.thread
-	}
-	return s
-}
-
 // sameArray reports whether a and b are slices of one array with the same
-// capacity (so a can be resliced to b), both nil or both non-nil.
+// capacity (so a can be resliced to b). Equal array pointers also mean both
+// are nil or neither is: a nil slice is the one with a nil pointer.
 func sameArray[T any](a, b []T) bool {
-	return unsafe.SliceData(a) == unsafe.SliceData(b) && cap(a) == cap(b) && (a == nil) == (b == nil)
+	return unsafe.SliceData(a) == unsafe.SliceData(b) && cap(a) == cap(b)
 }
 
 // sameMap reports whether a and b are the same map (or both nil).
@@ -790,7 +1107,7 @@ func sameMap(a, b apitype.Metadata) bool {
 // messageRunID reads only the run id of a stored message.
 func messageRunID(v []byte) (string, bool, error) {
 	var m apitype.Message
-	if err := decodeMessage(v, newMsgArena(1), &m); err != nil {
+	if err := decodeMessage(v, "", newMsgArena("", 1), &m); err != nil {
 		return "", false, err
 	}
 	if m.RunID == nil {
@@ -802,12 +1119,12 @@ func messageRunID(v []byte) (string, bool, error) {
 // recordTokens reads the token count of a binary record; ok is false for a
 // JSON record, whose count is kept beside it.
 func recordTokens(v []byte) (tokens int, ok bool) {
-	if len(v) == 0 || v[0] != msgCodecV1 {
-		return 0, false
+	switch {
+	case len(v) >= v2Header && v[0] == msgCodecV2:
+		return int(binary.LittleEndian.Uint32(v[5:9])), true
+	case len(v) > 0 && v[0] == msgCodecV1:
+		t, n := binary.Uvarint(v[1:])
+		return int(t), n > 0
 	}
-	t, n := binary.Uvarint(v[1:])
-	if n <= 0 {
-		return 0, false
-	}
-	return int(t), true
+	return 0, false
 }

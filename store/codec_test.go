@@ -1,11 +1,16 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
@@ -87,16 +92,17 @@ func jsonRoundTrip(t testing.TB, m *apitype.Message) *apitype.Message {
 
 func TestMessageCodecRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	arena := newMsgArena(4)
 	lender := newMsgLender() // reused across every record, as a scan does
 	for i := range 5000 {
 		m := randMessage(rng)
+		arena := newMsgArena(m.ThreadID, 4)
+		lender.setThread(m.ThreadID)
 		rec, err := encodeMessage(nil, m, i)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got apitype.Message
-		if err := decodeMessage(rec, arena, &got); err != nil {
+		if err := decodeMessage(rec, m.ID, arena, &got); err != nil {
 			t.Fatalf("%d: decode: %v", i, err)
 		}
 		// Compare through JSON: invalid UTF-8 is the one thing the binary
@@ -113,31 +119,61 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 		// Lent, the same record decodes to the same message, and a clone
 		// of it shares nothing with the lender's storage.
 		lent := &lender.ls.msg
-		if err := decodeMessage(rec, lender, lent); err != nil {
+		if err := decodeMessage(rec, m.ID, lender, lent); err != nil {
 			t.Fatalf("%d: lent decode: %v", i, err)
 		}
 		kept := lent.Clone()
-		var slow apitype.Message
-		if err := decode(rec, newMsgArena(1), &slow, false); err != nil {
-			t.Fatalf("%d: general reader: %v", i, err)
-		}
-		if !reflect.DeepEqual(lent, &got) || !reflect.DeepEqual(kept, &got) || !reflect.DeepEqual(&slow, &got) {
+		if !reflect.DeepEqual(lent, &got) || !reflect.DeepEqual(kept, &got) {
 			t.Fatalf("%d: lent decode differs:\n lent %+v\n kept %+v\n got  %+v", i, *lent, *kept, got)
 		}
-		if n, ok := recordTokens(rec); !ok || n != i {
-			t.Fatalf("%d: tokens read back as %d %v", i, n, ok)
+		// The same message as an older file's v1 record reads the same.
+		old, err := encodeV1(nil, m, i)
+		if err != nil {
+			t.Fatal(err)
 		}
-		// Truncated records are errors, never panics, in either mode.
-		for cut := range rec {
-			if err := decodeMessage(rec[:cut], arena, &apitype.Message{}); err == nil {
-				t.Fatalf("%d: record cut at %d of %d decoded", i, cut, len(rec))
+		var v1 apitype.Message
+		if err := decodeMessage(old, "msg_elsewhere", newMsgArena("thread_elsewhere", 1), &v1); err != nil {
+			t.Fatalf("%d: v1 decode: %v", i, err)
+		}
+		if !reflect.DeepEqual(&v1, &got) {
+			t.Fatalf("%d: v1 record differs:\n v1  %+v\n got %+v", i, v1, got)
+		}
+		for _, r := range [][]byte{rec, old} {
+			if n, ok := recordTokens(r); !ok || n != i {
+				t.Fatalf("%d: tokens read back as %d %v (v%d)", i, n, ok, r[0])
 			}
-			if err := decodeMessage(rec[:cut], lender, &lender.ls.msg); err == nil {
-				t.Fatalf("%d: record cut at %d of %d decoded lent", i, cut, len(rec))
+			// Truncated records are errors, never panics, in either mode.
+			for cut := range r {
+				if err := decodeMessage(r[:cut], m.ID, arena, &apitype.Message{}); err == nil {
+					t.Fatalf("%d: v%d record cut at %d of %d decoded", i, r[0], cut, len(r))
+				}
+				if err := decodeMessage(r[:cut], m.ID, lender, &lender.ls.msg); err == nil {
+					t.Fatalf("%d: v%d record cut at %d of %d decoded lent", i, r[0], cut, len(r))
+				}
 			}
-			if err := decode(rec[:cut], arena, &apitype.Message{}, false); err == nil {
-				t.Fatalf("%d: record cut at %d of %d decoded by the general reader", i, cut, len(rec))
-			}
+		}
+	}
+}
+
+// TestMessageEncodingIsStable: records are deterministic (metadata in key
+// order), and reading one and writing it again gives the same bytes.
+func TestMessageEncodingIsStable(t *testing.T) {
+	m := &apitype.Message{ID: "msg_1", Object: apitype.ObjectMessage, ThreadID: "thread_1", Status: apitype.MessageCompleted,
+		Role: apitype.RoleAssistant, CompletedAt: apitype.Ptr[int64](5), RunID: apitype.Ptr("run_1"),
+		Content:  []apitype.MessageContent{{Type: apitype.ContentText, Text: &apitype.TextContent{Value: strings.Repeat("x", 300), Annotations: []apitype.Annotation{}}}},
+		Metadata: apitype.Metadata{"b": "2", "a": "1", "c": "3", "d": "", "e": "5"}}
+	first, err := encodeMessage(nil, m, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		var got apitype.Message
+		if err := decodeMessage(first, m.ID, newMsgArena(m.ThreadID, 1), &got); err != nil {
+			t.Fatal(err)
+		}
+		again, err := encodeMessage(nil, &got, 3)
+		if err != nil || !bytes.Equal(again, first) {
+			t.Fatalf("re-encoded record differs (%v):\n%q\n%q", err, again, first)
 		}
 	}
 }
@@ -150,9 +186,9 @@ func TestEmptyContentStaysEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []*msgArena{newMsgArena(1), newMsgLender()} {
+	for _, a := range []*msgArena{newMsgArena("", 1), newMsgLender()} {
 		var m apitype.Message
-		if err := decodeMessage(rec, a, &m); err != nil || m.Content == nil {
+		if err := decodeMessage(rec, "msg_1", a, &m); err != nil || m.Content == nil {
 			t.Fatalf("lend=%v: content %#v, %v", a.lend, m.Content, err)
 		}
 	}
@@ -260,26 +296,33 @@ func FuzzMessageDecode(f *testing.F) {
 		f.Add(rec)
 	}
 	f.Add([]byte(`{"id":"msg_x"}`))
+	for range 4 {
+		rec, _ := encodeV1(nil, randMessage(rng), 7)
+		f.Add(rec)
+	}
 	f.Add([]byte{msgCodecV1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{msgCodecV2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff})
 	// One lender for the whole run, as one scan reuses it for every record:
 	// what a record left behind must never leak into the next.
 	lender := newMsgLender()
+	lender.setThread("thread_f")
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		var m apitype.Message
-		err := decodeMessage(rec, newMsgArena(1), &m)
+		err := decodeMessage(rec, "msg_f", newMsgArena("thread_f", 1), &m)
 		// Lending reads the same bytes the same way, or fails the same way,
-		// and so does the general reader alone (the fast path's reference).
-		lerr := decodeMessage(rec, lender, &lender.ls.msg)
-		var slow apitype.Message
-		serr := decode(rec, newMsgArena(1), &slow, false)
-		if (err == nil) != (lerr == nil) || (err == nil) != (serr == nil) {
-			t.Fatalf("owned decode: %v, lent decode: %v, general reader: %v", err, lerr, serr)
+		// whatever the lent message held before.
+		lerr := decodeMessage(rec, "msg_f", lender, &lender.ls.msg)
+		if (err == nil) != (lerr == nil) {
+			t.Fatalf("owned decode: %v, lent decode: %v", err, lerr)
 		}
 		if err != nil {
+			if !errors.Is(err, errCorrupt) && rec[0] != '{' {
+				t.Fatalf("binary record failed with %v, not errCorrupt", err)
+			}
 			return
 		}
-		if !reflect.DeepEqual(&lender.ls.msg, &m) || !reflect.DeepEqual(lender.ls.msg.Clone(), &m) || !reflect.DeepEqual(&slow, &m) {
-			t.Fatalf("decodes differ:\n lent %+v\n got  %+v\n slow %+v", lender.ls.msg, m, slow)
+		if !reflect.DeepEqual(&lender.ls.msg, &m) || !reflect.DeepEqual(lender.ls.msg.Clone(), &m) {
+			t.Fatalf("decodes differ:\n lent %+v\n got  %+v", lender.ls.msg, m)
 		}
 		// Whatever decodes re-encodes to a record that decodes the same.
 		again, err := encodeMessage(nil, &m, 1)
@@ -287,11 +330,179 @@ func FuzzMessageDecode(f *testing.F) {
 			return // e.g. JSON input holding values JSON cannot re-encode
 		}
 		var m2 apitype.Message
-		if err := decodeMessage(again, newMsgArena(1), &m2); err != nil {
+		if err := decodeMessage(again, m.ID, newMsgArena(m.ThreadID, 1), &m2); err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
 		if !reflect.DeepEqual(jsonRoundTrip(t, &m), jsonRoundTrip(t, &m2)) {
 			t.Fatalf("re-encoded record decodes differently")
 		}
+	})
+}
+
+func appendOptStrV1(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, tagNil)
+	}
+	return appendStrV1(append(b, tagEmpty), *s)
+}
+func appendOptIntV1(b []byte, v *int64) []byte {
+	if v == nil {
+		return append(b, tagNil)
+	}
+	return binary.AppendVarint(append(b, tagEmpty), *v)
+}
+func appendJSONV1(b []byte, v any) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	b = binary.AppendUvarint(append(b, tagJSON), uint64(len(data)))
+	return append(b, data...), nil
+}
+
+// encodeV1 is the v1 encoder as it was (records of older files).
+func encodeV1(b []byte, m *apitype.Message, tokens int) ([]byte, error) {
+	b = append(b, msgCodecV1)
+	b = binary.AppendUvarint(b, uint64(max(tokens, 0)))
+	b = appendStrV1(b, m.ID)
+	b = appendStrV1(b, m.Object)
+	b = binary.AppendVarint(b, m.CreatedAt)
+	b = appendStrV1(b, m.ThreadID)
+	b = appendStrV1(b, string(m.Status))
+	if m.IncompleteDetails == nil {
+		b = append(b, tagNil)
+	} else {
+		b = appendStrV1(append(b, tagEmpty), m.IncompleteDetails.Reason)
+	}
+	b = appendOptIntV1(b, m.CompletedAt)
+	b = appendOptIntV1(b, m.IncompleteAt)
+	b = appendStrV1(b, string(m.Role))
+	var err error
+	switch {
+	case m.Content == nil:
+		b = append(b, tagNil)
+	case plainContent(m.Content):
+		b = binary.AppendUvarint(append(b, tagEmpty), uint64(len(m.Content)))
+		for _, p := range m.Content {
+			b = appendStrV1(b, p.Text.Value)
+			if p.Text.Annotations == nil {
+				b = append(b, tagNil)
+			} else {
+				b = append(b, tagEmpty)
+			}
+		}
+	default:
+		if b, err = appendJSONV1(b, m.Content); err != nil {
+			return nil, err
+		}
+	}
+	b = appendOptStrV1(b, m.AssistantID)
+	b = appendOptStrV1(b, m.RunID)
+	switch {
+	case m.Attachments == nil:
+		b = append(b, tagNil)
+	case len(m.Attachments) == 0:
+		b = append(b, tagEmpty)
+	default:
+		if b, err = appendJSONV1(b, m.Attachments); err != nil {
+			return nil, err
+		}
+	}
+	if m.Metadata == nil {
+		b = append(b, tagNil)
+	} else {
+		b = binary.AppendUvarint(append(b, tagEmpty), uint64(len(m.Metadata)))
+		for k, v := range m.Metadata {
+			b = appendStrV1(appendStrV1(b, k), v)
+		}
+	}
+	return b, nil
+}
+
+func appendStrV1(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// TestSchema3RewritesOlderRecords: a schema 2 file holding v1 and JSON
+// records opens as schema 3 with every message a v2 record, the same
+// messages listed and their token counts kept.
+func TestSchema3RewritesOlderRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := "thread_old"
+	rng := rand.New(rand.NewPCG(5, 6))
+	var want []apitype.Message
+	update(t, s, func(tx *Tx) error {
+		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
+			return err
+		}
+		tb, _ := tx.threadBucket(th)
+		for i := range 30 {
+			m := randMessage(rng)
+			m.ID, m.ThreadID, m.RunID = fmt.Sprintf("msg_%03d", i), th, nil
+			if err := tx.PutMessage(m, i); err != nil {
+				return err
+			}
+			// Rewrite it as an older build did: v1, or JSON with its count beside it.
+			var old []byte
+			if i%3 == 0 {
+				if old, err = json.Marshal(m); err != nil {
+					return err
+				}
+				if err := tb.Bucket(tTokens).Put([]byte(m.ID), binary.AppendUvarint(nil, uint64(i))); err != nil {
+					return err
+				}
+			} else if old, err = encodeV1(nil, m, i); err != nil {
+				return err
+			}
+			if err := tb.Bucket(tMessages).Put([]byte(m.ID), old); err != nil {
+				return err
+			}
+			want = append(want, *jsonRoundTrip(t, m))
+		}
+		return tx.Bolt().Bucket(bMeta).Put(kSchema, u64(2))
+	})
+	s.Close()
+
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(); err != nil || v != 3 {
+		t.Fatalf("schema %d %v, want 3", v, err)
+	}
+	view(t, s, func(tx *Tx) error {
+		tb, _ := tx.threadBucket(th)
+		tb.Bucket(tMessages).ForEach(func(k, v []byte) error {
+			if v[0] != msgCodecV2 {
+				t.Fatalf("%s still a %q record", k, v[0])
+			}
+			return nil
+		})
+		if n := tb.Bucket(tTokens).Stats().KeyN; n != 0 {
+			t.Fatalf("%d counts left beside records", n)
+		}
+		page, err := tx.ListMessages(th, apitype.MessageListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc, Limit: 100}})
+		if err != nil {
+			return err
+		}
+		for i := range page.Data {
+			if got := jsonRoundTrip(t, &page.Data[i]); !reflect.DeepEqual(got, &want[i]) {
+				t.Fatalf("message %d after migration:\n got  %+v\n want %+v", i, got, want[i])
+			}
+		}
+		i := 0
+		return tx.MessageTokens(th, false, func(id string, n int) bool {
+			if n != i {
+				t.Fatalf("%s tokens %d, want %d", id, n, i)
+			}
+			i++
+			return true
+		})
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"unsafe"
 
 	"github.com/hearth-go/hearth/apitype"
 	bolt "go.etcd.io/bbolt"
@@ -156,12 +157,36 @@ func walkStart(c *bolt.Cursor, prefix []byte, forward bool, start []byte) (k, v 
 	return c.Prev()
 }
 
-// walkIn reports whether a walk's key k is still in its range.
+// walkIn reports whether a walk's key k is still in its range. (The common
+// case, a whole bucket without a bound, is checked inline.)
 func walkIn(k, prefix, stop []byte, forward bool) bool {
+	if len(prefix) == 0 && stop == nil {
+		return k != nil
+	}
+	return walkInRange(k, prefix, stop, forward)
+}
+
+func walkInRange(k, prefix, stop []byte, forward bool) bool {
 	if k == nil || !bytes.HasPrefix(k, prefix) {
 		return false
 	}
 	return stop == nil || forward && bytes.Compare(k, stop) < 0 || !forward && bytes.Compare(k, stop) > 0
+}
+
+// cursorKey appends prefix+id to buf, or is nil for no id.
+func cursorKey(buf, prefix []byte, id string) []byte {
+	if id == "" {
+		return nil
+	}
+	return append(append(buf, prefix...), id...)
+}
+
+// stepper returns the cursor method that walks forward or backward.
+func stepper(forward bool) func(*bolt.Cursor) ([]byte, []byte) {
+	if forward {
+		return (*bolt.Cursor).Next
+	}
+	return (*bolt.Cursor).Prev
 }
 
 // isBucket reports whether k names a nested bucket (never a listed object).
@@ -193,48 +218,31 @@ type PageInfo struct {
 // and its value, both the transaction's memory.
 type pageRecord struct{ id, v []byte }
 
-// scanPage visits the records of the page p selects in list order, with the
-// semantics of listWhere (unfiltered), calling visit once per item, and
-// returns the page's end ids (the transaction's memory) and has_more. Only
-// a previous page (before=Y alone), which is walked backwards, is collected
-// first, on the stack, to be visited in its real order. (The loops are
-// written out, not walk's callback, so the cursor's keys stay in locals.)
-func scanPage(b *bolt.Bucket, prefix []byte, p apitype.ListParams, visit func(id, v []byte) error) (first, last []byte, hasMore bool, err error) {
+// pageBuffer returns room for the records of a page p selects: small, a
+// caller's array on its stack sized for the default page, when it fits.
+func pageBuffer(small []pageRecord, p apitype.ListParams) []pageRecord {
+	if n := pageLimit(p); n > len(small) {
+		return make([]pageRecord, n)
+	}
+	return small
+}
+
+// cutPage fills recs (room for pageLimit(p)) with the records of the page
+// p selects from the keys under prefix, in list order, with the semantics
+// of listWhere (unfiltered), and returns how many there are and has_more.
+// A previous page (before=Y alone) is walked backwards and then reversed.
+func cutPage(b *bolt.Bucket, prefix []byte, p apitype.ListParams, recs []pageRecord) (n int, hasMore bool) {
 	limit := pageLimit(p)
-	key := func(id string) []byte {
-		if id == "" {
-			return nil
-		}
-		return append(slices.Clip(prefix), id...)
+	var afterBuf, beforeBuf [64]byte // cursor keys of usual size, on the stack
+	start, stop := cursorKey(afterBuf[:0], prefix, p.After), cursorKey(beforeBuf[:0], prefix, p.Before)
+	forward := p.Order == apitype.OrderAsc
+	reverse := stop != nil && start == nil
+	if reverse {
+		start, stop, forward = stop, nil, !forward
 	}
-	asc := p.Order == apitype.OrderAsc
 	c := b.Cursor()
-	if p.Before != "" && p.After == "" {
-		var stack [apitype.MaxListLimit]pageRecord
-		n := 0
-		for k, v := walkStart(c, prefix, !asc, key(p.Before)); walkIn(k, prefix, nil, !asc); k, v = step(c, asc) {
-			if v == nil && isBucket(c, k) {
-				continue
-			}
-			if n == limit {
-				hasMore = true
-				break
-			}
-			stack[n] = pageRecord{k[len(prefix):], v}
-			n++
-		}
-		for i := n - 1; i >= 0; i-- {
-			if err := visit(stack[i].id, stack[i].v); err != nil {
-				return nil, nil, false, err
-			}
-		}
-		if n > 0 {
-			first, last = stack[n-1].id, stack[0].id
-		}
-		return first, last, hasMore, nil
-	}
-	n, stop := 0, key(p.Before)
-	for k, v := walkStart(c, prefix, asc, key(p.After)); walkIn(k, prefix, stop, asc); k, v = step(c, !asc) {
+	next := stepper(forward)
+	for k, v := walkStart(c, prefix, forward, start); walkIn(k, prefix, stop, forward); k, v = next(c) {
 		if v == nil && isBucket(c, k) {
 			continue
 		}
@@ -242,25 +250,20 @@ func scanPage(b *bolt.Bucket, prefix []byte, p apitype.ListParams, visit func(id
 			hasMore = true
 			break
 		}
-		id := k[len(prefix):]
-		if err := visit(id, v); err != nil {
-			return nil, nil, false, err
-		}
-		if n == 0 {
-			first = id
-		}
-		last = id
+		recs[n] = pageRecord{k[len(prefix):], v}
 		n++
 	}
-	return first, last, hasMore, nil
+	if reverse {
+		slices.Reverse(recs[:n])
+	}
+	return n, hasMore
 }
 
 // ownIDs copies a page's end ids out of the transaction's memory in one
 // allocation.
 func ownIDs(first, last []byte) (string, string) {
-	if first == nil {
-		return "", ""
-	}
-	s := string(first) + string(last) // no temporary copies
+	b := make([]byte, len(first)+len(last))
+	copy(b[copy(b, first):], last)
+	s := unsafe.String(&b[0], len(b))
 	return s[:len(first)], s[len(first):]
 }

@@ -22,7 +22,10 @@ import (
 //
 // Version 2 stores exact token counts: its migration recounts every message
 // with Options.CountTokens (keeping the stored counts when that is nil).
-const SchemaVersion = 2
+// Version 3 stores messages as v2 records (see codec.go): its migration
+// rewrites older records, so a build that cannot read them refuses the file
+// instead of failing on its messages.
+const SchemaVersion = 3
 
 // Errors returned by Open.
 var (
@@ -121,7 +124,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, log: opts.Logger, max: opts.MaxBatch,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	if err := s.init(append([]Migration{recountMigration(opts.CountTokens)}, opts.Migrations...)); err != nil {
+	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration()}, opts.Migrations...)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -450,24 +453,37 @@ func recountMigration(count func(*apitype.Message) int) Migration {
 		if count == nil {
 			return nil
 		}
-		tx := Wrap(btx)
-		return tx.EachThread(func(threadID string) error {
-			p := apitype.MessageListParams{ListParams: apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc}}
-			for {
-				page, err := tx.ListMessages(threadID, p)
-				if err != nil {
+		return rewriteMessages(Wrap(btx), count)
+	}}
+}
+
+// recodeMigration (schema 3) rewrites every message as a v2 record, with
+// the token count it had.
+func recodeMigration() Migration {
+	return Migration{Version: 3, Up: func(btx *bolt.Tx) error {
+		return rewriteMessages(Wrap(btx), func(*apitype.Message) int { return -1 })
+	}}
+}
+
+// rewriteMessages puts every message of every thread again, with the token
+// count tokens gives it (< 0: the one it has).
+func rewriteMessages(tx *Tx, tokens func(*apitype.Message) int) error {
+	return tx.EachThread(func(threadID string) error {
+		p := apitype.MessageListParams{ListParams: apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc}}
+		for {
+			page, err := tx.ListMessages(threadID, p)
+			if err != nil {
+				return err
+			}
+			for i := range page.Data {
+				if err := tx.PutMessage(&page.Data[i], tokens(&page.Data[i])); err != nil {
 					return err
 				}
-				for i := range page.Data {
-					if err := tx.PutMessage(&page.Data[i], count(&page.Data[i])); err != nil {
-						return err
-					}
-				}
-				if !page.HasMore {
-					return nil
-				}
-				p.After = *page.LastID
 			}
-		})
-	}}
+			if !page.HasMore {
+				return nil
+			}
+			p.After = *page.LastID
+		}
+	})
 }

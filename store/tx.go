@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/hearth-go/hearth/apitype"
 	bolt "go.etcd.io/bbolt"
@@ -195,6 +196,12 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 	if tokens < 0 && old != nil {
 		tokens = storedTokens(tb, key, old)
 	}
+	if len(old) > 0 && old[0] == '{' {
+		// A JSON record's count lived beside it; the new record carries it.
+		if err := tb.Bucket(tTokens).Delete(key); err != nil {
+			return err
+		}
+	}
 	data, err := encodeMessage(nil, m, tokens)
 	if err != nil {
 		return fmt.Errorf("store: encode message %s: %w", m.ID, err)
@@ -219,7 +226,7 @@ func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
 		return nil, apitype.NotFound("message", id)
 	}
 	var m apitype.Message
-	if err := decodeMessage(v, newMsgArena(1), &m); err != nil {
+	if err := decodeMessage(v, id, newMsgArena(threadID, 1), &m); err != nil {
 		return nil, fmt.Errorf("store: decode message %s: %w", id, err)
 	}
 	return &m, nil
@@ -267,26 +274,26 @@ func (t *Tx) CountMessages(threadID string) (int, error) {
 }
 
 // ListMessages pages through a thread's messages, optionally those of one
-// run. The page owns its memory: it is ScanMessages' walk with each record
+// run. The page owns its memory: it is ScanMessages' page with each record
 // copied into an arena the page's strings point into.
 func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype.Page[apitype.Message], error) {
-	limit := pageLimit(p.ListParams)
-	arena := newMsgArena(limit)
-	data := make([]apitype.Message, 0, limit)
-	first, last, more, err := t.scanMessages(threadID, p, func(id, v []byte) error {
-		// Decode in place: no copy of the struct, no per-item allocation.
-		data = append(data, apitype.Message{})
-		if err := decodeMessage(v, arena, &data[len(data)-1]); err != nil {
-			return fmt.Errorf("store: decode message %s: %w", id, err)
-		}
-		return nil
-	})
+	var small [apitype.DefaultListLimit]pageRecord
+	recs := pageBuffer(small[:], p.ListParams)
+	n, more, err := t.messagePage(threadID, p, recs)
 	if err != nil {
 		return apitype.Page[apitype.Message]{}, err
 	}
+	arena := newMsgArena(threadID, n)
+	data := make([]apitype.Message, n)
+	for i, r := range recs[:n] {
+		// Decode in place: no copy of the struct, no per-item allocation.
+		if err := decodeMessage(r.v, arena.str(r.id), arena, &data[i]); err != nil {
+			return apitype.Page[apitype.Message]{}, fmt.Errorf("store: decode message %s: %w", r.id, err)
+		}
+	}
 	page := apitype.Page[apitype.Message]{Object: apitype.ObjectList, Data: data, HasMore: more}
-	if first != nil {
-		f, l := ownIDs(first, last)
+	if n > 0 {
+		f, l := ownIDs(recs[0].id, recs[n-1].id)
 		page.FirstID, page.LastID = arena.newStr(f), arena.newStr(l)
 	}
 	return page, nil
@@ -309,22 +316,93 @@ func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype
 // returned as it is; a damaged record is an error wrapping the store's
 // corrupt-record error, never a panic.
 func (t *Tx) ScanMessages(threadID string, p apitype.MessageListParams, fn func(m *apitype.Message) error) (PageInfo, error) {
+	if p.RunID != "" || p.Before != "" {
+		return t.scanCut(threadID, p, fn)
+	}
+	// The usual page (no run filter, no before) is walked and lent in one
+	// loop: a previous page must be cut first, as it is walked backwards.
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return PageInfo{}, err
+	}
+	limit, forward := pageLimit(p.ListParams), p.Order == apitype.OrderAsc
+	var afterBuf [64]byte
+	c, next := tb.Bucket(tMessages).Cursor(), stepper(forward)
 	lender := t.lender()
-	lender.ls.thread = threadID
-	m := &lender.ls.msg
-	first, last, more, err := t.scanMessages(threadID, p, func(id, v []byte) error {
-		if err := decodeMessage(v, lender, m); err != nil {
-			return fmt.Errorf("store: decode message %s: %w", id, err)
+	lender.setThread(threadID)
+	var info PageInfo
+	var first, last []byte
+	n := 0
+	for k, v := walkStart(c, nil, forward, cursorKey(afterBuf[:0], nil, p.After)); k != nil; k, v = next(c) {
+		if v == nil {
+			continue // a nested bucket (never in a message bucket)
 		}
-		return fn(m)
-	})
+		if n == limit {
+			info.HasMore = true
+			break
+		}
+		// t.lend, written out: this loop runs once per listed message.
+		if id := unsafe.String(unsafe.SliceData(k), len(k)); !lender.ls.lendV2(v, id) {
+			if err = lendOther(v, id, lender, &lender.ls.msg); err != nil {
+				err = fmt.Errorf("store: decode message %s: %w", k, err)
+				break
+			}
+		}
+		if err = fn(&lender.ls.msg); err != nil {
+			break
+		}
+		if n == 0 {
+			first = k
+		}
+		last, n = k, n+1
+	}
+	t.release(lender)
+	if err != nil {
+		return PageInfo{}, err
+	}
+	if n > 0 {
+		info.FirstID, info.LastID = ownIDs(first, last)
+	}
+	return info, nil
+}
+
+// scanCut is ScanMessages for the pages cut before they are visited: a
+// run's messages, and pages bounded by before.
+func (t *Tx) scanCut(threadID string, p apitype.MessageListParams, fn func(m *apitype.Message) error) (PageInfo, error) {
+	var small [apitype.DefaultListLimit]pageRecord
+	recs := pageBuffer(small[:], p.ListParams)
+	n, more, err := t.messagePage(threadID, p, recs)
+	if err != nil {
+		return PageInfo{}, err
+	}
+	lender := t.lender()
+	lender.setThread(threadID)
+	for _, r := range recs[:n] {
+		if err = t.lend(r.id, r.v, lender, fn); err != nil {
+			break
+		}
+	}
 	t.release(lender)
 	if err != nil {
 		return PageInfo{}, err
 	}
 	info := PageInfo{HasMore: more}
-	info.FirstID, info.LastID = ownIDs(first, last)
+	if n > 0 {
+		info.FirstID, info.LastID = ownIDs(recs[0].id, recs[n-1].id)
+	}
 	return info, nil
+}
+
+// lend decodes the record v of message id into lender's message and gives
+// it to fn.
+func (t *Tx) lend(id, v []byte, lender *msgArena, fn func(m *apitype.Message) error) error {
+	sid := unsafe.String(unsafe.SliceData(id), len(id))
+	if !lender.ls.lendV2(v, sid) { // lendMessage, unwrapped
+		if err := lendOther(v, sid, lender, &lender.ls.msg); err != nil {
+			return fmt.Errorf("store: decode message %s: %w", id, err)
+		}
+	}
+	return fn(&lender.ls.msg)
 }
 
 // lender returns a lender for one scan. Lenders are pooled per Store: one is
@@ -348,26 +426,27 @@ func (t *Tx) release(a *msgArena) {
 	t.lenders.Put(a)
 }
 
-// scanMessages walks the records of a page of messages in list order; the
-// run_id filter walks the run's index and reads each message by key.
-func (t *Tx) scanMessages(threadID string, p apitype.MessageListParams, visit func(id, v []byte) error) (first, last []byte, more bool, err error) {
+// messagePage cuts a page of a thread's messages into recs; the run_id
+// filter cuts the run's index and reads each message by key.
+func (t *Tx) messagePage(threadID string, p apitype.MessageListParams, recs []pageRecord) (n int, more bool, err error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
-		return nil, nil, false, err
+		return 0, false, err
 	}
 	mb := tb.Bucket(tMessages)
 	if p.RunID == "" {
-		return scanPage(mb, nil, p.ListParams, visit)
+		n, more = cutPage(mb, nil, p.ListParams, recs)
+		return n, more, nil
 	}
 	// The run index holds keys only; values come from the message bucket.
 	prefix := append([]byte(p.RunID), 0)
-	return scanPage(tb.Bucket(tRunMsgs), prefix, p.ListParams, func(id, _ []byte) error {
-		v := mb.Get(id)
-		if v == nil {
-			return fmt.Errorf("store: run index names missing message %s", id)
+	n, more = cutPage(tb.Bucket(tRunMsgs), prefix, p.ListParams, recs)
+	for i := range recs[:n] {
+		if recs[i].v = mb.Get(recs[i].id); recs[i].v == nil {
+			return 0, false, fmt.Errorf("store: run index names missing message %s", recs[i].id)
 		}
-		return visit(id, v)
-	})
+	}
+	return n, more, nil
 }
 
 // MessageTokens walks a thread's messages from the newest (desc) or oldest,
@@ -739,7 +818,7 @@ func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message,
 	if err != nil {
 		return err
 	}
-	arena := newMsgArena(64)
+	arena := newMsgArena(threadID, 64)
 	c := tb.Bucket(tMessages).Cursor()
 	k, v := c.First()
 	if desc {
@@ -747,7 +826,7 @@ func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message,
 	}
 	for ; k != nil; k, v = step(c, desc) {
 		m := new(apitype.Message)
-		if err := decodeMessage(v, arena, m); err != nil {
+		if err := decodeMessage(v, arena.str(k), arena, m); err != nil {
 			return fmt.Errorf("store: decode message %s: %w", k, err)
 		}
 		if more, err := fn(m, storedTokens(tb, k, v)); err != nil || !more {
