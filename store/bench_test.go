@@ -127,7 +127,9 @@ func fixture(b *testing.B) *benchFile {
 // the raw floor: one read tx, the bucket path, a cursor Seek and 20 steps
 // (the 21 records a page with an exact has_more must see). scan is the
 // lending ScanMessages (each message decoded, not kept), store the owned
-// ListMessages page.
+// ListMessages page. paired times raw and scan in alternating blocks of 64
+// calls and reports scan/raw: on a shared machine whose speed drifts from
+// second to second, that ratio is steadier than two separate runs'.
 func BenchmarkList(b *testing.B) {
 	f := fixture(b)
 	s, err := Open(f.path, Options{}) // sync on, as in use
@@ -150,57 +152,70 @@ func BenchmarkList(b *testing.B) {
 	}
 	ctx := context.Background()
 	for _, c := range cases {
-		b.Run(c.name+"/raw", func(b *testing.B) {
-			b.ReportAllocs()
-			db := s.DB()
-			var sink int
-			defer reportCPU(b, cpuTime())
-			for b.Loop() {
-				err := db.View(func(tx *bolt.Tx) error {
-					mb := tx.Bucket(bThreadData).Bucket([]byte(f.th)).Bucket(tMessages)
-					cur := mb.Cursor()
-					k, v := c.seek(cur)
-					for range 20 {
-						sink += len(k) + len(v)
-						k, v = step(cur, c.desc)
-					}
+		var sink int
+		raw := func() error {
+			return s.DB().View(func(tx *bolt.Tx) error {
+				mb := tx.Bucket(bThreadData).Bucket([]byte(f.th)).Bucket(tMessages)
+				cur := mb.Cursor()
+				k, v := c.seek(cur)
+				for range 20 {
 					sink += len(k) + len(v)
-					return nil
-				})
-				if err != nil {
-					b.Fatal(err)
+					k, v = step(cur, c.desc)
 				}
-			}
-			_ = sink
-		})
-		b.Run(c.name+"/scan", func(b *testing.B) {
-			b.ReportAllocs()
-			defer reportCPU(b, cpuTime())
-			for b.Loop() {
-				err := s.View(ctx, func(tx *Tx) error {
-					return benchScan(tx, f.th, c.p)
-				})
-				if err != nil {
-					b.Fatal(err)
+				sink += len(k) + len(v)
+				return nil
+			})
+		}
+		scan := func() error {
+			return s.View(ctx, func(tx *Tx) error { return benchScan(tx, f.th, c.p) })
+		}
+		list := func() error {
+			return s.View(ctx, func(tx *Tx) error {
+				page, err := tx.ListMessages(f.th, c.p)
+				if err == nil && (len(page.Data) != 20 || !page.HasMore) {
+					err = fmt.Errorf("page of %d, has_more %v", len(page.Data), page.HasMore)
 				}
-			}
-		})
-		b.Run(c.name+"/store", func(b *testing.B) {
-			b.ReportAllocs()
-			defer reportCPU(b, cpuTime())
-			for b.Loop() {
-				err := s.View(ctx, func(tx *Tx) error {
-					page, err := tx.ListMessages(f.th, c.p)
-					if err == nil && (len(page.Data) != 20 || !page.HasMore) {
-						err = fmt.Errorf("page of %d, has_more %v", len(page.Data), page.HasMore)
+				return err
+			})
+		}
+		for _, op := range []struct {
+			name string
+			fn   func() error
+		}{{"raw", raw}, {"scan", scan}, {"store", list}} {
+			b.Run(c.name+"/"+op.name, func(b *testing.B) {
+				b.ReportAllocs()
+				defer reportCPU(b, cpuTime())
+				for b.Loop() {
+					if err := op.fn(); err != nil {
+						b.Fatal(err)
 					}
-					return err
-				})
-				if err != nil {
-					b.Fatal(err)
+				}
+			})
+		}
+		b.Run(c.name+"/paired", func(b *testing.B) {
+			const block = 64
+			var rawTime, scanTime time.Duration
+			for b.Loop() {
+				for _, t := range []struct {
+					fn    func() error
+					spent *time.Duration
+				}{{raw, &rawTime}, {scan, &scanTime}} {
+					start := time.Now()
+					for range block {
+						if err := t.fn(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					*t.spent += time.Since(start)
 				}
 			}
+			n := float64(b.N * block)
+			b.ReportMetric(float64(rawTime)/n, "raw-ns/op")
+			b.ReportMetric(float64(scanTime)/n, "scan-ns/op")
+			b.ReportMetric(float64(scanTime)/float64(rawTime), "scan/raw")
+			b.ReportMetric(0, "ns/op")
 		})
+		_ = sink
 	}
 	// The run_id filter reads the run index then each message by key; its
 	// floor is the same walk of the index with a Get per listed message.
