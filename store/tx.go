@@ -284,6 +284,11 @@ func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype
 		return apitype.Page[apitype.Message]{}, err
 	}
 	arena := newMsgArena(threadID, n)
+	size := 0
+	for _, r := range recs[:n] {
+		size += len(r.id) + len(r.v)
+	}
+	arena.buf = make([]byte, 0, size) // one chunk for the page's ids and records
 	data := make([]apitype.Message, n)
 	for i, r := range recs[:n] {
 		// Decode in place: no copy of the struct, no per-item allocation.
