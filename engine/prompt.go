@@ -182,7 +182,19 @@ func (x *runner) tools() []llm.Tool {
 	return out
 }
 
-// messageText renders a stored message for the model.
+// ownedRole is r as a string that outlives a lent message.
+func ownedRole(r apitype.Role) string {
+	switch r {
+	case apitype.RoleUser:
+		return string(apitype.RoleUser)
+	case apitype.RoleAssistant:
+		return string(apitype.RoleAssistant)
+	}
+	return strings.Clone(string(r))
+}
+
+// messageText renders a stored message for the model. (The common case
+// returns the text part itself: the message's memory, lent or not.)
 func messageText(m *apitype.Message) string {
 	if len(m.Content) == 1 && m.Content[0].Text != nil && len(m.Attachments) == 0 {
 		return m.Content[0].Text.Value // the common case, without a copy
@@ -422,7 +434,9 @@ func (x *runner) candidates(tx *store.Tx, own []ownItem) iter.Seq2[truncate.Item
 				return
 			}
 		}
-		err := tx.EachMessage(x.run.ThreadID, true, func(m *apitype.Message, tokens int) (bool, error) {
+		// Lent: each item copies what it keeps (id and text in one string),
+		// and only a message with images is cloned whole, for promptMessages.
+		err := tx.LendMessages(x.run.ThreadID, true, func(m *apitype.Message, tokens int) (bool, error) {
 			if m.RunID != nil && *m.RunID == x.run.ID {
 				return true, nil // this run's messages come from its steps
 			}
@@ -432,7 +446,12 @@ func (x *runner) candidates(tx *store.Tx, own []ownItem) iter.Seq2[truncate.Item
 					images++
 				}
 			}
-			return yield(truncate.Item{ID: m.ID, Role: string(m.Role), Text: messageText(m), Tokens: tokens, Images: images, Ref: m}, nil), nil
+			idText := m.ID + messageText(m) // one copy out of the transaction
+			it := truncate.Item{ID: idText[:len(m.ID)], Role: ownedRole(m.Role), Text: idText[len(m.ID):], Tokens: tokens, Images: images}
+			if images > 0 {
+				it.Ref = m.Clone()
+			}
+			return yield(it, nil), nil
 		})
 		if err != nil {
 			yield(truncate.Item{}, err)
@@ -456,15 +475,14 @@ func (x *runner) promptMessages(kept []truncate.Item, own []ownItem) ([]llm.Mess
 			out = append(out, m)
 			continue
 		}
-		m := it.Ref.(*apitype.Message)
 		role := llm.RoleUser
-		if m.Role == apitype.RoleAssistant {
+		if it.Role == string(apitype.RoleAssistant) {
 			role = llm.RoleAssistant
 		}
 		var images [][]byte
 		if it.Images > 0 {
 			var err error
-			if images, err = x.e.images(m); err != nil {
+			if images, err = x.e.images(it.Ref.(*apitype.Message)); err != nil {
 				return nil, err
 			}
 		}

@@ -816,25 +816,52 @@ func (t *Tx) EachThread(fn func(id string) error) error {
 
 // EachMessage walks a thread's messages from the newest (desc) or oldest,
 // decoding each with its cached token count, until fn returns false: one
-// cursor step and one decode per message, for readers that stop early
-// (prompt truncation reads only what it keeps).
+// cursor step and one decode per message, for readers that stop early.
+// Each message is fn's to keep; LendMessages is the same walk without the
+// copy.
 func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message, tokens int) (bool, error)) error {
+	arena := newMsgArena(threadID, 64)
+	return t.eachRecord(threadID, desc, func(k, v []byte, tokens int) (bool, error) {
+		m := new(apitype.Message)
+		if err := decodeMessage(v, arena.str(k), arena, m); err != nil {
+			return false, fmt.Errorf("store: decode message %s: %w", k, err)
+		}
+		return fn(m, tokens)
+	})
+}
+
+// LendMessages is EachMessage lending each message as ScanMessages does:
+// valid only until fn returns, its strings the transaction's memory (Clone
+// what is kept). Prompt truncation reads this way what it keeps.
+func (t *Tx) LendMessages(threadID string, desc bool, fn func(m *apitype.Message, tokens int) (bool, error)) error {
+	lender := t.lender()
+	lender.setThread(threadID)
+	m := &lender.ls.msg
+	err := t.eachRecord(threadID, desc, func(k, v []byte, tokens int) (bool, error) {
+		if id := unsafe.String(unsafe.SliceData(k), len(k)); !lender.ls.lendV2(v, id) {
+			if err := lendOther(v, id, lender, m); err != nil {
+				return false, fmt.Errorf("store: decode message %s: %w", k, err)
+			}
+		}
+		return fn(m, tokens)
+	})
+	t.release(lender)
+	return err
+}
+
+// eachRecord walks a thread's message records with their token counts.
+func (t *Tx) eachRecord(threadID string, desc bool, fn func(k, v []byte, tokens int) (bool, error)) error {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return err
 	}
-	arena := newMsgArena(threadID, 64)
 	c := tb.Bucket(tMessages).Cursor()
 	k, v := c.First()
 	if desc {
 		k, v = c.Last()
 	}
 	for ; k != nil; k, v = step(c, desc) {
-		m := new(apitype.Message)
-		if err := decodeMessage(v, arena.str(k), arena, m); err != nil {
-			return fmt.Errorf("store: decode message %s: %w", k, err)
-		}
-		if more, err := fn(m, storedTokens(tb, k, v)); err != nil || !more {
+		if more, err := fn(k, v, storedTokens(tb, k, v)); err != nil || !more {
 			return err
 		}
 	}
