@@ -113,6 +113,42 @@ func BenchmarkPrompt128k(b *testing.B) {
 			}
 		}
 	})
+	// The same messages lent (Tx.LendMessages, what the builder itself
+	// reads with), copying nothing: below what a prompt needs, which must
+	// copy the kept texts out of the transaction.
+	b.Run("read_kept_lent", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			err := e.store.View(context.Background(), func(tx *store.Tx) error {
+				return tx.LendMessages(threadID, true, func(m *apitype.Message, _ int) (bool, error) {
+					n++
+					return n < kept, nil
+				})
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// Lent, each id and text copied out as the builder does: the least a
+	// prompt that outlives the transaction needs, without choosing.
+	b.Run("read_kept_copy", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			n, texts := 0, make([]string, 0, kept)
+			err := e.store.View(context.Background(), func(tx *store.Tx) error {
+				return tx.LendMessages(threadID, true, func(m *apitype.Message, _ int) (bool, error) {
+					texts = append(texts, m.ID+messageText(m))
+					n++
+					return n < kept, nil
+				})
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("raw_cursor", func(b *testing.B) {
 		for b.Loop() {
 			n := 0
