@@ -559,10 +559,9 @@ const lendUnusual = v2Unused | v2MetaPairs | formJSON<<v2AttachShift
 // lendV2 decodes the usual v2 record of message id — content absent or one
 // plain text part, attachments absent or [], metadata absent or empty —
 // into the lender's message, pointing it at the lender's fixed slots. It is
-// a scan's one decode per listed message, so it is decodeV2 written out
-// without the slabs and the general cases (the head too: a call there cost
-// a tenth of a scan). It reports false for any other record, and for
-// damage, leaving the message half-written (lendOther then decides).
+// a scan's one decode per listed message, so it is decodeV2 without the
+// slabs and the general cases. It reports false for any other record, and
+// for damage, leaving the message half-written (lendOther then decides).
 // FuzzMessageDecode holds it to decodeV2.
 func (ls *lendStorage) lendV2(b []byte, id string) bool {
 	if len(b) < v2Header || b[0] != msgCodecV2 {
@@ -574,65 +573,30 @@ func (ls *lendStorage) lendV2(b []byte, id string) bool {
 		return false // (lendUnusual covers the rest of v2FlagsValid)
 	}
 	m, h := &ls.msg, &ls.head
-	m.ID = id
-	setStr(&m.ThreadID, ls.thread)
-	m.CreatedAt = int64(binary.LittleEndian.Uint64(b[9:17]))
-	i := v2Header
+	// The head's optional fields land in the lender's slots, which the
+	// message points to.
+	i := readV2Head(b, f, id, ls.thread, m, h)
 	var completed, incompleteAt *int64
 	if f&v2CompletedAt != 0 {
-		if len(b)-i < 8 {
-			return false
-		}
-		h.completed, completed, i = int64(binary.LittleEndian.Uint64(b[i:i+8])), &h.completed, i+8
+		completed = &h.completed
 	}
 	setPtr(&m.CompletedAt, completed)
 	if f&v2IncompleteAt != 0 {
-		if len(b)-i < 8 {
-			return false
-		}
-		h.incompleteAt, incompleteAt, i = int64(binary.LittleEndian.Uint64(b[i:i+8])), &h.incompleteAt, i+8
+		incompleteAt = &h.incompleteAt
 	}
 	setPtr(&m.IncompleteAt, incompleteAt)
-	var str string
-	object := apitype.ObjectMessage
-	if f&v2ObjectMsg == 0 {
-		object, i = strAt(b, i)
-	}
-	setStr(&m.Object, object)
-	status := apitype.MessageCompleted
-	switch f >> v2StatusShift & 3 {
-	case 0:
-		str, i = strAt(b, i)
-		status = apitype.MessageStatus(str)
-	case 2:
-		status = apitype.MessageInProgress
-	case 3:
-		status = apitype.MessageIncomplete
-	}
-	setStr((*string)(&m.Status), string(status))
-	role := apitype.RoleUser
-	switch f >> v2RoleShift & 3 {
-	case 0:
-		str, i = strAt(b, i)
-		role = apitype.Role(str)
-	case 2:
-		role = apitype.RoleAssistant
-	}
-	setStr((*string)(&m.Role), string(role))
 	var incomplete *apitype.IncompleteDetails
 	if f&v2Incomplete != 0 {
-		ls.incomplete.Reason, i = strAt(b, i)
+		setStr(&ls.incomplete.Reason, h.reason)
 		incomplete = &ls.incomplete
 	}
 	setPtr(&m.IncompleteDetails, incomplete)
 	var asst, run *string
 	if f&v2Assistant != 0 {
-		h.asst, i = strAt(b, i)
 		asst = &h.asst
 	}
 	setPtr(&m.AssistantID, asst)
 	if f&v2Run != 0 {
-		h.run, i = strAt(b, i)
 		run = &h.run
 	}
 	setPtr(&m.RunID, run)
