@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"sync"
 	"testing"
@@ -106,4 +108,51 @@ func TestScanMessagesContract(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestLendMessagesMatchesEachMessage: the lent walk gives, message for
+// message and in both directions, what the owned walk gives, over messages
+// of every shape (plain, JSON parts, attachments, metadata pairs), and stops
+// when fn says so.
+func TestLendMessagesMatchesEachMessage(t *testing.T) {
+	s := openTest(t)
+	th := "thread_lend"
+	rng := rand.New(rand.NewPCG(7, 8))
+	update(t, s, func(tx *Tx) error {
+		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
+			return err
+		}
+		for i := range 200 {
+			m := randMessage(rng)
+			m.ID, m.ThreadID = fmt.Sprintf("msg_%04d", i), th
+			if err := tx.PutMessage(m, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx *Tx) error {
+		for _, desc := range []bool{false, true} {
+			var owned []*apitype.Message
+			var counts []int
+			if err := tx.EachMessage(th, desc, func(m *apitype.Message, n int) (bool, error) {
+				owned, counts = append(owned, m), append(counts, n)
+				return true, nil
+			}); err != nil {
+				return err
+			}
+			i := 0
+			err := tx.LendMessages(th, desc, func(m *apitype.Message, n int) (bool, error) {
+				if !reflect.DeepEqual(m, owned[i]) || n != counts[i] {
+					t.Fatalf("desc=%v message %d lent as %+v (%d tokens), owned %+v (%d)", desc, i, *m, n, *owned[i], counts[i])
+				}
+				i++
+				return i < 150, nil
+			})
+			if err != nil || i != 150 {
+				t.Fatalf("desc=%v: lent %d messages, %v", desc, i, err)
+			}
+		}
+		return nil
+	})
 }
