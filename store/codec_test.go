@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
+	bolt "go.etcd.io/bbolt"
 )
 
 // randMessage makes messages that exercise every field, both the fast
@@ -426,7 +427,8 @@ func appendStrV1(b []byte, s string) []byte {
 
 // TestSchema3RewritesOlderRecords: a schema 2 file holding v1 and JSON
 // records opens as schema 3 with every message a v2 record, the same
-// messages listed and their token counts kept.
+// messages listed and their token counts kept, also when an earlier
+// migration stopped between its steps.
 func TestSchema3RewritesOlderRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	s, err := Open(path, Options{})
@@ -467,6 +469,47 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 		return tx.Bolt().Bucket(bMeta).Put(kSchema, u64(2))
 	})
 	s.Close()
+
+	// Two steps of 7 records, then a stop: the file is at schema 2 with
+	// v1, JSON and v2 records mixed, all readable; opening finishes it.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at recodeAt
+	for step := range 2 {
+		err := db.Update(func(btx *bolt.Tx) error {
+			done, err := recodeStep(Wrap(btx), &at, 7)
+			if done {
+				t.Fatalf("step %d found nothing left", step)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = db.View(func(btx *bolt.Tx) error {
+		tx, v2 := Wrap(btx), 0
+		tx.tx.Bucket(bThreadData).Bucket([]byte(th)).Bucket(tMessages).ForEach(func(_, v []byte) error {
+			if v[0] == msgCodecV2 {
+				v2++
+			}
+			return nil
+		})
+		if v2 != 14 {
+			t.Fatalf("%d v2 records after two steps of 7", v2)
+		}
+		page, err := tx.ListMessages(th, apitype.MessageListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc, Limit: 100}})
+		if err != nil || len(page.Data) != len(want) {
+			t.Fatalf("mixed records listed: %d, %v", len(page.Data), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 
 	s, err = Open(path, Options{})
 	if err != nil {

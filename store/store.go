@@ -37,10 +37,20 @@ var (
 	ErrClosed = errors.New("store: closed")
 )
 
-// Migration upgrades the layout from Version-1 to Version in one transaction.
+// Migration upgrades the layout from Version-1 to Version: with Up in one
+// transaction, or with Step in as many as it takes.
 type Migration struct {
 	Version int
-	Up      func(tx *bolt.Tx) error
+	// Up makes the whole change; the version is recorded in the same
+	// transaction.
+	Up func(tx *bolt.Tx) error
+	// Step, used when Up is nil, makes a bounded part of the change in a
+	// transaction of its own and reports whether nothing is left; the
+	// version is recorded after the last step. It must be idempotent: a
+	// process stopped between steps reopens at the old version and steps
+	// again from the start. (A change as large as the file would otherwise
+	// be one transaction holding all of it in memory.)
+	Step func(tx *bolt.Tx) (done bool, err error)
 }
 
 // Options configures Open. The zero value is usable.
@@ -124,7 +134,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, log: opts.Logger, max: opts.MaxBatch,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration()}, opts.Migrations...)); err != nil {
+	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration(recodeBatch)}, opts.Migrations...)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -173,12 +183,7 @@ func (s *Store) init(migrations []Migration) error {
 			if m.Version != v {
 				continue
 			}
-			err := s.db.Update(func(tx *bolt.Tx) error {
-				if err := m.Up(tx); err != nil {
-					return err
-				}
-				return tx.Bucket(bMeta).Put(kSchema, u64(uint64(v)))
-			})
+			err := s.migrate(m)
 			if err != nil {
 				return fmt.Errorf("store: migrate %s to schema %d: %w", s.path, v, err)
 			}
@@ -186,6 +191,36 @@ func (s *Store) init(migrations []Migration) error {
 		}
 	}
 	return nil
+}
+
+// migrate runs one migration and records its version.
+func (s *Store) migrate(m Migration) error {
+	record := func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, u64(uint64(m.Version))) }
+	if m.Up == nil && m.Step == nil {
+		return fmt.Errorf("migration %d has neither Up nor Step", m.Version)
+	}
+	if m.Up != nil {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			if err := m.Up(tx); err != nil {
+				return err
+			}
+			return record(tx)
+		})
+	}
+	for steps := 1; ; steps++ {
+		var done bool
+		err := s.db.Update(func(tx *bolt.Tx) (err error) {
+			done, err = m.Step(tx)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if done {
+			s.log.Info("store migration steps", "path", s.path, "schema", m.Version, "steps", steps)
+			return s.db.Update(record)
+		}
+	}
 }
 
 // Close waits for pending writes and closes the file.
@@ -457,12 +492,57 @@ func recountMigration(count func(*apitype.Message) int) Migration {
 	}}
 }
 
-// recodeMigration (schema 3) rewrites every message as a v2 record, with
-// the token count it had.
-func recodeMigration() Migration {
-	return Migration{Version: 3, Up: func(btx *bolt.Tx) error {
-		return rewriteMessages(Wrap(btx), func(*apitype.Message) int { return -1 })
+// recodeMigration (schema 3) rewrites every older message record as v2,
+// with the token count it had, limit records a transaction.
+func recodeMigration(limit int) Migration {
+	var at recodeAt // where the last step stopped, within this process
+	return Migration{Version: 3, Step: func(btx *bolt.Tx) (bool, error) {
+		return recodeStep(Wrap(btx), &at, limit)
 	}}
+}
+
+// recodeBatch bounds a schema 3 step: ~300 bytes a record, a few MB dirty.
+const recodeBatch = 10_000
+
+// recodeAt is a thread id and a message id in it.
+type recodeAt struct{ thread, msg string }
+
+// recodeStep rewrites up to limit records that are not v2, from *at on,
+// moves *at past them, and reports whether it found fewer (none left).
+// Records already v2 are skipped, so steps are idempotent.
+func recodeStep(tx *Tx, at *recodeAt, limit int) (bool, error) {
+	threads := tx.tx.Bucket(bThreadData)
+	var todo []recodeAt
+	c := threads.Cursor()
+	for k, v := c.Seek([]byte(at.thread)); k != nil && len(todo) < limit; k, v = c.Next() {
+		if v != nil {
+			continue // thread_data holds one bucket a thread
+		}
+		mc := threads.Bucket(k).Bucket(tMessages).Cursor()
+		mk, mv := mc.First()
+		if string(k) == at.thread && at.msg != "" {
+			mk, mv = mc.Seek([]byte(at.msg))
+		}
+		for ; mk != nil && len(todo) < limit; mk, mv = mc.Next() {
+			if len(mv) > 0 && mv[0] != msgCodecV2 {
+				todo = append(todo, recodeAt{string(k), string(mk)})
+			}
+		}
+	}
+	for _, r := range todo { // put after the walk: writes move cursors
+		m, err := tx.GetMessage(r.thread, r.msg)
+		if err != nil {
+			return false, err
+		}
+		if err := tx.PutMessage(m, -1); err != nil {
+			return false, err
+		}
+	}
+	if len(todo) < limit {
+		return true, nil
+	}
+	*at = todo[len(todo)-1]
+	return false, nil
 }
 
 // rewriteMessages puts every message of every thread again, with the token
