@@ -35,8 +35,9 @@ import (
 //	[5:9]    token count, uint32
 //	[9:17]   created_at, int64
 //	         completed_at, incomplete_at (8 bytes each, when flagged)
-//	         when flagged: object, status, role, incomplete reason,
-//	         assistant_id, run_id (uint32 length + bytes)
+//	         object, status, role unless the flags give them; incomplete
+//	         reason, assistant_id, run_id when flagged (uint32 length +
+//	         bytes each)
 //	         content: one plain text part (its text), plain parts (uint32
 //	         count, then per part a byte, 1 when annotations is [] rather
 //	         than null, and the text), or JSON, as the flags say
