@@ -291,7 +291,7 @@ func benchScan(tx *Tx, th string, p apitype.MessageListParams) error {
 // BenchmarkAppend appends messages with fsync on: 16 goroutines writing to
 // 16 threads through Update (group commit), beside the floor of one writer
 // doing one raw bbolt put per transaction. ns/op is per append; the ratio
-// floor/store is the speed-up.
+// floor/store is the speed-up (paired: the two in turn, in one loop).
 func BenchmarkAppend(b *testing.B) {
 	value := []byte(strings.Repeat("m", 400)) // about a stored message
 	b.Run("raw_single_writer", func(b *testing.B) {
@@ -314,6 +314,74 @@ func BenchmarkAppend(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+	// paired: rounds of 64 raw single-writer puts, then 256 appends by 16
+	// writers through the store, timed in turn in one loop so that the
+	// disk's drift hits both alike; reports the speed-up per round's sum.
+	b.Run("paired", func(b *testing.B) {
+		dir := b.TempDir()
+		db, err := bolt.Open(filepath.Join(dir, "raw.db"), 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("m")); return err }); err != nil {
+			b.Fatal(err)
+		}
+		s, err := Open(filepath.Join(dir, "store.db"), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		ctx := context.Background()
+		gen := NewIDGenerator(nil, nil)
+		const writers, perWriter, rawBlock = 16, 16, 64
+		threads := make([]string, writers)
+		for i := range threads {
+			threads[i] = gen.New(PrefixThread)
+			if err := s.Update(ctx, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: threads[i]}) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		key := make([]byte, 8)
+		var rawTime, storeTime time.Duration
+		var rawN, storeN, i uint64
+		for b.Loop() {
+			start := time.Now()
+			for range rawBlock {
+				i++
+				binary.BigEndian.PutUint64(key, i)
+				if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("m")).Put(key, value) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rawTime, rawN = rawTime+time.Since(start), rawN+rawBlock
+			start = time.Now()
+			var wg sync.WaitGroup
+			errs := make(chan error, writers)
+			for w := range writers {
+				wg.Go(func() {
+					for j := range perWriter {
+						m := benchMessage(gen, threads[w], "", j)
+						if err := s.Update(ctx, func(tx *Tx) error { return tx.PutMessage(m, 40) }); err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			storeTime, storeN = storeTime+time.Since(start), storeN+writers*perWriter
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+		}
+		rawPer, storePer := float64(rawTime)/float64(rawN), float64(storeTime)/float64(storeN)
+		b.ReportMetric(rawPer, "raw-ns/append")
+		b.ReportMetric(storePer, "store-ns/append")
+		b.ReportMetric(rawPer/storePer, "speedup")
+		b.ReportMetric(0, "ns/op")
 	})
 	for _, writers := range []int{1, 16} {
 		b.Run(fmt.Sprintf("store_%d_writers", writers), func(b *testing.B) {
