@@ -75,6 +75,9 @@ var tricky = []string{
 	"\x00", "a\x00b", "\x7f", strings.Repeat(" ", 100), strings.Repeat(" ", 100) + "x", strings.Repeat("\n", 50),
 	strings.Repeat("a", 300), strings.Repeat("ab1 ", 50), strings.Repeat("🚀", 40), strings.Repeat("=", 200),
 	strings.Repeat("\t", 70) + "x", strings.Repeat(" \n", 40), strings.Repeat("x\u3000", 30),
+	// Pieces of heapMinPiece bytes or more, which mergeHeap merges.
+	strings.Repeat(" ", 127) + "x", strings.Repeat(" ", 129) + "x", strings.Repeat(" ", 3000),
+	strings.Repeat("\n ", 500) + "x", strings.Repeat("東京タワー", 100), strings.Repeat("ab", 64), strings.Repeat("=-", 700),
 }
 
 func TestEncodeMatchesTiktoken(t *testing.T) {
@@ -222,4 +225,45 @@ func TestCountConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// mergeHeap must make mergeLinear's merges: compared on pieces of every
+// length the splitter can produce, letters of several scripts and spaces.
+func TestMergeHeapMatchesLinear(t *testing.T) {
+	e := defaultEncoding(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	runs := []string{"abcdefghijklmnopqrstuvwxyz", "aaaaaaaaab", "東京タワーの展望台", "привет", " ", " \n\t", "é\u0301ß"}
+	for range 3000 {
+		var b strings.Builder
+		src := []rune(runs[rng.IntN(len(runs))])
+		for n := rng.IntN(600); b.Len() < n; {
+			b.WriteRune(src[rng.IntN(len(src))])
+		}
+		piece := b.String()
+		lin := mergeLinear(e.ranks, piece, nil)
+		hp := mergeHeap(e.ranks, piece, nil)
+		if len(lin) != len(hp) {
+			t.Fatalf("%+q: linear %d parts, heap %d", piece, len(lin), len(hp))
+		}
+		for i := range lin {
+			if lin[i].start != hp[i].start {
+				t.Fatalf("%+q: part %d starts at %d (linear), %d (heap)", piece, i, lin[i].start, hp[i].start)
+			}
+		}
+	}
+}
+
+// Long single pieces, which take mergeHeap, against tiktoken-go itself.
+func TestLongPiecesMatchTiktoken(t *testing.T) {
+	e, tk := defaultEncoding(t), ref(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyzäöü"
+	for range 40 {
+		b := []rune{}
+		for n := heapMinPiece + rng.IntN(3000); len(b) < n; {
+			b = append(b, []rune(letters)[rng.IntN(len([]rune(letters)))])
+		}
+		same(t, e, tk, string(b))
+		same(t, e, tk, " "+string(b)+strings.Repeat(" ", rng.IntN(400))+"\n")
+	}
 }
