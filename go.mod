@@ -18,7 +18,6 @@ require (
 	github.com/bahlo/generic-list-go v0.2.0 // indirect
 	github.com/buger/jsonparser v1.1.1 // indirect
 	github.com/coder/websocket v1.8.15 // indirect
-	github.com/dlclark/regexp2 v1.11.4 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/mailru/easyjson v0.7.7 // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
@@ -32,6 +31,7 @@ require (
 )
 
 require (
+	github.com/dlclark/regexp2 v1.11.4
 	github.com/philippgille/chromem-go v0.7.0
 	github.com/tetratelabs/wazero v1.12.0
 	golang.org/x/net v0.58.0

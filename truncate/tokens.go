@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"unicode/utf8"
 
-	tiktoken "github.com/pkoukk/tiktoken-go"
 	loader "github.com/pkoukk/tiktoken-go-loader"
 )
 
@@ -17,10 +17,28 @@ const MessageOverhead = 4
 // this is a conservative flat figure rather than a tile computation.
 const ImageTokens = 765
 
-// Encoding counts, encodes and decodes tokens. It is safe for concurrent use.
+// Encoding counts, encodes and decodes tokens. It is safe for concurrent use:
+// nothing in it is written after Default builds it.
+//
+// It gives exactly the tokens github.com/pkoukk/tiktoken-go's cl100k_base
+// EncodeOrdinary gives (the tests hold it to that), without the regexp2
+// pre-tokenizer that took ~93% of tiktoken-go's time: pretok.go splits the
+// text by hand and bpe.go merges each piece over the same ranks.
 type Encoding struct {
-	tk *tiktoken.Tiktoken
+	ranks   map[string]int // token bytes -> id, as tiktoken-go's loader reads them
+	decoder []string       // id -> token bytes; "" where no token has that id
 }
+
+// cl100k's special tokens, for Decode only: Encode never produces them.
+var cl100kSpecial = map[string]int{
+	"<|endoftext|>":   100257,
+	"<|fim_prefix|>":  100258,
+	"<|fim_middle|>":  100259,
+	"<|fim_suffix|>":  100260,
+	"<|endofprompt|>": 100276,
+}
+
+const cl100kRanks = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 
 var (
 	defaultOnce sync.Once
@@ -30,37 +48,102 @@ var (
 
 // Default returns the cl100k_base encoding, built once per process from
 // ranks embedded in the binary (github.com/pkoukk/tiktoken-go-loader): no
-// network, ever. Building it takes ~200 ms, paid on first use.
-//
-// tiktoken-go's loader setting is process-global; Default sets it to the
-// offline loader, once, before it builds anything.
+// network, ever. The URL only names the embedded file.
 func Default() (*Encoding, error) {
 	defaultOnce.Do(func() {
-		tiktoken.SetBpeLoader(loader.NewOfflineLoader())
-		tk, err := tiktoken.GetEncoding("cl100k_base")
+		ranks, err := loader.NewOfflineLoader().LoadTiktokenBpe(cl100kRanks)
 		if err != nil {
-			defaultErr = fmt.Errorf("truncate: build cl100k_base: %w", err)
+			defaultErr = fmt.Errorf("truncate: load cl100k_base ranks: %w", err)
 			return
 		}
-		defaultEnc = &Encoding{tk: tk}
+		defaultEnc = newEncoding(ranks, cl100kSpecial)
 	})
 	return defaultEnc, defaultErr
+}
+
+func newEncoding(ranks, special map[string]int) *Encoding {
+	n := 0
+	for _, m := range []map[string]int{ranks, special} {
+		for _, id := range m {
+			n = max(n, id+1)
+		}
+	}
+	e := &Encoding{ranks: ranks, decoder: make([]string, n)}
+	for _, m := range []map[string]int{ranks, special} {
+		for tok, id := range m {
+			if id >= 0 {
+				e.decoder[id] = tok
+			}
+		}
+	}
+	return e
+}
+
+// validUTF8 is text as tiktoken-go's regexp2 sees it: converted to runes,
+// each invalid byte becoming U+FFFD, whose UTF-8 bytes are then encoded.
+func validUTF8(text string) string {
+	if utf8.ValidString(text) {
+		return text
+	}
+	return string([]rune(text))
 }
 
 // Encode returns text's tokens. Special-token strings such as
 // "<|endoftext|>" are encoded as the plain text they are: user text never
 // controls the tokenizer (and never panics it).
-func (e *Encoding) Encode(text string) []int { return e.tk.EncodeOrdinary(text) }
-
-// Decode returns the text of tokens.
-func (e *Encoding) Decode(tokens []int) string { return e.tk.Decode(tokens) }
-
-// Count returns how many tokens text encodes to.
-func (e *Encoding) Count(text string) int {
-	if text == "" {
-		return 0
+func (e *Encoding) Encode(text string) []int {
+	text = validUTF8(text)
+	out := make([]int, 0, len(text)/4+1)
+	var scratch [64]part
+	for i := 0; i < len(text); {
+		j := nextPiece(text, i)
+		piece := text[i:j]
+		i = j
+		if id, ok := e.ranks[piece]; ok {
+			out = append(out, id)
+			continue
+		}
+		parts := mergeParts(e.ranks, piece, scratch[:0])
+		for k := 0; k+1 < len(parts); k++ {
+			out = append(out, e.ranks[piece[parts[k].start:parts[k+1].start]])
+		}
 	}
-	return len(e.tk.EncodeOrdinary(text))
+	return out
+}
+
+// Decode returns the text of tokens; ids that are no token decode to "".
+func (e *Encoding) Decode(tokens []int) string {
+	n := 0
+	for _, t := range tokens {
+		if t >= 0 && t < len(e.decoder) {
+			n += len(e.decoder[t])
+		}
+	}
+	b := make([]byte, 0, n)
+	for _, t := range tokens {
+		if t >= 0 && t < len(e.decoder) {
+			b = append(b, e.decoder[t]...)
+		}
+	}
+	return string(b)
+}
+
+// Count returns how many tokens text encodes to, without building them.
+func (e *Encoding) Count(text string) int {
+	text = validUTF8(text)
+	n := 0
+	var scratch [64]part
+	for i := 0; i < len(text); {
+		j := nextPiece(text, i)
+		piece := text[i:j]
+		i = j
+		if _, ok := e.ranks[piece]; ok {
+			n++
+			continue
+		}
+		n += len(mergeParts(e.ranks, piece, scratch[:0])) - 1
+	}
+	return n
 }
 
 // CountMessage returns a message's tokens: its text, its images and the
