@@ -476,10 +476,10 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var at recodeAt
+	var at rewriteAt
 	for step := range 2 {
 		err := db.Update(func(btx *bolt.Tx) error {
-			done, err := recodeStep(Wrap(btx), &at, 7)
+			done, err := rewriteStep(Wrap(btx), &at, 7, isOlderRecord, keepTokens)
 			if done {
 				t.Fatalf("step %d found nothing left", step)
 			}
@@ -543,6 +543,91 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 		return tx.MessageTokens(th, false, func(id string, n int) bool {
 			if n != i {
 				t.Fatalf("%s tokens %d, want %d", id, n, i)
+			}
+			i++
+			return true
+		})
+	})
+}
+
+// TestRecountMigration: a schema 1 file (JSON records, counts beside them)
+// opens at the latest schema with every count from Options.CountTokens; in
+// steps of 7, each of 30 messages is counted exactly once.
+func TestRecountMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := "thread_json"
+	update(t, s, func(tx *Tx) error {
+		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
+			return err
+		}
+		tb, _ := tx.threadBucket(th)
+		for i := range 30 {
+			m := &apitype.Message{ID: fmt.Sprintf("msg_%03d", i), Object: apitype.ObjectMessage, ThreadID: th,
+				Role: apitype.RoleUser, Content: []apitype.MessageContent{{Type: apitype.ContentText, Text: &apitype.TextContent{Value: strings.Repeat("x", i)}}}}
+			if err := tx.PutMessage(m, 0); err != nil {
+				return err
+			}
+			if err := putJSON(tb.Bucket(tMessages), []byte(m.ID), m); err != nil {
+				return err
+			}
+			if err := tb.Bucket(tTokens).Put([]byte(m.ID), []byte{99}); err != nil {
+				return err
+			}
+		}
+		return tx.Bolt().Bucket(bMeta).Put(kSchema, u64(1))
+	})
+	s.Close()
+
+	count := func(m *apitype.Message) int { return len(m.Content[0].Text.Value) + 1 }
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	var at rewriteAt
+	for done, steps := false, 0; !done; steps++ {
+		if steps > 5 {
+			t.Fatal("more than 5 steps of 7 for 30 messages")
+		}
+		err := db.Update(func(btx *bolt.Tx) (err error) {
+			done, err = rewriteStep(Wrap(btx), &at, 7, func([]byte) bool { return true }, func(m *apitype.Message) int {
+				seen[m.ID]++
+				return count(m)
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != 30 {
+		t.Fatalf("%d messages counted, want 30", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s counted %d times", id, n)
+		}
+	}
+	db.Close()
+
+	// Through Open, from schema 1 again (the file is at 1 still).
+	s, err = Open(path, Options{CountTokens: count})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersion(); v != SchemaVersion {
+		t.Fatalf("schema %d", v)
+	}
+	view(t, s, func(tx *Tx) error {
+		i := 0
+		return tx.MessageTokens(th, false, func(id string, n int) bool {
+			if n != i+1 {
+				t.Fatalf("%s: %d tokens, want %d", id, n, i+1)
 			}
 			i++
 			return true

@@ -134,7 +134,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, log: opts.Logger, max: opts.MaxBatch,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration(recodeBatch)}, opts.Migrations...)); err != nil {
+	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration(rewriteBatch)}, opts.Migrations...)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -482,37 +482,43 @@ func u64(v uint64) []byte {
 }
 
 // recountMigration (schema 2) stores count's token counts for messages
-// written before counts were exact.
+// written before counts were exact, rewriteBatch records a transaction.
 func recountMigration(count func(*apitype.Message) int) Migration {
-	return Migration{Version: 2, Up: func(btx *bolt.Tx) error {
-		if count == nil {
-			return nil
-		}
-		return rewriteMessages(Wrap(btx), count)
+	if count == nil {
+		return Migration{Version: 2, Up: func(*bolt.Tx) error { return nil }}
+	}
+	var at rewriteAt
+	return Migration{Version: 2, Step: func(btx *bolt.Tx) (bool, error) {
+		return rewriteStep(Wrap(btx), &at, rewriteBatch, func([]byte) bool { return true }, count)
 	}}
 }
 
 // recodeMigration (schema 3) rewrites every older message record as v2,
 // with the token count it had, limit records a transaction.
 func recodeMigration(limit int) Migration {
-	var at recodeAt // where the last step stopped, within this process
+	var at rewriteAt
 	return Migration{Version: 3, Step: func(btx *bolt.Tx) (bool, error) {
-		return recodeStep(Wrap(btx), &at, limit)
+		return rewriteStep(Wrap(btx), &at, limit, isOlderRecord, keepTokens)
 	}}
 }
 
-// recodeBatch bounds a schema 3 step: ~300 bytes a record, a few MB dirty.
-const recodeBatch = 10_000
+func isOlderRecord(v []byte) bool     { return len(v) > 0 && v[0] != msgCodecV2 }
+func keepTokens(*apitype.Message) int { return -1 }
 
-// recodeAt is a thread id and a message id in it.
-type recodeAt struct{ thread, msg string }
+// rewriteBatch bounds a migration step: ~300 bytes a record, a few MB dirty.
+const rewriteBatch = 10_000
 
-// recodeStep rewrites up to limit records that are not v2, from *at on,
-// moves *at past them, and reports whether it found fewer (none left).
-// Records already v2 are skipped, so steps are idempotent.
-func recodeStep(tx *Tx, at *recodeAt, limit int) (bool, error) {
+// rewriteAt is a thread id and a message id in it.
+type rewriteAt struct{ thread, msg string }
+
+// rewriteStep puts again, with the token count tokens gives (< 0: the one
+// it has), up to limit message records that want selects, from *at on;
+// moves *at past them; and reports whether it found fewer (none left). A
+// step that stops is taken again from the start, so rewriting a record
+// twice must be harmless.
+func rewriteStep(tx *Tx, at *rewriteAt, limit int, want func(v []byte) bool, tokens func(*apitype.Message) int) (bool, error) {
 	threads := tx.tx.Bucket(bThreadData)
-	var todo []recodeAt
+	var todo []rewriteAt
 	c := threads.Cursor()
 	for k, v := c.Seek([]byte(at.thread)); k != nil && len(todo) < limit; k, v = c.Next() {
 		if v != nil {
@@ -521,11 +527,13 @@ func recodeStep(tx *Tx, at *recodeAt, limit int) (bool, error) {
 		mc := threads.Bucket(k).Bucket(tMessages).Cursor()
 		mk, mv := mc.First()
 		if string(k) == at.thread && at.msg != "" {
-			mk, mv = mc.Seek([]byte(at.msg))
+			if mk, mv = mc.Seek([]byte(at.msg)); mk != nil && string(mk) == at.msg {
+				mk, mv = mc.Next() // done in the step before
+			}
 		}
 		for ; mk != nil && len(todo) < limit; mk, mv = mc.Next() {
-			if len(mv) > 0 && mv[0] != msgCodecV2 {
-				todo = append(todo, recodeAt{string(k), string(mk)})
+			if want(mv) {
+				todo = append(todo, rewriteAt{string(k), string(mk)})
 			}
 		}
 	}
@@ -534,7 +542,7 @@ func recodeStep(tx *Tx, at *recodeAt, limit int) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if err := tx.PutMessage(m, -1); err != nil {
+		if err := tx.PutMessage(m, tokens(m)); err != nil {
 			return false, err
 		}
 	}
@@ -543,27 +551,4 @@ func recodeStep(tx *Tx, at *recodeAt, limit int) (bool, error) {
 	}
 	*at = todo[len(todo)-1]
 	return false, nil
-}
-
-// rewriteMessages puts every message of every thread again, with the token
-// count tokens gives it (< 0: the one it has).
-func rewriteMessages(tx *Tx, tokens func(*apitype.Message) int) error {
-	return tx.EachThread(func(threadID string) error {
-		p := apitype.MessageListParams{ListParams: apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc}}
-		for {
-			page, err := tx.ListMessages(threadID, p)
-			if err != nil {
-				return err
-			}
-			for i := range page.Data {
-				if err := tx.PutMessage(&page.Data[i], tokens(&page.Data[i])); err != nil {
-					return err
-				}
-			}
-			if !page.HasMore {
-				return nil
-			}
-			p.After = *page.LastID
-		}
-	})
 }
