@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,5 +108,54 @@ func BenchmarkFirstEvent(b *testing.B) {
 			resp.Body.Close()
 		}
 		b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "first-event-ns")
+	})
+}
+
+// BenchmarkListMessages lists a page of 20 messages of a 100-message thread
+// in-process (engine.Messages.List, an owned page) and over HTTP (GET, the
+// JSON read to the end), in one run:
+//
+//	go test -run '^$' -bench ListMessages -benchtime 2s -count 3 -benchmem ./openaihttp
+func BenchmarkListMessages(b *testing.B) {
+	e := newEnv(b, scripted.Echo())
+	ctx := context.Background()
+	th, err := e.eng.Threads.Create(ctx, apitype.ThreadCreateParams{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 100 {
+		text := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 2+i%5)
+		if _, err := e.eng.Messages.Create(ctx, th.ID, apitype.MessageCreateParams{Role: apitype.RoleUser, Content: apitype.TextInput(text)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("inprocess", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			page, err := e.eng.Messages.List(ctx, th.ID, apitype.MessageListParams{})
+			if err != nil || len(page.Data) != 20 {
+				b.Fatalf("%v, %d", err, len(page.Data))
+			}
+		}
+	})
+	b.Run("http", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req, err := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/v1/threads/"+th.ID+"/messages", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			req.Header.Set("OpenAI-Beta", "assistants=v2")
+			resp, err := e.srv.Client().Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || n < 1000 {
+				b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+			}
+		}
 	})
 }
