@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -106,6 +107,12 @@ func (x *runner) mountFiles(ctx context.Context, sess codeinterp.Session) (map[s
 	e.mounts.mu.Lock()
 	m := e.mounts.sessions[sess.ID()]
 	if m == nil || m.sess != sess { // new, or restarted/evicted since
+		kind := "start"
+		if m != nil {
+			kind = "reset" // the sandbox replaced it: evicted or restarted
+		}
+		e.log.LogAttrs(ctx, slog.LevelInfo, "code interpreter session "+kind, x.ids(slog.String("session", sess.ID()))...)
+		e.obs.SessionEvent(ctx, SessionEvent{ThreadID: x.run.ThreadID, Kind: kind})
 		m = &mounted{sess: sess, files: map[string]string{}}
 		if e.mounts.sessions == nil {
 			e.mounts.sessions = map[string]*mounted{}

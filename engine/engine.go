@@ -81,6 +81,9 @@ type Config struct {
 	IDs func(prefix string) string
 	// Logger receives the engine's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Observer is told of runs, model calls, ingestion, sandbox sessions and
+	// commits, for metrics. Default NopObserver.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -114,6 +117,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Observer == nil {
+		c.Observer = NopObserver{}
+	}
 }
 
 // Engine runs the Assistants API in-process. Its services are safe for
@@ -122,6 +128,7 @@ type Engine struct {
 	cfg   Config
 	store *store.Store
 	log   *slog.Logger
+	obs   Observer
 	bus   *bus
 
 	Assistants *Assistants
@@ -169,12 +176,16 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: Config.Path is required")
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger, bus: newBus(),
+	e := &Engine{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, bus: newBus(),
 		queue: newRunQueue(), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{},
 		again: map[string]queuedRun{}}
+	var onCommit func(time.Duration, int)
+	if _, nop := cfg.Observer.(NopObserver); !nop {
+		onCommit = cfg.Observer.StoreCommit
+	}
 	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
-		CountTokens: e.countTokens})
+		CountTokens: e.countTokens, OnCommit: onCommit})
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/llm"
@@ -89,8 +91,10 @@ func (e *Engine) execute(q queuedRun) {
 	x := &runner{e: e, ctx: ctx, cancel: cancel, out: &outbox{bus: e.bus, runID: runID},
 		streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}
 	wctx := context.WithoutCancel(ctx)
+	start := time.Now()
 	err := x.claim(q)
 	if err == nil {
+		x.started()
 		err = x.loop()
 	}
 	if serr := x.out.settle(); serr != nil {
@@ -102,6 +106,7 @@ func (e *Engine) execute(q queuedRun) {
 		return // the run was never stored; Create told its caller why
 	}
 	if err == nil {
+		x.ended(x.run, start)
 		return
 	}
 	switch cause := context.Cause(ctx); {
@@ -118,7 +123,11 @@ func (e *Engine) execute(q queuedRun) {
 		}
 		err = errCancelled
 	}
-	if _, ferr := e.finish(wctx, threadID, runID, err, x); ferr != nil {
+	r, ferr := e.finish(wctx, threadID, runID, err, x)
+	if r != nil && x.run != nil {
+		x.ended(r, start)
+	}
+	if ferr != nil {
 		// The store refused even the final write (disk full, I/O error): end
 		// the streams with an error event; the run is left for the next
 		// Open's recovery to resume or end.
@@ -348,12 +357,24 @@ func (x *runner) turn(req *llm.Request) (bool, error) {
 	x.pending = llm.Usage{}
 	var calls []llm.ToolCall
 	finish := ""
+	call := ModelCallEvent{RunID: x.run.ID, Model: req.Model}
+	start := time.Now()
+	defer func() {
+		call.Duration = time.Since(start)
+		call.PromptTokens, call.CompletionTokens = x.pending.PromptTokens, x.pending.CompletionTokens
+		x.e.obs.ModelCall(x.ctx, call)
+	}()
 	for chunk, err := range x.e.cfg.Model.Chat(x.ctx, req) {
 		if err != nil {
+			call.Err = err
 			if x.ctx.Err() != nil {
 				return false, x.ctx.Err()
 			}
+			x.e.log.LogAttrs(x.ctx, slog.LevelWarn, "model call failed", x.ids(slog.String("model", req.Model), slog.Any("err", err))...)
 			return false, lastErrorFor(err)
+		}
+		if call.FirstToken == 0 && (chunk.Text != "" || len(chunk.ToolCallDeltas) > 0 || len(chunk.ToolCalls) > 0) {
+			call.FirstToken = time.Since(start)
 		}
 		if chunk.Text != "" {
 			if err := x.appendText(chunk.Text); err != nil {
@@ -945,4 +966,57 @@ func (x *runner) checkArgs(name, args string) string {
 		}
 	}
 	return ""
+}
+
+// ids are the attributes that tie a log line to the run.
+func (x *runner) ids(attrs ...slog.Attr) []slog.Attr {
+	return append([]slog.Attr{slog.String("run", x.run.ID), slog.String("thread", x.run.ThreadID),
+		slog.String("assistant", x.run.AssistantID)}, attrs...)
+}
+
+func (x *runner) event(r *apitype.Run) RunEvent {
+	ev := RunEvent{RunID: r.ID, ThreadID: r.ThreadID, AssistantID: r.AssistantID, Model: r.Model, Status: string(r.Status)}
+	if r.Usage != nil {
+		ev.PromptTokens, ev.CompletionTokens = r.Usage.PromptTokens, r.Usage.CompletionTokens
+	}
+	if r.LastError != nil {
+		ev.LastError = r.LastError.Message
+	}
+	return ev
+}
+
+// started logs and observes the claim.
+func (x *runner) started() {
+	ev := x.event(x.run)
+	ev.Status = ""
+	x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "run started", x.ids(slog.String("model", x.run.Model))...)
+	x.e.obs.RunStarted(x.ctx, ev)
+}
+
+// ended logs and observes where the execution stopped.
+func (x *runner) ended(r *apitype.Run, start time.Time) {
+	ev := x.event(r)
+	ev.Duration = time.Since(start)
+	attrs := []slog.Attr{slog.String("status", ev.Status), slog.Duration("duration", ev.Duration),
+		slog.Int("prompt_tokens", ev.PromptTokens), slog.Int("completion_tokens", ev.CompletionTokens)}
+	level, msg := slog.LevelInfo, "run finished"
+	switch r.Status {
+	case apitype.RunRequiresAction:
+		msg = "run requires action"
+		if r.RequiredAction != nil {
+			attrs = append(attrs, slog.Int("tool_calls", len(r.RequiredAction.SubmitToolOutputs.ToolCalls)))
+		}
+	case apitype.RunFailed:
+		level = slog.LevelWarn
+		if r.LastError != nil {
+			attrs = append(attrs, slog.String("last_error_code", string(r.LastError.Code)), slog.String("last_error", r.LastError.Message))
+		}
+	case apitype.RunIncomplete:
+		if r.IncompleteDetails != nil {
+			attrs = append(attrs, slog.String("incomplete_reason", string(r.IncompleteDetails.Reason)))
+		}
+	}
+	ctx := context.WithoutCancel(x.ctx)
+	x.e.log.LogAttrs(ctx, level, msg, x.ids(attrs...)...)
+	x.e.obs.RunEnded(ctx, ev)
 }

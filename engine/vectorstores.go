@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"maps"
 	"sync"
+	"time"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/store"
@@ -660,6 +662,9 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		return
 	}
 	status, usage, lastErr := apitype.StatusCompleted, int64(0), (*apitype.LastError)(nil)
+	start := time.Now()
+	e.log.LogAttrs(ctx, slog.LevelInfo, "ingesting file", slog.String("vector_store", vsID), slog.String("file", fileID),
+		slog.String("filename", file.Filename), slog.Int64("bytes", file.Bytes))
 	if idx := e.cfg.FileIndex; idx == nil {
 		status, lastErr = apitype.StatusFailed, &apitype.LastError{Code: apitype.FileErrorServer, Message: "file search is not configured (engine.Config.FileIndex is nil)"}
 	} else if content, rerr := e.readFile(fileID); rerr != nil {
@@ -694,6 +699,18 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		// Batches that hold this file.
 		return e.recountBatches(tx, vsID, fileID)
 	})
+	if err == nil {
+		ev := IngestEvent{VectorStoreID: vsID, FileID: fileID, Status: string(status), Bytes: file.Bytes, Duration: time.Since(start)}
+		attrs := []slog.Attr{slog.String("vector_store", vsID), slog.String("file", fileID), slog.String("status", ev.Status),
+			slog.Int64("bytes", file.Bytes), slog.Int64("usage_bytes", usage), slog.Duration("duration", ev.Duration)}
+		level := slog.LevelInfo
+		if lastErr != nil {
+			ev.LastError, level = lastErr.Message, slog.LevelWarn
+			attrs = append(attrs, slog.String("last_error_code", string(lastErr.Code)), slog.String("last_error", lastErr.Message))
+		}
+		e.log.LogAttrs(ctx, level, "file ingested", attrs...)
+		e.obs.FileIngested(ctx, ev)
+	}
 	if err == nil && e.cfg.OnFileIngested != nil {
 		e.cfg.OnFileIngested(apitype.VectorStoreFile{ID: fileID, Object: apitype.ObjectVectorStoreFile, VectorStoreID: vsID,
 			Status: status, UsageBytes: usage, LastError: lastErr, CreatedAt: vf.CreatedAt, ChunkingStrategy: vf.ChunkingStrategy})

@@ -68,6 +68,9 @@ type Options struct {
 	CountTokens func(*apitype.Message) int
 	// Logger receives open/migration notes. Default slog.Default().
 	Logger *slog.Logger
+	// OnCommit, when set, is told each batched commit's duration and how
+	// many writes shared it (metrics); it runs on the committer.
+	OnCommit func(d time.Duration, writes int)
 }
 
 // Store is Hearth's bbolt database. Its methods are safe for concurrent use.
@@ -76,6 +79,8 @@ type Store struct {
 	path   string
 	log    *slog.Logger
 	max    int
+	// onCommit is Options.OnCommit.
+	onCommit func(time.Duration, int)
 	qmu    sync.Mutex
 	queue  []*write      // writes not yet taken by the committer, in order
 	ending bool          // Close has begun: no more writes are queued
@@ -132,7 +137,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, log: opts.Logger, max: opts.MaxBatch,
+	s := &Store{db: db, path: path, log: opts.Logger, max: opts.MaxBatch, onCommit: opts.OnCommit,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration(rewriteBatch)}, opts.Migrations...)); err != nil {
 		db.Close()
@@ -240,6 +245,13 @@ func (s *Store) Close() error {
 
 // Path is the database file's path.
 func (s *Store) Path() string { return s.path }
+
+// Size is the database file's size in bytes.
+func (s *Store) Size() int64 {
+	var n int64
+	_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n
+}
 
 // DB exposes the bbolt handle to capability packages that keep their own
 // buckets (file search vectors). They must not touch Hearth's buckets.
@@ -380,7 +392,13 @@ func (s *Store) commitLoop() {
 			if len(batch) == 0 {
 				break
 			}
-			s.commit(batch)
+			if s.onCommit != nil {
+				start := time.Now()
+				s.commit(batch)
+				s.onCommit(time.Since(start), len(batch))
+			} else {
+				s.commit(batch)
+			}
 			yield = len(batch) > 1
 		}
 		if stopping {

@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/hearth-go/hearth/store"
+)
+
+// Observer is told what the engine does, so that a program can feed any
+// metrics system (package metrics adapts it to Prometheus) without the
+// engine importing one. Its methods are called on the engine's goroutines
+// and must return quickly; embed NopObserver to implement only some.
+type Observer interface {
+	// RunStarted: an execution claimed the run (queued or resumed).
+	RunStarted(ctx context.Context, r RunEvent)
+	// RunEnded: the execution stopped at requires_action or a terminal status.
+	RunEnded(ctx context.Context, r RunEvent)
+	// ModelCall: one call of the model backend ended.
+	ModelCall(ctx context.Context, c ModelCallEvent)
+	// FileIngested: a vector store file reached completed or failed.
+	FileIngested(ctx context.Context, f IngestEvent)
+	// SessionEvent: a code interpreter session started, was reset or evicted.
+	SessionEvent(ctx context.Context, s SessionEvent)
+	// StoreCommit: one database transaction committed (writes is how many
+	// writes shared it).
+	StoreCommit(d time.Duration, writes int)
+}
+
+// RunEvent describes a run at the start or end of an execution.
+type RunEvent struct {
+	RunID, ThreadID, AssistantID, Model string
+	// Status is the run's status when the execution ended ("" at start).
+	Status string
+	// Duration is the execution's wall time (RunEnded).
+	Duration time.Duration
+	// PromptTokens and CompletionTokens are the run's usage so far.
+	PromptTokens, CompletionTokens int
+	// LastError is the failure's message, for failed runs.
+	LastError string
+}
+
+// ModelCallEvent describes one model call.
+type ModelCallEvent struct {
+	RunID, Model string
+	Duration     time.Duration
+	// FirstToken is the wait until the first chunk with text or a call
+	// (0 when none came).
+	FirstToken                     time.Duration
+	PromptTokens, CompletionTokens int
+	Err                            error
+}
+
+// IngestEvent describes one file's ingestion into a vector store.
+type IngestEvent struct {
+	VectorStoreID, FileID string
+	Status                string // completed or failed
+	Bytes                 int64  // the file's size
+	Duration              time.Duration
+	LastError             string
+}
+
+// SessionEvent describes a code interpreter session's life.
+type SessionEvent struct {
+	ThreadID string
+	Kind     string // "start", "reset" or "evict"
+}
+
+// NopObserver ignores every event; embed it to observe only some.
+type NopObserver struct{}
+
+func (NopObserver) RunStarted(context.Context, RunEvent)       {}
+func (NopObserver) RunEnded(context.Context, RunEvent)         {}
+func (NopObserver) ModelCall(context.Context, ModelCallEvent)  {}
+func (NopObserver) FileIngested(context.Context, IngestEvent)  {}
+func (NopObserver) SessionEvent(context.Context, SessionEvent) {}
+func (NopObserver) StoreCommit(time.Duration, int)             {}
+
+// Stats is a snapshot of the engine's load, for gauges read at scrape time.
+type Stats struct {
+	QueuedRuns, BusyWorkers, Workers int
+	// DatabaseBytes is the database file's size.
+	DatabaseBytes int64
+}
+
+// Stats reports the engine's current load.
+func (e *Engine) Stats() Stats {
+	e.queue.mu.Lock()
+	q := len(e.queue.items)
+	e.queue.mu.Unlock()
+	e.mu.Lock()
+	busy := len(e.inflight)
+	e.mu.Unlock()
+	return Stats{QueuedRuns: q, BusyWorkers: busy, Workers: e.cfg.MaxConcurrentRuns, DatabaseBytes: e.store.Size()}
+}
+
+// Ready reports whether the database takes writes: it commits an empty
+// transaction.
+func (e *Engine) Ready(ctx context.Context) error {
+	return e.store.Update(ctx, func(*store.Tx) error { return nil })
+}
