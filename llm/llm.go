@@ -167,3 +167,19 @@ var (
 	// ErrNoVision: the model cannot read images.
 	ErrNoVision = errors.New("llm: model does not accept images")
 )
+
+// ModelInfo is one model a backend has.
+type ModelInfo struct {
+	ID string
+	// Created is when the backend got it (Unix seconds; 0 when unknown).
+	Created int64
+	// OwnedBy is who serves it (e.g. "ollama").
+	OwnedBy string
+}
+
+// ModelLister is implemented by backends that can list their models (for
+// GET /v1/models and the server's startup check). An answer also tells that
+// the backend is up.
+type ModelLister interface {
+	ListModels(ctx context.Context) ([]ModelInfo, error)
+}

@@ -50,6 +50,9 @@ type Options struct {
 	Admin bool
 	// Logger receives one line per request. Default slog.Default().
 	Logger *slog.Logger
+
+	// Operations (ops.go): /, /healthz, /readyz, /v1/models, /metrics.
+	Ops OpsOptions
 }
 
 func (o *Options) setDefaults() {
@@ -85,6 +88,8 @@ type Handler struct {
 	// drained is cancelled by Drain; open streams end with it.
 	drained context.Context
 	drain   context.CancelFunc
+
+	ops *opsState // ops.go
 }
 
 // NewHandler returns the handler serving eng under /v1.
@@ -98,6 +103,7 @@ func NewHandler(eng *engine.Engine, opts Options) *Handler {
 	}
 	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
 	h.drained, h.drain = context.WithCancel(context.Background())
+	h.ops = newOps(opts.Ops)
 	for _, k := range opts.Keys {
 		if k = strings.TrimSpace(k); k != "" {
 			h.keys = append(h.keys, []byte(k))
@@ -160,6 +166,7 @@ func (h *Handler) routes() {
 	route("GET /v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", 0, h.getStep)
 	// Files and vector stores: see files.go.
 	h.fileRoutes(route, jsonLimit, upload)
+	h.opsRoutes(route) // ops.go
 	if h.opts.Admin {
 		h.mux.Handle("GET /admin/backup", h.guard(http.HandlerFunc(h.backup)))
 	}

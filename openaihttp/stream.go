@@ -28,6 +28,8 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, open func(
 		return nil, &apitype.Error{Type: apitype.ErrorTypeServer, Status: http.StatusServiceUnavailable,
 			Message: "The server is shutting down; retry shortly."}
 	}
+	h.ops.streams.Add(1)
+	defer h.ops.streams.Add(-1)
 	ctx, cancel := context.WithCancelCause(untimed(r))
 	defer cancel(nil)
 	stop := context.AfterFunc(h.drained, func() { cancel(errDraining) })

@@ -83,6 +83,7 @@ var (
 	_ llm.Model           = (*Client)(nil)
 	_ llm.ContextWindower = (*Client)(nil)
 	_ llm.Embedder        = (*Client)(nil)
+	_ llm.ModelLister     = (*Client)(nil)
 )
 
 // modelInfo is what the backend keeps from /api/show.
@@ -178,6 +179,20 @@ func (c *Client) Ping(ctx context.Context) error {
 		return c.mapErr(ctx, err, "", 1)
 	}
 	return nil
+}
+
+// ListModels lists the models Ollama has pulled (GET /api/tags). Its error
+// wraps llm.ErrUnreachable when nothing listens at URL.
+func (c *Client) ListModels(ctx context.Context) ([]llm.ModelInfo, error) {
+	res, err := c.api.List(ctx)
+	if err != nil {
+		return nil, c.mapErr(ctx, err, "", 1)
+	}
+	out := make([]llm.ModelInfo, 0, len(res.Models))
+	for _, m := range res.Models {
+		out = append(out, llm.ModelInfo{ID: m.Name, Created: m.ModifiedAt.Unix(), OwnedBy: "ollama"})
+	}
+	return out, nil
 }
 
 // ContextWindow returns the model's trained context length in tokens, from
@@ -310,7 +325,7 @@ func (c *Client) retry(ctx context.Context, call func() error) (int, error) {
 		if err == nil || attempt >= c.cfg.Retries || !transient(ctx, err) {
 			return attempt + 1, err
 		}
-		c.log.DebugContext(ctx, "ollama: retrying", "attempt", attempt+1, "delay", delay, "err", err)
+		c.log.WarnContext(ctx, "ollama: retrying", "attempt", attempt+1, "delay", delay, "reason", err)
 		if !sleep(ctx, delay) {
 			return attempt + 1, err
 		}
