@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/hearth-go/hearth/llm"
 )
@@ -60,7 +61,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	case "backup":
 		return a.backup(ctx, args[1:])
 	case "version", "--version", "-version":
-		fmt.Fprintln(a.stdout, "hearth", buildVersion())
+		fmt.Fprintln(a.stdout, versionLine())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
@@ -68,6 +69,15 @@ func (a *app) run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprint(a.stderr, usage)
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}
+
+// envDuration returns the environment variable name as a duration, or def
+// (also when it does not parse: the flag's own parsing is not involved).
+func (a *app) envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(a.getenv(name)); err == nil {
+		return d
+	}
+	return def
 }
 
 // env returns the environment variable name, or def.

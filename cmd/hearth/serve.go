@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ import (
 	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
-	"github.com/hearth-go/hearth/llm/scripted"
+	"github.com/hearth-go/hearth/metrics"
 	"github.com/hearth-go/hearth/openaihttp"
 	"github.com/hearth-go/hearth/store"
 )
@@ -33,6 +34,8 @@ type serveConfig struct {
 	codeInterpreter, cacheDir           string
 	embedModel                          string
 	shutdownTimeout                     time.Duration
+	// aliases are --model-alias and HEARTH_MODEL_ALIASES (ops.go).
+	aliases aliasFlag
 }
 
 func (a *app) serve(ctx context.Context, args []string) error {
@@ -50,8 +53,15 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
 	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "Ollama model that embeds file search chunks, e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
 	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests to finish")
-	if err := fs.Parse(args); err != nil {
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", a.envDuration("HEARTH_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a shutdown waits for requests to finish (env HEARTH_SHUTDOWN_TIMEOUT)")
+	c.aliases = aliasFlag{}
+	if err := c.aliases.Set(a.getenv("HEARTH_MODEL_ALIASES")); err != nil {
+		return fmt.Errorf("%w: HEARTH_MODEL_ALIASES: %v", errUsage, err)
+	}
+	fs.Var(c.aliases, "model-alias", "alias=model: requests for the alias run the local model, objects keep the alias (repeatable, or comma-separated; env HEARTH_MODEL_ALIASES), e.g. gpt-4o=llama3.2")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the flags: asked for, not an error
+	} else if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if fs.NArg() > 0 {
@@ -70,10 +80,14 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	model := a.model
 	if model == nil {
-		if model, err = newModel(c.backend, c.ollamaURL); err != nil {
+		if model, err = newModel(c.backend, c.ollamaURL, log); err != nil {
 			return err
 		}
 	}
+	startupCheck(ctx, log, model, c.backend, c.model, c.aliases) // ops.go
+	lister, _ := model.(llm.ModelLister)
+	model = withAliases(model, c.aliases)
+	obs := metrics.New()
 	var sandbox codeinterp.Sandbox
 	switch c.codeInterpreter {
 	case "wasi":
@@ -90,14 +104,14 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	var embedder filesearch.Embedder
 	if c.embedModel != "" {
-		oc, err := ollama.New(ollama.Config{URL: c.ollamaURL, EmbedModel: c.embedModel})
+		oc, err := ollama.New(ollama.Config{URL: c.ollamaURL, EmbedModel: c.embedModel, Logger: log})
 		if err != nil {
 			return err
 		}
 		embedder = filesearch.NewLLMEmbedder(oc, c.embedModel)
 	}
 	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
-		CodeInterpreter: sandbox, Embedder: embedder})
+		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (is another hearth serving it?)", err)
 	}
@@ -114,7 +128,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return fmt.Errorf("refusing to serve on %s without API keys", ln.Addr())
 	}
-	h := openaihttp.NewHandler(eng, openaihttp.Options{Keys: keys, Admin: true, Logger: log})
+	h := openaihttp.NewHandler(eng, openaihttp.Options{Keys: keys, Admin: true, Logger: log,
+		Ops: openaihttp.OpsOptions{Models: lister, Aliases: c.aliases, Metrics: obs.Handler(), Version: buildVersion()}})
+	obs.WatchEngine(eng)
+	obs.Gauge("hearth_streams_active", "Event streams open.", func() float64 { return float64(h.ActiveStreams()) })
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	auth := "api-keys"
@@ -123,8 +140,11 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("hearth serving", "addr", ln.Addr().String(), "db", c.db, "model_backend", c.backend,
 		"auth", auth, "keys", len(keys), "version", buildVersion())
+	for _, alias := range sortedKeys(c.aliases) {
+		log.Info("model alias", "alias", alias, "model", c.aliases[alias])
+	}
 	if c.backend == "scripted" {
-		log.Warn("model backend is the scripted echo model: answers repeat the last user message (use --model-backend=ollama for a real model)")
+		log.Warn("model backend is the scripted demo: it echoes, and answers \"run code …\", \"search …\" and \"call <function>\" with tool calls (use --model-backend=ollama for a real model)")
 	}
 	if a.listening != nil {
 		a.listening(ln.Addr().String())
@@ -161,12 +181,12 @@ func defaultCacheDir() string {
 }
 
 // newModel picks the model backend.
-func newModel(backend, url string) (llm.Model, error) {
+func newModel(backend, url string, log *slog.Logger) (llm.Model, error) {
 	switch backend {
 	case "scripted":
-		return scripted.Echo(), nil
+		return newDemo(), nil
 	case "ollama":
-		return ollama.New(ollama.Config{URL: url})
+		return ollama.New(ollama.Config{URL: url, Logger: log})
 	}
 	return nil, fmt.Errorf("%w: --model-backend must be scripted or ollama, got %q", errUsage, backend)
 }
@@ -230,6 +250,36 @@ func loopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// versionLine is what hearth version prints: the module version, the
+// commit it was built from (when the build recorded it) and the Go version.
+func versionLine() string {
+	line := "hearth " + buildVersion()
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return line + " " + runtime.Version()
+	}
+	var rev, when, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		line += " commit " + rev + dirty
+		if when != "" {
+			line += " (" + when + ")"
+		}
+	}
+	return line + " " + bi.GoVersion
 }
 
 func buildVersion() string {
