@@ -1,0 +1,115 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/llm/scripted"
+)
+
+// records is a slog.Handler that keeps every record with its attributes.
+type records struct {
+	mu   sync.Mutex
+	recs []map[string]string
+}
+
+func (h *records) Enabled(context.Context, slog.Level) bool { return true }
+func (h *records) WithAttrs([]slog.Attr) slog.Handler        { return h }
+func (h *records) WithGroup(string) slog.Handler             { return h }
+func (h *records) Handle(_ context.Context, r slog.Record) error {
+	m := map[string]string{"msg": r.Message, "level": r.Level.String()}
+	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
+	h.mu.Lock()
+	h.recs = append(h.recs, m)
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *records) find(msg string) []map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []map[string]string
+	for _, r := range h.recs {
+		if r["msg"] == msg {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// A failed run logs its start and its end with the ids, status, duration,
+// tokens and last_error, and the model call's failure.
+func TestLogFailedRun(t *testing.T) {
+	logs := &records{}
+	m := scripted.New(scripted.Turn{Text: "partial", Err: errors.New("backend exploded")})
+	e := openEngine(t, m, func(c *engine.Config) { c.Logger = slog.New(logs) })
+	a := mustAssistant(t, e)
+	th := mustThread(t, e, "hi")
+	r, err := e.Runs.CreateAndWait(context.Background(), th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil || r.Status != apitype.RunFailed {
+		t.Fatalf("run %v %+v", err, r)
+	}
+	ids := func(rec map[string]string) bool {
+		return rec["run"] == r.ID && rec["thread"] == th.ID && rec["assistant"] == a.ID
+	}
+	if s := logs.find("run started"); len(s) != 1 || !ids(s[0]) {
+		t.Fatalf("run started: %v", s)
+	}
+	if s := logs.find("model call failed"); len(s) != 1 || !ids(s[0]) || !strings.Contains(s[0]["err"], "backend exploded") {
+		t.Fatalf("model call failed: %v", s)
+	}
+	end := logs.find("run finished")
+	if len(end) != 1 || !ids(end[0]) || end[0]["status"] != "failed" || end[0]["level"] != "WARN" ||
+		!strings.Contains(end[0]["last_error"], "backend exploded") || end[0]["duration"] == "" || end[0]["prompt_tokens"] == "" {
+		t.Fatalf("run finished: %v", end)
+	}
+}
+
+// An ingestion logs the file's start and its outcome with the sizes.
+func TestLogIngestion(t *testing.T) {
+	logs := &records{}
+	done := make(chan apitype.VectorStoreFile, 2)
+	e := openEngine(t, nil, func(c *engine.Config) {
+		c.Logger = slog.New(logs)
+		c.OnFileIngested = func(f apitype.VectorStoreFile) { done <- f }
+	})
+	ctx := context.Background()
+	good, err := e.Files.Create(ctx, strings.NewReader("The kettle's warranty lasts two years."), apitype.FileCreateParams{Filename: "k.txt", Purpose: "assistants"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := e.Files.Create(ctx, strings.NewReader("\x00\x01\x02binary"), apitype.FileCreateParams{Filename: "k.bin", Purpose: "assistants"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{good.ID, bad.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	<-done
+	starts := logs.find("ingesting file")
+	ends := logs.find("file ingested")
+	if len(starts) != 2 || len(ends) != 2 {
+		t.Fatalf("starts %v ends %v", starts, ends)
+	}
+	by := map[string]map[string]string{}
+	for _, r := range ends {
+		if r["vector_store"] != vs.ID {
+			t.Fatalf("record %v", r)
+		}
+		by[r["file"]] = r
+	}
+	if g := by[good.ID]; g["status"] != "completed" || g["bytes"] != "38" || g["level"] != "INFO" {
+		t.Fatalf("good file: %v", g)
+	}
+	if b := by[bad.ID]; b["status"] != "failed" || b["level"] != "WARN" || b["last_error"] == "" {
+		t.Fatalf("bad file: %v", b)
+	}
+}
