@@ -30,7 +30,7 @@ type OpsOptions struct {
 	// none (404).
 	Metrics http.Handler
 	// BackendFresh is how long a backend answer counts for /readyz before it
-	// is asked again. Default 10s.
+	// is asked again. Default 10s; negative asks every time.
 	BackendFresh time.Duration
 	// CheckTimeout bounds each readiness check. Default 2s.
 	CheckTimeout time.Duration
@@ -49,7 +49,7 @@ type opsState struct {
 }
 
 func newOps(o OpsOptions) *opsState {
-	if o.BackendFresh <= 0 {
+	if o.BackendFresh == 0 {
 		o.BackendFresh = 10 * time.Second
 	}
 	if o.CheckTimeout <= 0 {
@@ -163,7 +163,10 @@ func (h *Handler) models(ctx context.Context) ([]model, error) {
 		if _, dup := local[a]; dup {
 			continue
 		}
-		target := local[h.ops.opts.Aliases[a]]
+		target, ok := local[h.ops.opts.Aliases[a]]
+		if !ok { // Ollama names "llama3.2" as "llama3.2:latest"
+			target = local[h.ops.opts.Aliases[a]+":latest"]
+		}
 		out = append(out, model{ID: a, Object: "model", Created: target.Created, OwnedBy: "hearth (alias of " + h.ops.opts.Aliases[a] + ")"})
 	}
 	return out, nil
