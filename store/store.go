@@ -75,20 +75,20 @@ type Options struct {
 
 // Store is Hearth's bbolt database. Its methods are safe for concurrent use.
 type Store struct {
-	db     *bolt.DB
-	path   string
-	log    *slog.Logger
-	max    int
+	db   *bolt.DB
+	path string
+	log  *slog.Logger
+	max  int
 	// onCommit is Options.OnCommit.
 	onCommit func(time.Duration, int)
-	qmu    sync.Mutex
-	queue  []*write      // writes not yet taken by the committer, in order
-	ending bool          // Close has begun: no more writes are queued
-	wake   chan struct{} // a write was queued (capacity 1)
-	stop   chan struct{}
-	done   chan struct{}
-	once   sync.Once
-	closed atomic.Bool
+	qmu      sync.Mutex
+	queue    []*write      // writes not yet taken by the committer, in order
+	ending   bool          // Close has begun: no more writes are queued
+	wake     chan struct{} // a write was queued (capacity 1)
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	closed   atomic.Bool
 
 	lenders sync.Pool // *msgArena lenders for Tx.ScanMessages
 }
