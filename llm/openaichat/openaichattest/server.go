@@ -519,24 +519,34 @@ func (s *Server) stream(w http.ResponseWriter, fl http.Flusher, r *http.Request,
 	}
 	pieces := Pieces(rep.Text, rep.Pieces)
 	half := len(pieces) / 2
-	for i, p := range pieces {
-		if i == half {
-			switch rep.Fault {
-			case CutStream:
-				drop()
-				return
-			case MalformedSSE:
-				fmt.Fprintf(bw, "data: {\"id\":\"chatcmpl-fake\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tru\n\n")
-				bw.Flush()
+	// midFault fails the stream halfway through the text; false when the
+	// reply goes on.
+	midFault := func() bool {
+		switch rep.Fault {
+		case CutStream:
+			drop()
+		case MalformedSSE:
+			fmt.Fprintf(bw, "data: {\"id\":\"chatcmpl-fake\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tru\n\n")
+			bw.Flush()
+			if fl != nil {
 				fl.Flush()
-				return
-			case HangMidStream:
-				select {
-				case <-r.Context().Done():
-				case <-s.stop:
-				}
-				return
 			}
+		case HangMidStream:
+			select {
+			case <-r.Context().Done():
+			case <-s.stop:
+			}
+		default:
+			return false
+		}
+		return true
+	}
+	if len(pieces) == 0 && midFault() {
+		return
+	}
+	for i, p := range pieces {
+		if i == half && midFault() {
+			return
 		}
 		if s.flavor == LlamaCpp && i == 0 {
 			send(choice(`{"role":"assistant","content":`+str(p)+`}`, ""), "")
