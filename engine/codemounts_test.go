@@ -14,7 +14,7 @@ func (s *idSession) ID() string { return s.id }
 func (s *idSession) Exec(context.Context, string) (*codeinterp.Result, error) {
 	return &codeinterp.Result{}, nil
 }
-func (s *idSession) WriteFile(string, []byte) error   { return nil }
+func (s *idSession) WriteFile(string, []byte) error  { return nil }
 func (s *idSession) ReadFile(string) ([]byte, error) { return nil, nil }
 func (s *idSession) Close() error                    { return nil }
 
