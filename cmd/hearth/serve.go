@@ -32,6 +32,7 @@ type serveConfig struct {
 	keysFile, logFormat, logLevel       string
 	codeInterpreter, cacheDir           string
 	embedModel                          string
+	maxRuns                             string
 	shutdownTimeout                     time.Duration
 }
 
@@ -50,6 +51,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
 	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "Ollama model that embeds file search chunks, e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
 	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
+	fs.StringVar(&c.maxRuns, "max-concurrent-runs", a.env("HEARTH_MAX_CONCURRENT_RUNS", "auto"), "runs executing at once; auto: from the backend (Ollama's OLLAMA_NUM_PARALLEL) and the CPUs (env HEARTH_MAX_CONCURRENT_RUNS)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests to finish")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -60,6 +62,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	log, err := newLogger(a.stderr, c.logFormat, c.logLevel)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	maxRuns, err := concurrentRuns(c.maxRuns, c.backend, a.getenv)
+	if err != nil {
+		return err
 	}
 	keys, err := loadKeys(c.keysFile, a.getenv("HEARTH_API_KEYS"))
 	if err != nil {
@@ -97,7 +103,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		embedder = filesearch.NewLLMEmbedder(oc, c.embedModel)
 	}
 	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
-		CodeInterpreter: sandbox, Embedder: embedder})
+		CodeInterpreter: sandbox, Embedder: embedder, MaxConcurrentRuns: maxRuns})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (is another hearth serving it?)", err)
 	}
@@ -122,7 +128,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		auth = "none (loopback only)"
 	}
 	log.Info("hearth serving", "addr", ln.Addr().String(), "db", c.db, "model_backend", c.backend,
-		"auth", auth, "keys", len(keys), "version", buildVersion())
+		"auth", auth, "keys", len(keys), "max_concurrent_runs", maxRuns, "version", buildVersion())
 	if c.backend == "scripted" {
 		log.Warn("model backend is the scripted echo model: answers repeat the last user message (use --model-backend=ollama for a real model)")
 	}
