@@ -18,14 +18,62 @@ import (
 
 // codeMounts remembers which files each live sandbox session already has,
 // so a thread's files are copied in once per session, not once per exec.
+// It holds at most maxCodeMounts sessions, forgetting the least recently
+// used: a forgotten session only has its files copied in again (WriteFile
+// overwrites), while an unbounded map would grow by every thread that ever
+// used the interpreter.
 type codeMounts struct {
 	mu       sync.Mutex
 	sessions map[string]*mounted
+	tick     uint64
+}
+
+// maxCodeMounts is well above how many sandbox sessions run at once.
+const maxCodeMounts = 1024
+
+// get returns the record for sess, starting a fresh one when the session is
+// new or was restarted, and evicts the least recently used past the bound.
+// fresh says why a record was started: "start", "reset" (the sandbox
+// replaced the session: evicted or restarted), or "" for a known session.
+func (c *codeMounts) get(sess codeinterp.Session) (m *mounted, fresh string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tick++
+	m = c.sessions[sess.ID()]
+	if m == nil || m.sess != sess { // new, or restarted/evicted since
+		fresh = "start"
+		if m != nil {
+			fresh = "reset"
+		}
+		m = &mounted{sess: sess, files: map[string]string{}}
+		if c.sessions == nil {
+			c.sessions = map[string]*mounted{}
+		}
+		c.sessions[sess.ID()] = m
+	}
+	m.used = c.tick
+	if len(c.sessions) > maxCodeMounts {
+		oldest, at := "", ^uint64(0)
+		for id, o := range c.sessions {
+			if o.used < at {
+				oldest, at = id, o.used
+			}
+		}
+		delete(c.sessions, oldest)
+	}
+	return m, fresh
+}
+
+func (c *codeMounts) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.sessions)
 }
 
 type mounted struct {
 	sess  codeinterp.Session
 	files map[string]string // file id → name under /mnt/data
+	used  uint64            // codeMounts.tick when last used
 }
 
 // codeFileIDs lists the files the code interpreter sees in a run: the
@@ -104,22 +152,11 @@ func (x *runner) runCode(ctx context.Context, call *ToolCall) (*ToolResult, erro
 // and returns name → file id of what /mnt/data holds.
 func (x *runner) mountFiles(ctx context.Context, sess codeinterp.Session) (map[string]string, error) {
 	e := x.e
-	e.mounts.mu.Lock()
-	m := e.mounts.sessions[sess.ID()]
-	if m == nil || m.sess != sess { // new, or restarted/evicted since
-		kind := "start"
-		if m != nil {
-			kind = "reset" // the sandbox replaced it: evicted or restarted
-		}
+	m, kind := e.mounts.get(sess)
+	if kind != "" {
 		e.log.LogAttrs(ctx, slog.LevelInfo, "code interpreter session "+kind, x.ids(slog.String("session", sess.ID()))...)
 		e.obs.SessionEvent(ctx, SessionEvent{ThreadID: x.run.ThreadID, Kind: kind})
-		m = &mounted{sess: sess, files: map[string]string{}}
-		if e.mounts.sessions == nil {
-			e.mounts.sessions = map[string]*mounted{}
-		}
-		e.mounts.sessions[sess.ID()] = m
 	}
-	e.mounts.mu.Unlock()
 	names := map[string]string{}
 	for id, name := range m.files {
 		names[name] = id

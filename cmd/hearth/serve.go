@@ -33,6 +33,7 @@ type serveConfig struct {
 	keysFile, logFormat, logLevel       string
 	codeInterpreter, cacheDir           string
 	embedModel                          string
+	maxRuns                             string
 	shutdownTimeout                     time.Duration
 	// aliases are --model-alias and HEARTH_MODEL_ALIASES (ops.go).
 	aliases aliasFlag
@@ -53,6 +54,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
 	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "Ollama model that embeds file search chunks, e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
 	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
+	fs.StringVar(&c.maxRuns, "max-concurrent-runs", a.env("HEARTH_MAX_CONCURRENT_RUNS", "auto"), "runs executing at once; auto: from the backend (Ollama's OLLAMA_NUM_PARALLEL) and the CPUs (env HEARTH_MAX_CONCURRENT_RUNS)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", a.envDuration("HEARTH_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a shutdown waits for requests to finish (env HEARTH_SHUTDOWN_TIMEOUT)")
 	c.aliases = aliasFlag{}
 	if err := c.aliases.Set(a.getenv("HEARTH_MODEL_ALIASES")); err != nil {
@@ -70,6 +72,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	log, err := newLogger(a.stderr, c.logFormat, c.logLevel)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	maxRuns, err := concurrentRuns(c.maxRuns, c.backend, a.getenv)
+	if err != nil {
+		return err
 	}
 	keys, err := loadKeys(c.keysFile, a.getenv("HEARTH_API_KEYS"))
 	if err != nil {
@@ -111,7 +117,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		embedder = filesearch.NewLLMEmbedder(oc, c.embedModel)
 	}
 	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
-		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs})
+		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs, MaxConcurrentRuns: maxRuns})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (is another hearth serving it?)", err)
 	}
@@ -139,7 +145,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		auth = "none (loopback only)"
 	}
 	log.Info("hearth serving", "addr", ln.Addr().String(), "db", c.db, "model_backend", c.backend,
-		"auth", auth, "keys", len(keys), "version", buildVersion())
+		"auth", auth, "keys", len(keys), "max_concurrent_runs", maxRuns, "version", buildVersion())
 	for _, alias := range sortedKeys(c.aliases) {
 		log.Info("model alias", "alias", alias, "model", c.aliases[alias])
 	}

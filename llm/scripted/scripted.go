@@ -59,11 +59,23 @@ type Turn struct {
 type Model struct {
 	mu       sync.Mutex
 	turns    []Turn
-	requests []llm.Request
+	requests []llm.Request // the newest KeepRequests (or every one with RecordAll)
+	received int           // requests ever received
 	// Fallback answers requests when no turn matches (e.g. an echo); nil means
 	// ErrScriptExhausted.
 	Fallback func(*llm.Request) Turn
+	// KeepRequests bounds the record Requests returns to the newest this many
+	// (DefaultKeepRequests when 0), so a long-running model — `hearth serve
+	// --model-backend scripted` — does not grow by a request per turn.
+	KeepRequests int
+	// RecordAll keeps every request instead, for tests that inspect a long
+	// history.
+	RecordAll bool
 }
+
+// DefaultKeepRequests is how many recent requests a Model keeps when
+// KeepRequests is 0: enough for any test's conversation, bounded for a server.
+const DefaultKeepRequests = 256
 
 // New returns a model that replays turns.
 func New(turns ...Turn) *Model { return &Model{turns: turns} }
@@ -82,11 +94,30 @@ func (m *Model) Add(turns ...Turn) {
 	m.mu.Unlock()
 }
 
-// Requests returns a copy of every request received, in order.
+// Requests returns a copy of the requests received, oldest first: every one
+// with RecordAll, otherwise the newest KeepRequests.
 func (m *Model) Requests() []llm.Request {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]llm.Request(nil), m.requests...)
+}
+
+// Received is how many requests the model has answered or refused, whether
+// or not Requests still holds them.
+func (m *Model) Received() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.received
+}
+
+func (m *Model) keep() int {
+	switch {
+	case m.RecordAll:
+		return 0
+	case m.KeepRequests > 0:
+		return m.KeepRequests
+	}
+	return DefaultKeepRequests
 }
 
 // Remaining is how many turns are left.
@@ -99,7 +130,14 @@ func (m *Model) Remaining() int {
 func (m *Model) next(req *llm.Request) (Turn, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.received++
 	m.requests = append(m.requests, cloneRequest(req))
+	if keep := m.keep(); keep > 0 && len(m.requests) > keep {
+		// Copy down rather than reslice so the dropped requests are freed.
+		n := copy(m.requests, m.requests[len(m.requests)-keep:])
+		clear(m.requests[n:])
+		m.requests = m.requests[:n]
+	}
 	for i, t := range m.turns {
 		if t.Match == nil || t.Match(req) {
 			m.turns = append(m.turns[:i:i], m.turns[i+1:]...)
@@ -109,7 +147,7 @@ func (m *Model) next(req *llm.Request) (Turn, error) {
 	if m.Fallback != nil {
 		return m.Fallback(req), nil
 	}
-	return Turn{}, fmt.Errorf("%w (request %d)", ErrScriptExhausted, len(m.requests))
+	return Turn{}, fmt.Errorf("%w (request %d)", ErrScriptExhausted, m.received)
 }
 
 // Chat implements llm.Model.
