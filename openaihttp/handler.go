@@ -48,6 +48,10 @@ type Options struct {
 	// database (bbolt's Tx.WriteTo) streamed as application/octet-stream.
 	// It is guarded like every other path (keys, or loopback only).
 	Admin bool
+	// AllowedHosts are Host header values served besides loopback names and
+	// addresses ("*" allows any). Others are refused (403) against DNS
+	// rebinding.
+	AllowedHosts []string
 	// Logger receives one line per request. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -81,6 +85,7 @@ type Handler struct {
 	keys [][]byte
 	mux  *http.ServeMux
 	log  *slog.Logger
+	cop  *http.CrossOriginProtection
 
 	// drained is cancelled by Drain; open streams end with it.
 	drained context.Context
@@ -96,7 +101,7 @@ func NewHandler(eng *engine.Engine, opts Options) *Handler {
 	if opts.VectorStores == nil {
 		opts.VectorStores = eng.VectorStores
 	}
-	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger, cop: http.NewCrossOriginProtection()}
 	h.drained, h.drain = context.WithCancel(context.Background())
 	for _, k := range opts.Keys {
 		if k = strings.TrimSpace(k); k != "" {
@@ -160,7 +165,7 @@ func (h *Handler) routes() {
 	route("GET /v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", 0, h.getStep)
 	// Files and vector stores: see files.go.
 	h.fileRoutes(route, jsonLimit, upload)
-	if h.opts.Admin {
+	if h.opts.Admin && len(h.keys) > 0 { // the whole database: never keyless
 		h.mux.Handle("GET /admin/backup", h.guard(http.HandlerFunc(h.backup)))
 	}
 	h.mux.Handle("/", h.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,7 +180,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
 	id := requestID()
 	rw.Header().Set("X-Request-Id", id)
-	h.mux.ServeHTTP(rw, r)
+	if err := h.browserGuard(r); err != nil {
+		h.writeError(rw, r, err)
+	} else {
+		h.mux.ServeHTTP(rw, r)
+	}
 	level := slog.LevelInfo
 	if r.Method == http.MethodGet && rw.status < 400 {
 		level = slog.LevelDebug // polls: one every openai-poll-after-ms per waiting client
