@@ -46,11 +46,12 @@ type Options struct {
 	VectorStores VectorStoreService
 	// Admin enables GET /admin/backup, an online consistent copy of the
 	// database (bbolt's Tx.WriteTo) streamed as application/octet-stream.
-	// It is guarded like every other path (keys, or loopback only).
+	// It is served only when Keys are set: a keyless server has no way to
+	// tell a rebound or proxied browser request from the user's own.
 	Admin bool
-	// AllowedHosts are Host header values served besides loopback names and
-	// addresses ("*" allows any). Others are refused (403) against DNS
-	// rebinding.
+	// AllowedHosts are Host header values a keyless server serves besides
+	// loopback names and addresses ("*" allows any). Others are refused (403)
+	// against DNS rebinding. With keys, any Host is served.
 	AllowedHosts []string
 	// Logger receives one line per request. Default slog.Default().
 	Logger *slog.Logger

@@ -11,14 +11,16 @@ import (
 // browserGuard refuses what a web page could send a local server: a
 // cross-origin browser request (Sec-Fetch-Site / Origin, Go's
 // CrossOriginProtection rules) and, against DNS rebinding, a Host that is
-// not a loopback name or address unless Options.AllowedHosts lists it. It
+// not a loopback name or address on a keyless server unless Options.AllowedHosts lists it. It
 // returns nil when the request may go on.
 func (h *Handler) browserGuard(r *http.Request) *apitype.Error {
 	if err := h.cop.Check(r); err != nil {
 		return &apitype.Error{Type: "permission_error", Status: http.StatusForbidden,
 			Message: "Cross-origin browser requests are refused."}
 	}
-	if !h.hostAllowed(r.Host) {
+	// With keys a rebinding page cannot authenticate; without, Host is all
+	// that tells a loopback client's own request from a rebound one.
+	if len(h.keys) == 0 && !h.hostAllowed(r.Host) {
 		return &apitype.Error{Type: "permission_error", Status: http.StatusForbidden,
 			Message: "Host " + r.Host + " is not allowed; set allowed hosts to serve it."}
 	}

@@ -32,6 +32,7 @@ type serveConfig struct {
 	keysFile, logFormat, logLevel       string
 	codeInterpreter, cacheDir           string
 	embedModel                          string
+	allowedHosts                        string
 	shutdownTimeout                     time.Duration
 }
 
@@ -49,6 +50,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.logLevel, "log-level", a.env("HEARTH_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env HEARTH_LOG_LEVEL)")
 	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
 	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "Ollama model that embeds file search chunks, e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
+	fs.StringVar(&c.allowedHosts, "allowed-hosts", a.env("HEARTH_ALLOWED_HOSTS", ""), "comma-separated Host header names served besides loopback ones, against DNS rebinding; * allows any (env HEARTH_ALLOWED_HOSTS)")
 	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests to finish")
 	if err := fs.Parse(args); err != nil {
@@ -114,7 +116,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return fmt.Errorf("refusing to serve on %s without API keys", ln.Addr())
 	}
-	h := openaihttp.NewHandler(eng, openaihttp.Options{Keys: keys, Admin: true, Logger: log})
+	h := openaihttp.NewHandler(eng, openaihttp.Options{Keys: keys, Admin: true, Logger: log, AllowedHosts: splitList(c.allowedHosts)})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	auth := "api-keys"
@@ -240,4 +242,15 @@ func buildVersion() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
