@@ -18,6 +18,13 @@ func (h *Handler) browserGuard(r *http.Request) *apitype.Error {
 		return &apitype.Error{Type: "permission_error", Status: http.StatusForbidden,
 			Message: "Cross-origin browser requests are refused."}
 	}
+	// Behind a reverse proxy on the same host every client arrives from
+	// loopback; a proxy announces itself with these headers, so refuse
+	// rather than serve the whole network keyless.
+	if len(h.keys) == 0 && (r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" || r.Header.Get("X-Real-Ip") != "") {
+		return &apitype.Error{Type: "permission_error", Status: http.StatusForbidden,
+			Message: "A proxied request (X-Forwarded-For/Forwarded) needs API keys: behind a proxy every client looks like loopback."}
+	}
 	// With keys a rebinding page cannot authenticate; without, Host is all
 	// that tells a loopback client's own request from a rebound one.
 	if len(h.keys) == 0 && !h.hostAllowed(r.Host) {

@@ -45,6 +45,9 @@ func TestBrowserAndRebindingRefused(t *testing.T) {
 	if got := do("GET", "/admin/backup", "", nil); got == http.StatusOK {
 		t.Errorf("keyless GET /admin/backup: status %d, want refused", got)
 	}
+	if got := do("GET", "/v1/assistants", "", map[string]string{"X-Forwarded-For": "203.0.113.9"}); got != http.StatusForbidden {
+		t.Errorf("keyless proxied GET: status %d, want 403", got)
+	}
 	if got := do("POST", "/v1/assistants", `{"model":"m"}`, map[string]string{"Content-Type": "application/json", "Host": "localhost"}); got != http.StatusOK {
 		t.Errorf("loopback same-origin POST: status %d, want 200", got)
 	}
