@@ -251,6 +251,7 @@ func TestNoKeysLoopbackOnly(t *testing.T) {
 	checkEnvelope(t, rec.Result(), 403, "permission_error", "")
 	req = httptest.NewRequest("GET", "/v1/assistants", nil)
 	req.RemoteAddr = "[::1]:4000"
+	req.Host = "localhost" // a foreign Host is refused (DNS rebinding)
 	rec = httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
 	if rec.Code != 200 {

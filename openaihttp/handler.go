@@ -46,8 +46,13 @@ type Options struct {
 	VectorStores VectorStoreService
 	// Admin enables GET /admin/backup, an online consistent copy of the
 	// database (bbolt's Tx.WriteTo) streamed as application/octet-stream.
-	// It is guarded like every other path (keys, or loopback only).
+	// It is served only when Keys are set: a keyless server has no way to
+	// tell a rebound or proxied browser request from the user's own.
 	Admin bool
+	// AllowedHosts are Host header values a keyless server serves besides
+	// loopback names and addresses ("*" allows any). Others are refused (403)
+	// against DNS rebinding. With keys, any Host is served.
+	AllowedHosts []string
 	// Logger receives one line per request. Default slog.Default().
 	Logger *slog.Logger
 
@@ -84,6 +89,7 @@ type Handler struct {
 	keys [][]byte
 	mux  *http.ServeMux
 	log  *slog.Logger
+	cop  *http.CrossOriginProtection
 
 	// drained is cancelled by Drain; open streams end with it.
 	drained context.Context
@@ -101,7 +107,7 @@ func NewHandler(eng *engine.Engine, opts Options) *Handler {
 	if opts.VectorStores == nil {
 		opts.VectorStores = eng.VectorStores
 	}
-	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	h := &Handler{eng: eng, opts: opts, mux: http.NewServeMux(), log: opts.Logger, cop: http.NewCrossOriginProtection()}
 	h.drained, h.drain = context.WithCancel(context.Background())
 	h.ops = newOps(opts.Ops)
 	for _, k := range opts.Keys {
@@ -167,7 +173,7 @@ func (h *Handler) routes() {
 	// Files and vector stores: see files.go.
 	h.fileRoutes(route, jsonLimit, upload)
 	h.opsRoutes(route) // ops.go
-	if h.opts.Admin {
+	if h.opts.Admin && len(h.keys) > 0 { // the whole database: never keyless
 		h.mux.Handle("GET /admin/backup", h.guard(http.HandlerFunc(h.backup)))
 	}
 	h.mux.Handle("/", h.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +188,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
 	id := requestID()
 	rw.Header().Set("X-Request-Id", id)
-	h.mux.ServeHTTP(rw, r)
+	if err := h.browserGuard(r); err != nil {
+		h.writeError(rw, r, err)
+	} else {
+		h.mux.ServeHTTP(rw, r)
+	}
 	level := slog.LevelInfo
 	if r.Method == http.MethodGet && rw.status < 400 {
 		level = slog.LevelDebug // polls: one every openai-poll-after-ms per waiting client

@@ -34,6 +34,7 @@ type serveConfig struct {
 	codeInterpreter, cacheDir           string
 	embedModel                          string
 	maxRuns                             string
+	allowedHosts                        string
 	shutdownTimeout                     time.Duration
 	// aliases are --model-alias and HEARTH_MODEL_ALIASES (ops.go).
 	aliases aliasFlag
@@ -53,6 +54,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.logLevel, "log-level", a.env("HEARTH_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env HEARTH_LOG_LEVEL)")
 	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
 	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "Ollama model that embeds file search chunks, e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
+	fs.StringVar(&c.allowedHosts, "allowed-hosts", a.env("HEARTH_ALLOWED_HOSTS", ""), "comma-separated Host header names served besides loopback ones, against DNS rebinding; * allows any (env HEARTH_ALLOWED_HOSTS)")
 	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
 	fs.StringVar(&c.maxRuns, "max-concurrent-runs", a.env("HEARTH_MAX_CONCURRENT_RUNS", "auto"), "runs executing at once; auto: from the backend (Ollama's OLLAMA_NUM_PARALLEL) and the CPUs (env HEARTH_MAX_CONCURRENT_RUNS)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", a.envDuration("HEARTH_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a shutdown waits for requests to finish (env HEARTH_SHUTDOWN_TIMEOUT)")
@@ -134,7 +136,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return fmt.Errorf("refusing to serve on %s without API keys", ln.Addr())
 	}
-	h := openaihttp.NewHandler(eng, openaihttp.Options{Keys: keys, Admin: true, Logger: log,
+	h := openaihttp.NewHandler(eng, openaihttp.Options{Keys: keys, Admin: true, Logger: log, AllowedHosts: splitList(c.allowedHosts),
 		Ops: openaihttp.OpsOptions{Models: lister, Aliases: c.aliases, Metrics: obs.Handler(), Version: buildVersion()}})
 	obs.WatchEngine(eng)
 	obs.Gauge("hearth_streams_active", "Event streams open.", func() float64 { return float64(h.ActiveStreams()) })
@@ -296,4 +298,15 @@ func buildVersion() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
