@@ -1,12 +1,14 @@
 package truncate
 
 import (
+	_ "embed"
+	"encoding/base64"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
-
-	loader "github.com/pkoukk/tiktoken-go-loader"
 )
 
 // MessageOverhead is the tokens a chat format spends around each message
@@ -38,7 +40,36 @@ var cl100kSpecial = map[string]int{
 	"<|endofprompt|>": 100276,
 }
 
-const cl100kRanks = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+// cl100kRanks is cl100k_base.tiktoken as github.com/pkoukk/tiktoken-go-loader
+// ships it (MIT). It is embedded here rather than through that loader, whose
+// package embeds all four vocabularies (7.0 MB) when only this one is used.
+//
+//go:embed cl100k_base.tiktoken
+var cl100kRanks string
+
+// parseRanks reads a .tiktoken file: a base64 token and its rank a line.
+func parseRanks(contents string) (map[string]int, error) {
+	ranks := make(map[string]int, 100256)
+	for line := range strings.SplitSeq(contents, "\n") {
+		if line == "" {
+			continue
+		}
+		tok, rank, ok := strings.Cut(line, " ")
+		if !ok {
+			return nil, fmt.Errorf("rank line %q has no rank", line)
+		}
+		b, err := base64.StdEncoding.DecodeString(tok)
+		if err != nil {
+			return nil, err
+		}
+		r, err := strconv.Atoi(rank)
+		if err != nil {
+			return nil, err
+		}
+		ranks[string(b)] = r
+	}
+	return ranks, nil
+}
 
 var (
 	defaultOnce sync.Once
@@ -47,11 +78,11 @@ var (
 )
 
 // Default returns the cl100k_base encoding, built once per process from
-// ranks embedded in the binary (github.com/pkoukk/tiktoken-go-loader): no
-// network, ever. The URL only names the embedded file.
+// ranks embedded in the binary (from github.com/pkoukk/tiktoken-go-loader):
+// no network, ever.
 func Default() (*Encoding, error) {
 	defaultOnce.Do(func() {
-		ranks, err := loader.NewOfflineLoader().LoadTiktokenBpe(cl100kRanks)
+		ranks, err := parseRanks(cl100kRanks)
 		if err != nil {
 			defaultErr = fmt.Errorf("truncate: load cl100k_base ranks: %w", err)
 			return
