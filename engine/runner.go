@@ -95,7 +95,7 @@ func (e *Engine) execute(q queuedRun) {
 	err := x.claim(q)
 	if err == nil {
 		x.started()
-		err = x.loop()
+		err = e.protect(ctx, "the run's execution (model backend or tool)", x.ids(), x.loop)
 	}
 	if serr := x.out.settle(); serr != nil {
 		// A write made in the background failed (the claim lost to a

@@ -669,7 +669,8 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		status, lastErr = apitype.StatusFailed, &apitype.LastError{Code: apitype.FileErrorServer, Message: "file search is not configured (engine.Config.FileIndex is nil)"}
 	} else if content, rerr := e.readFile(fileID); rerr != nil {
 		status, lastErr = apitype.StatusFailed, &apitype.LastError{Code: apitype.FileErrorServer, Message: rerr.Error()}
-	} else if usage, err = idx.Add(ctx, vsID, file, content, *vf.ChunkingStrategy); err != nil {
+	} else if err = e.protect(ctx, "the file index (extraction or embedding)", []slog.Attr{slog.String("vector_store", vsID), slog.String("file", fileID)},
+		func() (err error) { usage, err = idx.Add(ctx, vsID, file, content, *vf.ChunkingStrategy); return err }); err != nil {
 		if ctx.Err() != nil {
 			return // closing: the next Open resumes it
 		}
