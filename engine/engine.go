@@ -59,6 +59,13 @@ type Config struct {
 	// RunTimeout is how long a run may take before it expires
 	// (expires_at = created_at + RunTimeout). Default 600s, as the hosted API.
 	RunTimeout time.Duration
+	// ModelFirstByteTimeout bounds the wait for a model call's first chunk,
+	// ModelIdleTimeout the wait between later chunks; a call that passes
+	// either fails its run with a last_error naming the bound, freeing the
+	// worker for other threads. Defaults 5 min and 1 min (a slow CPU model
+	// loading and reading a long prompt); negative: no bound.
+	ModelFirstByteTimeout time.Duration
+	ModelIdleTimeout      time.Duration
 	// ExpiryInterval is how often the background expirer looks for overdue
 	// runs. Default 1s. Reads also expire overdue runs.
 	ExpiryInterval time.Duration
@@ -95,6 +102,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RunTimeout <= 0 {
 		c.RunTimeout = 600 * time.Second
+	}
+	if c.ModelFirstByteTimeout == 0 {
+		c.ModelFirstByteTimeout = defaultModelFirstByteTimeout
+	}
+	if c.ModelIdleTimeout == 0 {
+		c.ModelIdleTimeout = defaultModelIdleTimeout
 	}
 	if c.ExpiryInterval <= 0 {
 		c.ExpiryInterval = time.Second

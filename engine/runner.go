@@ -364,15 +364,22 @@ func (x *runner) turn(req *llm.Request) (bool, error) {
 		call.PromptTokens, call.CompletionTokens = x.pending.PromptTokens, x.pending.CompletionTokens
 		x.e.obs.ModelCall(x.ctx, call)
 	}()
-	for chunk, err := range x.e.cfg.Model.Chat(x.ctx, req) {
+	callCtx, watch := x.e.watchCall(x.ctx)
+	defer watch.stop()
+	for chunk, err := range x.e.cfg.Model.Chat(callCtx, req) {
 		if err != nil {
 			call.Err = err
+			if t := watch.timedOut(); t != nil && x.ctx.Err() == nil {
+				x.e.log.LogAttrs(x.ctx, slog.LevelWarn, "model call timed out", x.ids(slog.String("model", req.Model), slog.Any("err", t))...)
+				return false, t
+			}
 			if x.ctx.Err() != nil {
 				return false, x.ctx.Err()
 			}
 			x.e.log.LogAttrs(x.ctx, slog.LevelWarn, "model call failed", x.ids(slog.String("model", req.Model), slog.Any("err", err))...)
 			return false, lastErrorFor(err)
 		}
+		watch.chunk()
 		if call.FirstToken == 0 && (chunk.Text != "" || len(chunk.ToolCallDeltas) > 0 || len(chunk.ToolCalls) > 0) {
 			call.FirstToken = time.Since(start)
 		}
@@ -397,6 +404,11 @@ func (x *runner) turn(req *llm.Request) (bool, error) {
 	}
 	if err := x.ctx.Err(); err != nil {
 		return false, err
+	}
+	if t := watch.timedOut(); t != nil {
+		call.Err = t // the backend ended its stream quietly when cancelled
+		x.e.log.LogAttrs(x.ctx, slog.LevelWarn, "model call timed out", x.ids(slog.String("model", req.Model), slog.Any("err", t))...)
+		return false, t
 	}
 	if req.ToolChoice.Mode == llm.ToolChoiceNone {
 		calls = nil

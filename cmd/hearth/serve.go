@@ -36,6 +36,7 @@ type serveConfig struct {
 	maxRuns                             string
 	allowedHosts                        string
 	shutdownTimeout                     time.Duration
+	firstByteTimeout, idleTimeout       time.Duration
 	// aliases are --model-alias and HEARTH_MODEL_ALIASES (ops.go).
 	aliases aliasFlag
 }
@@ -57,6 +58,8 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.allowedHosts, "allowed-hosts", a.env("HEARTH_ALLOWED_HOSTS", ""), "comma-separated Host header names served besides loopback ones, against DNS rebinding; * allows any (env HEARTH_ALLOWED_HOSTS)")
 	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
 	fs.StringVar(&c.maxRuns, "max-concurrent-runs", a.env("HEARTH_MAX_CONCURRENT_RUNS", "auto"), "runs executing at once; auto: from the backend (Ollama's OLLAMA_NUM_PARALLEL) and the CPUs (env HEARTH_MAX_CONCURRENT_RUNS)")
+	fs.DurationVar(&c.firstByteTimeout, "model-first-byte-timeout", a.envDuration("HEARTH_MODEL_FIRST_BYTE_TIMEOUT", 5*time.Minute), "a model call that sends nothing this long fails its run (env HEARTH_MODEL_FIRST_BYTE_TIMEOUT)")
+	fs.DurationVar(&c.idleTimeout, "model-idle-timeout", a.envDuration("HEARTH_MODEL_IDLE_TIMEOUT", time.Minute), "a model reply that stops this long between chunks fails its run (env HEARTH_MODEL_IDLE_TIMEOUT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", a.envDuration("HEARTH_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a shutdown waits for requests to finish (env HEARTH_SHUTDOWN_TIMEOUT)")
 	c.aliases = aliasFlag{}
 	if err := c.aliases.Set(a.getenv("HEARTH_MODEL_ALIASES")); err != nil {
@@ -119,7 +122,8 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		embedder = filesearch.NewLLMEmbedder(oc, c.embedModel)
 	}
 	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
-		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs, MaxConcurrentRuns: maxRuns})
+		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs, MaxConcurrentRuns: maxRuns,
+		ModelFirstByteTimeout: c.firstByteTimeout, ModelIdleTimeout: c.idleTimeout})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (is another hearth serving it?)", err)
 	}

@@ -82,6 +82,9 @@ const (
 	ErrorMidStream
 	// Hang sends nothing and waits until the client gives up.
 	Hang
+	// HangMidStream streams half of the text pieces, then sends nothing more
+	// (the connection stays open) until the client gives up.
+	HangMidStream
 )
 
 // ToolCall is a call the fake model makes.
@@ -609,7 +612,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *api.ChatReq
 	}
 	pieces := Pieces(reply.Text, reply.Pieces)
 	limit := len(pieces)
-	if reply.Fault == CutStream || reply.Fault == ErrorMidStream {
+	if reply.Fault == CutStream || reply.Fault == ErrorMidStream || reply.Fault == HangMidStream {
 		limit = len(pieces) / 2
 	}
 	for _, p := range pieces[:limit] {
@@ -618,6 +621,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *api.ChatReq
 		}
 	}
 	switch reply.Fault {
+	case HangMidStream:
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+		return
 	case CutStream:
 		// Drop the connection without the chunked terminator: the client
 		// sees an unexpected EOF, as when Ollama crashes mid-reply.
