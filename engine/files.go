@@ -130,8 +130,36 @@ func (s *Files) Content(ctx context.Context, id string) (*apitype.File, io.ReadC
 
 // Delete removes a file's record, then its bytes.
 func (s *Files) Delete(ctx context.Context, id string) (*apitype.Deleted, error) {
-	if err := s.e.store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteFile(id) }); err != nil {
+	// A deleted file leaves every vector store in the same transaction, so
+	// it is never searched or cited again; its chunks go after the commit.
+	var holders []string
+	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteFile(id); err != nil {
+			return err
+		}
+		var err error
+		if holders, err = tx.VectorStoresHolding(id); err != nil {
+			return err
+		}
+		for _, vsID := range holders {
+			if err := tx.DeleteVectorStoreFile(vsID, id); err != nil {
+				return err
+			}
+			if err := firstErr(s.e.recount(tx, vsID, ""), s.e.recountBatches(tx, vsID, id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
+	}
+	if idx := s.e.cfg.FileIndex; idx != nil {
+		for _, vsID := range holders {
+			if err := idx.Remove(context.WithoutCancel(ctx), vsID, id); err != nil {
+				s.e.log.Warn("remove deleted file from index", "vector_store", vsID, "file", id, "err", err)
+			}
+		}
 	}
 	if err := os.Remove(s.e.filePath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.e.log.Warn("remove deleted file's content", "file", id, "err", err)

@@ -717,8 +717,16 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 			Status: status, UsageBytes: usage, LastError: lastErr, CreatedAt: vf.CreatedAt, ChunkingStrategy: vf.ChunkingStrategy})
 	}
 	if errors.Is(err, errNoChange) || errors.Is(err, apitype.ErrNotFound) {
-		if idx := e.cfg.FileIndex; idx != nil && status == apitype.StatusCompleted {
-			_ = idx.Remove(context.WithoutCancel(ctx), vsID, fileID)
+		// Detached, the file deleted, or the vector store deleted while the
+		// file was indexed: what the indexing wrote must go too.
+		if idx := e.cfg.FileIndex; idx != nil {
+			wctx := context.WithoutCancel(ctx)
+			gone := e.store.View(wctx, func(tx *store.Tx) error { _, err := tx.GetVectorStore(vsID); return err })
+			if errors.Is(gone, apitype.ErrNotFound) {
+				_ = idx.Drop(wctx, vsID) // the vector store is gone: leave none of its keys
+			} else {
+				_ = idx.Remove(wctx, vsID, fileID)
+			}
 		}
 	} else if err != nil {
 		e.log.Error("record ingestion", "vector_store", vsID, "file", fileID, "err", err)

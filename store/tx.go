@@ -713,6 +713,21 @@ func (t *Tx) DeleteVectorStoreFile(vsID, fileID string) error {
 	return vb.Bucket(vsFiles).Delete([]byte(fileID))
 }
 
+// VectorStoresHolding lists the vector stores a file is attached to. It
+// looks the file up in each vector store (no index by file): deleting a file
+// is rare beside the reads an index would slow.
+func (t *Tx) VectorStoresHolding(fileID string) ([]string, error) {
+	var ids []string
+	key := []byte(fileID)
+	err := t.tx.Bucket(bVectorStoreFi).ForEachBucket(func(vsID []byte) error {
+		if files := t.tx.Bucket(bVectorStoreFi).Bucket(vsID).Bucket(vsFiles); files != nil && files.Get(key) != nil {
+			ids = append(ids, string(vsID))
+		}
+		return nil
+	})
+	return ids, err
+}
+
 // ListVectorStoreFiles pages through a vector store's files, or a batch's
 // when batchID is set, keeping only status filter when it is set.
 func (t *Tx) ListVectorStoreFiles(vsID, batchID string, p apitype.VectorStoreFileListParams) (apitype.Page[apitype.VectorStoreFile], error) {
