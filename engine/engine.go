@@ -180,6 +180,12 @@ type Engine struct {
 	// step — tool outputs submitted — can come first); it runs after.
 	again  map[string]queuedRun
 	closed bool
+	// draining: Shutdown has begun; workers start no more runs, and
+	// settled is signalled each time a run execution ends.
+	draining bool
+	settled  chan struct{}
+	// testDraining, when set by a test, is called once Shutdown is draining.
+	testDraining func()
 }
 
 // Open opens (or creates) the database at cfg.Path and starts the run
@@ -192,7 +198,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, bus: newBus(),
 		queue: newRunQueue(), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{},
-		again: map[string]queuedRun{}}
+		again: map[string]queuedRun{}, settled: make(chan struct{}, 1)}
 	var onCommit func(time.Duration, int)
 	if _, nop := cfg.Observer.(NopObserver); !nop {
 		onCommit = cfg.Observer.StoreCommit
@@ -264,6 +270,42 @@ func (e *Engine) Close() error {
 		e.ownIndex.Close()
 	}
 	return e.store.Close()
+}
+
+// Shutdown stops the engine gracefully: it starts no more runs (those
+// queued stay queued and run on the next Open), lets the runs executing
+// finish or stop at a step boundary (requires_action) until ctx ends, then
+// closes as Close does — runs still executing then resume on the next Open.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	e.draining = true
+	signal := e.testDraining
+	e.mu.Unlock()
+	e.queue.signal() // idle workers see draining and leave
+	if signal != nil {
+		signal()
+	}
+	for {
+		e.mu.Lock()
+		n, closed := len(e.inflight), e.closed
+		e.mu.Unlock()
+		if n == 0 || closed {
+			break
+		}
+		select {
+		case <-e.settled:
+		case <-ctx.Done():
+			e.log.Warn("shutdown: runs still executing when the wait ended; they resume on the next start", "runs", n)
+			return errors.Join(ctx.Err(), e.Close())
+		}
+	}
+	return e.Close()
+}
+
+func (e *Engine) isDraining() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.draining
 }
 
 // Store exposes the engine's store, for backups and capability packages.

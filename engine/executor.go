@@ -106,6 +106,10 @@ func (q *runQueue) pop() (queuedRun, bool) {
 func (e *Engine) worker() {
 	defer e.wg.Done()
 	for {
+		if e.isDraining() {
+			e.queue.signal() // pass the word on to the next idle worker
+			return
+		}
 		r, ok := e.queue.pop()
 		if !ok {
 			select {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hearth-go/hearth/store"
@@ -97,5 +98,8 @@ func (e *Engine) Stats() Stats {
 // Ready reports whether the database takes writes: it commits an empty
 // transaction.
 func (e *Engine) Ready(ctx context.Context) error {
+	if e.isDraining() {
+		return errors.New("engine: shutting down")
+	}
 	return e.store.Update(ctx, func(*store.Tx) error { return nil })
 }

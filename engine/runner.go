@@ -83,6 +83,10 @@ func (e *Engine) execute(q queuedRun) {
 		next, again := e.again[runID]
 		delete(e.again, runID)
 		e.mu.Unlock()
+		select {
+		case e.settled <- struct{}{}: // Shutdown counts what is left
+		default:
+		}
 		if again {
 			e.queue.push(next)
 		}

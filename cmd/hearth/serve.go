@@ -177,8 +177,13 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		srv.Close()
 	}
 	<-errc
-	if err := eng.Close(); err != nil {
-		return err
+	// Runs executing get what is left of the timeout to finish; queued
+	// runs, and any still executing after it, resume on the next start.
+	if err := eng.Shutdown(sctx); err != nil {
+		if sctx.Err() == nil {
+			return err
+		}
+		log.Warn("shutdown: runs still executing were stopped; they resume on the next start")
 	}
 	log.Info("stopped")
 	return nil
