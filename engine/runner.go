@@ -111,6 +111,12 @@ func (e *Engine) execute(q queuedRun) {
 	}
 	if err == nil {
 		x.ended(x.run, start)
+		if errors.Is(context.Cause(ctx), errCancelled) {
+			// Cancelled just after pausing at requires_action, before this
+			// execution left: Cancel found it still held and left the
+			// finishing to it, so finish here or the run stays cancelling.
+			e.finish(wctx, threadID, runID, errCancelled, nil)
+		}
 		return
 	}
 	switch cause := context.Cause(ctx); {
