@@ -98,7 +98,11 @@ func TestBadInput(t *testing.T) {
 		{name: "array body", method: "POST", path: "/v1/assistants", body: `[]`, status: 400},
 		{name: "string body", method: "POST", path: "/v1/assistants", body: `"model"`, status: 400},
 		{name: "trailing garbage", method: "POST", path: "/v1/assistants", body: `{"model":"m"} x`, status: 400},
-		{name: "not JSON at all", method: "POST", path: "/v1/threads", body: `model=m`, ctype: "application/x-www-form-urlencoded", status: 400},
+		{name: "not JSON at all", method: "POST", path: "/v1/threads", body: `model=m`, status: 400},
+		// Bodies a web page can send cross-origin without a preflight.
+		{name: "form body", method: "POST", path: "/v1/threads", body: `model=m`, ctype: "application/x-www-form-urlencoded", status: 415},
+		{name: "JSON as text/plain", method: "POST", path: "/v1/assistants", body: `{"model":"m"}`, ctype: "text/plain", status: 415},
+		{name: "JSON with no content type", method: "POST", path: "/v1/assistants", body: `{"model":"m"}`, ctype: "-", status: 415},
 		// Wrong types name the parameter.
 		{name: "model number", method: "POST", path: "/v1/assistants", body: `{"model":5}`, status: 400, param: "model"},
 		{name: "temperature string", method: "POST", path: "/v1/assistants", body: `{"model":"m","temperature":"hot"}`, status: 400, param: "temperature"},
@@ -181,7 +185,9 @@ func TestBadInput(t *testing.T) {
 			if c.ctype == "" {
 				c.ctype = "application/json"
 			}
-			req.Header.Set("Content-Type", c.ctype)
+			if c.ctype != "-" {
+				req.Header.Set("Content-Type", c.ctype)
+			}
 			switch c.auth {
 			case "":
 				req.Header.Set("Authorization", "Bearer "+testKey)

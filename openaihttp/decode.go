@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -49,7 +50,29 @@ func decodeJSON(r *http.Request, limit int64, dst any) error {
 	if err != nil {
 		return err
 	}
+	if len(bytes.TrimSpace(b)) > 0 {
+		if err := checkJSONType(r.Header.Get("Content-Type")); err != nil {
+			return err
+		}
+	}
 	return unmarshalParams(b, dst)
+}
+
+// checkJSONType refuses a body that is not declared JSON. A web page can
+// send text/plain, form or untyped bodies cross-origin without a preflight;
+// only JSON (which needs one) is taken, so such a page cannot write here even
+// from a browser too old to send Sec-Fetch-Site or Origin. Every SDK sends
+// application/json.
+func checkJSONType(ct string) error {
+	mt, _, _ := mime.ParseMediaType(ct)
+	if mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	if ct == "" {
+		ct = "none"
+	}
+	return &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Code: "unsupported_media_type", Status: http.StatusUnsupportedMediaType,
+		Message: fmt.Sprintf("The request body must be JSON with Content-Type: application/json; got Content-Type %s.", truncate(ct, 100))}
 }
 
 func unmarshalParams(b []byte, dst any) error {
@@ -249,3 +272,10 @@ func clip(s string) string {
 
 // newLike returns a pointer to a fresh zero value of what dst points to.
 func newLike(dst any) any { return reflect.New(reflect.TypeOf(dst).Elem()).Interface() }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

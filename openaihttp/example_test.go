@@ -33,6 +33,7 @@ func ExampleNewHandler() {
 	defer h.Drain()
 
 	req, _ := http.NewRequest("POST", srv.URL+"/v1/assistants", strings.NewReader(`{"model":"llama3.2","name":"Math Tutor"}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer sk-local")
 	req.Header.Set("OpenAI-Beta", "assistants=v2")
 	resp, err := http.DefaultClient.Do(req)

@@ -57,6 +57,9 @@ func FuzzHandler(f *testing.F) {
 	paths := []string{"/v1/assistants", "/v1/threads", "/v1/threads/runs", "/v1/vector_stores"}
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		req := httptest.NewRequest("POST", paths[int(which)%len(paths)], strings.NewReader(body))
+		// A loopback client with a JSON body, so the body reaches the decoders.
+		req.RemoteAddr, req.Host = "127.0.0.1:40000", "localhost"
+		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
