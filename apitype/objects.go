@@ -180,10 +180,14 @@ type IncompleteDetails struct {
 	Reason string `json:"reason"`
 }
 
-// Incomplete reasons.
+// Incomplete reasons. A run's are max_prompt_tokens and
+// max_completion_tokens; a message's are max_tokens, content_filter and the
+// run_* reasons.
 const (
 	IncompleteMaxPromptTokens     = "max_prompt_tokens"
 	IncompleteMaxCompletionTokens = "max_completion_tokens"
+	IncompleteMaxTokens           = "max_tokens"
+	IncompleteContentFilter       = "content_filter"
 	IncompleteRunCancelled        = "run_cancelled"
 	IncompleteRunExpired          = "run_expired"
 	IncompleteRunFailed           = "run_failed"

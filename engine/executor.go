@@ -374,7 +374,9 @@ func (e *Engine) finish(ctx context.Context, threadID, runID string, cause error
 				return errNoChange
 			}
 			r.Status, r.IncompleteDetails = apitype.RunIncomplete, &apitype.IncompleteDetails{Reason: inc.reason}
-			stepStatus, msgReason = apitype.StepCompleted, inc.reason
+			// The run says which limit cut it; its message only that a
+			// token limit did (a message has no max_completion_tokens).
+			stepStatus, msgReason = apitype.StepCompleted, apitype.IncompleteMaxTokens
 		default:
 			if r.Status != apitype.RunInProgress {
 				return errNoChange
@@ -387,6 +389,7 @@ func (e *Engine) finish(ctx context.Context, threadID, runID string, cause error
 			stepStatus, msgReason, stepErr = apitype.StepFailed, apitype.IncompleteRunFailed, r.LastError
 		}
 		r.RequiredAction = nil
+		r.ExpiresAt = nil // as the API: a run that is over no longer expires
 		if x != nil {
 			r.Usage = addUsage(r.Usage, x.pending)
 		}

@@ -334,7 +334,7 @@ func TestOllamaMaxCompletionTokens(t *testing.T) {
 		t.Fatalf("usage %+v", r.Usage)
 	}
 	m := lastMessage(t, e, th.ID)
-	if m.Status != apitype.MessageIncomplete || m.IncompleteDetails == nil || m.IncompleteDetails.Reason != apitype.IncompleteMaxCompletionTokens || m.Text() != partial {
+	if m.Status != apitype.MessageIncomplete || m.IncompleteDetails == nil || m.IncompleteDetails.Reason != apitype.IncompleteMaxTokens || m.Text() != partial {
 		t.Fatalf("message %s %+v %q", m.Status, m.IncompleteDetails, m.Text())
 	}
 	if got := fake.Requests()[0].Options["num_predict"]; got != float64(256) {

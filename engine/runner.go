@@ -618,7 +618,7 @@ func (x *runner) complete() error {
 			r.Usage = addUsage(r.Usage, x.pending)
 		}
 		now := x.e.now()
-		r.Status, r.CompletedAt = apitype.RunCompleted, &now
+		r.Status, r.CompletedAt, r.ExpiresAt = apitype.RunCompleted, &now, nil
 		if r.Usage == nil {
 			r.Usage = &apitype.Usage{}
 		}

@@ -123,7 +123,7 @@ func TestRunTransitions(t *testing.T) {
 			t.Fatalf("incomplete_details %+v", r.IncompleteDetails)
 		}
 		m := lastMessage(t, e, th.ID)
-		if m.Status != apitype.MessageIncomplete || m.IncompleteDetails.Reason != apitype.IncompleteMaxCompletionTokens || m.Text() != "a long answer that was cut" {
+		if m.Status != apitype.MessageIncomplete || m.IncompleteDetails.Reason != apitype.IncompleteMaxTokens || m.Text() != "a long answer that was cut" {
 			t.Fatalf("message %+v", m)
 		}
 	})
