@@ -15,6 +15,8 @@ const (
 const (
 	DefaultListLimit = 20
 	MaxListLimit     = 100
+	// MaxFileListLimit is files.list's limit: 1–10,000, and its default.
+	MaxFileListLimit = 10000
 )
 
 // ListParams pages through a list: Limit 1–100 (0 means 20), Order "desc"

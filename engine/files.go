@@ -168,8 +168,12 @@ func (s *Files) Delete(ctx context.Context, id string) (*apitype.Deleted, error)
 }
 
 // List returns one page of files, of one purpose when purpose is set.
+// Its limit is 1–10,000 and defaults to 10,000, as the hosted files list.
 func (s *Files) List(ctx context.Context, p apitype.ListParams, purpose string) (*apitype.Page[apitype.File], error) {
-	if err := checkList(p, store.PrefixFile); err != nil {
+	if p.Limit == 0 {
+		p.Limit = apitype.MaxFileListLimit
+	}
+	if err := checkListUpTo(p, store.PrefixFile, apitype.MaxFileListLimit); err != nil {
 		return nil, err
 	}
 	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.File], error) { return tx.ListFiles(p, purpose) })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -53,5 +54,29 @@ func TestFilesLifecycle(t *testing.T) {
 	entries, _ := os.ReadDir(e.Store().Path() + ".files")
 	if len(entries) != 0 {
 		t.Fatalf("files left on disk: %v", entries)
+	}
+}
+
+// files.list takes a limit of 1–10,000 and defaults to 10,000, as the hosted
+// API did (other lists stop at 100).
+func TestFilesListLimit(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, nil)
+	const n = 130
+	for i := range n {
+		if _, err := e.Files.Create(ctx, strings.NewReader("x"), apitype.FileCreateParams{Filename: fmt.Sprintf("f%d.txt", i), Purpose: "assistants"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := e.Files.List(ctx, apitype.ListParams{}, "")
+	if err != nil || len(page.Data) != n || page.HasMore {
+		t.Fatalf("default list: %v, %d files, has_more %v; want all %d", err, len(page.Data), page.HasMore, n)
+	}
+	page, err = e.Files.List(ctx, apitype.ListParams{Limit: 120}, "")
+	if err != nil || len(page.Data) != 120 || !page.HasMore {
+		t.Fatalf("limit 120: %v, %d files, has_more %v", err, len(page.Data), page.HasMore)
+	}
+	if _, err := e.Files.List(ctx, apitype.ListParams{Limit: apitype.MaxFileListLimit + 1}, ""); !errors.Is(err, apitype.ErrInvalidRequest) {
+		t.Fatalf("limit 10001: %v", err)
 	}
 }

@@ -272,8 +272,12 @@ func checkMessage(param string, m *apitype.MessageCreateParams) error {
 
 // checkList validates list params whose cursors are ids with prefix.
 func checkList(p apitype.ListParams, prefix string) error {
-	if p.Limit < 0 || p.Limit > apitype.MaxListLimit {
-		return apitype.Invalid("limit", "'limit' must be between 1 and %d, got %d.", apitype.MaxListLimit, p.Limit)
+	return checkListUpTo(p, prefix, apitype.MaxListLimit)
+}
+
+func checkListUpTo(p apitype.ListParams, prefix string, maxLimit int) error {
+	if p.Limit < 0 || p.Limit > maxLimit {
+		return apitype.Invalid("limit", "'limit' must be between 1 and %d, got %d.", maxLimit, p.Limit)
 	}
 	switch p.Order {
 	case "", apitype.OrderAsc, apitype.OrderDesc:

@@ -139,6 +139,7 @@ func TestBadInput(t *testing.T) {
 		{name: "limit zero", method: "GET", path: "/v1/assistants?limit=0", status: 400, param: "limit"},
 		{name: "limit word", method: "GET", path: "/v1/assistants?limit=ten", status: 400, param: "limit"},
 		{name: "limit 101", method: "GET", path: "/v1/assistants?limit=101", status: 400, param: "limit"},
+		{name: "files limit 10001", method: "GET", path: "/v1/files?limit=10001", status: 400, param: "limit"},
 		{name: "order sideways", method: "GET", path: "/v1/assistants?order=sideways", status: 400, param: "order"},
 		{name: "cursor of another kind", method: "GET", path: "/v1/assistants?after=msg_abc", status: 400, param: "after"},
 		{name: "cursor garbage", method: "GET", path: "/v1/threads/" + T + "/messages?before=%21%21%21", status: 400, param: "before"},

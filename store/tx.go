@@ -620,6 +620,34 @@ func (t *Tx) DeleteFile(id string) error {
 
 // ListFiles pages through files, only those of purpose when it is set.
 func (t *Tx) ListFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error) {
+	if p.Limit <= apitype.MaxListLimit {
+		return t.listFiles(p, purpose)
+	}
+	// files.list pages up to 10,000: walk on in pages of 100 from where the
+	// last one ended.
+	want, q := p.Limit, p
+	var all apitype.Page[apitype.File]
+	for {
+		q.Limit = min(apitype.MaxListLimit, want-len(all.Data))
+		page, err := t.listFiles(q, purpose)
+		if err != nil {
+			return page, err
+		}
+		all.Object, all.HasMore = page.Object, page.HasMore
+		all.Data = append(all.Data, page.Data...)
+		if !page.HasMore || len(all.Data) >= want || len(page.Data) == 0 {
+			break
+		}
+		q.After = page.Data[len(page.Data)-1].ID
+	}
+	if n := len(all.Data); n > 0 {
+		f, l := all.Data[0].ID, all.Data[n-1].ID
+		all.FirstID, all.LastID = &f, &l
+	}
+	return all, nil
+}
+
+func (t *Tx) listFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error) {
 	if purpose == "" {
 		return listJSON[apitype.File](t.tx.Bucket(bFiles), nil, p)
 	}
