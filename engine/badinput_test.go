@@ -210,7 +210,7 @@ func TestBadInput(t *testing.T) {
 			_, err := e.Runs.Create(ctx, th.ID, apitype.RunCreateParams{})
 			return err
 		}, apitype.ErrInvalidRequest, "assistant_id"},
-		{"run unknown assistant", run(th.ID, apitype.RunCreateParams{AssistantID: "asst_nope"}), apitype.ErrInvalidRequest, "assistant_id"},
+		{"run unknown assistant", run(th.ID, apitype.RunCreateParams{AssistantID: "asst_nope"}), apitype.ErrNotFound, "assistant_id"},
 		{"run unknown thread", run("thread_nope", apitype.RunCreateParams{}), apitype.ErrNotFound, ""},
 		{"run model empty", run(th.ID, apitype.RunCreateParams{Model: apitype.Ptr("")}), apitype.ErrInvalidRequest, "model"},
 		{"run max_completion_tokens 10", run(th.ID, apitype.RunCreateParams{MaxCompletionTokens: apitype.Ptr(10)}), apitype.ErrInvalidRequest, "max_completion_tokens"},
@@ -232,7 +232,7 @@ func TestBadInput(t *testing.T) {
 			_, err := e.Runs.CreateThreadAndRun(ctx, apitype.ThreadAndRunCreateParams{AssistantID: "asst_nope",
 				Thread: &apitype.ThreadCreateParams{Messages: []apitype.MessageCreateParams{userMsg("hi")}}})
 			return err
-		}, apitype.ErrInvalidRequest, "assistant_id"},
+		}, apitype.ErrNotFound, "assistant_id"},
 		{"submit no outputs", func() error {
 			_, err := e.Runs.SubmitToolOutputs(ctx, th.ID, done.ID, apitype.SubmitToolOutputsParams{})
 			return err

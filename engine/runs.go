@@ -200,8 +200,12 @@ func assistantFor(tx *store.Tx, id string) (*apitype.Assistant, error) {
 	return a, nil
 }
 
+// noAssistant is the hosted API's 404 for an assistant_id that names no
+// assistant (runs and create-thread-and-run alike), with the parameter named.
 func noAssistant(id string) error {
-	return apitype.Invalid("assistant_id", "No assistant found with id '%s'.", id)
+	err := apitype.NotFound("assistant", id)
+	err.Param = "assistant_id"
+	return err
 }
 
 // insertRun resolves a run from its params and assistant and stores it

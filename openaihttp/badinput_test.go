@@ -120,7 +120,7 @@ func TestBadInput(t *testing.T) {
 		{name: "message without content", method: "POST", path: "/v1/threads/" + T + "/messages", body: `{"role":"user"}`, status: 400},
 		{name: "message bad part", method: "POST", path: "/v1/threads/" + T + "/messages", body: `{"role":"user","content":[{"type":"hologram"}]}`, status: 400},
 		{name: "run without assistant", method: "POST", path: "/v1/threads/" + T + "/runs", body: `{}`, status: 400, param: "assistant_id"},
-		{name: "run unknown assistant", method: "POST", path: "/v1/threads/" + T + "/runs", body: `{"assistant_id":"asst_nope"}`, status: 400, param: "assistant_id"},
+		{name: "run unknown assistant", method: "POST", path: "/v1/threads/" + T + "/runs", body: `{"assistant_id":"asst_nope"}`, status: 404, typ: "not_found_error", param: "assistant_id"},
 		{name: "run max_prompt_tokens small", method: "POST", path: "/v1/threads/" + T + "/runs", body: `{"assistant_id":"` + A + `","max_prompt_tokens":10}`, status: 400, param: "max_prompt_tokens"},
 		{name: "run tool_choice number", method: "POST", path: "/v1/threads/" + T + "/runs", body: `{"assistant_id":"` + A + `","tool_choice":5}`, status: 400, param: "tool_choice"},
 		{name: "run stream string", method: "POST", path: "/v1/threads/" + T + "/runs", body: `{"assistant_id":"` + A + `","stream":"yes"}`, status: 400, param: "stream"},
