@@ -62,7 +62,7 @@ func run(ctx context.Context, in io.Reader, out io.Writer, db string, stream boo
 		return err
 	}
 	defer sb.Close()
-	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model, CodeInterpreter: sb})
+	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model, CodeInterpreter: sb, Logger: backend.Logger()})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -36,7 +37,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model})
+	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model, Logger: backend.Logger()})
 	if err != nil {
 		return err
 	}
@@ -60,6 +61,7 @@ func run(ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	var failed []error
 	for i, r := range runs {
 		page, err := e.Messages.List(ctx, r.ThreadID, apitype.MessageListParams{RunID: r.ID})
 		if err != nil {
@@ -69,6 +71,9 @@ func run(ctx context.Context) error {
 		for _, m := range page.Data {
 			fmt.Printf("assistant > %s\n", m.Text())
 		}
+		if err := backend.Ended(r); err != nil {
+			failed = append(failed, err)
+		}
 	}
-	return nil
+	return errors.Join(failed...)
 }

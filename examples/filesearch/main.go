@@ -46,7 +46,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model})
+	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model, Logger: backend.Logger()})
 	if err != nil {
 		return err
 	}
@@ -84,6 +84,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	fmt.Println("user >", question)
+	if err := backend.Ended(run); err != nil {
+		return err
+	}
 	page, err := e.Messages.List(ctx, run.ThreadID, apitype.MessageListParams{RunID: run.ID})
 	if err != nil {
 		return err

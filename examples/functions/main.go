@@ -49,7 +49,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model})
+	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model, Logger: backend.Logger()})
 	if err != nil {
 		return err
 	}
@@ -89,8 +89,11 @@ func run(ctx context.Context) error {
 				}
 			case apitype.EventRunRequiresAction:
 				next = ev.Run
-			case apitype.EventRunCompleted, apitype.EventRunFailed, apitype.EventRunIncomplete:
+			case apitype.EventRunCompleted, apitype.EventRunFailed, apitype.EventRunIncomplete, apitype.EventRunCancelled, apitype.EventRunExpired:
 				fmt.Printf("\nrun %s\n", ev.Run.Status)
+				if err := backend.Ended(ev.Run); err != nil {
+					return err
+				}
 			}
 		}
 		if next == nil {

@@ -49,7 +49,7 @@ func run(ctx context.Context, db string) error {
 		return err
 	}
 	defer sb.Close()
-	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model, CodeInterpreter: sb})
+	e, err := engine.Open(ctx, engine.Config{Path: db, Model: b.Model, CodeInterpreter: sb, Logger: backend.Logger()})
 	if err != nil {
 		return err
 	}
@@ -82,8 +82,8 @@ func run(ctx context.Context, db string) error {
 		return err
 	}
 	fmt.Println("run", run.Status)
-	if run.LastError != nil {
-		fmt.Println("last_error:", run.LastError.Code, run.LastError.Message)
+	if err := backend.Ended(run); err != nil {
+		return err
 	}
 	steps, err := e.Steps.List(ctx, thread.ID, run.ID, apitype.StepListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc}})
 	if err != nil {

@@ -62,8 +62,8 @@ func (b *Bot) Ask(ctx context.Context, question string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if r.Status != apitype.RunCompleted {
-		return "", fmt.Errorf("run %s: %s", r.ID, r.Status)
+	if err := backend.Ended(r); err != nil {
+		return "", err
 	}
 	page, err := b.e.Messages.List(ctx, r.ThreadID, apitype.MessageListParams{RunID: r.ID})
 	if err != nil || len(page.Data) == 0 {
@@ -80,7 +80,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model})
+	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model, Logger: backend.Logger()})
 	if err != nil {
 		log.Fatal(err)
 	}

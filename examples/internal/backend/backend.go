@@ -6,9 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
+	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/scripted"
@@ -47,4 +49,27 @@ func Pick(w io.Writer, turns ...scripted.Turn) Choice {
 	}
 	fmt.Fprintln(w, "backend: scripted model (deterministic answers; HEARTH_BACKEND=scripted)")
 	return Choice{Model: scripted.New(turns...), Name: name, Scripted: true}
+}
+
+// Ended returns nil for a completed run and otherwise an error with the
+// run's status and last_error, so an example that hits a failed run (no
+// model pulled, backend down) says why and exits non-zero.
+func Ended(r *apitype.Run) error {
+	if r.Status == apitype.RunCompleted {
+		return nil
+	}
+	if r.LastError != nil {
+		return fmt.Errorf("run %s %s: %s: %s", r.ID, r.Status, r.LastError.Code, r.LastError.Message)
+	}
+	if r.IncompleteDetails != nil {
+		return fmt.Errorf("run %s %s: %s", r.ID, r.Status, r.IncompleteDetails.Reason)
+	}
+	return fmt.Errorf("run %s ended %s", r.ID, r.Status)
+}
+
+// Logger is the examples' engine logger: warnings and errors to stderr, so
+// the engine's per-run info lines do not interleave with what an example
+// prints.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
