@@ -68,3 +68,24 @@ func TestFinishedRunHasNoExpiresAt(t *testing.T) {
 		}
 	})
 }
+
+// A model that answers nothing still leaves a completed run with its
+// message_creation step and an empty assistant message, as the hosted API.
+func TestEmptyReplyLeavesMessageAndStep(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, scripted.New(scripted.Turn{Text: ""}))
+	a, th := mustAssistant(t, e), mustThread(t, e, "Say nothing.")
+	r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil || r.Status != apitype.RunCompleted {
+		t.Fatalf("%v %+v", err, r)
+	}
+	steps := stepsOf(t, e, th.ID, r.ID)
+	if len(steps) != 1 || steps[0].Type != apitype.StepMessageCreation || steps[0].Status != apitype.StepCompleted {
+		t.Fatalf("steps %+v", steps)
+	}
+	m := lastMessage(t, e, th.ID)
+	if m.Role != apitype.RoleAssistant || m.Status != apitype.MessageCompleted || m.RunID == nil || *m.RunID != r.ID ||
+		steps[0].StepDetails.MessageCreation.MessageID != m.ID {
+		t.Fatalf("message %+v", m)
+	}
+}

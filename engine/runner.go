@@ -601,6 +601,13 @@ func (x *runner) closeMessageTx(tx *store.Tx, r *apitype.Run, c closing) ([]apit
 // complete writes the final message, its step and the completed run in one
 // transaction.
 func (x *runner) complete() error {
+	if x.msg == nil {
+		// An empty reply still gets its message_creation step and (empty)
+		// message, as every completed run has on the hosted API.
+		if err := x.openMessage(); err != nil {
+			return err
+		}
+	}
 	var c *closing
 	if x.msg != nil {
 		cl := x.closing(apitype.MessageCompleted, "")
