@@ -194,17 +194,43 @@ const (
 )
 
 // MessageContentInput is the content of a new message: a string or parts.
+//
+// Parts arrive in the SDKs' input shape, where a text part's text is a
+// string ({"type":"text","text":"…"}); the output shape
+// ({"text":{"value":"…","annotations":[]}}) is accepted too, so content
+// read from a message can be sent back as it is. Parts holds them in the
+// output shape either way.
 type MessageContentInput struct {
 	Text  string
 	Parts []MessageContent
 }
 
-// MarshalJSON writes a string when there are no parts.
+// contentPartInput is one part as a client sends it.
+type contentPartInput struct {
+	Type      string          `json:"type"`
+	Text      json.RawMessage `json:"text,omitempty"`
+	ImageFile *ImageFile      `json:"image_file,omitempty"`
+	ImageURL  *ImageURL       `json:"image_url,omitempty"`
+}
+
+// MarshalJSON writes a string when there are no parts, and parts in the
+// input shape otherwise.
 func (c MessageContentInput) MarshalJSON() ([]byte, error) {
 	if c.Parts == nil {
 		return json.Marshal(c.Text)
 	}
-	return json.Marshal(c.Parts)
+	out := make([]contentPartInput, len(c.Parts))
+	for i, p := range c.Parts {
+		out[i] = contentPartInput{Type: p.Type, ImageFile: p.ImageFile, ImageURL: p.ImageURL}
+		if p.Text != nil {
+			t, err := json.Marshal(p.Text.Value)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Text = t
+		}
+	}
+	return json.Marshal(out)
 }
 
 // UnmarshalJSON accepts a string or an array of content parts.
@@ -215,16 +241,44 @@ func (c *MessageContentInput) UnmarshalJSON(b []byte) error {
 		*c = MessageContentInput{}
 		return json.Unmarshal(b, &c.Text)
 	case len(b) > 0 && b[0] == '[':
-		*c = MessageContentInput{}
-		if err := json.Unmarshal(b, &c.Parts); err != nil {
+		var in []contentPartInput
+		if err := json.Unmarshal(b, &in); err != nil {
 			return err
 		}
-		if c.Parts == nil {
-			c.Parts = []MessageContent{}
+		parts := make([]MessageContent, len(in))
+		for i, p := range in {
+			parts[i] = MessageContent{Type: p.Type, ImageFile: p.ImageFile, ImageURL: p.ImageURL}
+			t, err := textPartInput(p.Text)
+			if err != nil {
+				return fmt.Errorf("content[%d].text: %w", i, err)
+			}
+			parts[i].Text = t
 		}
+		*c = MessageContentInput{Parts: parts}
 		return nil
 	default:
 		return fmt.Errorf("content: must be a string or an array of content parts")
+	}
+}
+
+// textPartInput reads a text part's text: a string (the SDKs' input shape)
+// or {value, annotations} (a part copied from a message).
+func textPartInput(b json.RawMessage) (*TextContent, error) {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		return nil, nil
+	case b[0] == '"':
+		t := &TextContent{Annotations: []Annotation{}}
+		return t, json.Unmarshal(b, &t.Value)
+	case b[0] == '{':
+		var t TextContent
+		if err := json.Unmarshal(b, &t); err != nil {
+			return nil, err
+		}
+		return &t, nil
+	default:
+		return nil, fmt.Errorf("must be a string")
 	}
 }
 

@@ -86,6 +86,19 @@ func TestUnions(t *testing.T) {
 	if err := json.Unmarshal([]byte(`[{"type":"text","text":{"value":"a","annotations":[]}}]`), &in); err != nil || len(in.Parts) != 1 {
 		t.Fatalf("parts: %v %+v", err, in)
 	}
+	// The SDKs' input shape: a text part's text is a string. It decodes to
+	// the output shape and encodes back as it came.
+	sdk := `[{"type":"text","text":"what is this?"},{"type":"image_file","image_file":{"file_id":"file-1","detail":"low"}}]`
+	if err := json.Unmarshal([]byte(sdk), &in); err != nil || len(in.Parts) != 2 || in.Parts[0].Text == nil || in.Parts[0].Text.Value != "what is this?" ||
+		in.Parts[0].Text.Annotations == nil || in.Parts[1].ImageFile.FileID != "file-1" {
+		t.Fatalf("sdk parts: %v %+v", err, in)
+	}
+	if out, _ := json.Marshal(in); string(out) != sdk {
+		t.Fatalf("sdk parts re-encoded as %s", out)
+	}
+	if err := json.Unmarshal([]byte(`[{"type":"text","text":[1]}]`), &in); err == nil {
+		t.Fatal("array text accepted")
+	}
 	if err := json.Unmarshal([]byte(`42`), &in); err == nil {
 		t.Fatal("number content accepted")
 	}

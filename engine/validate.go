@@ -241,11 +241,17 @@ func checkMessage(param string, m *apitype.MessageCreateParams) error {
 				if p.ImageFile == nil || !store.ValidID(store.PrefixFile, p.ImageFile.FileID) {
 					return apitype.Invalid(pp+".image_file.file_id", "an image_file part needs a valid 'file_id'.")
 				}
+				if err := checkDetail(pp+".image_file.detail", p.ImageFile.Detail); err != nil {
+					return err
+				}
 			case apitype.ContentImageURL:
 				if p.ImageURL == nil || p.ImageURL.URL == "" {
 					return apitype.Invalid(pp+".image_url.url", "an image_url part needs 'url'.")
 				}
 				if err := checkText(pp+".image_url.url", p.ImageURL.URL, 20<<20, true); err != nil {
+					return err
+				}
+				if err := checkDetail(pp+".image_url.detail", p.ImageURL.Detail); err != nil {
 					return err
 				}
 			default:
@@ -268,6 +274,15 @@ func checkMessage(param string, m *apitype.MessageCreateParams) error {
 		}
 	}
 	return checkMetadata(param+".metadata", m.Metadata)
+}
+
+// checkDetail validates an image part's detail: auto, low or high.
+func checkDetail(param, d string) error {
+	switch d {
+	case "", "auto", "low", "high":
+		return nil
+	}
+	return apitype.Invalid(param, "'detail' must be auto, low or high, got %q.", truncateForError(d))
 }
 
 // checkList validates list params whose cursors are ids with prefix.
