@@ -199,7 +199,7 @@ func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extr
 			if err := tx.PutMessage(m, tokens[i]); err != nil {
 				return err
 			}
-			files, err := s.e.attachToThread(tx, &t, m.Attachments)
+			files, err := s.e.attachToThread(tx, &t, fmt.Sprintf("messages[%d].attachments", i), m.Attachments)
 			if err != nil {
 				return err
 			}
@@ -327,7 +327,7 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 		if err != nil {
 			return err
 		}
-		ingest, err = s.e.attachToThread(tx, th, m.Attachments)
+		ingest, err = s.e.attachToThread(tx, th, "attachments", m.Attachments)
 		return err
 	})
 	if err != nil {

@@ -152,19 +152,45 @@ func runSearches(tx *store.Tx, r *apitype.Run) ([][]apitype.FileSearchResult, er
 	}
 }
 
-// attachToThread puts files attached to messages for file_search into the
-// thread's vector store, creating one for the thread when it has none.
-func (e *Engine) attachToThread(tx *store.Tx, th *apitype.Thread, atts []apitype.Attachment) ([]*apitype.VectorStoreFile, error) {
+// attachToThread adds files attached to a message to the thread's tool
+// resources, as the hosted API did: code_interpreter attachments join the
+// thread's code_interpreter files (so the code finds them in /mnt/data),
+// file_search attachments go into the thread's vector store, made for the
+// thread when it has none. It returns the vector store files to ingest.
+func (e *Engine) attachToThread(tx *store.Tx, th *apitype.Thread, param string, atts []apitype.Attachment) ([]*apitype.VectorStoreFile, error) {
 	var ids []string
+	changed := false
 	for _, a := range atts {
 		for _, t := range a.Tools {
-			if t.Type == apitype.ToolTypeFileSearch {
-				ids = append(ids, a.FileID)
-				break
+			switch t.Type {
+			case apitype.ToolTypeFileSearch:
+				if !slices.Contains(ids, a.FileID) {
+					ids = append(ids, a.FileID)
+				}
+			case apitype.ToolTypeCodeInterpreter:
+				if th.ToolResources == nil {
+					th.ToolResources = &apitype.ToolResources{}
+				}
+				ci := th.ToolResources.CodeInterpreter
+				if ci == nil {
+					ci = &apitype.CodeInterpreterResources{}
+					th.ToolResources.CodeInterpreter = ci
+				}
+				if slices.Contains(ci.FileIDs, a.FileID) {
+					continue
+				}
+				if len(ci.FileIDs) >= MaxCodeFiles {
+					return nil, apitype.Invalid(param, "the thread's code_interpreter already has %d files, the most it can hold; remove some with threads.update before attaching %s.", len(ci.FileIDs), a.FileID)
+				}
+				ci.FileIDs = append(ci.FileIDs, a.FileID)
+				changed = true
 			}
 		}
 	}
 	if len(ids) == 0 {
+		if changed {
+			return nil, tx.PutThread(th)
+		}
 		return nil, nil
 	}
 	if th.ToolResources == nil {
@@ -181,6 +207,9 @@ func (e *Engine) attachToThread(tx *store.Tx, th *apitype.Thread, atts []apitype
 			return nil, err
 		}
 		th.ToolResources.FileSearch = &apitype.FileSearchResources{VectorStoreIDs: []string{v.ID}}
+		changed = true
+	}
+	if changed {
 		if err := tx.PutThread(th); err != nil {
 			return nil, err
 		}

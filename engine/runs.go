@@ -169,7 +169,8 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 		return nil, err
 	}
 	pub, exec := *run, *run // the events' and the executor's own copies
-	created := e.store.Submit(ctx, func(tx *store.Tx) error {
+	var ingest []*apitype.VectorStoreFile
+	created := e.store.Submit(ctx, func(tx *store.Tx) (err error) {
 		// Re-checked, not re-read: this runs on the committer.
 		if !tx.HasThread(threadID) {
 			return apitype.NotFound("thread", threadID)
@@ -177,11 +178,13 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 		if !tx.HasAssistant(p.AssistantID) {
 			return noAssistant(p.AssistantID)
 		}
-		return e.storeRun(tx, &p, run)
+		ingest, err = e.storeRun(tx, &p, run)
+		return err
 	}, func(err error) {
 		if err == nil {
 			e.bus.publish(runID, apitype.Event{Event: apitype.EventRunCreated, Run: &pub},
 				apitype.Event{Event: apitype.EventRunQueued, Run: &pub})
+			e.ingestLater(ingest...)
 		}
 	})
 	e.queue.push(queuedRun{threadID: threadID, runID: runID, created: &created, run: &exec,
@@ -219,7 +222,10 @@ func (e *Engine) insertRun(tx *store.Tx, threadID string, p *apitype.RunCreatePa
 	if err != nil {
 		return nil, err
 	}
-	return r, e.storeRun(tx, p, r)
+	if _, err := e.storeRun(tx, p, r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // newRun resolves a queued run from its params and assistant.
@@ -276,22 +282,37 @@ func (e *Engine) newRun(threadID string, p *apitype.RunCreateParams, a *apitype.
 }
 
 // storeRun stores a new queued run with its additional messages, unless
-// the thread has an active run.
-func (e *Engine) storeRun(tx *store.Tx, p *apitype.RunCreateParams, r *apitype.Run) error {
+// the thread has an active run. Their attachments join the thread's tool
+// resources as a created message's do; it returns the files to ingest.
+func (e *Engine) storeRun(tx *store.Tx, p *apitype.RunCreateParams, r *apitype.Run) ([]*apitype.VectorStoreFile, error) {
 	threadID := r.ThreadID
 	if active := tx.ActiveRun(threadID); active != "" {
-		return apitype.ActiveRunError(threadID, active)
+		return nil, apitype.ActiveRunError(threadID, active)
 	}
+	var ingest []*apitype.VectorStoreFile
 	for i := range p.AdditionalMessages {
 		m := e.newMessage(threadID, &p.AdditionalMessages[i])
-		if err := e.checkFilesOf(tx, fmt.Sprintf("additional_messages[%d].", i), m); err != nil {
-			return err
+		param := fmt.Sprintf("additional_messages[%d].", i)
+		if err := e.checkFilesOf(tx, param, m); err != nil {
+			return nil, err
 		}
 		if err := tx.PutMessage(m, e.countTokens(m)); err != nil {
-			return err
+			return nil, err
 		}
+		if len(m.Attachments) == 0 {
+			continue
+		}
+		th, err := tx.GetThread(threadID)
+		if err != nil {
+			return nil, err
+		}
+		files, err := e.attachToThread(tx, th, param+"attachments", m.Attachments)
+		if err != nil {
+			return nil, err
+		}
+		ingest = append(ingest, files...)
 	}
-	return tx.PutRun(r)
+	return ingest, tx.PutRun(r)
 }
 
 // started publishes a new run's first events and schedules it.

@@ -35,9 +35,14 @@ type env struct {
 // httptest server and returns an official openai-go client pointed at it.
 func newEnv(t testing.TB, model llm.Model, mod ...func(*openaihttp.Options)) *env {
 	t.Helper()
-	eng, err := engine.Open(context.Background(), engine.Config{
-		Path: filepath.Join(t.TempDir(), "hearth.db"), Model: model, NoSync: true, MaxConcurrentRuns: 8,
-		FileIndex: &wordIndex{}})
+	return newEnvWith(t, engine.Config{Model: model, FileIndex: &wordIndex{}}, mod...)
+}
+
+// newEnvWith is newEnv with more of the engine's config (a sandbox, say).
+func newEnvWith(t testing.TB, cfg engine.Config, mod ...func(*openaihttp.Options)) *env {
+	t.Helper()
+	cfg.Path, cfg.NoSync, cfg.MaxConcurrentRuns = filepath.Join(t.TempDir(), "hearth.db"), true, 8
+	eng, err := engine.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
 
+	"github.com/hearth-go/hearth/codeinterp/wasi"
+	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
@@ -146,5 +150,79 @@ func TestContentPartsEveryEntryPoint(t *testing.T) {
 		if ae := apiErr(t, err, 400, "invalid_request_error"); ae.Param != tc.param {
 			t.Errorf("%s: param %q, want %q (%s)", tc.body, ae.Param, tc.param, ae.Message)
 		}
+	}
+}
+
+// A file attached to a message for the code interpreter is in /mnt/data
+// when the code runs, and joins the thread's code_interpreter files, as on
+// the hosted API — whether attached by messages.create or by a run's
+// additional_messages (issue 14, point 2).
+func TestAttachmentsReachMntData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts CPython")
+	}
+	sb, err := wasi.New(wasi.Config{CacheDir: filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	m := scripted.New(
+		scripted.Turn{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: `{"code":"print(open('/mnt/data/sales.csv').read().strip())"}`}}},
+		scripted.Turn{Match: scripted.HasToolResult, Text: "Two rows."},
+		scripted.Turn{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: `{"code":"import os\nprint(sorted(os.listdir('/mnt/data')))"}`}}},
+		scripted.Turn{Match: scripted.HasToolResult, Text: "Both files."},
+	)
+	e := newEnvWith(t, engine.Config{Model: m, FileIndex: &wordIndex{}, CodeInterpreter: sb})
+	ctx := context.Background()
+	upload := func(name, body string) string {
+		f, err := e.client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(body), name, "text/csv"), Purpose: openai.FilePurposeAssistants})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.ID
+	}
+	sales, costs := upload("sales.csv", "month,sales\njan,10\n"), upload("costs.csv", "month,costs\njan,4\n")
+	a := e.assistant(t, openai.AssistantToolUnionParam{OfCodeInterpreter: &openai.CodeInterpreterToolParam{}})
+	th, err := e.client.Beta.Threads.New(ctx, openai.BetaThreadNewParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.Beta.Threads.Messages.New(ctx, th.ID, openai.BetaThreadMessageNewParams{Role: openai.BetaThreadMessageNewParamsRoleUser,
+		Content: openai.BetaThreadMessageNewParamsContentUnion{OfString: openai.String("Analyse the attached CSV.")},
+		Attachments: []openai.BetaThreadMessageNewParamsAttachment{{FileID: openai.String(sales),
+			Tools: []openai.BetaThreadMessageNewParamsAttachmentToolUnion{{OfCodeInterpreter: &openai.CodeInterpreterToolParam{}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.client.Beta.Threads.Runs.New(ctx, th.ID, openai.BetaThreadRunNewParams{AssistantID: a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r = e.poll(t, th.ID, r.ID); r.Status != openai.RunStatusCompleted {
+		t.Fatalf("run %s: %+v", r.Status, r.LastError)
+	}
+	if out, _ := scripted.LastToolResult(&m.Requests()[1]); !strings.Contains(out, "jan,10") {
+		t.Fatalf("the code read %q", out)
+	}
+
+	r, err = e.client.Beta.Threads.Runs.New(ctx, th.ID, openai.BetaThreadRunNewParams{AssistantID: a.ID,
+		AdditionalMessages: []openai.BetaThreadRunNewParamsAdditionalMessage{{Role: "user",
+			Content: openai.BetaThreadRunNewParamsAdditionalMessageContentUnion{OfString: openai.String("And this one?")},
+			Attachments: []openai.BetaThreadRunNewParamsAdditionalMessageAttachment{{FileID: openai.String(costs),
+				Tools: []openai.BetaThreadRunNewParamsAdditionalMessageAttachmentToolUnion{{OfCodeInterpreter: &openai.CodeInterpreterToolParam{}}}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r = e.poll(t, th.ID, r.ID); r.Status != openai.RunStatusCompleted {
+		t.Fatalf("run %s: %+v", r.Status, r.LastError)
+	}
+	if out, _ := scripted.LastToolResult(&m.Requests()[3]); !strings.Contains(out, "'costs.csv'") || !strings.Contains(out, "'sales.csv'") {
+		t.Fatalf("/mnt/data holds %q", out)
+	}
+	got, err := e.client.Beta.Threads.Get(ctx, th.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := got.ToolResources.CodeInterpreter.FileIDs; len(ids) != 2 || ids[0] != sales || ids[1] != costs {
+		t.Fatalf("thread code_interpreter files %v", ids)
 	}
 }
