@@ -47,14 +47,14 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.SetOutput(a.stderr)
 	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB)")
 	fs.StringVar(&c.addr, "addr", a.env("HEARTH_ADDR", "127.0.0.1:8080"), "listen address (env HEARTH_ADDR); without API keys it must be a loopback address")
-	fs.StringVar(&c.backend, "model-backend", a.env("HEARTH_MODEL_BACKEND", "ollama"), "model backend: ollama or scripted (an echo, for trying the API without a model) (env HEARTH_MODEL_BACKEND)")
+	fs.StringVar(&c.backend, "model-backend", a.env("HEARTH_MODEL_BACKEND", "ollama"), "model backend: ollama, openai (any OpenAI-compatible server, see --openai-url) or scripted (an echo, for trying the API without a model) (env HEARTH_MODEL_BACKEND)")
 	fs.StringVar(&c.ollamaURL, "ollama-url", a.env("HEARTH_OLLAMA_URL", a.env("OLLAMA_HOST", "http://127.0.0.1:11434")), "Ollama URL (env HEARTH_OLLAMA_URL, OLLAMA_HOST)")
 	fs.StringVar(&c.model, "default-model", a.env("HEARTH_DEFAULT_MODEL", ""), "model for assistants created without one (env HEARTH_DEFAULT_MODEL)")
 	fs.StringVar(&c.keysFile, "keys-file", a.env("HEARTH_API_KEYS_FILE", ""), "file of API keys, one a line, # comments (env HEARTH_API_KEYS_FILE); env HEARTH_API_KEYS adds comma-separated keys")
 	fs.StringVar(&c.logFormat, "log-format", a.env("HEARTH_LOG_FORMAT", "text"), "log format: text or json (env HEARTH_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", a.env("HEARTH_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env HEARTH_LOG_LEVEL)")
 	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
-	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "Ollama model that embeds file search chunks, e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
+	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "model that embeds file search chunks on the backend's server (Ollama, or the OpenAI-compatible /v1/embeddings), e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
 	fs.StringVar(&c.allowedHosts, "allowed-hosts", a.env("HEARTH_ALLOWED_HOSTS", ""), "comma-separated Host header names served besides loopback ones, against DNS rebinding; * allows any (env HEARTH_ALLOWED_HOSTS)")
 	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
 	fs.StringVar(&c.maxRuns, "max-concurrent-runs", a.env("HEARTH_MAX_CONCURRENT_RUNS", "auto"), "runs executing at once; auto: from the backend (Ollama's OLLAMA_NUM_PARALLEL) and the CPUs (env HEARTH_MAX_CONCURRENT_RUNS)")
@@ -65,6 +65,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err := c.aliases.Set(a.getenv("HEARTH_MODEL_ALIASES")); err != nil {
 		return fmt.Errorf("%w: HEARTH_MODEL_ALIASES: %v", errUsage, err)
 	}
+	oa := a.openaiFlags(fs) // --model-backend openai; see openai.go
 	fs.Var(c.aliases, "model-alias", "alias=model: requests for the alias run the local model, objects keep the alias (repeatable, or comma-separated; env HEARTH_MODEL_ALIASES), e.g. gpt-4o=llama3.2")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil // -h printed the flags: asked for, not an error
@@ -90,7 +91,11 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("refusing to listen on %q without API keys: set HEARTH_API_KEYS or --keys-file, or listen on 127.0.0.1", c.addr)
 	}
 	model := a.model
-	if model == nil {
+	if model == nil && c.backend == "openai" {
+		if model, err = oa.open(ctx, log, c.model, c.embedModel); err != nil {
+			return err
+		}
+	} else if model == nil {
 		if model, err = newModel(c.backend, c.ollamaURL, log); err != nil {
 			return err
 		}
@@ -114,7 +119,11 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: --code-interpreter must be wasi or off, got %q", errUsage, c.codeInterpreter)
 	}
 	var embedder filesearch.Embedder
-	if c.embedModel != "" {
+	if c.embedModel != "" && c.backend == "openai" {
+		if embedder, err = oa.embedder(c.embedModel); err != nil {
+			return err
+		}
+	} else if c.embedModel != "" {
 		oc, err := ollama.New(ollama.Config{URL: c.ollamaURL, EmbedModel: c.embedModel, Logger: log})
 		if err != nil {
 			return err
@@ -205,7 +214,7 @@ func newModel(backend, url string, log *slog.Logger) (llm.Model, error) {
 	case "ollama":
 		return ollama.New(ollama.Config{URL: url, Logger: log})
 	}
-	return nil, fmt.Errorf("%w: --model-backend must be scripted or ollama, got %q", errUsage, backend)
+	return nil, fmt.Errorf("%w: --model-backend must be ollama, openai or scripted, got %q", errUsage, backend)
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

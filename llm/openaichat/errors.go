@@ -203,7 +203,7 @@ func (c *Client) statusErr(ctx context.Context, se *StatusError, model, after st
 	case se.StatusCode == http.StatusTooManyRequests || se.StatusCode == http.StatusServiceUnavailable:
 		return explain(llm.ErrRateLimited, se, "openaichat: %s is busy (%s); retry later or add capacity", c.base, said)
 	case isOverflow(se):
-		return explain(llm.ErrContextOverflow, se, "openaichat: the prompt does not fit%s's context window (%s); shorten the conversation or set the context size the server runs with (--context-window)", possessive(model), said)
+		return explain(llm.ErrContextOverflow, se, "openaichat: the prompt does not fit%s's context window (%s); shorten the conversation or set the context size the server runs with (--openai-context-window or Config.ContextWindow)", possessive(model), said)
 	}
 	return explain(ErrServer, se, "openaichat: %s failed%s (%s)", c.base, forModel(model), said)
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hearth-go/hearth/filesearch"
+	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/llm/openaichat"
+)
+
+// openaiFlags configure --model-backend openai: any OpenAI-compatible
+// server (vLLM, SGLang, llama-server, LM Studio, LocalAI, Ollama's /v1). The
+// API key is read from the environment or a file, never from a flag: flags
+// show in ps and shell history.
+type openaiFlags struct {
+	a             *app
+	url, keyFile  string
+	contextWindow int
+	idleTimeout   time.Duration
+	client        *openaichat.Client
+}
+
+func (a *app) openaiFlags(fs *flag.FlagSet) *openaiFlags {
+	o := &openaiFlags{a: a}
+	fs.StringVar(&o.url, "openai-url", a.env("HEARTH_OPENAI_URL", ""), "OpenAI-compatible server for --model-backend openai, e.g. http://gpu:8000/v1 (env HEARTH_OPENAI_URL); its API key comes from env HEARTH_OPENAI_API_KEY or OPENAI_API_KEY, or --openai-key-file")
+	fs.StringVar(&o.keyFile, "openai-key-file", a.env("HEARTH_OPENAI_API_KEY_FILE", ""), "file holding the OpenAI-compatible server's API key (env HEARTH_OPENAI_API_KEY_FILE)")
+	fs.IntVar(&o.contextWindow, "openai-context-window", 0, "the served model's context in tokens when the server does not report it (vLLM and llama-server do)")
+	fs.DurationVar(&o.idleTimeout, "openai-idle-timeout", openaichat.DefaultIdleTimeout, "how long a reply stream may stay silent before the call fails")
+	return o
+}
+
+// key is the API key: the file's first non-comment line, else the env.
+func (o *openaiFlags) key() (string, error) {
+	if o.keyFile != "" {
+		b, err := os.ReadFile(o.keyFile)
+		if err != nil {
+			return "", fmt.Errorf("--openai-key-file: %w", err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				return l, nil
+			}
+		}
+		return "", fmt.Errorf("--openai-key-file %s holds no key", o.keyFile)
+	}
+	if k := o.a.getenv("HEARTH_OPENAI_API_KEY"); k != "" {
+		return k, nil
+	}
+	return o.a.getenv("OPENAI_API_KEY"), nil
+}
+
+// open builds the client and logs which server and models answer. An
+// unreachable server is a warning, not a refusal to start: runs fail with
+// an actionable last_error until it comes up.
+func (o *openaiFlags) open(ctx context.Context, log *slog.Logger, defaultModel, embedModel string) (llm.Model, error) {
+	if o.url == "" {
+		return nil, fmt.Errorf("%w: --model-backend openai needs --openai-url (or HEARTH_OPENAI_URL), e.g. http://127.0.0.1:8000/v1", errUsage)
+	}
+	key, err := o.key()
+	if err != nil {
+		return nil, err
+	}
+	c, err := openaichat.New(openaichat.Config{URL: o.url, APIKey: key, ContextWindow: o.contextWindow,
+		EmbedModel: embedModel, IdleTimeout: o.idleTimeout, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	o.client = c
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	models, err := c.Models(pctx)
+	if err != nil {
+		log.Warn("model server does not answer yet; runs fail until it does", "server", c.URL(), "err", err)
+		return c, nil
+	}
+	ids := make([]string, len(models))
+	for i, m := range models {
+		ids[i] = m.ID
+	}
+	attrs := []any{"server", c.URL(), "models", strings.Join(ids, ","), "api_key", key != ""}
+	if defaultModel != "" {
+		n, _ := c.ContextWindow(pctx, defaultModel)
+		attrs = append(attrs, "default_model", defaultModel, "context_window", n)
+	}
+	if embedModel != "" {
+		attrs = append(attrs, "embed_model", embedModel)
+	}
+	log.Info("model server answers", attrs...)
+	return c, nil
+}
+
+// embedder embeds file search chunks on the same server.
+func (o *openaiFlags) embedder(model string) (filesearch.Embedder, error) {
+	if o.client == nil {
+		return nil, errors.New("--embed-model with --model-backend openai: no client")
+	}
+	return filesearch.NewLLMEmbedder(o.client, model), nil
+}
