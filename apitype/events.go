@@ -86,15 +86,20 @@ type ToolCallDelta struct {
 }
 
 // CodeInterpreterDelta is new code input and new outputs (each with Index).
+// Input is always written: the call's first delta carries it empty, as the
+// hosted API's did, and the SDKs' accumulators append to it.
 type CodeInterpreterDelta struct {
-	Input   string                  `json:"input,omitempty"`
+	Input   string                  `json:"input"`
 	Outputs []CodeInterpreterOutput `json:"outputs,omitempty"`
 }
 
 // FunctionDelta is a function's name (first delta), argument text and output.
+// Arguments is always written (empty in the first delta, as on the hosted
+// API); Output is omitted until there is one, since accumulators would
+// overwrite text with a null.
 type FunctionDelta struct {
 	Name      string  `json:"name,omitempty"`
-	Arguments string  `json:"arguments,omitempty"`
+	Arguments string  `json:"arguments"`
 	Output    *string `json:"output,omitempty"`
 }
 

@@ -653,32 +653,46 @@ func (x *runner) streamCall(d llm.ToolCallDelta) error {
 		x.streamed[d.Index] = sc
 	}
 	sc.args.WriteString(d.ArgumentsDelta)
-	call := apitype.ToolCallDelta{Index: d.Index}
+	typ := x.toolType(sc.name)
 	if first {
-		call.ID, call.Type = sc.id, x.toolType(sc.name)
+		// The first delta names the call with an empty input, as the
+		// hosted API's did: SDKs hand it to tool_call_created and only the
+		// following deltas to tool_call_delta.
+		x.publishStepDelta(callHeader(d.Index, sc.id, typ, sc.name))
 	}
-	switch x.toolType(sc.name) {
+	call := apitype.ToolCallDelta{Index: d.Index, Type: typ}
+	switch typ {
 	case apitype.ToolTypeCodeInterpreter:
 		code := partialString(sc.args.String(), "code")
-		if len(code) <= sc.sent && !first {
+		if len(code) <= sc.sent {
 			return nil
 		}
 		call.CodeInterpreter = &apitype.CodeInterpreterDelta{Input: code[sc.sent:]}
 		sc.sent = len(code)
 	case apitype.ToolTypeFileSearch:
-		if !first {
+		return nil
+	default:
+		if d.ArgumentsDelta == "" {
 			return nil
 		}
-		call.FileSearch = &apitype.FileSearchCall{}
-	default:
-		fc := &apitype.FunctionDelta{Arguments: d.ArgumentsDelta}
-		if first {
-			fc.Name = sc.name
-		}
-		call.Function = fc
+		call.Function = &apitype.FunctionDelta{Arguments: d.ArgumentsDelta}
 	}
 	x.publishStepDelta(call)
 	return nil
+}
+
+// callHeader is a tool call's first delta: its id and type, input empty.
+func callHeader(index int, id string, typ apitype.ToolType, name string) apitype.ToolCallDelta {
+	h := apitype.ToolCallDelta{Index: index, ID: id, Type: typ}
+	switch typ {
+	case apitype.ToolTypeCodeInterpreter:
+		h.CodeInterpreter = &apitype.CodeInterpreterDelta{}
+	case apitype.ToolTypeFileSearch:
+		h.FileSearch = &apitype.FileSearchCall{}
+	default:
+		h.Function = &apitype.FunctionDelta{Name: name}
+	}
+	return h
 }
 
 func (x *runner) publishStepDelta(calls ...apitype.ToolCallDelta) {
@@ -764,8 +778,17 @@ func (x *runner) toolCalls(calls []llm.ToolCall) (bool, error) {
 		if err := x.openToolStep(); err != nil {
 			return false, err
 		}
+		// A backend that returns whole calls is streamed in the hosted
+		// shape all the same: the call, then its input.
 		for i, c := range recorded {
-			x.publishStepDelta(callDelta(i, c))
+			name := ""
+			if c.Function != nil {
+				name = c.Function.Name
+			}
+			x.publishStepDelta(callHeader(i, c.ID, c.Type, name))
+			if d, ok := callInput(i, c); ok {
+				x.publishStepDelta(d)
+			}
 		}
 	}
 	x.toolStep.StepDetails.ToolCalls = recorded
@@ -835,7 +858,7 @@ func (x *runner) runBuiltin(index int, c *apitype.ToolCall, args json.RawMessage
 		}
 		res = &ToolResult{Output: "error: " + err.Error(), Logs: "error: " + err.Error()}
 	}
-	delta := apitype.ToolCallDelta{Index: index}
+	delta := apitype.ToolCallDelta{Index: index, Type: c.Type} // type is required in every SDK's delta type
 	switch c.Type {
 	case apitype.ToolTypeCodeInterpreter:
 		var outs []apitype.CodeInterpreterOutput
@@ -955,16 +978,19 @@ func partialString(doc, key string) string {
 	return b.String()
 }
 
-// callDelta is the first (and whole) delta of a call that arrived complete.
-func callDelta(index int, c apitype.ToolCall) apitype.ToolCallDelta {
-	d := apitype.ToolCallDelta{Index: index, ID: c.ID, Type: c.Type, FileSearch: c.FileSearch}
-	if ci := c.CodeInterpreter; ci != nil {
-		d.CodeInterpreter = &apitype.CodeInterpreterDelta{Input: ci.Input}
+// callInput is the delta after a whole call's header: its input (and the
+// output of a call answered at once, such as an unknown tool's error).
+func callInput(index int, c apitype.ToolCall) (apitype.ToolCallDelta, bool) {
+	d := apitype.ToolCallDelta{Index: index, Type: c.Type}
+	switch {
+	case c.CodeInterpreter != nil && c.CodeInterpreter.Input != "":
+		d.CodeInterpreter = &apitype.CodeInterpreterDelta{Input: c.CodeInterpreter.Input}
+	case c.Function != nil && (c.Function.Arguments != "" || c.Function.Output != nil):
+		d.Function = &apitype.FunctionDelta{Arguments: c.Function.Arguments, Output: c.Function.Output}
+	default:
+		return d, false
 	}
-	if f := c.Function; f != nil {
-		d.Function = &apitype.FunctionDelta{Name: f.Name, Arguments: f.Arguments, Output: f.Output}
-	}
-	return d
+	return d, true
 }
 
 // searchesSoFar returns the results of the run's file_search calls so far.

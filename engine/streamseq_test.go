@@ -88,8 +88,11 @@ func TestStreamCodeInterpreterStep(t *testing.T) {
 			t.Fatalf("outputs before the input is complete (delta %d)", i)
 		}
 	}
-	if ids != 1 || types != 1 || deltas[0].ID == "" || deltas[0].Type != apitype.ToolTypeCodeInterpreter {
-		t.Fatalf("id and type must come once, on the first delta: %+v", deltas[0])
+	// The id comes once, on the first delta, whose input is empty (the SDKs
+	// hand it to tool_call_created); the type is on every delta, as the
+	// SDKs' delta types require it.
+	if ids != 1 || types != len(deltas) || deltas[0].ID == "" || deltas[0].Type != apitype.ToolTypeCodeInterpreter || deltas[0].CodeInterpreter.Input != "" {
+		t.Fatalf("id must come once, on the first delta, with an empty input; type on every delta: %+v", deltas[0])
 	}
 	if input.String() != code {
 		t.Fatalf("input deltas concatenate to %q, want %q", input.String(), code)

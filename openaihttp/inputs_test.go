@@ -226,3 +226,42 @@ func TestAttachmentsReachMntData(t *testing.T) {
 		t.Fatalf("thread code_interpreter files %v", ids)
 	}
 }
+
+// A backend that returns a whole call (as Ollama does) is streamed in the
+// hosted shape: a first delta with the id, type and name and empty
+// arguments (the SDKs' tool_call_created), then the arguments in a delta
+// of their own (tool_call_delta) — issue 14, point 3.
+func TestToolCallInputArrivesInDeltas(t *testing.T) {
+	m := scripted.New(scripted.Turn{Calls: []scripted.Call{{Name: "get_weather", Arguments: `{"location":"Paris"}`}}})
+	e := newEnv(t, m)
+	ctx := context.Background()
+	a := e.assistant(t, openai.AssistantToolUnionParam{OfFunction: &openai.FunctionToolParam{Function: openai.FunctionDefinitionParam{Name: "get_weather"}}})
+	th := e.threadWith(t, "Weather in Paris?")
+	stream := e.client.Beta.Threads.Runs.NewStreaming(ctx, th.ID, openai.BetaThreadRunNewParams{AssistantID: a.ID})
+	var deltas []openai.ToolCallDeltaUnion
+	var raws []string
+	for stream.Next() {
+		ev := stream.Current()
+		if ev.Event == "thread.run.step.delta" {
+			d := ev.AsThreadRunStepDelta().Data
+			for _, tc := range d.Delta.StepDetails.ToolCalls {
+				deltas = append(deltas, tc)
+				raws = append(raws, tc.RawJSON())
+			}
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(deltas) != 2 {
+		t.Fatalf("want 2 deltas (the call, then its arguments), got %d: %v", len(deltas), raws)
+	}
+	first, second := deltas[0].AsFunction(), deltas[1].AsFunction()
+	if first.ID == "" || first.Type != "function" || first.Function.Name != "get_weather" || first.Function.Arguments != "" ||
+		!strings.Contains(raws[0], `"arguments":""`) {
+		t.Fatalf("first delta %s", raws[0])
+	}
+	if second.ID != "" || second.Type != "function" || second.Function.Arguments != `{"location":"Paris"}` {
+		t.Fatalf("second delta %s", raws[1])
+	}
+}

@@ -34,6 +34,7 @@ func TestNpmSDK(t *testing.T) {
 		scripted.Turn{Text: "Subtract 11, divide by 3.", Pieces: 5},
 		scripted.Turn{Calls: []scripted.Call{{Name: "get_weather", Arguments: `{"location":"Paris"}`}}, StreamArguments: true},
 		scripted.Turn{Match: scripted.HasToolResult, Text: "Sunny, 22C."},
+		scripted.Turn{Calls: []scripted.Call{{Name: "get_weather", Arguments: `{"location":"Rome"}`}}},
 	)
 	e := newEnv(t, m)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -45,7 +46,7 @@ func TestNpmSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, flow := range []string{"math-tutor", "stream-text", "weather-stream", "paging", "vector-stores", "errors"} {
+	for _, flow := range []string{"math-tutor", "stream-text", "weather-stream", "paging", "vector-stores", "errors", "whole-call", "content-parts"} {
 		if !strings.Contains(string(out), "ok "+flow) {
 			t.Errorf("flow %s did not pass", flow)
 		}

@@ -96,3 +96,29 @@ try {
   check(e instanceof BadRequestError && e.param === 'temperature', '400 param ' + e.param);
 }
 console.log('ok errors');
+
+// A whole call (as Ollama returns it) streams in the hosted shape:
+// toolCallCreated sees empty arguments, toolCallDelta brings them.
+{
+  const t2 = await client.beta.threads.create({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Weather in Rome?' }] }] });
+  let createdArgs = null, deltaArgs = '';
+  const s = client.beta.threads.runs.stream(t2.id, { assistant_id: tutor.id })
+    .on('toolCallCreated', (tc) => { createdArgs = tc.function.arguments; })
+    .on('toolCallDelta', (d) => { deltaArgs += d.function?.arguments ?? ''; });
+  const r = await s.finalRun();
+  check(r.status === 'requires_action', 'whole call status ' + r.status);
+  check(createdArgs === '', 'toolCallCreated arguments ' + JSON.stringify(createdArgs));
+  check(deltaArgs === '{"location":"Rome"}', 'toolCallDelta arguments ' + JSON.stringify(deltaArgs));
+  await client.beta.threads.runs.cancel(r.id, { thread_id: t2.id });
+}
+console.log('ok whole-call');
+
+// Content parts as the SDK sends them, at each entry point.
+{
+  const partsOf = (text) => [{ type: 'text', text }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'low' } }];
+  const t3 = await client.beta.threads.create({ messages: [{ role: 'user', content: partsOf('one') }] });
+  await client.beta.threads.messages.create(t3.id, { role: 'user', content: partsOf('two') });
+  const listed = await client.beta.threads.messages.list(t3.id, { order: 'asc' });
+  check(listed.data.length === 2 && listed.data[1].content[0].text.value === 'two' && listed.data[1].content[1].type === 'image_url', 'parts stored');
+}
+console.log('ok content-parts');
