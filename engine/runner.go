@@ -44,6 +44,9 @@ type runner struct {
 	// (loaded from the steps on first use), for citations.
 	searches       [][]apitype.FileSearchResult
 	searchesLoaded bool
+	// cited is how many citations of the open message have gone out in
+	// its deltas.
+	cited int
 	// sandboxFiles maps /mnt/data paths the run's code wrote to their
 	// files; images are those that are images, for the answer's content.
 	sandboxFiles map[string]string
@@ -470,9 +473,31 @@ func (x *runner) appendText(delta string) error {
 	x.out.publish(apitype.Event{Event: apitype.EventMessageDelta, MessageDelta: &apitype.MessageDeltaEvent{
 		ID: x.msg.ID, Object: apitype.ObjectMessageDelta,
 		Delta: apitype.MessageDelta{Content: []apitype.MessageContent{{Index: apitype.Ptr(0), Type: apitype.ContentText,
-			Text: &apitype.TextContent{Value: delta, Annotations: []apitype.Annotation{}}}}},
+			Text: &apitype.TextContent{Value: delta, Annotations: x.newCitations(delta)}}}},
 	}})
 	return nil
+}
+
+// newCitations are the citations whose marker the delta just appended
+// completes, numbered on from those already sent, as the hosted API put
+// each in the delta that carried its marker. They are computed as the
+// finished message's are, so the streamed ones are exactly its citations.
+func (x *runner) newCitations(delta string) []apitype.Annotation {
+	out := []apitype.Annotation{}
+	if !strings.Contains(delta, "】") || !x.hasTool(apitype.ToolTypeFileSearch) {
+		return out
+	}
+	searches, err := x.searchesSoFar()
+	if err != nil || len(searches) == 0 {
+		return out
+	}
+	all := citations(x.text.String(), searches)
+	for _, a := range all[min(x.cited, len(all)):] {
+		a.Index = apitype.Ptr(x.cited)
+		x.cited++
+		out = append(out, a)
+	}
+	return out
 }
 
 func (x *runner) openMessage() error {
@@ -509,6 +534,7 @@ func (x *runner) openMessage() error {
 	}, func() { x.msg, x.msgStep = nil, nil })
 	x.msg, x.msgStep = m, s
 	x.text.Reset()
+	x.cited = 0
 	return nil
 }
 
