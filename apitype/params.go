@@ -198,9 +198,23 @@ type VectorStoreFileCreateParams struct {
 	Attributes       map[string]any    `json:"attributes,omitempty"`
 }
 
-// VectorStoreFileBatchCreateParams attaches files in a batch.
+// VectorStoreFileUpdateParams replaces a vector store file's attributes.
+type VectorStoreFileUpdateParams struct {
+	Attributes map[string]any `json:"attributes"`
+}
+
+// VectorStoreFileBatchCreateParams attaches files in a batch: FileIDs with
+// the batch's chunking and attributes, or Files each with its own.
 type VectorStoreFileBatchCreateParams struct {
-	FileIDs          []string          `json:"file_ids"`
+	FileIDs          []string               `json:"file_ids,omitempty"`
+	Files            []VectorStoreBatchFile `json:"files,omitempty"`
+	ChunkingStrategy *ChunkingStrategy      `json:"chunking_strategy,omitempty"`
+	Attributes       map[string]any         `json:"attributes,omitempty"`
+}
+
+// VectorStoreBatchFile is one file of a batch with its own settings.
+type VectorStoreBatchFile struct {
+	FileID           string            `json:"file_id"`
 	ChunkingStrategy *ChunkingStrategy `json:"chunking_strategy,omitempty"`
 	Attributes       map[string]any    `json:"attributes,omitempty"`
 }

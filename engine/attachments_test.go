@@ -70,3 +70,61 @@ func TestAdditionalMessagesAttach(t *testing.T) {
 		}
 	}
 }
+
+// Vector store file attributes: set on create and per file of a batch,
+// replaced by UpdateFile, validated as the hosted API did.
+func TestVectorStoreFileAttributes(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, scripted.Echo())
+	f, err := e.Files.Create(ctx, strings.NewReader("kettle two years"), apitype.FileCreateParams{Filename: "k.txt", Purpose: "assistants"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.Files.Create(ctx, strings.NewReader("toaster"), apitype.FileCreateParams{Filename: "t.txt", Purpose: "assistants"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID, Attributes: map[string]any{"lang": "en"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.VectorStores.UpdateFile(ctx, vs.ID, f.ID, apitype.VectorStoreFileUpdateParams{Attributes: map[string]any{"lang": "de", "n": 2.0, "ok": true}})
+	if err != nil || got.Attributes["lang"] != "de" || len(got.Attributes) != 3 {
+		t.Fatalf("update %v %+v", err, got)
+	}
+	if got, _ = e.VectorStores.RetrieveFile(ctx, vs.ID, f.ID); got.Attributes["lang"] != "de" {
+		t.Fatalf("stored %+v", got.Attributes)
+	}
+	for _, tc := range []struct {
+		err   error
+		param string
+	}{
+		{func() error {
+			_, err := e.VectorStores.UpdateFile(ctx, vs.ID, f.ID, apitype.VectorStoreFileUpdateParams{Attributes: map[string]any{"x": map[string]any{}}})
+			return err
+		}(), "attributes.x"},
+		{func() error {
+			_, err := e.VectorStores.CreateBatch(ctx, vs.ID, apitype.VectorStoreFileBatchCreateParams{FileIDs: []string{g.ID}, Files: []apitype.VectorStoreBatchFile{{FileID: g.ID}}})
+			return err
+		}(), "files"},
+		{func() error {
+			_, err := e.VectorStores.CreateBatch(ctx, vs.ID, apitype.VectorStoreFileBatchCreateParams{Files: []apitype.VectorStoreBatchFile{{FileID: "file-nope"}}})
+			return err
+		}(), "files[0].file_id"},
+	} {
+		var ae *apitype.Error
+		if !errors.As(tc.err, &ae) || ae.Param != tc.param {
+			t.Errorf("want a 400 on %s, got %v", tc.param, tc.err)
+		}
+	}
+	b, err := e.VectorStores.CreateBatch(ctx, vs.ID, apitype.VectorStoreFileBatchCreateParams{Files: []apitype.VectorStoreBatchFile{{FileID: g.ID, Attributes: map[string]any{"a": "b"}}}})
+	if err != nil || b.FileCounts.Total != 1 {
+		t.Fatalf("batch of files %v %+v", err, b)
+	}
+	if got, _ = e.VectorStores.RetrieveFile(ctx, vs.ID, g.ID); got.Attributes["a"] != "b" {
+		t.Fatalf("batch file attributes %+v", got.Attributes)
+	}
+}

@@ -65,6 +65,30 @@ func checkMetadata(param string, m apitype.Metadata) error {
 	return nil
 }
 
+// checkAttributes validates a vector store file's attributes as the hosted
+// API did: at most 16 keys of up to 64 characters, each value a string of
+// up to 512 characters, a number or a boolean.
+func checkAttributes(param string, a map[string]any) error {
+	if len(a) > MaxMetadataPairs {
+		return apitype.Invalid(param, "'%s' has %d keys; the maximum is %d.", param, len(a), MaxMetadataPairs)
+	}
+	for k, v := range a {
+		if k == "" || !utf8.ValidString(k) || utf8.RuneCountInString(k) > MaxMetadataKey {
+			return apitype.Invalid(param, "'%s' key %q must be 1 to %d characters of valid UTF-8.", param, truncateForError(k), MaxMetadataKey)
+		}
+		switch v := v.(type) {
+		case string:
+			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > MaxMetadataValue {
+				return apitype.Invalid(param+"."+k, "'%s.%s' must be at most %d characters of valid UTF-8.", param, truncateForError(k), MaxMetadataValue)
+			}
+		case float64, bool:
+		default:
+			return apitype.Invalid(param+"."+k, "'%s.%s' must be a string, a number or a boolean.", param, truncateForError(k))
+		}
+	}
+	return nil
+}
+
 func truncateForError(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "…"

@@ -334,7 +334,8 @@ func (s *VectorStores) All(ctx context.Context, p apitype.ListParams) iter.Seq2[
 
 // CreateFile attaches a file to a vector store and starts ingesting it.
 func (s *VectorStores) CreateFile(ctx context.Context, vsID string, p apitype.VectorStoreFileCreateParams) (*apitype.VectorStoreFile, error) {
-	if err := firstErr(checkFileIDs("file_id", []string{p.FileID}), checkChunking("chunking_strategy", p.ChunkingStrategy)); err != nil {
+	if err := firstErr(checkFileIDs("file_id", []string{p.FileID}), checkChunking("chunking_strategy", p.ChunkingStrategy),
+		checkAttributes("attributes", p.Attributes)); err != nil {
 		return nil, trimIndex(err, "file_id")
 	}
 	var files []*apitype.VectorStoreFile
@@ -360,6 +361,25 @@ func trimIndex(err error, param string) error {
 		return &c
 	}
 	return err
+}
+
+// UpdateFile replaces a vector store file's attributes.
+func (s *VectorStores) UpdateFile(ctx context.Context, vsID, fileID string, p apitype.VectorStoreFileUpdateParams) (*apitype.VectorStoreFile, error) {
+	if err := checkAttributes("attributes", p.Attributes); err != nil {
+		return nil, err
+	}
+	var f *apitype.VectorStoreFile
+	err := s.e.store.Update(ctx, func(tx *store.Tx) (err error) {
+		if f, err = tx.GetVectorStoreFile(vsID, fileID); err != nil {
+			return err
+		}
+		f.Attributes = maps.Clone(p.Attributes)
+		return tx.PutVectorStoreFile(f, "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // RetrieveFile reads a vector store file.
@@ -419,11 +439,22 @@ func (s *VectorStores) listFiles(ctx context.Context, vsID, batchID string, p ap
 
 // CreateBatch attaches several files as one batch.
 func (s *VectorStores) CreateBatch(ctx context.Context, vsID string, p apitype.VectorStoreFileBatchCreateParams) (*apitype.VectorStoreFileBatch, error) {
-	if len(p.FileIDs) == 0 {
-		return nil, apitype.Invalid("file_ids", "'file_ids' must name at least one file.")
+	switch {
+	case len(p.FileIDs) > 0 && len(p.Files) > 0:
+		return nil, apitype.Invalid("files", "give 'file_ids' or 'files', not both.")
+	case len(p.FileIDs) == 0 && len(p.Files) == 0:
+		return nil, apitype.Invalid("file_ids", "'file_ids' (or 'files') must name at least one file.")
 	}
-	if err := firstErr(checkFileIDs("file_ids", p.FileIDs), checkChunking("chunking_strategy", p.ChunkingStrategy)); err != nil {
+	if err := firstErr(checkFileIDs("file_ids", p.FileIDs), checkChunking("chunking_strategy", p.ChunkingStrategy),
+		checkAttributes("attributes", p.Attributes)); err != nil {
 		return nil, err
+	}
+	for i, f := range p.Files {
+		param := fmt.Sprintf("files[%d]", i)
+		if err := firstErr(checkFileIDs(param+".file_id", []string{f.FileID}), checkChunking(param+".chunking_strategy", f.ChunkingStrategy),
+			checkAttributes(param+".attributes", f.Attributes)); err != nil {
+			return nil, trimIndex(err, param+".file_id")
+		}
 	}
 	b := &apitype.VectorStoreFileBatch{ID: s.e.newID(store.PrefixFileBatch), Object: apitype.ObjectFileBatch, CreatedAt: s.e.now(),
 		VectorStoreID: vsID, Status: apitype.StatusInProgress}
@@ -435,9 +466,18 @@ func (s *VectorStores) CreateBatch(ctx context.Context, vsID string, p apitype.V
 		if err := tx.PutFileBatch(b); err != nil {
 			return err
 		}
-		var err error
-		if files, err = s.e.attach(tx, vsID, b.ID, p.FileIDs, p.ChunkingStrategy, p.Attributes, "file_ids"); err != nil {
-			return err
+		if len(p.FileIDs) > 0 {
+			var err error
+			if files, err = s.e.attach(tx, vsID, b.ID, p.FileIDs, p.ChunkingStrategy, p.Attributes, "file_ids"); err != nil {
+				return err
+			}
+		}
+		for i, f := range p.Files {
+			one, err := s.e.attach(tx, vsID, b.ID, []string{f.FileID}, f.ChunkingStrategy, f.Attributes, fmt.Sprintf("files[%d].file_id", i))
+			if err != nil {
+				return trimIndex(err, fmt.Sprintf("files[%d].file_id", i))
+			}
+			files = append(files, one...)
 		}
 		return s.e.recount(tx, vsID, b.ID)
 	})

@@ -38,6 +38,7 @@ type VectorStoreService interface {
 
 	CreateFile(ctx context.Context, vsID string, p apitype.VectorStoreFileCreateParams) (*apitype.VectorStoreFile, error)
 	RetrieveFile(ctx context.Context, vsID, fileID string) (*apitype.VectorStoreFile, error)
+	UpdateFile(ctx context.Context, vsID, fileID string, p apitype.VectorStoreFileUpdateParams) (*apitype.VectorStoreFile, error)
 	DeleteFile(ctx context.Context, vsID, fileID string) (*apitype.Deleted, error)
 	ListFiles(ctx context.Context, vsID string, p apitype.VectorStoreFileListParams) (*apitype.Page[apitype.VectorStoreFile], error)
 
@@ -77,6 +78,7 @@ func (h *Handler) fileRoutes(route func(string, int64, endpoint), jsonLimit, upl
 		"GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}",
 		"POST /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel",
 		"GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files",
+		"POST /v1/vector_stores/{vector_store_id}/files/{file_id}",
 	}
 	vsID := func(r *http.Request) string { return r.PathValue("vector_store_id") }
 	body := func(r *http.Request, dst any) error { return decodeJSON(r, jsonLimit, dst) }
@@ -130,6 +132,13 @@ func (h *Handler) fileRoutes(route func(string, int64, endpoint), jsonLimit, upl
 	})
 	route(vsPaths[8], 0, func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return vs.RetrieveFile(r.Context(), vsID(r), r.PathValue("file_id"))
+	})
+	route(vsPaths[14], jsonLimit, func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var p apitype.VectorStoreFileUpdateParams
+		if err := body(r, &p); err != nil {
+			return nil, err
+		}
+		return vs.UpdateFile(r.Context(), vsID(r), r.PathValue("file_id"), p)
 	})
 	route(vsPaths[9], 0, func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return vs.DeleteFile(r.Context(), vsID(r), r.PathValue("file_id"))

@@ -35,6 +35,7 @@ func TestNpmSDK(t *testing.T) {
 		scripted.Turn{Calls: []scripted.Call{{Name: "get_weather", Arguments: `{"location":"Paris"}`}}, StreamArguments: true},
 		scripted.Turn{Match: scripted.HasToolResult, Text: "Sunny, 22C."},
 		scripted.Turn{Calls: []scripted.Call{{Name: "get_weather", Arguments: `{"location":"Rome"}`}}},
+		scripted.Turn{Text: "ok"}, scripted.Turn{Text: "ok"}, // all-params
 	)
 	e := newEnv(t, m)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -46,7 +47,7 @@ func TestNpmSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, flow := range []string{"math-tutor", "stream-text", "weather-stream", "paging", "vector-stores", "errors", "whole-call", "content-parts"} {
+	for _, flow := range []string{"math-tutor", "stream-text", "weather-stream", "paging", "vector-stores", "errors", "whole-call", "content-parts", "all-params"} {
 		if !strings.Contains(string(out), "ok "+flow) {
 			t.Errorf("flow %s did not pass", flow)
 		}

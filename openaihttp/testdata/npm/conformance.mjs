@@ -122,3 +122,64 @@ console.log('ok whole-call');
   check(listed.data.length === 2 && listed.data[1].content[0].text.value === 'two' && listed.data[1].content[1].type === 'image_url', 'parts stored');
 }
 console.log('ok content-parts');
+
+// Every param of the create and update calls, as the SDK sends them, and
+// null for every nullable one: the audit of issue 14.
+{
+  const f = await client.files.create({ file: new File(['a,b\n1,2\n'], 'data.csv'), purpose: 'assistants' });
+  const full = await client.beta.assistants.create({
+    model: 'llama3.2', name: 'Full', description: 'every field', instructions: 'Be brief.', metadata: { k: 'v' },
+    reasoning_effort: 'low', temperature: 0.5, top_p: 0.9,
+    response_format: { type: 'json_schema', json_schema: { name: 'answer', description: 'an answer', schema: { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false }, strict: true } },
+    tools: [
+      { type: 'code_interpreter' },
+      { type: 'file_search', file_search: { max_num_results: 5, ranking_options: { ranker: 'auto', score_threshold: 0.1 } } },
+      { type: 'function', function: { name: 'f', description: 'a function', parameters: { type: 'object', properties: {} }, strict: false } },
+    ],
+    tool_resources: { code_interpreter: { file_ids: [f.id] }, file_search: { vector_stores: [{ file_ids: [f.id], chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 50 } }, metadata: { s: '1' } }] } },
+  });
+  check(full.tool_resources.file_search.vector_store_ids.length === 1, 'inline vector store');
+  const nulls = await client.beta.assistants.create({ model: 'llama3.2', name: null, description: null, instructions: null, metadata: null,
+    reasoning_effort: null, response_format: null, temperature: null, top_p: null, tool_resources: null });
+  check(nulls.name === null && nulls.instructions === null, 'null assistant fields');
+  await client.beta.assistants.update(nulls.id, { model: 'llama3.2', name: 'n', description: 'd', instructions: 'i', metadata: { a: 'b' },
+    reasoning_effort: 'medium', response_format: 'auto', temperature: 1, top_p: 1, tools: [{ type: 'code_interpreter' }],
+    tool_resources: { code_interpreter: { file_ids: [] } } });
+  await client.beta.assistants.update(nulls.id, { name: null, description: null, instructions: null, metadata: null, response_format: null, temperature: null, top_p: null, tool_resources: null });
+  const th = await client.beta.threads.create({ metadata: { t: '1' }, tool_resources: { code_interpreter: { file_ids: [f.id] }, file_search: { vector_store_ids: full.tool_resources.file_search.vector_store_ids } },
+    messages: [{ role: 'user', content: 'hi', metadata: { m: '1' }, attachments: [{ file_id: f.id, tools: [{ type: 'file_search' }, { type: 'code_interpreter' }] }] }, { role: 'assistant', content: 'hello' }] });
+  await client.beta.threads.update(th.id, { metadata: { t: '2' }, tool_resources: { code_interpreter: { file_ids: [] } } });
+  await client.beta.threads.update(th.id, { metadata: null, tool_resources: null });
+  const msg = await client.beta.threads.messages.create(th.id, { role: 'user', content: 'x', attachments: null, metadata: null });
+  await client.beta.threads.messages.update(msg.id, { thread_id: th.id, metadata: { u: '1' } });
+  await client.beta.threads.messages.list(th.id, { limit: 5, order: 'desc', after: msg.id });
+  await client.beta.threads.messages.delete(msg.id, { thread_id: th.id });
+  const plain = await client.beta.assistants.create({ model: 'llama3.2' });
+  let r = await client.beta.threads.runs.createAndPoll(th.id, {
+    assistant_id: plain.id, include: ['step_details.tool_calls[*].file_search.results[*].content'],
+    additional_instructions: 'Also be kind.', additional_messages: [{ role: 'user', content: [{ type: 'text', text: 'go' }], attachments: null, metadata: null }],
+    instructions: null, max_completion_tokens: 500, max_prompt_tokens: 2000, metadata: { r: '1' }, model: null, parallel_tool_calls: false,
+    reasoning_effort: null, response_format: { type: 'text' }, temperature: null, tool_choice: 'auto', tools: null, top_p: null,
+    truncation_strategy: { type: 'last_messages', last_messages: 5 },
+  });
+  check(r.status === 'completed', 'all-params run ' + r.status + ' ' + JSON.stringify(r.last_error));
+  await client.beta.threads.runs.update(r.id, { thread_id: th.id, metadata: { r: '2' } });
+  await client.beta.threads.runs.list(th.id, { limit: 3, order: 'asc' });
+  const steps = await client.beta.threads.runs.steps.list(r.id, { thread_id: th.id, include: ['step_details.tool_calls[*].file_search.results[*].content'], order: 'asc' });
+  await client.beta.threads.runs.steps.retrieve(steps.data[0].id, { thread_id: th.id, run_id: r.id, include: [] });
+  r = await client.beta.threads.createAndRunPoll({ assistant_id: plain.id, instructions: null, metadata: null, model: null, tools: null, tool_resources: null,
+    tool_choice: 'none', response_format: 'auto', truncation_strategy: { type: 'auto', last_messages: null }, parallel_tool_calls: true,
+    thread: { messages: [{ role: 'user', content: 'q' }], metadata: null, tool_resources: null } });
+  check(r.status === 'completed', 'createAndRun all params ' + r.status);
+  const vs2 = await client.vectorStores.create({ name: 'v', description: 'd', file_ids: [f.id], chunking_strategy: { type: 'auto' }, expires_after: { anchor: 'last_active_at', days: 1 }, metadata: { v: '1' } });
+  await client.vectorStores.update(vs2.id, { name: 'w', expires_after: null, metadata: null });
+  const f2 = await client.files.create({ file: new File(['kettle two years'], 'k.txt'), purpose: 'assistants' });
+  await client.vectorStores.files.create(vs2.id, { file_id: f2.id, attributes: { lang: 'en', n: 2, ok: true }, chunking_strategy: { type: 'auto' } });
+  await client.vectorStores.files.update(f2.id, { vector_store_id: vs2.id, attributes: { lang: 'de' } });
+  const f3 = await client.files.create({ file: new File(['toaster'], 't.txt'), purpose: 'assistants' });
+  await client.vectorStores.fileBatches.createAndPoll(vs2.id, { files: [{ file_id: f3.id, attributes: { a: 'b' } }] });
+  await client.vectorStores.search(vs2.id, { query: ['kettle', 'years'], max_num_results: 3, rewrite_query: false, ranking_options: { ranker: 'auto', score_threshold: 0 },
+    filters: { type: 'eq', key: 'lang', value: 'de' } });
+  await client.vectorStores.files.list(vs2.id, { filter: 'completed', limit: 10, order: 'asc' });
+}
+console.log('ok all-params');
