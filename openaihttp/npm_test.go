@@ -36,6 +36,8 @@ func TestNpmSDK(t *testing.T) {
 		scripted.Turn{Match: scripted.HasToolResult, Text: "Sunny, 22C."},
 		scripted.Turn{Calls: []scripted.Call{{Name: "get_weather", Arguments: `{"location":"Rome"}`}}},
 		scripted.Turn{Text: "ok"}, scripted.Turn{Text: "ok"}, // all-params
+		scripted.Turn{Calls: []scripted.Call{{Name: "file_search", Arguments: `{"query":"warranty"}`}}},
+		scripted.Turn{Match: scripted.HasToolResult, Text: "Two years【0:0†warranty.txt】.", Pieces: 6},
 	)
 	e := newEnv(t, m)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -47,7 +49,7 @@ func TestNpmSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, flow := range []string{"math-tutor", "stream-text", "weather-stream", "paging", "vector-stores", "errors", "whole-call", "content-parts", "all-params"} {
+	for _, flow := range []string{"math-tutor", "stream-text", "weather-stream", "paging", "vector-stores", "errors", "whole-call", "content-parts", "all-params", "citations"} {
 		if !strings.Contains(string(out), "ok "+flow) {
 			t.Errorf("flow %s did not pass", flow)
 		}

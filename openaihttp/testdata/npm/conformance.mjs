@@ -183,3 +183,21 @@ console.log('ok content-parts');
   await client.vectorStores.files.list(vs2.id, { filter: 'completed', limit: 10, order: 'asc' });
 }
 console.log('ok all-params');
+
+// Citations stream in the text deltas that complete their markers, and the
+// AssistantStream snapshot ends with the completed message's annotations.
+{
+  const cite = await client.beta.assistants.create({ model: 'llama3.2', tools: [{ type: 'file_search' }], tool_resources: { file_search: { vector_store_ids: [vs.id] } } });
+  const t4 = await client.beta.threads.create({ messages: [{ role: 'user', content: 'How long is the warranty?' }] });
+  const streamed = [];
+  const s = client.beta.threads.runs.stream(t4.id, { assistant_id: cite.id })
+    .on('textDelta', (d) => { for (const a of d.annotations ?? []) streamed.push(a); });
+  const r = await s.finalRun();
+  check(r.status === 'completed', 'citation run ' + r.status + ' ' + JSON.stringify(r.last_error));
+  const [m] = await s.finalMessages();
+  const done = m.content[0].text.annotations;
+  check(streamed.length === 1 && done.length === 1 && streamed[0].type === 'file_citation' && streamed[0].index === 0 &&
+    streamed[0].text === done[0].text && streamed[0].start_index === done[0].start_index && streamed[0].file_citation.file_id === vf.id,
+    'streamed citations ' + JSON.stringify(streamed) + ' completed ' + JSON.stringify(done));
+}
+console.log('ok citations');
