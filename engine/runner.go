@@ -251,6 +251,14 @@ func (x *runner) claimAsync(q queuedRun) (bool, error) {
 	})
 	if err == nil && early && q.waitCreated {
 		err = q.created.Wait() // the prompt needs its additional_messages
+		if err == nil && fast {
+			// Their attachments may have added files to the thread's
+			// tool resources: read it again now that the write is in.
+			err = e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) (err error) {
+				x.thread, err = tx.GetThread(q.threadID)
+				return err
+			})
+		}
 	}
 	if err != nil || !fast {
 		return false, err
