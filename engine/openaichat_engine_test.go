@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/codeinterp/wasi"
@@ -292,54 +294,100 @@ func TestOpenAIChatIncomplete(t *testing.T) {
 }
 
 // TestOpenAIChatFaults: each fault fails the run with a last_error that says
-// what to do, and the thread takes a new run at once.
+// what to do, leaves nothing in progress, keeps what streamed before the
+// fault, and frees the thread: once the server behaves, the next run on the
+// same thread completes.
 func TestOpenAIChatFaults(t *testing.T) {
 	ctx := context.Background()
-	always := func(f openaichattest.Fault) openaichattest.Option {
-		return openaichattest.WithHandler(func(*openaichattest.Request) openaichattest.Reply {
-			return openaichattest.Reply{Text: "One two three four five six", Fault: f,
-				ToolCalls: []openaichattest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Paris","unit":"celsius"}`}}}
-		})
+	const text = "One two three four five six"
+	// The client's own bounds (response headers, stream silence) and the
+	// engine's watchdog are each small in the row that tests them and
+	// far away otherwise, so the one under test is the one that fires.
+	clientBounds := func(c *openaichat.Config) {
+		c.HeaderTimeout, c.IdleTimeout = 200*time.Millisecond, 200*time.Millisecond
 	}
-	down := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		url := "http://" + l.Addr().String() + "/v1"
-		l.Close()
-		return url
-	}()
-	fast := func(c *openaichat.Config) { c.HeaderTimeout, c.IdleTimeout = 200e6, 200e6 }
+	engineBounds := func(c *engine.Config) {
+		c.ModelFirstByteTimeout, c.ModelIdleTimeout = 200*time.Millisecond, 200*time.Millisecond
+	}
 	for _, tc := range []struct {
-		name  string
-		url   string // "" for the fake
-		fault openaichattest.Fault
-		code  string
-		words []string
+		name   string
+		down   bool // no server listens until the first run failed
+		fault  openaichattest.Fault
+		flavor openaichattest.Flavor
+		client func(*openaichat.Config)
+		engine func(*engine.Config)
+		code   string
+		words  []string
+		// kept is the reply text the failed run's message keeps; "" when the
+		// fault came before any output (no assistant message then).
+		kept string
+		// textDone: the text was finished before the fault (the model had
+		// moved on to a tool call), so its message and step completed and
+		// only the tool_calls step failed.
+		textDone bool
 	}{
-		{"server down", down, 0, apitype.ErrorCodeServer, []string{"cannot reach the model server at " + down, "--openai-url"}},
-		{"HTTP 500", "", openaichattest.ServerError, apitype.ErrorCodeServer, []string{"HTTP 500 after 3 attempts", "illegal memory access"}},
-		{"unauthorized", "", openaichattest.Unauthorized, apitype.ErrorCodeServer, []string{"refused the API key", "HEARTH_OPENAI_API_KEY"}},
-		{"model not found", "", openaichattest.ModelNotFound, apitype.ErrorCodeServer, []string{"llama3.2 not found", "the server has: llama3.2, nomic-embed-text"}},
-		{"context overflow", "", openaichattest.ContextOverflow, apitype.ErrorCodeInvalidPrompt, []string{"does not fit", "maximum context length"}},
-		{"busy", "", openaichattest.Busy, apitype.ErrorCodeRateLimit, []string{"busy", "HTTP 503 after 3 attempts", "retry later"}},
-		{"rate limited", "", openaichattest.RateLimited, apitype.ErrorCodeRateLimit, []string{"HTTP 429"}},
-		{"malformed SSE", "", openaichattest.MalformedSSE, apitype.ErrorCodeServer, []string{"malformed", "undecodable chunk", "--openai-url"}},
-		{"stream stops mid-reply", "", openaichattest.CutStream, apitype.ErrorCodeServer, []string{"stopped before the model finished", "[DONE]"}},
-		{"stream stops mid-call", "", openaichattest.CutInToolCall, apitype.ErrorCodeServer, []string{"stopped before the model finished"}},
-		{"stream stops before usage", "", openaichattest.CutBeforeUsage, apitype.ErrorCodeServer, []string{"stopped before the model finished"}},
-		{"server hangs", "", openaichattest.Hang, apitype.ErrorCodeServer, []string{"did not answer in time", "no response headers within 200ms"}},
-		{"server hangs mid-stream", "", openaichattest.HangMidStream, apitype.ErrorCodeServer, []string{"no data from the server within the idle timeout", "raise the idle timeout"}},
+		{name: "server down", down: true, code: apitype.ErrorCodeServer,
+			words: []string{"cannot reach the model server at http://127.0.0.1:", "after 3 attempts", "is it running?", "--openai-url", "connection refused"}},
+		{name: "HTTP 500", fault: openaichattest.ServerError, code: apitype.ErrorCodeServer,
+			words: []string{"/v1 failed for model llama3.2", "HTTP 500 after 3 attempts", "illegal memory access"}},
+		{name: "HTTP 401", fault: openaichattest.Unauthorized, code: apitype.ErrorCodeServer,
+			words: []string{"refused the API key", "HTTP 401", "HEARTH_OPENAI_API_KEY", "--openai-key-file"}},
+		{name: "HTTP 404 model", fault: openaichattest.ModelNotFound, code: apitype.ErrorCodeServer,
+			words: []string{"model llama3.2 not found at http://", "HTTP 404", "the server has: llama3.2, nomic-embed-text"}},
+		{name: "HTTP 400 context length vllm", fault: openaichattest.ContextOverflow, code: apitype.ErrorCodeInvalidPrompt,
+			words: []string{"does not fit model llama3.2's context window", "maximum context length is 4096", "shorten the conversation", "--openai-context-window"}},
+		{name: "HTTP 400 context length llamacpp", fault: openaichattest.ContextOverflow, flavor: openaichattest.LlamaCpp, code: apitype.ErrorCodeInvalidPrompt,
+			words: []string{"does not fit", "exceeds the available context size", "--openai-context-window"}},
+		{name: "HTTP 503", fault: openaichattest.Busy, code: apitype.ErrorCodeRateLimit,
+			words: []string{"is busy", "HTTP 503 after 3 attempts", "retry later"}},
+		{name: "HTTP 429", fault: openaichattest.RateLimited, code: apitype.ErrorCodeRateLimit,
+			words: []string{"is busy", "HTTP 429 after 3 attempts", "retry later"}},
+		{name: "malformed SSE", fault: openaichattest.MalformedSSE, code: apitype.ErrorCodeServer, kept: "One two three ",
+			words: []string{"model llama3.2 at http://", "malformed", "undecodable chunk", "not speaking OpenAI's streaming format", "--openai-url"}},
+		{name: "connection closed mid-reply", fault: openaichattest.CutStream, code: apitype.ErrorCodeServer, kept: "One two three ",
+			words: []string{"model llama3.2 at http://", "stopped before the model finished", "[DONE]", "closed the connection mid-reply", "check its log"}},
+		{name: "connection closed mid tool-call arguments", fault: openaichattest.CutInToolCall, code: apitype.ErrorCodeServer, kept: text, textDone: true,
+			words: []string{"model llama3.2 at http://", "stopped before the model finished", "check its log"}},
+		{name: "connection closed before usage", fault: openaichattest.CutBeforeUsage, code: apitype.ErrorCodeServer, kept: text, textDone: true,
+			words: []string{"stopped before the model finished", "check its log"}},
+		{name: "hangs before headers (client bound)", fault: openaichattest.Hang, client: clientBounds, code: apitype.ErrorCodeServer,
+			words: []string{"http://127.0.0.1:", "did not answer in time", "no response headers within 200ms", "is the server running", "--model-first-byte-timeout"}},
+		{name: "hangs mid-stream (client bound)", fault: openaichattest.HangMidStream, client: clientBounds, code: apitype.ErrorCodeServer, kept: "One two three ",
+			words: []string{"model llama3.2 at http://", "no data from the server within the idle timeout (200ms)", "--openai-idle-timeout"}},
+		{name: "hangs before first byte (engine watchdog)", fault: openaichattest.Hang, engine: engineBounds, code: apitype.ErrorCodeServer,
+			words: []string{"sent nothing for 200ms", "first-byte timeout", "--model-first-byte-timeout", "is it overloaded or hung?"}},
+		{name: "hangs mid-stream (engine watchdog)", fault: openaichattest.HangMidStream, engine: engineBounds, code: apitype.ErrorCodeServer, kept: "One two three ",
+			words: []string{"stopped sending for 200ms", "idle timeout", "--model-idle-timeout", "is it overloaded or hung?"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			url := tc.url
-			var fake *openaichattest.Server
-			if url == "" {
-				fake = openaichattest.NewServer(t, always(tc.fault))
-				url = fake.URL()
+			var healthy atomic.Bool
+			opts := []openaichattest.Option{openaichattest.WithFlavor(tc.flavor), openaichattest.WithHandler(func(*openaichattest.Request) openaichattest.Reply {
+				if healthy.Load() {
+					return openaichattest.Reply{Text: "Back to normal."}
+				}
+				return openaichattest.Reply{Text: text, Fault: tc.fault,
+					ToolCalls: []openaichattest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Paris","unit":"celsius"}`}}}
+			})}
+			var url string
+			if tc.down {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				url = "http://" + l.Addr().String() + "/v1"
+				l.Close() // nothing listens there until the server comes up below
+			} else {
+				url = openaichattest.NewServer(t, opts...).URL()
 			}
-			e := openEngine(t, oaiClient(t, url, fast))
+			cmods := []func(*openaichat.Config){func(c *openaichat.Config) { c.Sleep = func(context.Context, time.Duration) error { return nil } }}
+			if tc.client != nil {
+				cmods = append(cmods, tc.client)
+			}
+			var emods []func(*engine.Config)
+			if tc.engine != nil {
+				emods = append(emods, tc.engine)
+			}
+			e := openEngine(t, oaiClient(t, url, cmods...), emods...)
 			a := ollamaAssistant(t, e, "llama3.2", weatherTool)
 			th := mustThread(t, e, "Hello?")
 			r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
@@ -347,14 +395,153 @@ func TestOpenAIChatFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantFailed(t, r, tc.code, tc.words...)
-			// The thread is free again: a new run is accepted (and fails the same way).
-			r2, err := e.Runs.Create(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+			if strings.Contains(r.LastError.Message, "llm:") {
+				t.Errorf("last_error.message %q shows an llm sentinel", r.LastError.Message)
+			}
+			// Nothing of the run is left in progress; what streamed is kept.
+			steps := stepsOf(t, e, th.ID, r.ID)
+			failed := 0
+			for _, st := range steps {
+				if tc.textDone && st.Type == apitype.StepMessageCreation && st.Status == apitype.StepCompleted {
+					continue
+				}
+				if st.Status != apitype.StepFailed || st.LastError == nil || st.LastError.Message != r.LastError.Message {
+					t.Errorf("step %s %s %+v, want failed with the run's last_error", st.Type, st.Status, st.LastError)
+				}
+				failed++
+			}
+			if tc.kept != "" && failed != 1 {
+				t.Errorf("%d failed steps of %d, want the one the fault cut", failed, len(steps))
+			}
+			m := lastMessage(t, e, th.ID)
+			switch {
+			case tc.kept == "":
+				if m.Role != apitype.RoleUser || len(steps) != 0 {
+					t.Errorf("a fault before any output left an assistant message %s %q or %d steps", m.Status, m.Text(), len(steps))
+				}
+			case tc.textDone:
+				if m.Role != apitype.RoleAssistant || m.Status != apitype.MessageCompleted || m.Text() != tc.kept {
+					t.Errorf("message %s %s %q, want the finished text %q completed", m.Role, m.Status, m.Text(), tc.kept)
+				}
+			case m.Role != apitype.RoleAssistant || m.Status != apitype.MessageIncomplete || m.IncompleteDetails == nil ||
+				m.IncompleteDetails.Reason != apitype.IncompleteRunFailed || m.Text() != tc.kept:
+				t.Errorf("message %s %s %+v %q, want incomplete (run_failed) keeping %q", m.Role, m.Status, m.IncompleteDetails, m.Text(), tc.kept)
+			}
+
+			// The server recovers (or comes up): the thread takes a new run
+			// at once and it completes.
+			healthy.Store(true)
+			if tc.down {
+				l, err := net.Listen("tcp", strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/v1"))
+				if err != nil {
+					t.Skipf("the down server's port was taken meanwhile: %v", err)
+				}
+				openaichattest.NewServer(t, append(opts, openaichattest.WithListener(l))...)
+			}
+			r2, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
 			if err != nil {
 				t.Fatalf("a new run on the thread after the failure: %v", err)
 			}
-			if r2, err = e.Runs.Wait(ctx, th.ID, r2.ID); err != nil || r2.Status != apitype.RunFailed {
-				t.Fatalf("second run %v %+v", err, r2)
+			if r2.Status != apitype.RunCompleted || lastMessage(t, e, th.ID).Text() != "Back to normal." {
+				t.Fatalf("next run on the thread: %s %+v", r2.Status, r2.LastError)
 			}
 		})
 	}
+}
+
+// TestOpenAIChatRetryAfter: 429 and 503 are retried after the server's
+// Retry-After, capped by MaxRetryAfter, else after the doubling backoff; a
+// run cancelled during the wait ends at once. The waits are observed
+// through Config.Sleep, not taken.
+func TestOpenAIChatRetryAfter(t *testing.T) {
+	ctx := context.Background()
+	type slept struct {
+		d   time.Duration
+		ctx context.Context
+	}
+	sleeper := func(ch chan slept) func(*openaichat.Config) {
+		return func(c *openaichat.Config) {
+			c.Sleep = func(ctx context.Context, d time.Duration) error {
+				ch <- slept{d, ctx}
+				return nil
+			}
+		}
+	}
+	drain := func(ch chan slept) []time.Duration {
+		var out []time.Duration
+		for len(ch) > 0 {
+			out = append(out, (<-ch).d)
+		}
+		return out
+	}
+
+	t.Run("honoured and capped, then success", func(t *testing.T) {
+		fake := openaichattest.NewServer(t, openaichattest.WithReplies(
+			openaichattest.Reply{Fault: openaichattest.RateLimited, RetryAfter: 7},
+			openaichattest.Reply{Fault: openaichattest.Busy, RetryAfter: 120},
+			openaichattest.Reply{Text: "Served at last."}))
+		ch := make(chan slept, 8)
+		e := openEngine(t, oaiClient(t, fake.URL(), sleeper(ch)))
+		a := ollamaAssistant(t, e, "llama3.2")
+		th := mustThread(t, e, "Hello?")
+		r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+		if err != nil || r.Status != apitype.RunCompleted || lastMessage(t, e, th.ID).Text() != "Served at last." {
+			t.Fatalf("%v %+v", err, r)
+		}
+		if got := drain(ch); len(got) != 2 || got[0] != 7*time.Second || got[1] != openaichat.DefaultMaxRetryAfter {
+			t.Fatalf("waited %v, want [7s (Retry-After) %v (120s capped)]", got, openaichat.DefaultMaxRetryAfter)
+		}
+	})
+
+	t.Run("without Retry-After: backoff, then failed", func(t *testing.T) {
+		fake := openaichattest.NewServer(t, openaichattest.WithHandler(func(*openaichattest.Request) openaichattest.Reply {
+			return openaichattest.Reply{Fault: openaichattest.RateLimited}
+		}))
+		ch := make(chan slept, 8)
+		e := openEngine(t, oaiClient(t, fake.URL(), sleeper(ch), func(c *openaichat.Config) { c.RetryBackoff = time.Second }))
+		a := ollamaAssistant(t, e, "llama3.2")
+		r, err := e.Runs.CreateAndWait(ctx, mustThread(t, e, "Hello?").ID, apitype.RunCreateParams{AssistantID: a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFailed(t, r, apitype.ErrorCodeRateLimit, "HTTP 429 after 3 attempts", "retry later")
+		if got := drain(ch); len(got) != 2 || got[0] != time.Second || got[1] != 2*time.Second {
+			t.Fatalf("waited %v, want [1s 2s]", got)
+		}
+		if n := len(fake.Requests()); n != 3 {
+			t.Fatalf("%d requests, want 1 + 2 retries", n)
+		}
+	})
+
+	t.Run("cancelled while waiting", func(t *testing.T) {
+		fake := openaichattest.NewServer(t, openaichattest.WithHandler(func(*openaichattest.Request) openaichattest.Reply {
+			return openaichattest.Reply{Fault: openaichattest.Busy, RetryAfter: 20}
+		}))
+		waiting := make(chan time.Duration, 1)
+		e := openEngine(t, oaiClient(t, fake.URL(), func(c *openaichat.Config) {
+			c.Sleep = func(ctx context.Context, d time.Duration) error {
+				waiting <- d
+				<-ctx.Done() // the wait ends only when the call is abandoned
+				return ctx.Err()
+			}
+		}))
+		a := ollamaAssistant(t, e, "llama3.2")
+		th := mustThread(t, e, "Hello?")
+		r, err := e.Runs.Create(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := <-waiting; d != 20*time.Second {
+			t.Fatalf("waiting %v, want the server's 20s", d)
+		}
+		if _, err := e.Runs.Cancel(ctx, th.ID, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if r, err = e.Runs.Wait(ctx, th.ID, r.ID); err != nil || r.Status != apitype.RunCancelled {
+			t.Fatalf("%v %+v", err, r)
+		}
+		if n := len(fake.Requests()); n != 1 {
+			t.Fatalf("%d requests: a cancelled wait is not followed by a retry", n)
+		}
+	})
 }

@@ -195,7 +195,7 @@ func (c *Client) chatErr(ctx context.Context, err error, model string, st *reply
 		sentinel := llm.ErrStreamCut
 		hint := ""
 		if ce.timeout {
-			hint = "; the server stopped sending, check its load or raise the idle timeout"
+			hint = "; the server stopped sending: check its load, or raise --openai-idle-timeout (Config.IdleTimeout)"
 		}
 		if ce.malformed {
 			hint = "; the server is not speaking OpenAI's streaming format, check --openai-url"
@@ -204,7 +204,7 @@ func (c *Client) chatErr(ctx context.Context, err error, model string, st *reply
 		if ce.timeout {
 			return fmt.Errorf("openaichat: the reply from model %s at %s stopped before the model finished%s (%s)%s: %w: %w", model, c.base, afterTries(tries), ce.err, hint, sentinel, ErrTimeout)
 		}
-		return fmt.Errorf("openaichat: the reply from model %s at %s stopped before the model finished%s (%s): %w", model, c.base, afterTries(tries), ce.err, sentinel)
+		return fmt.Errorf("openaichat: the reply from model %s at %s stopped before the model finished%s (%s); the server closed the connection mid-reply: check its log for a crash or restart, then run again: %w", model, c.base, afterTries(tries), ce.err, sentinel)
 	}
 	mapped := c.mapErr(ctx, err, model, tries)
 	if st.yielded && !errors.Is(mapped, llm.ErrContextOverflow) {

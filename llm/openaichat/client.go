@@ -59,6 +59,10 @@ type Config struct {
 	ConnectTimeout, HeaderTimeout, IdleTimeout time.Duration
 	// Logger receives debug records; nil discards them.
 	Logger *slog.Logger
+	// Sleep pauses before a retry for d (Retry-After or the backoff) and
+	// returns early with ctx's error; nil waits on a timer. Tests set it to
+	// see the delays without taking them.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Client is an OpenAI-compatible chat backend. It implements llm.Model,
@@ -332,6 +336,9 @@ func (c *Client) wait(ctx context.Context, err error, delay *time.Duration) bool
 		*delay *= 2
 	}
 	c.log.DebugContext(ctx, "openaichat: retrying", "delay", d, "err", err)
+	if c.cfg.Sleep != nil {
+		return c.cfg.Sleep(ctx, d) == nil && ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -175,7 +175,7 @@ func (c *Client) mapErr(ctx context.Context, err error, model string, tries int)
 		return c.statusErr(ctx, se, model, after)
 	}
 	if errors.Is(err, ErrTimeout) || isTimeout(err) {
-		return fmt.Errorf("openaichat: %s%s did not answer in time%s (%v); check that the server is not overloaded or raise the timeouts: %w: %w",
+		return fmt.Errorf("openaichat: %s%s did not answer in time%s (%v); is the server running and not overloaded? A model that is slow to start needs a longer --model-first-byte-timeout (Config.HeaderTimeout): %w: %w",
 			c.base, forModel(model), after, err, ErrTimeout, llm.ErrUnreachable)
 	}
 	if isUnreachable(err) {

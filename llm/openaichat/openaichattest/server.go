@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -134,6 +135,10 @@ func WithHandler(h func(*Request) Reply) Option { return func(s *Server) { s.han
 // WithAPIKey makes the server refuse requests without "Bearer key".
 func WithAPIKey(key string) Option { return func(s *Server) { s.key = key } }
 
+// WithListener serves on l instead of a new loopback port: a test can
+// make a server "come up" at an address its client already failed to reach.
+func WithListener(l net.Listener) Option { return func(s *Server) { s.listener = l } }
+
 // Request is a chat request as the fake decoded it.
 type Request struct {
 	Model    string `json:"model"`
@@ -201,6 +206,8 @@ type Server struct {
 	reqs    []Request
 	embeds  int
 	stop    chan struct{}
+
+	listener net.Listener
 }
 
 // NewServer starts a fake, closed at the end of the test. Without WithModel
@@ -218,7 +225,14 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("GET /v1/models", s.listModels)
 	mux.HandleFunc("GET /props", s.props)
 	mux.HandleFunc("POST /v1/embeddings", s.embed)
-	s.srv = httptest.NewServer(mux)
+	if s.listener != nil {
+		s.srv = httptest.NewUnstartedServer(mux)
+		s.srv.Listener.Close()
+		s.srv.Listener = s.listener
+		s.srv.Start()
+	} else {
+		s.srv = httptest.NewServer(mux)
+	}
 	t.Cleanup(func() { close(s.stop); s.srv.CloseClientConnections(); s.srv.Close() })
 	return s
 }
