@@ -92,7 +92,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	model := a.model
 	if model == nil && c.backend == "openai" {
-		if model, err = oa.open(ctx, log, c.model, c.embedModel); err != nil {
+		if model, err = oa.open(ctx, log, c.model, c.embedModel, c.firstByteTimeout); err != nil {
 			return err
 		}
 	} else if model == nil {
