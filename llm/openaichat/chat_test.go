@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/openaichat"
@@ -149,10 +150,32 @@ func TestRetries(t *testing.T) {
 		openaichattest.Reply{Fault: openaichattest.Busy, RetryAfter: 1},
 		openaichattest.Reply{Fault: openaichattest.CutStream}, // cut before any text: retried
 		openaichattest.Reply{Text: "Third time."}))
-	// MaxRetryAfter caps the server's 1s so the test does not wait it.
-	r := chat(t, client(t, fake.URL(), func(c *openaichat.Config) { c.MaxRetryAfter = 1e6 }), hello())
+	// The waits are recorded, not taken: the server's Retry-After, then
+	// the backoff.
+	var waited []time.Duration
+	r := chat(t, client(t, fake.URL(), func(c *openaichat.Config) {
+		c.Sleep = func(_ context.Context, d time.Duration) error { waited = append(waited, d); return nil }
+	}), hello())
 	if r.err != nil || r.text != "Third time." || len(fake.Requests()) != 3 {
 		t.Fatalf("%v %q after %d requests", r.err, r.text, len(fake.Requests()))
+	}
+	if len(waited) != 2 || waited[0] != time.Second || waited[1] != time.Millisecond {
+		t.Fatalf("waited %v, want [1s (Retry-After) 1ms (backoff)]", waited)
+	}
+}
+
+// A Retry-After past MaxRetryAfter waits MaxRetryAfter: a server cannot
+// stall a run for an hour.
+func TestRetryAfterCapped(t *testing.T) {
+	fake := openaichattest.NewServer(t, openaichattest.WithReplies(
+		openaichattest.Reply{Fault: openaichattest.RateLimited, RetryAfter: 3600}, openaichattest.Reply{Text: "Later."}))
+	var waited []time.Duration
+	r := chat(t, client(t, fake.URL(), func(c *openaichat.Config) {
+		c.MaxRetryAfter = 5 * time.Second
+		c.Sleep = func(_ context.Context, d time.Duration) error { waited = append(waited, d); return nil }
+	}), hello())
+	if r.err != nil || r.text != "Later." || len(waited) != 1 || waited[0] != 5*time.Second {
+		t.Fatalf("%v %q, waited %v, want [5s]", r.err, r.text, waited)
 	}
 }
 
