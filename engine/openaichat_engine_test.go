@@ -355,9 +355,9 @@ func TestOpenAIChatFaults(t *testing.T) {
 		{name: "hangs mid-stream (client bound)", fault: openaichattest.HangMidStream, client: clientBounds, code: apitype.ErrorCodeServer, kept: "One two three ",
 			words: []string{"model llama3.2 at http://", "no data from the server within the idle timeout (200ms)", "--openai-idle-timeout"}},
 		{name: "hangs before first byte (engine watchdog)", fault: openaichattest.Hang, engine: engineBounds, code: apitype.ErrorCodeServer,
-			words: []string{"sent nothing for 200ms", "first-byte timeout", "--model-first-byte-timeout", "is it overloaded or hung?"}},
+			words: []string{"the model backend at http://127.0.0.1:", "(model llama3.2) sent nothing for 200ms", "first-byte timeout", "--model-first-byte-timeout", "is it overloaded or hung?"}},
 		{name: "hangs mid-stream (engine watchdog)", fault: openaichattest.HangMidStream, engine: engineBounds, code: apitype.ErrorCodeServer, kept: "One two three ",
-			words: []string{"stopped sending for 200ms", "idle timeout", "--model-idle-timeout", "is it overloaded or hung?"}},
+			words: []string{"the model backend at http://127.0.0.1:", "(model llama3.2) stopped sending for 200ms", "idle timeout", "--model-idle-timeout", "is it overloaded or hung?"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var healthy atomic.Bool

@@ -385,7 +385,7 @@ func (x *runner) turn(req *llm.Request) (bool, error) {
 		call.PromptTokens, call.CompletionTokens = x.pending.PromptTokens, x.pending.CompletionTokens
 		x.e.obs.ModelCall(x.ctx, call)
 	}()
-	callCtx, watch := x.e.watchCall(x.ctx)
+	callCtx, watch := x.e.watchCall(x.ctx, req.Model)
 	defer watch.stop()
 	for chunk, err := range x.e.cfg.Model.Chat(callCtx, req) {
 		if err != nil {

@@ -25,18 +25,30 @@ type callWatch struct {
 	cancel    context.CancelCauseFunc
 	firstByte time.Duration
 	idle      time.Duration
+	who       string // the backend, its server and the model, for the messages
 
 	mu    sync.Mutex
 	timer *time.Timer
 	fired *runFailure
 }
 
-func (e *Engine) watchCall(ctx context.Context) (context.Context, *callWatch) {
+// backendURL is implemented by backends that talk to a server (llm/ollama,
+// llm/openaichat): a timeout's last_error then says which server hung.
+type backendURL interface{ URL() string }
+
+// watchCall bounds a call to model.
+func (e *Engine) watchCall(ctx context.Context, model string) (context.Context, *callWatch) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	w := &callWatch{cancel: cancel, firstByte: e.cfg.ModelFirstByteTimeout, idle: e.cfg.ModelIdleTimeout}
+	w := &callWatch{cancel: cancel, firstByte: e.cfg.ModelFirstByteTimeout, idle: e.cfg.ModelIdleTimeout, who: "the model backend"}
+	if b, ok := e.cfg.Model.(backendURL); ok {
+		w.who += " at " + b.URL()
+	}
+	if model != "" {
+		w.who += " (model " + model + ")"
+	}
 	if w.firstByte > 0 {
 		w.timer = time.AfterFunc(w.firstByte, func() {
-			w.fire(failure(apitype.ErrorCodeServer, "the model backend sent nothing for %s after the request (first-byte timeout; engine.Config.ModelFirstByteTimeout, hearth serve --model-first-byte-timeout): is it overloaded or hung?", w.firstByte))
+			w.fire(failure(apitype.ErrorCodeServer, "%s sent nothing for %s after the request (first-byte timeout; engine.Config.ModelFirstByteTimeout, hearth serve --model-first-byte-timeout): is it overloaded or hung?", w.who, w.firstByte))
 		})
 	}
 	return ctx, w
@@ -63,7 +75,7 @@ func (w *callWatch) chunk() {
 	}
 	if w.idle > 0 {
 		w.timer = time.AfterFunc(w.idle, func() {
-			w.fire(failure(apitype.ErrorCodeServer, "the model backend stopped sending for %s in the middle of its reply (idle timeout; engine.Config.ModelIdleTimeout, hearth serve --model-idle-timeout): is it overloaded or hung?", w.idle))
+			w.fire(failure(apitype.ErrorCodeServer, "%s stopped sending for %s in the middle of its reply (idle timeout; engine.Config.ModelIdleTimeout, hearth serve --model-idle-timeout): is it overloaded or hung?", w.who, w.idle))
 		})
 	} else {
 		w.timer = nil
