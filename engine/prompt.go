@@ -34,8 +34,8 @@ func (x *runner) contextWindow() int {
 
 // prompt builds the request for the next model call from the store: the
 // instructions, then the thread's messages and this run's own steps, fitted
-// to the budget by truncate.Fit (newest kept first, the current turn whole,
-// old tool outputs and long old messages shortened before the oldest are
+// to the budget by truncate.Fit (newest kept first, the current turn whole —
+// earlier runs' outputs are history, not the turn — old tool outputs and long old messages shortened before the oldest are
 // dropped). Rebuilding from committed state is what lets a resumed or
 // continued run see exactly what was recorded.
 func (x *runner) prompt() (*llm.Request, error) {
@@ -447,7 +447,11 @@ func (x *runner) candidates(tx *store.Tx, own []ownItem) iter.Seq2[truncate.Item
 				}
 			}
 			idText := m.ID + messageText(m) // one copy out of the transaction
-			it := truncate.Item{ID: idText[:len(m.ID)], Role: ownedRole(m.Role), Text: idText[len(m.ID):], Tokens: tokens, Images: images}
+			// An earlier run's output is history even when no user message
+			// has come since: only this run's own items and what users added
+			// (additional_messages too) make the current turn.
+			it := truncate.Item{ID: idText[:len(m.ID)], Role: ownedRole(m.Role), Text: idText[len(m.ID):], Tokens: tokens, Images: images,
+				History: m.RunID != nil}
 			if images > 0 {
 				it.Ref = m.Clone()
 			}

@@ -160,3 +160,61 @@ func TestTokenLimitsEndIncomplete(t *testing.T) {
 		t.Fatalf("run %v %+v", err, r)
 	}
 }
+
+// TestRunsWithoutNewUserMessage runs 2,000 runs on one thread with no new
+// user message: earlier runs' answers are history and are dropped oldest
+// first, so every run completes; the newest user message stays, and the
+// prompt keeps the newest answers in order.
+func TestRunsWithoutNewUserMessage(t *testing.T) {
+	ctx := context.Background()
+	n := 0
+	m := &scripted.Model{KeepRequests: 1, Fallback: func(*llm.Request) scripted.Turn {
+		n++
+		return scripted.Turn{Text: fmt.Sprintf("answer %d: %s", n, strings.Repeat("and on ", 8))}
+	}}
+	const window = 2048
+	e := openEngine(t, m, func(c *engine.Config) { c.ContextWindow = window })
+	a := mustAssistant(t, e)
+	th := mustThread(t, e, "count on, one answer per run")
+	enc, _ := truncate.Default()
+	const runs = 2000
+	for i := 1; i <= runs; i++ {
+		r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+		if err != nil || r.Status != apitype.RunCompleted {
+			t.Fatalf("run %d: %v %+v %+v", i, err, r, r.LastError)
+		}
+		req := m.Requests()[0]
+		total, last, first := 0, -1, -1
+		for _, msg := range req.Messages {
+			total += enc.CountMessage(msg.Content, len(msg.Images))
+			var k int
+			if _, err := fmt.Sscanf(msg.Content, "answer %d:", &k); err == nil {
+				if last >= 0 && k != last+1 {
+					t.Fatalf("run %d: answer %d follows %d", i, k, last)
+				}
+				if first < 0 {
+					first = k
+				}
+				last = k
+			}
+		}
+		if total > window {
+			t.Fatalf("run %d: %d tokens > window %d", i, total, window)
+		}
+		if i > 1 && last != i-1 {
+			t.Fatalf("run %d: newest answer in the prompt is %d, want %d", i, last, i-1)
+		}
+		if scripted.LastUser(&req) != "count on, one answer per run" {
+			t.Fatalf("run %d: the newest user message is missing: %q", i, scripted.LastUser(&req))
+		}
+		if i == runs {
+			if first <= 1 {
+				t.Fatalf("run %d: nothing was dropped (first answer %d)", i, first)
+			}
+			steps, _ := e.Steps.List(ctx, th.ID, r.ID, apitype.StepListParams{})
+			if steps.Data[0].Metadata["hearth.prompt_messages_dropped"] == "" {
+				t.Fatalf("the step does not say what truncation left out: %+v", steps.Data[0].Metadata)
+			}
+		}
+	}
+}

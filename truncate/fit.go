@@ -58,6 +58,12 @@ type Item struct {
 	Group string
 	// ToolOutput marks a tool's output: the first content to be shortened.
 	ToolOutput bool
+	// History marks an item that is history though it is newer than the
+	// newest user message: an earlier run's output. It is not part of the
+	// current turn, so it is dropped oldest first like any older message
+	// and a thread answered run after run without a new user message still
+	// fits.
+	History bool
 	// Shortened is set on items Fit cut to head and tail.
 	Shortened bool
 	// Ref is the caller's own handle on the item (its stored message, say),
@@ -81,8 +87,8 @@ type Result struct {
 	Complete bool
 }
 
-// ErrDoesNotFit is returned when even the minimum prompt — the fixed parts,
-// the newest user message and what follows it — cannot fit.
+// ErrDoesNotFit is returned when even the minimum prompt — the fixed parts
+// and the current turn — cannot fit.
 var ErrDoesNotFit = errors.New("truncate: the prompt does not fit the context window")
 
 // Fitter fits items to a budget. Its zero value uses Default() and the
@@ -112,22 +118,23 @@ func Fit(ctx context.Context, items iter.Seq2[Item, error], b Budget, s Strategy
 //
 // Order of importance, most important first:
 //  1. the fixed parts (instructions, tool definitions: Budget.Fixed);
-//  2. the newest user message and everything after it (the current turn,
-//     with its tool calls and outputs), never dropped;
+//  2. the newest user message and everything after it but History items (the
+//     current turn, with its tool calls and outputs), never dropped;
 //  3. newer messages before older ones;
 //  4. within what is kept, old tool outputs, then long old messages, are
 //     cut to their head and tail with a visible marker before any message
 //     is dropped;
 //  5. whole messages are dropped oldest first.
 //
-// A tool call is never separated from its outputs (items sharing a Group).
-// When the minimum of 1–2 cannot fit, Fit returns ErrDoesNotFit with the
+// History items newer than the newest user message compete with the older
+// messages under 3–5, newest first. A tool call is never separated from its
+// outputs (items sharing a Group). When the minimum of 1–2 cannot fit, Fit returns ErrDoesNotFit with the
 // numbers instead of an overflowing prompt.
 func (f *Fitter) Fit(ctx context.Context, items iter.Seq2[Item, error], b Budget, s Strategy) (Result, error) {
 	if err := f.init(); err != nil {
 		return Result{}, err
 	}
-	st := fitState{f: f, b: b, avail: b.Available(), limit: -1, turnEnd: -1}
+	st := fitState{f: f, b: b, avail: b.Available(), limit: -1}
 	// Room for what the budget can hold at ~32 tokens a message, so keeping
 	// thousands of messages does not regrow (and re-copy) the slice.
 	st.kept = make([]Item, 0, min(max(st.avail/32, 16), 8192))
@@ -178,11 +185,12 @@ func (f *Fitter) Fit(ctx context.Context, items iter.Seq2[Item, error], b Budget
 		}
 	}
 	if !done {
-		if err := st.closeTurn(); err != nil {
+		var err error
+		if done, err = st.closeTurn(); err != nil {
 			return Result{}, err
 		}
 	}
-	return f.result(st.kept, read, !st.truncating && !done), nil
+	return f.result(st.merged(), read, !st.truncating && !done), nil
 }
 
 // fitState is Fit's progress through the groups, newest first.
@@ -191,51 +199,80 @@ type fitState struct {
 	b          Budget
 	avail      int
 	limit      int
-	kept       []Item // newest first
-	starts     []int  // where each kept group starts in kept
-	turnEnd    int    // index in starts of the group with the newest user message
+	kept       []Item // newest first: the current turn, then older groups
+	turnLen    int    // how many of kept are the current turn, once closed
 	turnClosed bool   // the current turn has been checked against the budget
 	used       int
 	count      int
 	truncating bool
+	// History groups met inside the current turn wait in deferred until the
+	// turn is closed; those kept stay there, merged into kept at the end.
+	deferred []Item
+	spans    []span // in deferred, newest first
+}
+
+// span is a history group in fitState.deferred: [from, to), to go before
+// kept[at] (newest first).
+type span struct {
+	at, from, to int
+	kept         bool
 }
 
 // add decides one group; it reports whether Fit is done.
 func (st *fitState) add(g []Item) (bool, error) {
-	f := st.f
 	if !st.turnClosed {
-		// Phase 1: the current turn, up to and including the newest user message.
+		// Phase 1: the current turn, up to and including the newest user
+		// message; history inside it waits for the turn's own cost.
+		if slices.ContainsFunc(g, func(it Item) bool { return it.History }) &&
+			!slices.ContainsFunc(g, func(it Item) bool { return it.Role == "user" }) {
+			from := len(st.deferred)
+			st.deferred = append(st.deferred, g...)
+			st.spans = append(st.spans, span{at: len(st.kept), from: from, to: len(st.deferred)})
+			return false, nil
+		}
 		st.keep(g)
 		if !slices.ContainsFunc(g, func(it Item) bool { return it.Role == "user" }) {
 			return false, nil
 		}
-		st.turnEnd = len(st.starts) - 1
-		if err := st.closeTurn(); err != nil {
-			return true, err
-		}
-		return st.limit >= 0 && st.count >= st.limit, nil
+		return st.closeTurn()
 	}
+	keep, done := st.decide(g)
+	if keep {
+		st.keep(g)
+	}
+	return done, nil
+}
+
+// decide says whether an older group is kept (shortening it in place if it
+// must) and whether Fit is done.
+func (st *fitState) decide(g []Item) (keep, done bool) {
+	f := st.f
 	// Phase 2: older groups, whole while everything fits.
 	if st.limit >= 0 && st.count+len(g) > st.limit && st.count > 0 {
 		st.truncating = true
-		return true, nil
+		return false, true
 	}
 	c := cost(g)
 	if !st.truncating && st.used+c <= st.avail {
-		st.keep(g)
-		return false, nil
+		return true, false
 	}
 	if !st.truncating {
 		// The thread no longer fits whole: cap the old tool outputs already
 		// kept before anything is dropped.
 		st.truncating = true
-		if st.turnEnd+1 < len(st.starts) {
-			for i := st.starts[st.turnEnd+1]; i < len(st.kept); i++ {
-				if it := &st.kept[i]; it.ToolOutput && it.Tokens > f.ToolOutputCap {
+		capped := func(items []Item) {
+			for i := range items {
+				if it := &items[i]; it.ToolOutput && it.Tokens > f.ToolOutputCap {
 					st.used -= it.Tokens
 					f.shorten(it, f.ToolOutputCap)
 					st.used += it.Tokens
 				}
+			}
+		}
+		capped(st.kept[st.turnLen:])
+		for _, s := range st.spans {
+			if s.kept {
+				capped(st.deferred[s.from:s.to])
 			}
 		}
 	}
@@ -245,33 +282,69 @@ func (st *fitState) add(g []Item) (bool, error) {
 		}
 	}
 	if c = cost(g); st.used+c <= st.avail {
-		st.keep(g)
-		return false, nil
+		return true, false
 	}
 	// Last chance for this group: cut its long parts to what is left.
-	if f.fitGroup(g, st.avail-st.used) {
-		st.keep(g)
-	}
-	return true, nil
+	return f.fitGroup(g, st.avail-st.used), true
 }
 
 func (st *fitState) keep(g []Item) {
-	st.starts = append(st.starts, len(st.kept))
 	st.kept = append(st.kept, g...)
 	st.used += cost(g)
 	st.count += len(g)
 }
 
 // closeTurn checks the current turn against the budget, shortening its tool
-// outputs if it must; the turn is never dropped.
-func (st *fitState) closeTurn() error {
+// outputs if it must (the turn is never dropped), then decides the history
+// met inside it, newest first. It reports whether Fit is done.
+func (st *fitState) closeTurn() (bool, error) {
 	if st.turnClosed {
-		return nil
+		return false, nil
 	}
 	st.turnClosed = true
-	if st.turnEnd < 0 {
-		st.turnEnd = len(st.starts) - 1 // no user message at all: everything is the turn
+	st.turnLen = len(st.kept) // without a user message, everything but history is the turn
+	if err := st.fitTurn(); err != nil {
+		return true, err
 	}
+	for i := range st.spans {
+		s := &st.spans[i]
+		keep, done := st.decide(st.deferred[s.from:s.to])
+		if keep {
+			s.kept = true
+			st.used += cost(st.deferred[s.from:s.to])
+			st.count += s.to - s.from
+		}
+		if done {
+			return true, nil
+		}
+	}
+	return st.limit >= 0 && st.count >= st.limit, nil
+}
+
+// merged is kept with the kept history groups back in their places.
+func (st *fitState) merged() []Item {
+	if len(st.spans) == 0 {
+		return st.kept
+	}
+	n := len(st.kept)
+	for _, s := range st.spans {
+		if s.kept {
+			n += s.to - s.from
+		}
+	}
+	out := make([]Item, 0, n)
+	at := 0
+	for _, s := range st.spans {
+		if s.kept {
+			out = append(out, st.kept[at:s.at]...)
+			at = s.at
+			out = append(out, st.deferred[s.from:s.to]...)
+		}
+	}
+	return append(out, st.kept[at:]...)
+}
+
+func (st *fitState) fitTurn() error {
 	if st.used <= st.avail {
 		return nil
 	}
@@ -285,7 +358,7 @@ func (st *fitState) closeTurn() error {
 	}
 	if st.used > st.avail {
 		b := st.b
-		return fmt.Errorf("%w: the current turn (the newest user message and what follows it) needs %d tokens, but only %d are left of the %d-token context after %d reserved for the reply, %d margin and %d for instructions and tools",
+		return fmt.Errorf("%w: the current turn (the newest user message and what follows it, but earlier runs' outputs) needs %d tokens, but only %d are left of the %d-token context after %d reserved for the reply, %d margin and %d for instructions and tools",
 			ErrDoesNotFit, st.used, max(st.avail, 0), b.ContextWindow, b.ReservedOutput, b.Margin, b.Fixed)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearth-go/hearth/truncate"
 )
@@ -234,5 +235,150 @@ func TestCalibrator(t *testing.T) {
 	c.Observe("m", 1000, 100000) // wild report is clamped
 	if r := c.Ratio("m"); r > 4 {
 		t.Fatalf("ratio %v", r)
+	}
+}
+
+// Earlier runs' outputs after the newest user message are history: the
+// oldest are dropped, the user message and this run's items stay, in order.
+func TestHistoryAfterNewestUserMessage(t *testing.T) {
+	items := []truncate.Item{msg("assistant", "before"), {ID: "q", Role: "user", Text: "count on"}}
+	for i := range 300 {
+		items = append(items, truncate.Item{ID: fmt.Sprint("run", i), Role: "assistant", Text: words(20), History: true})
+	}
+	items = append(items,
+		truncate.Item{ID: "call", Role: "assistant", Text: "calling", Group: "own"},
+		truncate.Item{ID: "out", Role: "tool", Text: words(40), Group: "own", ToolOutput: true})
+	b := truncate.Budget{ContextWindow: 600, ReservedOutput: 100}
+	r, err := truncate.Fit(context.Background(), newestFirst(items, nil), b, truncate.Strategy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Complete || r.Tokens > b.Available() || len(r.Kept) < 4 {
+		t.Fatalf("%+v", r)
+	}
+	if r.Kept[0].ID != "q" || r.Kept[len(r.Kept)-2].ID != "call" || r.Kept[len(r.Kept)-1].ID != "out" {
+		t.Fatalf("kept %v ... %v", r.Kept[0].ID, r.Kept[len(r.Kept)-2:])
+	}
+	want := 300 - (len(r.Kept) - 3) // the newest answers, in order
+	for i, it := range r.Kept[1 : len(r.Kept)-2] {
+		if it.ID != fmt.Sprint("run", want+i) {
+			t.Fatalf("kept[%d] = %s, want run%d", i+1, it.ID, want+i)
+		}
+	}
+	// last_messages counts them like any message; the turn is kept anyway.
+	r, err = truncate.Fit(context.Background(), newestFirst(items, nil), b, truncate.Strategy{Type: truncate.LastMessages, LastMessages: 4})
+	if err != nil || len(r.Kept) != 4 || r.Kept[0].ID != "q" || r.Kept[1].ID != "run299" {
+		t.Fatalf("%v %+v", err, r.Kept)
+	}
+}
+
+// Property: with history between the newest user message and this run's
+// items, the turn is kept whole, the rest kept is the newest of the rest in
+// order, groups stay whole, and the budget holds.
+func TestFitHistoryProperties(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	e := enc(t)
+	for trial := range 200 {
+		var items []truncate.Item
+		turn := map[string]bool{}
+		add := func(i int, history, own bool) {
+			id := fmt.Sprint(i)
+			it := truncate.Item{ID: id, Role: []string{"user", "assistant"}[rng.IntN(2)], Text: words(1 + rng.IntN(200)), History: history}
+			if history || own {
+				it.Role = "assistant"
+			}
+			if rng.IntN(4) == 0 {
+				it.Group, it.Role = "g"+id, "assistant"
+				out := truncate.Item{ID: id + "o", Role: "tool", Group: it.Group, ToolOutput: true, Text: words(1 + rng.IntN(600)), History: history}
+				items = append(items, it, out)
+				if own {
+					turn[it.ID], turn[out.ID] = true, true
+				}
+				return
+			}
+			items = append(items, it)
+			if own {
+				turn[id] = true
+			}
+		}
+		i := 0
+		for range rng.IntN(30) {
+			add(i, false, false)
+			i++
+		}
+		items = append(items, truncate.Item{ID: "q", Role: "user", Text: words(1 + rng.IntN(50))})
+		turn["q"] = true
+		for range rng.IntN(60) {
+			add(i, true, false)
+			i++
+		}
+		for range rng.IntN(3) {
+			add(i, false, true)
+			i++
+		}
+		b := truncate.Budget{ContextWindow: 300 + rng.IntN(3000), ReservedOutput: rng.IntN(100)}
+		r, err := truncate.Fit(context.Background(), newestFirst(items, nil), b, truncate.Strategy{})
+		if errors.Is(err, truncate.ErrDoesNotFit) {
+			need := 0 // at most what the turn needs, its tool outputs cut short
+			for _, it := range items {
+				if turn[it.ID] {
+					if it.ToolOutput {
+						need += 160
+					} else {
+						need += e.CountMessage(it.Text, 0)
+					}
+				}
+			}
+			if need <= b.Available() {
+				t.Fatalf("trial %d: the turn fits in %d of %d but Fit gave up: %v", trial, need, b.Available(), err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Tokens > b.Available() {
+			t.Fatalf("trial %d: %d tokens > %d available", trial, r.Tokens, b.Available())
+		}
+		pos := map[string]int{}
+		for j, it := range items {
+			pos[it.ID] = j
+		}
+		var rest []truncate.Item
+		for _, it := range items {
+			if !turn[it.ID] {
+				rest = append(rest, it)
+			}
+		}
+		var keptRest []string
+		groups := map[string]int{}
+		for j, it := range r.Kept {
+			if j > 0 && pos[it.ID] <= pos[r.Kept[j-1].ID] {
+				t.Fatalf("trial %d: kept out of order at %s", trial, it.ID)
+			}
+			if it.Group != "" {
+				groups[it.Group]++
+			}
+			if !turn[it.ID] {
+				keptRest = append(keptRest, it.ID)
+			}
+			delete(turn, it.ID)
+		}
+		if len(turn) > 0 {
+			t.Fatalf("trial %d: turn items dropped: %v", trial, turn)
+		}
+		for g, c := range groups {
+			if c != 2 {
+				t.Fatalf("trial %d: group %s split", trial, g)
+			}
+		}
+		off := len(rest) - len(keptRest)
+		for j, id := range keptRest {
+			if rest[off+j].ID != id {
+				t.Fatalf("trial %d: kept %s is not the newest of the rest", trial, id)
+			}
+		}
 	}
 }

@@ -65,8 +65,10 @@ type Model struct {
 	// ErrScriptExhausted.
 	Fallback func(*llm.Request) Turn
 	// KeepRequests bounds the record Requests returns to the newest this many
-	// (DefaultKeepRequests when 0), so a long-running model — `hearth serve
-	// --model-backend scripted` — does not grow by a request per turn.
+	// (DefaultKeepRequests when 0), so a long-running model does not grow by
+	// a request per turn; negative keeps none, for a model nobody inspects
+	// (`hearth serve --model-backend scripted`), whose requests grow with
+	// its threads up to the context window.
 	KeepRequests int
 	// RecordAll keeps every request instead, for tests that inspect a long
 	// history.
@@ -114,7 +116,7 @@ func (m *Model) keep() int {
 	switch {
 	case m.RecordAll:
 		return 0
-	case m.KeepRequests > 0:
+	case m.KeepRequests != 0:
 		return m.KeepRequests
 	}
 	return DefaultKeepRequests
@@ -131,7 +133,9 @@ func (m *Model) next(req *llm.Request) (Turn, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.received++
-	m.requests = append(m.requests, cloneRequest(req))
+	if keep := m.keep(); keep >= 0 {
+		m.requests = append(m.requests, cloneRequest(req))
+	}
 	if keep := m.keep(); keep > 0 && len(m.requests) > keep {
 		// Copy down rather than reslice so the dropped requests are freed.
 		n := copy(m.requests, m.requests[len(m.requests)-keep:])

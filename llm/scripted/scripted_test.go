@@ -49,4 +49,13 @@ func TestRequestsBounded(t *testing.T) {
 	if n := len(all.Requests()); n != scripted.DefaultKeepRequests+10 {
 		t.Fatalf("RecordAll holds %d requests, want %d", n, scripted.DefaultKeepRequests+10)
 	}
+
+	none := scripted.Echo()
+	none.KeepRequests = -1
+	for range 10 {
+		ask(t, none, "x")
+	}
+	if n := len(none.Requests()); n != 0 || none.Received() != 10 {
+		t.Fatalf("KeepRequests -1 holds %d requests (received %d), want none", n, none.Received())
+	}
 }
