@@ -3,13 +3,16 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
 
@@ -71,10 +74,12 @@ func TestLogFailedRun(t *testing.T) {
 	}
 }
 
-// An ingestion logs the file's start and its outcome with the sizes.
+// An ingestion logs the file's start, its progress (chunks embedded of the
+// total, every filesearch.ProgressBatch chunks) and its outcome with the
+// sizes; a file that cannot be read logs its failure.
 func TestLogIngestion(t *testing.T) {
 	logs := &records{}
-	done := make(chan apitype.VectorStoreFile, 2)
+	done := make(chan apitype.VectorStoreFile, 3)
 	e := openEngine(t, nil, func(c *engine.Config) {
 		c.Logger = slog.New(logs)
 		c.OnFileIngested = func(f apitype.VectorStoreFile) { done <- f }
@@ -88,15 +93,27 @@ func TestLogIngestion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{good.ID, bad.ID}})
+	// 100-token chunks without overlap: 150 sentences of ~10 tokens are
+	// about 15 chunks a page, so this manual is well past two batches.
+	var manual strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&manual, "Step %d: descale the kettle with citric acid and rinse twice. ", i)
+	}
+	big, err := e.Files.Create(ctx, strings.NewReader(manual.String()), apitype.FileCreateParams{Filename: "manual.txt", Purpose: "assistants"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	<-done
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{good.ID, bad.ID, big.ID},
+		ChunkingStrategy: &apitype.ChunkingStrategy{Type: "static", Static: &apitype.StaticChunking{MaxChunkSizeTokens: 100}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		<-done
+	}
 	starts := logs.find("ingesting file")
 	ends := logs.find("file ingested")
-	if len(starts) != 2 || len(ends) != 2 {
+	if len(starts) != 3 || len(ends) != 3 {
 		t.Fatalf("starts %v ends %v", starts, ends)
 	}
 	by := map[string]map[string]string{}
@@ -111,5 +128,21 @@ func TestLogIngestion(t *testing.T) {
 	}
 	if b := by[bad.ID]; b["status"] != "failed" || b["level"] != "WARN" || b["last_error"] == "" {
 		t.Fatalf("bad file: %v", b)
+	}
+	var steps []string
+	var total string
+	for _, r := range logs.find("embedding file") {
+		if r["file"] == big.ID && r["vector_store"] == vs.ID {
+			steps = append(steps, r["chunks_embedded"])
+			total = r["chunks_total"]
+		}
+	}
+	n, _ := strconv.Atoi(total)
+	if n <= 2*filesearch.ProgressBatch || len(steps) != (n+filesearch.ProgressBatch-1)/filesearch.ProgressBatch ||
+		steps[0] != strconv.Itoa(filesearch.ProgressBatch) || steps[len(steps)-1] != total {
+		t.Fatalf("progress of %s: %v of %s", big.ID, steps, total)
+	}
+	if g := by[big.ID]; g["status"] != "completed" || g["chunks"] != total {
+		t.Fatalf("big file: %v", g)
 	}
 }
