@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/hearth-go/hearth/codeinterp"
 	"github.com/hearth-go/hearth/store"
 )
 
@@ -82,6 +83,9 @@ type Stats struct {
 	QueuedRuns, BusyWorkers, Workers int
 	// DatabaseBytes is the database file's size.
 	DatabaseBytes int64
+	// Sandbox is the code interpreter's load, when its sandbox reports it
+	// (codeinterp.StatsReporter, as the wasi sandbox does).
+	Sandbox codeinterp.Stats
 }
 
 // Stats reports the engine's current load.
@@ -92,7 +96,11 @@ func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	busy := len(e.inflight)
 	e.mu.Unlock()
-	return Stats{QueuedRuns: q, BusyWorkers: busy, Workers: e.cfg.MaxConcurrentRuns, DatabaseBytes: e.store.Size()}
+	st := Stats{QueuedRuns: q, BusyWorkers: busy, Workers: e.cfg.MaxConcurrentRuns, DatabaseBytes: e.store.Size()}
+	if r, ok := e.cfg.CodeInterpreter.(codeinterp.StatsReporter); ok {
+		st.Sandbox = r.Stats()
+	}
+	return st
 }
 
 // Ready reports whether the database takes writes: it commits an empty
