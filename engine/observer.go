@@ -78,6 +78,22 @@ func (NopObserver) FileIngested(context.Context, IngestEvent)  {}
 func (NopObserver) SessionEvent(context.Context, SessionEvent) {}
 func (NopObserver) StoreCommit(time.Duration, int)             {}
 
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the id of the API request on whose
+// behalf the engine is called (openaihttp sets its X-Request-Id): the log
+// lines of the run executions that request queues carry it as request_id,
+// so an operator can join a request to the run it started.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID is the request id WithRequestID put in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
 // Stats is a snapshot of the engine's load, for gauges read at scrape time.
 type Stats struct {
 	QueuedRuns, BusyWorkers, Workers int

@@ -46,20 +46,22 @@ func (h *records) find(msg string) []map[string]string {
 	return out
 }
 
-// A failed run logs its start and its end with the ids, status, duration,
-// tokens and last_error, and the model call's failure.
+// A failed run logs its start and its end with the ids (the request's
+// too), status, duration, tokens and last_error, and the model call's
+// failure.
 func TestLogFailedRun(t *testing.T) {
 	logs := &records{}
 	m := scripted.New(scripted.Turn{Text: "partial", Err: errors.New("backend exploded")})
 	e := openEngine(t, m, func(c *engine.Config) { c.Logger = slog.New(logs) })
 	a := mustAssistant(t, e)
 	th := mustThread(t, e, "hi")
-	r, err := e.Runs.CreateAndWait(context.Background(), th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	ctx := engine.WithRequestID(context.Background(), "req_failing")
+	r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
 	if err != nil || r.Status != apitype.RunFailed {
 		t.Fatalf("run %v %+v", err, r)
 	}
 	ids := func(rec map[string]string) bool {
-		return rec["run"] == r.ID && rec["thread"] == th.ID && rec["assistant"] == a.ID
+		return rec["run"] == r.ID && rec["thread"] == th.ID && rec["assistant"] == a.ID && rec["request_id"] == "req_failing"
 	}
 	if s := logs.find("run started"); len(s) != 1 || !ids(s[0]) {
 		t.Fatalf("run started: %v", s)
