@@ -73,4 +73,3 @@ func TestStartupCheckModels(t *testing.T) {
 		}
 	}
 }
-
