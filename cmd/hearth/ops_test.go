@@ -83,9 +83,16 @@ func TestModelAliasSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, _ := streamRun(t, c, userThread(t, c, "hello"), a.ID)
+	th := userThread(t, c, "hello")
+	run, _ := streamRun(t, c, th, a.ID)
 	if run.Status != openai.RunStatusCompleted || run.Model != "gpt-4o" || a.Model != "gpt-4o" {
 		t.Fatalf("run %s model %q, assistant model %q", run.Status, run.Model, a.Model)
+	}
+	if got, err := c.Beta.Threads.Runs.Get(ctx, th, run.ID); err != nil || got.Model != "gpt-4o" {
+		t.Fatalf("retrieved run: %v model %q", err, got.Model)
+	}
+	if got, err := c.Beta.Assistants.Get(ctx, a.ID); err != nil || got.Model != "gpt-4o" {
+		t.Fatalf("retrieved assistant: %v model %q", err, got.Model)
 	}
 	reqs := m.Requests()
 	if len(reqs) != 1 || reqs[0].Model != "llama3.2" {
