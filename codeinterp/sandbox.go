@@ -33,6 +33,23 @@ type Session interface {
 	Close() error
 }
 
+// Stats is a snapshot of a sandbox's load, for metrics.
+type Stats struct {
+	// Sessions is how many sessions are open.
+	Sessions int
+	// Interpreters is how many interpreters are running (sessions' and any
+	// kept warm for new sessions).
+	Interpreters int
+	// MemoryBytes is the interpreters' resident memory, where the sandbox
+	// can measure it (0 otherwise).
+	MemoryBytes int64
+}
+
+// StatsReporter is a Sandbox that reports its load.
+type StatsReporter interface {
+	Stats() Stats
+}
+
 // Result is what one exec produced.
 type Result struct {
 	// Stdout and Stderr are what the code printed, each capped by the

@@ -46,13 +46,16 @@ func failure(code, format string, args ...any) error {
 
 // schedule queues the run for the worker pool. Runs start in the order
 // they were queued, as MaxConcurrentRuns workers free up.
-func (e *Engine) schedule(threadID, runID string, resume bool) {
-	e.queue.push(queuedRun{threadID: threadID, runID: runID, resume: resume})
+// ctx's request id (WithRequestID) goes on the execution's log lines.
+func (e *Engine) schedule(ctx context.Context, threadID, runID string, resume bool) {
+	e.queue.push(queuedRun{threadID: threadID, runID: runID, resume: resume, requestID: RequestID(ctx)})
 }
 
 type queuedRun struct {
 	threadID, runID string
 	resume          bool
+	// requestID is the API request that queued the run, for its log lines.
+	requestID string
 	// A run queued by Runs.Create before its write committed: the write,
 	// and the run it stores (the executor's own copy).
 	created     *store.Pending
@@ -229,7 +232,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		}
 		switch r.Status {
 		case apitype.RunQueued:
-			e.schedule(l.thread, l.run, false)
+			e.schedule(ctx, l.thread, l.run, false)
 		case apitype.RunInProgress:
 			e.log.Info("resuming run left in progress", "run", l.run, "thread", l.thread, "after_clean_close", clean)
 			e.queue.push(queuedRun{threadID: l.thread, runID: l.run, resume: true, cleanClose: clean})
@@ -309,7 +312,7 @@ func (e *Engine) submit(ctx context.Context, threadID, runID string, p apitype.S
 	e.bus.publish(runID,
 		apitype.Event{Event: apitype.EventRunStepCompleted, Step: step},
 		apitype.Event{Event: apitype.EventRunQueued, Run: r})
-	e.schedule(threadID, runID, false)
+	e.schedule(ctx, threadID, runID, false)
 	return r, nil
 }
 

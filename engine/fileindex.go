@@ -46,9 +46,14 @@ func (s *searchIndex) Add(ctx context.Context, vsID string, f *apitype.File, con
 	if err != nil {
 		return 0, err
 	}
-	st, err := s.ix.AddFile(ctx, vsID, f.ID, f.Filename, text, &chunking)
+	progress, _ := ctx.Value(progressKey{}).(func(embedded, total int))
+	st, err := s.ix.AddFileProgress(ctx, vsID, f.ID, f.Filename, text, &chunking, progress)
 	return st.UsageBytes, err
 }
+
+// progressKey carries ingestFile's progress report to the default index's
+// Add (FileIndex.Add has no parameter for it; other indexes ignore it).
+type progressKey struct{}
 
 func (s *searchIndex) Remove(ctx context.Context, vsID, fileID string) error {
 	return s.ix.RemoveFile(ctx, vsID, fileID)

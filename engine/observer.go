@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/hearth-go/hearth/codeinterp"
 	"github.com/hearth-go/hearth/store"
 )
 
@@ -77,11 +78,30 @@ func (NopObserver) FileIngested(context.Context, IngestEvent)  {}
 func (NopObserver) SessionEvent(context.Context, SessionEvent) {}
 func (NopObserver) StoreCommit(time.Duration, int)             {}
 
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the id of the API request on whose
+// behalf the engine is called (openaihttp sets its X-Request-Id): the log
+// lines of the run executions that request queues carry it as request_id,
+// so an operator can join a request to the run it started.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID is the request id WithRequestID put in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
 // Stats is a snapshot of the engine's load, for gauges read at scrape time.
 type Stats struct {
 	QueuedRuns, BusyWorkers, Workers int
 	// DatabaseBytes is the database file's size.
 	DatabaseBytes int64
+	// Sandbox is the code interpreter's load, when its sandbox reports it
+	// (codeinterp.StatsReporter, as the wasi sandbox does).
+	Sandbox codeinterp.Stats
 }
 
 // Stats reports the engine's current load.
@@ -92,7 +112,11 @@ func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	busy := len(e.inflight)
 	e.mu.Unlock()
-	return Stats{QueuedRuns: q, BusyWorkers: busy, Workers: e.cfg.MaxConcurrentRuns, DatabaseBytes: e.store.Size()}
+	st := Stats{QueuedRuns: q, BusyWorkers: busy, Workers: e.cfg.MaxConcurrentRuns, DatabaseBytes: e.store.Size()}
+	if r, ok := e.cfg.CodeInterpreter.(codeinterp.StatsReporter); ok {
+		st.Sandbox = r.Stats()
+	}
+	return st
 }
 
 // Ready reports whether the database takes writes: it commits an empty

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -123,8 +124,8 @@ func (x *runner) prompt() (*llm.Request, error) {
 			"hearth.prompt_messages_dropped":   strconv.Itoa(max(left, 0)),
 			"hearth.prompt_messages_shortened": strconv.Itoa(res.Shortened),
 		}
-		x.e.log.Info("prompt truncated to fit the context", "run", r.ID, "thread", r.ThreadID, "dropped", max(left, 0),
-			"shortened", res.Shortened, "kept", len(res.Kept), "estimated_tokens", x.estimate, "window", window)
+		x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "prompt truncated to fit the context", x.ids(slog.Int("dropped", max(left, 0)),
+			slog.Int("shortened", res.Shortened), slog.Int("kept", len(res.Kept)), slog.Int("estimated_tokens", x.estimate), slog.Int("window", window))...)
 	}
 	req := &llm.Request{Model: r.Model, ParallelToolCalls: r.ParallelToolCalls, Temperature: r.Temperature, TopP: r.TopP,
 		ContextWindow: window, MaxOutputTokens: maxOut}

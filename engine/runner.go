@@ -27,6 +27,8 @@ type runner struct {
 	run    *apitype.Run
 	thread *apitype.Thread
 	asst   *apitype.Assistant
+	// requestID is the API request that queued this execution (log lines).
+	requestID string
 
 	// The open message (while the model writes text) and its step.
 	msg     *apitype.Message
@@ -95,7 +97,7 @@ func (e *Engine) execute(q queuedRun) {
 		}
 	}()
 
-	x := &runner{e: e, ctx: ctx, cancel: cancel, out: &outbox{bus: e.bus, runID: runID},
+	x := &runner{e: e, ctx: ctx, cancel: cancel, out: &outbox{bus: e.bus, runID: runID}, requestID: q.requestID,
 		streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}
 	wctx := context.WithoutCancel(ctx)
 	start := time.Now()
@@ -1059,8 +1061,11 @@ func (x *runner) checkArgs(name, args string) string {
 
 // ids are the attributes that tie a log line to the run.
 func (x *runner) ids(attrs ...slog.Attr) []slog.Attr {
-	return append([]slog.Attr{slog.String("run", x.run.ID), slog.String("thread", x.run.ThreadID),
-		slog.String("assistant", x.run.AssistantID)}, attrs...)
+	ids := []slog.Attr{slog.String("run", x.run.ID), slog.String("thread", x.run.ThreadID), slog.String("assistant", x.run.AssistantID)}
+	if x.requestID != "" {
+		ids = append(ids, slog.String("request_id", x.requestID))
+	}
+	return append(ids, attrs...)
 }
 
 func (x *runner) event(r *apitype.Run) RunEvent {

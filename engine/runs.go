@@ -102,7 +102,7 @@ func (s *Runs) createThreadAndRun(ctx context.Context, p apitype.ThreadAndRunCre
 		return nil, err
 	}
 	s.e.bus.publish(runID, apitype.Event{Event: apitype.EventThreadCreated, Thread: th})
-	s.e.started(run)
+	s.e.started(ctx, run)
 	return run, nil
 }
 
@@ -188,7 +188,7 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 		}
 	})
 	e.queue.push(queuedRun{threadID: threadID, runID: runID, created: &created, run: &exec,
-		waitCreated: len(p.AdditionalMessages) > 0})
+		waitCreated: len(p.AdditionalMessages) > 0, requestID: RequestID(ctx)})
 	if err := created.Wait(); err != nil {
 		return nil, err
 	}
@@ -316,11 +316,11 @@ func (e *Engine) storeRun(tx *store.Tx, p *apitype.RunCreateParams, r *apitype.R
 }
 
 // started publishes a new run's first events and schedules it.
-func (e *Engine) started(r *apitype.Run) {
+func (e *Engine) started(ctx context.Context, r *apitype.Run) {
 	e.bus.publish(r.ID,
 		apitype.Event{Event: apitype.EventRunCreated, Run: r},
 		apitype.Event{Event: apitype.EventRunQueued, Run: r})
-	e.schedule(r.ThreadID, r.ID, false)
+	e.schedule(ctx, r.ThreadID, r.ID, false)
 }
 
 // Retrieve reads a run; an overdue run is expired on the way.

@@ -703,6 +703,12 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 	}
 	status, usage, lastErr := apitype.StatusCompleted, int64(0), (*apitype.LastError)(nil)
 	start := time.Now()
+	chunks := -1 // unknown unless the index reports progress
+	progress := func(embedded, total int) {
+		chunks = total
+		e.log.LogAttrs(ctx, slog.LevelInfo, "embedding file", slog.String("vector_store", vsID), slog.String("file", fileID),
+			slog.Int("chunks_embedded", embedded), slog.Int("chunks_total", total))
+	}
 	e.log.LogAttrs(ctx, slog.LevelInfo, "ingesting file", slog.String("vector_store", vsID), slog.String("file", fileID),
 		slog.String("filename", file.Filename), slog.Int64("bytes", file.Bytes))
 	if idx := e.cfg.FileIndex; idx == nil {
@@ -710,7 +716,10 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 	} else if content, rerr := e.readFile(fileID); rerr != nil {
 		status, lastErr = apitype.StatusFailed, &apitype.LastError{Code: apitype.FileErrorServer, Message: rerr.Error()}
 	} else if err = e.protect(ctx, "the file index (extraction or embedding)", []slog.Attr{slog.String("vector_store", vsID), slog.String("file", fileID)},
-		func() (err error) { usage, err = idx.Add(ctx, vsID, file, content, *vf.ChunkingStrategy); return err }); err != nil {
+		func() (err error) {
+			usage, err = idx.Add(context.WithValue(ctx, progressKey{}, progress), vsID, file, content, *vf.ChunkingStrategy)
+			return err
+		}); err != nil {
 		if ctx.Err() != nil {
 			return // closing: the next Open resumes it
 		}
@@ -744,6 +753,9 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		ev := IngestEvent{VectorStoreID: vsID, FileID: fileID, Status: string(status), Bytes: file.Bytes, Duration: time.Since(start)}
 		attrs := []slog.Attr{slog.String("vector_store", vsID), slog.String("file", fileID), slog.String("status", ev.Status),
 			slog.Int64("bytes", file.Bytes), slog.Int64("usage_bytes", usage), slog.Duration("duration", ev.Duration)}
+		if chunks >= 0 {
+			attrs = append(attrs, slog.Int("chunks", chunks))
+		}
 		level := slog.LevelInfo
 		if lastErr != nil {
 			ev.LastError, level = lastErr.Message, slog.LevelWarn

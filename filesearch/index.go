@@ -223,6 +223,17 @@ func decodeChunk(v []byte) (string, []float32, error) {
 // indexed or absent. Adding a file again replaces its chunks. chunking nil
 // means auto.
 func (ix *Index) AddFile(ctx context.Context, storeID, fileID, filename, text string, chunking *apitype.ChunkingStrategy) (Stats, error) {
+	return ix.AddFileProgress(ctx, storeID, fileID, filename, text, chunking, nil)
+}
+
+// ProgressBatch is how many chunks AddFileProgress embeds between two
+// progress reports.
+const ProgressBatch = 64
+
+// AddFileProgress is AddFile telling progress (when not nil) how many chunks
+// are embedded of the total, after each ProgressBatch chunks and at the end.
+func (ix *Index) AddFileProgress(ctx context.Context, storeID, fileID, filename, text string, chunking *apitype.ChunkingStrategy,
+	progress func(embedded, total int)) (Stats, error) {
 	if storeID == "" || fileID == "" || strings.IndexByte(fileID, 0) >= 0 || strings.IndexByte(storeID, 0) >= 0 {
 		return Stats{}, errors.New("filesearch: store and file ids must be non-empty and free of NUL bytes")
 	}
@@ -245,13 +256,19 @@ func (ix *Index) AddFile(ctx context.Context, storeID, fileID, filename, text st
 		texts[i] = c.Text
 		st.Tokens += c.Tokens
 	}
-	var vecs [][]float32
-	if len(texts) > 0 {
-		if vecs, err = emb.Embed(ctx, texts); err != nil {
+	vecs := make([][]float32, 0, len(texts))
+	for i := 0; i < len(texts); i += ProgressBatch {
+		part := texts[i:min(i+ProgressBatch, len(texts))]
+		vs, err := emb.Embed(ctx, part)
+		if err != nil {
 			return Stats{}, err
 		}
-		if len(vecs) != len(texts) {
-			return Stats{}, fmt.Errorf("filesearch: embedder %s returned %d vectors for %d chunks", emb.ID(), len(vecs), len(texts))
+		if len(vs) != len(part) {
+			return Stats{}, fmt.Errorf("filesearch: embedder %s returned %d vectors for %d chunks", emb.ID(), len(vs), len(part))
+		}
+		vecs = append(vecs, vs...)
+		if progress != nil {
+			progress(len(vecs), len(texts))
 		}
 	}
 	if err := ctx.Err(); err != nil {

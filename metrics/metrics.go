@@ -67,7 +67,8 @@ func (o *Observer) Gauge(name, help string, read func() float64) {
 }
 
 // WatchEngine registers the engine's load gauges: queue depth, busy and
-// total workers, and the database file's size.
+// total workers, the database file's size, and the code interpreter's
+// sessions, interpreters and their memory.
 func (o *Observer) WatchEngine(e *engine.Engine) {
 	o.reg.MustRegister(&statsCollector{stats: e.Stats})
 }
@@ -126,6 +127,9 @@ var (
 	busyDesc    = prometheus.NewDesc("hearth_workers_busy", "Run workers executing a run.", nil, nil)
 	workersDesc = prometheus.NewDesc("hearth_workers", "Run workers (engine MaxConcurrentRuns).", nil, nil)
 	dbDesc      = prometheus.NewDesc("hearth_database_bytes", "Size of the database file.", nil, nil)
+	sbSessDesc  = prometheus.NewDesc("hearth_sandbox_sessions", "Code interpreter sessions open.", nil, nil)
+	sbProcDesc  = prometheus.NewDesc("hearth_sandbox_interpreters", "Code interpreter interpreters running (sessions' and warm ones).", nil, nil)
+	sbMemDesc   = prometheus.NewDesc("hearth_sandbox_memory_bytes", "Resident memory of the running interpreters (child processes, Linux; 0 where not measured).", nil, nil)
 )
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -133,6 +137,9 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- busyDesc
 	ch <- workersDesc
 	ch <- dbDesc
+	ch <- sbSessDesc
+	ch <- sbProcDesc
+	ch <- sbMemDesc
 }
 
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
@@ -141,4 +148,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(busyDesc, prometheus.GaugeValue, float64(s.BusyWorkers))
 	ch <- prometheus.MustNewConstMetric(workersDesc, prometheus.GaugeValue, float64(s.Workers))
 	ch <- prometheus.MustNewConstMetric(dbDesc, prometheus.GaugeValue, float64(s.DatabaseBytes))
+	ch <- prometheus.MustNewConstMetric(sbSessDesc, prometheus.GaugeValue, float64(s.Sandbox.Sessions))
+	ch <- prometheus.MustNewConstMetric(sbProcDesc, prometheus.GaugeValue, float64(s.Sandbox.Interpreters))
+	ch <- prometheus.MustNewConstMetric(sbMemDesc, prometheus.GaugeValue, float64(s.Sandbox.MemoryBytes))
 }

@@ -35,10 +35,31 @@ func scrape(t *testing.T, o *metrics.Observer) map[string]float64 {
 	return out
 }
 
+// signalled is the Observer telling ended of each RunEnded once recorded:
+// an execution reports its end just after the run is published as ended,
+// so after CreateAndWait returns.
+type signalled struct {
+	*metrics.Observer
+	ended chan struct{}
+}
+
+func (s signalled) RunEnded(ctx context.Context, r engine.RunEvent) {
+	s.Observer.RunEnded(ctx, r)
+	s.ended <- struct{}{}
+}
+
 func open(t *testing.T, m llm.Model, mod ...func(*engine.Config)) (*engine.Engine, *metrics.Observer) {
 	t.Helper()
+	e, o, _ := openSignalled(t, m, mod...)
+	return e, o
+}
+
+// openSignalled is open also returning the channel of run ends.
+func openSignalled(t *testing.T, m llm.Model, mod ...func(*engine.Config)) (*engine.Engine, *metrics.Observer, <-chan struct{}) {
+	t.Helper()
 	o := metrics.New()
-	cfg := engine.Config{Path: filepath.Join(t.TempDir(), "h.db"), Model: m, NoSync: true, Observer: o}
+	sig := signalled{Observer: o, ended: make(chan struct{}, 100)}
+	cfg := engine.Config{Path: filepath.Join(t.TempDir(), "h.db"), Model: m, NoSync: true, Observer: sig}
 	for _, f := range mod {
 		f(&cfg)
 	}
@@ -48,7 +69,7 @@ func open(t *testing.T, m llm.Model, mod ...func(*engine.Config)) (*engine.Engin
 	}
 	t.Cleanup(func() { e.Close() })
 	o.WatchEngine(e)
-	return e, o
+	return e, o, sig.ended
 }
 
 func thread(t *testing.T, e *engine.Engine, text string) string {
@@ -69,7 +90,7 @@ func TestMetricsMove(t *testing.T) {
 		scripted.Turn{Calls: []scripted.Call{{Name: "f"}}},
 	)
 	ingested := make(chan struct{}, 1)
-	e, o := open(t, m, func(c *engine.Config) { c.OnFileIngested = func(apitype.VectorStoreFile) { ingested <- struct{}{} } })
+	e, o, ended := openSignalled(t, m, func(c *engine.Config) { c.OnFileIngested = func(apitype.VectorStoreFile) { ingested <- struct{}{} } })
 	before := scrape(t, o)
 	if before["hearth_database_bytes"] <= 0 || before["hearth_workers"] != 4 || before[`hearth_runs_total{status="completed"}`] != 0 {
 		t.Fatalf("at start: %v", before)
@@ -93,6 +114,9 @@ func TestMetricsMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-ingested
+	for range 3 {
+		<-ended
+	}
 	s := scrape(t, o)
 	for name, want := range map[string]float64{
 		"hearth_runs_started_total":                          3,

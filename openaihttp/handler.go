@@ -188,6 +188,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
 	id := requestID()
 	rw.Header().Set("X-Request-Id", id)
+	r = r.WithContext(engine.WithRequestID(r.Context(), id)) // on the run logs of the runs it queues
 	if err := h.browserGuard(r); err != nil {
 		h.writeError(rw, r, err)
 	} else {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"iter"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hearth-go/hearth/apitype"
@@ -29,7 +30,10 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, open func(
 			Message: "The server is shutting down; retry shortly."}
 	}
 	h.ops.streams.Add(1)
-	defer h.ops.streams.Add(-1)
+	// Uncounted before done goes out, so a client that saw done and then
+	// scrapes /metrics sees the stream gone.
+	uncount := sync.OnceFunc(func() { h.ops.streams.Add(-1) })
+	defer uncount()
 	ctx, cancel := context.WithCancelCause(untimed(r))
 	defer cancel(nil)
 	stop := context.AfterFunc(h.drained, func() { cancel(errDraining) })
@@ -58,6 +62,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, open func(
 			buf.Reset()
 			writeEvent(&buf, apitype.EventError, apitype.ErrorBody{Error: ae})
 			buf.Write(doneEvent)
+			uncount()
 			_, _ = w.Write(buf.Bytes())
 			_ = rc.Flush()
 			return nil, nil
@@ -92,6 +97,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, open func(
 		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 	}
+	uncount()
 	_, _ = w.Write(doneEvent)
 	_ = rc.Flush()
 	return nil, nil

@@ -23,7 +23,7 @@ import (
 //     file, so this is for a stopped server; against a running one it fails
 //     at once and says to use --server.
 //   - --server URL: asks the running server (GET /admin/backup, with the
-//     key from HEARTH_API_KEY) for the copy, which it makes in one read
+//     key from HEARTH_API_KEYS, the first if several) for the copy, which it makes in one read
 //     transaction while it keeps serving.
 //
 // Either way the copy goes to OUT.partial, is synced and checked (bbolt's
@@ -32,8 +32,10 @@ func (a *app) backup(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
 	db := fs.String("db", "", "database file of a stopped server (env HEARTH_DB)")
-	server := fs.String("server", a.env("HEARTH_SERVER", ""), "URL of a running server, e.g. http://127.0.0.1:8080 (env HEARTH_SERVER; key in HEARTH_API_KEY)")
-	if err := fs.Parse(args); err != nil {
+	server := fs.String("server", a.env("HEARTH_SERVER", ""), "URL of a running server, e.g. http://127.0.0.1:8080 (env HEARTH_SERVER; key in HEARTH_API_KEYS, the first if several)")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the flags: asked for, not an error
+	} else if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if fs.NArg() != 1 {
@@ -63,7 +65,11 @@ func (a *app) backup(ctx context.Context, args []string) error {
 	}()
 	var n int64
 	if *server != "" {
-		n, err = backupFromServer(ctx, *server, a.getenv("HEARTH_API_KEY"), f)
+		key, _, _ := strings.Cut(a.env("HEARTH_API_KEYS", ""), ",")
+		for _, d := range a.takeDeprecated() {
+			fmt.Fprintf(a.stderr, "hearth: warning: %s is deprecated; rename it %s\n", d.old, d.now)
+		}
+		n, err = backupFromServer(ctx, *server, strings.TrimSpace(key), f)
 	} else {
 		n, err = backupFromFile(*db, f)
 	}
@@ -97,7 +103,7 @@ func backupFromFile(path string, w io.Writer) (int64, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return 0, fmt.Errorf("%s is held by a running server: back it up through the server with --server URL (HEARTH_API_KEY for its key)", path)
+		return 0, fmt.Errorf("%s is held by a running server: back it up through the server with --server URL (HEARTH_API_KEYS for its key)", path)
 	}
 	if err != nil {
 		return 0, err

@@ -40,6 +40,19 @@ type app struct {
 	listening func(addr string)
 	// model, when set, replaces the --model-backend choice (tests).
 	model llm.Model
+	// deprecated lists the old environment names env read, to warn of.
+	deprecated []renamedEnv
+}
+
+// renamedEnv is an environment variable read under its deprecated name.
+type renamedEnv struct{ old, now string }
+
+// deprecatedEnv maps each environment variable to the old name still read
+// in its place (with a warning): serve, backup and the examples once used
+// different names for the same setting.
+var deprecatedEnv = map[string]string{
+	"HEARTH_DEFAULT_MODEL": "HEARTH_MODEL",
+	"HEARTH_API_KEYS":      "HEARTH_API_KEY",
 }
 
 const usage = `Hearth serves the OpenAI Assistants API (v2) from one local file.
@@ -80,10 +93,24 @@ func (a *app) envDuration(name string, def time.Duration) time.Duration {
 	return def
 }
 
-// env returns the environment variable name, or def.
+// env returns the environment variable name (or its deprecated old name,
+// noting it for a warning), or def.
 func (a *app) env(name, def string) string {
 	if v := a.getenv(name); v != "" {
 		return v
 	}
+	if old, ok := deprecatedEnv[name]; ok {
+		if v := a.getenv(old); v != "" {
+			a.deprecated = append(a.deprecated, renamedEnv{old: old, now: name})
+			return v
+		}
+	}
 	return def
+}
+
+// takeDeprecated returns the deprecated names env read since the last call.
+func (a *app) takeDeprecated() []renamedEnv {
+	d := a.deprecated
+	a.deprecated = nil
+	return d
 }

@@ -128,11 +128,20 @@ func TestServeAndBackup(t *testing.T) {
 	if code, _ := do(t, "GET", srv.url+"/admin/backup", "", ""); code != 401 {
 		t.Fatalf("backup without key: %d", code)
 	}
-	env := map[string]string{"HEARTH_API_KEY": "sk-one"}
-	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return env[k] }}
+	// The serve's own HEARTH_API_KEYS (its first key), or the deprecated
+	// HEARTH_API_KEY with a warning.
+	var warned syncBuffer
+	old := &app{stdout: io.Discard, stderr: &warned, getenv: envMap{"HEARTH_API_KEY": "sk-two"}.get}
+	if err := old.run(context.Background(), []string{"backup", "--server", srv.url, filepath.Join(dir, "old.db")}); err != nil ||
+		!strings.Contains(warned.String(), "HEARTH_API_KEY is deprecated; rename it HEARTH_API_KEYS") {
+		t.Fatalf("backup with HEARTH_API_KEY: %v %q", err, warned.String())
+	}
+	env := map[string]string{"HEARTH_API_KEYS": "sk-one, sk-two"}
+	var quiet syncBuffer
+	a := &app{stdout: io.Discard, stderr: &quiet, getenv: func(k string) string { return env[k] }}
 	online := filepath.Join(dir, "online.db")
-	if err := a.run(context.Background(), []string{"backup", "--server", srv.url, online}); err != nil {
-		t.Fatal(err)
+	if err := a.run(context.Background(), []string{"backup", "--server", srv.url, online}); err != nil || quiet.String() != "" {
+		t.Fatalf("backup with HEARTH_API_KEYS: %v %q", err, quiet.String())
 	}
 	err := a.run(context.Background(), []string{"backup", "--db", db, filepath.Join(dir, "direct.db")})
 	if err == nil || !strings.Contains(err.Error(), "--server") {

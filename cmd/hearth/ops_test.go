@@ -12,6 +12,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
 
@@ -82,9 +83,16 @@ func TestModelAliasSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, _ := streamRun(t, c, userThread(t, c, "hello"), a.ID)
+	th := userThread(t, c, "hello")
+	run, _ := streamRun(t, c, th, a.ID)
 	if run.Status != openai.RunStatusCompleted || run.Model != "gpt-4o" || a.Model != "gpt-4o" {
 		t.Fatalf("run %s model %q, assistant model %q", run.Status, run.Model, a.Model)
+	}
+	if got, err := c.Beta.Threads.Runs.Get(ctx, th, run.ID); err != nil || got.Model != "gpt-4o" {
+		t.Fatalf("retrieved run: %v model %q", err, got.Model)
+	}
+	if got, err := c.Beta.Assistants.Get(ctx, a.ID); err != nil || got.Model != "gpt-4o" {
+		t.Fatalf("retrieved assistant: %v model %q", err, got.Model)
 	}
 	reqs := m.Requests()
 	if len(reqs) != 1 || reqs[0].Model != "llama3.2" {
@@ -253,5 +261,56 @@ func TestServeStartupCheckWarns(t *testing.T) {
 	}
 	if code, body := get(t, srv.url+"/readyz"); code != 503 || !strings.Contains(body, `"store":"ok"`) || !strings.Contains(body, "unreachable") {
 		t.Fatalf("/readyz: %d %s", code, body)
+	}
+}
+
+// metric reads one sample from a served /metrics.
+func metric(t *testing.T, url, name string) string {
+	t.Helper()
+	_, body := get(t, url+"/metrics")
+	for _, l := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			return v
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return ""
+}
+
+// The served /metrics counts an open event stream, and the engine's load.
+func TestServeMetricsStreams(t *testing.T) {
+	calling := make(chan struct{})
+	m := scripted.New(scripted.Turn{Match: func(*llm.Request) bool { close(calling); return true }, Block: true})
+	srv := startServeModel(t, map[string]string{"HEARTH_DB": filepath.Join(t.TempDir(), "h.db")}, m)
+	c := sdk(srv)
+	ctx := context.Background()
+	a, err := c.Beta.Assistants.New(ctx, openai.BetaAssistantNewParams{Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := userThread(t, c, "hi")
+	if v := metric(t, srv.url, "hearth_streams_active"); v != "0" {
+		t.Fatalf("streams before: %s", v)
+	}
+	st := c.Beta.Threads.Runs.NewStreaming(ctx, th, openai.BetaThreadRunNewParams{AssistantID: a.ID})
+	var runID string
+	for runID == "" && st.Next() {
+		runID = st.Current().AsThreadRunCreated().Data.ID
+	}
+	<-calling
+	if v := metric(t, srv.url, "hearth_streams_active"); v != "1" {
+		t.Fatalf("streams during the run: %s", v)
+	}
+	if v := metric(t, srv.url, "hearth_workers_busy"); v != "1" {
+		t.Fatalf("busy workers during the run: %s", v)
+	}
+	if _, err := c.Beta.Threads.Runs.Cancel(ctx, th, runID); err != nil {
+		t.Fatal(err)
+	}
+	for st.Next() {
+	}
+	st.Close()
+	if v := metric(t, srv.url, "hearth_streams_active"); v != "0" {
+		t.Fatalf("streams after: %s", v)
 	}
 }

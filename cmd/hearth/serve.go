@@ -41,16 +41,18 @@ type serveConfig struct {
 	aliases aliasFlag
 }
 
-func (a *app) serve(ctx context.Context, args []string) error {
-	var c serveConfig
+// serveFlags declares serve's flags, each with its environment variable
+// (named in its usage as "env NAME"; the README's flag table lists them).
+func (a *app) serveFlags() (*flag.FlagSet, *serveConfig, *openaiFlags, error) {
+	c := &serveConfig{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
 	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB)")
 	fs.StringVar(&c.addr, "addr", a.env("HEARTH_ADDR", "127.0.0.1:8080"), "listen address (env HEARTH_ADDR); without API keys it must be a loopback address")
 	fs.StringVar(&c.backend, "model-backend", a.env("HEARTH_MODEL_BACKEND", "ollama"), "model backend: ollama, openai (any OpenAI-compatible server, see --openai-url) or scripted (an echo, for trying the API without a model) (env HEARTH_MODEL_BACKEND)")
 	fs.StringVar(&c.ollamaURL, "ollama-url", a.env("HEARTH_OLLAMA_URL", a.env("OLLAMA_HOST", "http://127.0.0.1:11434")), "Ollama URL (env HEARTH_OLLAMA_URL, OLLAMA_HOST)")
-	fs.StringVar(&c.model, "default-model", a.env("HEARTH_DEFAULT_MODEL", ""), "model for assistants created without one (env HEARTH_DEFAULT_MODEL)")
-	fs.StringVar(&c.keysFile, "keys-file", a.env("HEARTH_API_KEYS_FILE", ""), "file of API keys, one a line, # comments (env HEARTH_API_KEYS_FILE); env HEARTH_API_KEYS adds comma-separated keys")
+	fs.StringVar(&c.model, "default-model", a.env("HEARTH_DEFAULT_MODEL", ""), "model for assistants created without one (env HEARTH_DEFAULT_MODEL; HEARTH_MODEL is a deprecated alias)")
+	fs.StringVar(&c.keysFile, "keys-file", a.env("HEARTH_API_KEYS_FILE", ""), "file of API keys, one a line, # comments (env HEARTH_API_KEYS_FILE); env HEARTH_API_KEYS adds comma-separated keys (HEARTH_API_KEY is a deprecated alias)")
 	fs.StringVar(&c.logFormat, "log-format", a.env("HEARTH_LOG_FORMAT", "text"), "log format: text or json (env HEARTH_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", a.env("HEARTH_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env HEARTH_LOG_LEVEL)")
 	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
@@ -62,11 +64,19 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.idleTimeout, "model-idle-timeout", a.envDuration("HEARTH_MODEL_IDLE_TIMEOUT", time.Minute), "a model reply that stops this long between chunks fails its run (env HEARTH_MODEL_IDLE_TIMEOUT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", a.envDuration("HEARTH_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a shutdown waits for requests to finish (env HEARTH_SHUTDOWN_TIMEOUT)")
 	c.aliases = aliasFlag{}
-	if err := c.aliases.Set(a.getenv("HEARTH_MODEL_ALIASES")); err != nil {
-		return fmt.Errorf("%w: HEARTH_MODEL_ALIASES: %v", errUsage, err)
+	if err := c.aliases.Set(a.env("HEARTH_MODEL_ALIASES", "")); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: HEARTH_MODEL_ALIASES: %v", errUsage, err)
 	}
 	oa := a.openaiFlags(fs) // --model-backend openai; see openai.go
 	fs.Var(c.aliases, "model-alias", "alias=model: requests for the alias run the local model, objects keep the alias (repeatable, or comma-separated; env HEARTH_MODEL_ALIASES), e.g. gpt-4o=llama3.2")
+	return fs, c, oa, nil
+}
+
+func (a *app) serve(ctx context.Context, args []string) error {
+	fs, c, oa, err := a.serveFlags()
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil // -h printed the flags: asked for, not an error
 	} else if err != nil {
@@ -83,9 +93,12 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	keys, err := loadKeys(c.keysFile, a.getenv("HEARTH_API_KEYS"))
+	keys, err := loadKeys(c.keysFile, a.env("HEARTH_API_KEYS", ""))
 	if err != nil {
 		return err
+	}
+	for _, d := range a.takeDeprecated() {
+		log.Warn("deprecated environment variable: rename it", "env", d.old, "use", d.now)
 	}
 	if len(keys) == 0 && !loopbackAddr(c.addr) {
 		return fmt.Errorf("refusing to listen on %q without API keys: set HEARTH_API_KEYS or --keys-file, or listen on 127.0.0.1", c.addr)

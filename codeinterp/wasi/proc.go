@@ -27,6 +27,16 @@ type proc struct {
 	done   chan struct{} // closed when the interpreter has exited
 	diag   *tailBuffer   // the interpreter's own stderr (crash messages)
 	exit   string        // how it ended, valid after done
+	pid    int           // the child process (ModeProcess), 0 in-process
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // frame is one response: raw bytes the code wrote straight to fd 1 before it,
@@ -86,6 +96,7 @@ func startChild(exe string, spec guestSpec) (*proc, error) {
 		return nil, fmt.Errorf("%w: %v", codeinterp.ErrStart, err)
 	}
 	p.kill = func() { cmd.Process.Kill() }
+	p.pid = cmd.Process.Pid
 	go func() {
 		defer stdout.Close()
 		p.readFrames(stdout, spec.Marker, spec.MaxOutput)

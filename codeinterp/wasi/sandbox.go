@@ -34,6 +34,9 @@ type Sandbox struct {
 	sessions map[string]*wasiSession
 	closed   bool
 
+	pmu   sync.Mutex
+	procs map[*proc]struct{} // interpreters started, pruned once exited (Stats)
+
 	spares chan *spare // ready interpreters for new sessions (Config.WarmPool)
 
 	stop chan struct{}
@@ -53,7 +56,7 @@ var _ codeinterp.Sandbox = (*Sandbox)(nil)
 // sessions. Close it to stop every interpreter and delete session files.
 func New(cfg Config) (*Sandbox, error) {
 	cfg = cfg.withDefaults()
-	w := &Sandbox{cfg: cfg, log: cfg.Logger, sessions: map[string]*wasiSession{}, stop: make(chan struct{})}
+	w := &Sandbox{cfg: cfg, log: cfg.Logger, sessions: map[string]*wasiSession{}, procs: map[*proc]struct{}{}, stop: make(chan struct{})}
 	w.cacheDir = cfg.CacheDir
 	if w.cacheDir == "" {
 		d, err := os.MkdirTemp("", "hearth-codeinterp-cache-")
@@ -393,6 +396,7 @@ func (s *wasiSession) start(ctx context.Context) error {
 			return err
 		}
 	}
+	s.w.track(p)
 	t := time.NewTimer(s.w.cfg.StartTimeout)
 	defer t.Stop()
 	select {
@@ -418,6 +422,45 @@ func (s *wasiSession) start(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// track records a started interpreter for Stats, dropping exited ones.
+func (w *Sandbox) track(p *proc) {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	for q := range w.procs {
+		if q.exited() {
+			delete(w.procs, q)
+		}
+	}
+	w.procs[p] = struct{}{}
+}
+
+// Stats reports the open sessions and the running interpreters with their
+// resident memory (child processes on Linux; 0 in-process or elsewhere).
+func (w *Sandbox) Stats() codeinterp.Stats {
+	w.mu.Lock()
+	st := codeinterp.Stats{Sessions: len(w.sessions)}
+	w.mu.Unlock()
+	w.pmu.Lock()
+	var pids []int
+	for p := range w.procs {
+		if p.exited() {
+			delete(w.procs, p)
+			continue
+		}
+		st.Interpreters++
+		if p.pid > 0 {
+			pids = append(pids, p.pid)
+		}
+	}
+	w.pmu.Unlock()
+	for _, pid := range pids {
+		st.MemoryBytes += residentBytes(pid)
+	}
+	return st
+}
+
+var _ codeinterp.StatsReporter = (*Sandbox)(nil)
 
 func (s *wasiSession) setBusy(b bool) {
 	s.w.mu.Lock()

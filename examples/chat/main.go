@@ -1,8 +1,10 @@
-// Chat is a console chat with an assistant on one thread. With -stream it
-// prints text and tool-call deltas as they come (the SDK event handler's
-// on_text_delta and on_tool_call_delta); without it, each answer whole.
+// Chat is a console chat with an assistant on one thread. It streams: text
+// and tool-call deltas print as they come (the SDK event handler's
+// on_text_delta and on_tool_call_delta); -stream=false prints each answer
+// whole once its run ends.
 //
-//	go run ./examples/chat -stream
+//	go run ./examples/chat
+//	go run ./examples/chat -stream=false
 package main
 
 import (
@@ -25,7 +27,7 @@ import (
 )
 
 func main() {
-	stream := flag.Bool("stream", true, "print deltas as they arrive")
+	stream := flag.Bool("stream", true, "print deltas as they arrive (-stream=false: each answer whole)")
 	db := flag.String("db", "", "database file (default: a new temporary file); reuse it to keep the conversation")
 	flag.Parse()
 	if err := run(context.Background(), os.Stdin, os.Stdout, *db, *stream); err != nil {

@@ -73,7 +73,11 @@ func (c *Client) stream(ctx context.Context, req *llm.Request, areq *api.ChatReq
 		cut := err == nil || errors.As(err, &ce)
 		retryable := cut || transient(ctx, err)
 		if !st.yielded && retryable && attempt < c.cfg.Retries && ctx.Err() == nil {
-			c.log.DebugContext(ctx, "ollama: retrying chat", "model", req.Model, "attempt", attempt+1, "err", err)
+			reason := error(err)
+			if err == nil {
+				reason = errors.New("the reply stream ended before the model finished")
+			}
+			c.log.WarnContext(ctx, "ollama: retrying chat", "model", req.Model, "attempt", attempt+1, "delay", delay, "reason", reason)
 			if sleep(ctx, delay) {
 				delay *= 2
 				continue

@@ -26,28 +26,46 @@ type Choice struct {
 }
 
 // Pick returns Ollama (at $OLLAMA_HOST or the default address, model
-// $HEARTH_MODEL or llama3.2) when it answers within a second, else the
-// scripted model playing turns; HEARTH_BACKEND=scripted forces the script.
-// It announces the choice on w.
+// $HEARTH_DEFAULT_MODEL or llama3.2) when it answers within a second, else
+// the scripted model playing turns; HEARTH_MODEL_BACKEND=scripted forces the
+// script. The names are hearth serve's; the older HEARTH_MODEL and
+// HEARTH_BACKEND still work, with a warning. It announces the choice on w.
 func Pick(w io.Writer, turns ...scripted.Turn) Choice {
-	name := os.Getenv("HEARTH_MODEL")
+	return pick(w, os.Getenv, turns...)
+}
+
+// renamed maps each variable to its deprecated older name.
+var renamed = map[string]string{"HEARTH_DEFAULT_MODEL": "HEARTH_MODEL", "HEARTH_MODEL_BACKEND": "HEARTH_BACKEND"}
+
+func pick(w io.Writer, getenv func(string) string, turns ...scripted.Turn) Choice {
+	env := func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		v := getenv(renamed[name])
+		if v != "" {
+			fmt.Fprintf(w, "warning: %s is deprecated; rename it %s\n", renamed[name], name)
+		}
+		return v
+	}
+	name := env("HEARTH_DEFAULT_MODEL")
 	if name == "" {
 		name = "llama3.2"
 	}
-	if os.Getenv("HEARTH_BACKEND") != "scripted" {
+	if env("HEARTH_MODEL_BACKEND") != "scripted" {
 		if c, err := ollama.New(ollama.Config{Retries: -1}); err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			err = c.Ping(ctx)
 			cancel()
 			if err == nil {
-				fmt.Fprintf(w, "backend: Ollama at %s, model %s (set HEARTH_MODEL to change it)\n", c.URL(), name)
+				fmt.Fprintf(w, "backend: Ollama at %s, model %s (set HEARTH_DEFAULT_MODEL to change it)\n", c.URL(), name)
 				return Choice{Model: c, Name: name}
 			}
 			fmt.Fprintf(w, "backend: scripted model (deterministic answers; no Ollama answered at %s)\n", c.URL())
 			return Choice{Model: scripted.New(turns...), Name: name, Scripted: true}
 		}
 	}
-	fmt.Fprintln(w, "backend: scripted model (deterministic answers; HEARTH_BACKEND=scripted)")
+	fmt.Fprintln(w, "backend: scripted model (deterministic answers; HEARTH_MODEL_BACKEND=scripted)")
 	return Choice{Model: scripted.New(turns...), Name: name, Scripted: true}
 }
 
