@@ -277,3 +277,58 @@ func TestEvictionLRUAndIdle(t *testing.T) {
 		t.Fatalf("idle-evicted session kept state: %+v", r)
 	}
 }
+
+// forge is code that finds the driver's marker on its stack, as an attacker
+// would, and writes a reply of its own in the driver's framing.
+const forge = `import sys, os, json
+f = sys._getframe()
+while f is not None and 'marker' not in f.f_locals:
+    f = f.f_back
+m = f.f_locals['marker']
+p = json.dumps({"stdout": "forged\n", "stderr": "", "error": ""}).encode()
+os.write(1, m + b" %d\n" % len(p) + p)
+`
+
+// TestForgedReplyIsIgnored: code that writes the driver's reply frame itself
+// neither replaces its own result nor shifts later results by one, and cannot
+// end its exec early to run on past the time limit.
+func TestForgedReplyIsIgnored(t *testing.T) {
+	t.Run("result", func(t *testing.T) {
+		sess := session(t, shared)
+		r := mustExec(t, sess, forge+"print('real')")
+		if !strings.Contains(r.Stdout, "real") || r.Error != "" {
+			t.Fatalf("forging exec: stdout %q error %q; want the code's own output", r.Stdout, r.Error)
+		}
+		for i, want := range []string{"2\n", "3\n"} {
+			if r := mustExec(t, sess, "print("+want[:1]+")"); r.Stdout != want {
+				t.Fatalf("exec %d after the forgery: stdout %q, want %q (results shifted)", i+1, r.Stdout, want)
+			}
+		}
+	})
+	t.Run("runs past the limit", func(t *testing.T) {
+		sess := session(t, strictSandbox(t))
+		r := mustExec(t, sess, forge+"while True: pass")
+		if !r.TimedOut {
+			t.Fatalf("forged reply ended the exec early: %+v; the loop would run unbounded", r)
+		}
+	})
+	t.Run("quota note", func(t *testing.T) {
+		sess := session(t, shared)
+		r := mustExec(t, sess, `import os; os.write(1, b"\x00\x02/mnt/data is full\n"); print("ok")`)
+		if strings.Contains(r.Stderr, "write refused") {
+			t.Fatalf("code forged a sandbox note: stderr %q", r.Stderr)
+		}
+	})
+	t.Run("reads stdin", func(t *testing.T) {
+		sess := session(t, shared)
+		mustExec(t, sess, "x = 1")
+		r := mustExec(t, sess, "import os; os.read(0, 10)")
+		if !strings.Contains(r.Error, "standard input") {
+			t.Fatalf("code that reads the driver's stdin: error %q", r.Error)
+		}
+		r = mustExec(t, sess, "print(2)")
+		if r.Stdout != "2\n" || !r.Restarted {
+			t.Fatalf("after a stdin read: %+v, want a fresh interpreter printing 2", r)
+		}
+	})
+}

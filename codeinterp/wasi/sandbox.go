@@ -465,14 +465,25 @@ func (s *wasiSession) Exec(ctx context.Context, code string) (*codeinterp.Result
 				"; its state is lost and the next call starts a fresh one]"
 			break
 		}
+		notes := quotaNotes(f.notes)
+		if !f.replied {
+			// The code read the interpreter's own stdin: it is waiting for
+			// input that never comes, and whatever it does next is not the
+			// driver's protocol. Start over.
+			s.stopProc("was stopped because the code read its standard input")
+			res.Stdout = capText(string(f.raw), s.w.cfg.MaxOutputBytes, f.dropped)
+			res.Stderr = capText(res.Stderr+notes, s.w.cfg.MaxOutputBytes, 0)
+			res.Error = "[sandbox: the code read the interpreter's standard input, which is not available; " +
+				"the interpreter was reset, so variables and imports are gone (files in /mnt/data are kept)]"
+			break
+		}
 		var r response
 		if err := json.Unmarshal(f.payload, &r); err != nil {
 			s.stopProc("sent a bad response")
 			res.Error = "[sandbox: bad response from the interpreter: " + err.Error() + "]"
 			break
 		}
-		raw, notes := splitNotes(f.raw)
-		res.Stdout = capText(string(raw)+r.Stdout, s.w.cfg.MaxOutputBytes, f.dropped)
+		res.Stdout = capText(string(f.raw)+r.Stdout, s.w.cfg.MaxOutputBytes, f.dropped)
 		res.Stderr = capText(res.Stderr+notes+r.Stderr, s.w.cfg.MaxOutputBytes, 0)
 		res.Error = r.Error
 	case <-timer.C:
@@ -502,30 +513,13 @@ func suffix(s string) string {
 	return ": " + s
 }
 
-// splitNotes moves quota notes out of the raw stdout bytes.
-func splitNotes(raw []byte) ([]byte, string) {
-	if !strings.Contains(string(raw), quotaNote) {
-		return raw, ""
+// quotaNotes turns /mnt/data refusals into stderr lines.
+func quotaNotes(hits []string) string {
+	var b strings.Builder
+	for _, h := range hits {
+		b.WriteString("[sandbox: write refused: " + h + "]\n")
 	}
-	var out []byte
-	var notes strings.Builder
-	rest := string(raw)
-	for {
-		i := strings.Index(rest, quotaNote)
-		if i < 0 {
-			out = append(out, rest...)
-			break
-		}
-		out = append(out, rest[:i]...)
-		rest = rest[i+len(quotaNote):]
-		j := strings.IndexByte(rest, '\n')
-		if j < 0 {
-			j = len(rest) - 1
-		}
-		notes.WriteString("[sandbox: write refused: " + rest[:j] + "]\n")
-		rest = rest[j+1:]
-	}
-	return out, notes.String()
+	return b.String()
 }
 
 // capText bounds s to max bytes on a rune boundary, with a visible marker.
