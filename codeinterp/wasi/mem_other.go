@@ -1,0 +1,9 @@
+//go:build !linux
+
+package wasi
+
+// hostMemory is unknown here: the budget is then only MaxSessions.
+func hostMemory() int64 { return 0 }
+
+// processRSS is unknown here.
+func processRSS(int) int64 { return 0 }
