@@ -23,15 +23,19 @@ type Sandbox struct {
 	cacheDir   string
 	ownCache   bool // cacheDir is a temp dir removed by Close
 	runtimeDir string
-	root       string // session directories live here
-	exe        string // ModeProcess: the binary re-executed as an interpreter
+	root       string     // session directories live here
+	locks      []*os.File // held while this process owns root (and cacheDir when own)
+	exe        string     // ModeProcess: the binary re-executed as an interpreter
 
 	// ModeInProcess: one runtime and compiled module shared by all sessions.
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 
+	maxSessions int // MaxSessions, lowered to fit MaxHostMemoryBytes
+
 	mu       sync.Mutex
 	sessions map[string]*wasiSession
+	ended    map[string]string // ids whose session the sandbox ended → why, for the next one's note
 	closed   bool
 
 	spares chan *spare // ready interpreters for new sessions (Config.WarmPool)
@@ -53,26 +57,45 @@ var _ codeinterp.Sandbox = (*Sandbox)(nil)
 // sessions. Close it to stop every interpreter and delete session files.
 func New(cfg Config) (*Sandbox, error) {
 	cfg = cfg.withDefaults()
-	w := &Sandbox{cfg: cfg, log: cfg.Logger, sessions: map[string]*wasiSession{}, stop: make(chan struct{})}
-	w.cacheDir = cfg.CacheDir
-	if w.cacheDir == "" {
-		d, err := os.MkdirTemp("", "hearth-codeinterp-cache-")
-		if err != nil {
-			return nil, err
-		}
-		w.cacheDir, w.ownCache = d, true
+	guest, interpreters, err := cfg.fitBudget()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", codeinterp.ErrUnavailable, err)
 	}
+	if guest != cfg.MemoryLimitBytes {
+		cfg.Logger.Warn("codeinterp: guest memory limit lowered to fit the host memory budget",
+			"limit", byteCount(guest), "asked", byteCount(cfg.MemoryLimitBytes), "budget", byteCount(cfg.MaxHostMemoryBytes))
+		cfg.MemoryLimitBytes = guest
+	}
+	if cfg.WarmPool >= interpreters {
+		cfg.WarmPool = interpreters - 1
+	}
+	w := &Sandbox{cfg: cfg, log: cfg.Logger, sessions: map[string]*wasiSession{}, ended: map[string]string{},
+		stop: make(chan struct{}), maxSessions: min(cfg.MaxSessions, interpreters-cfg.WarmPool)}
+	if w.maxSessions < cfg.MaxSessions {
+		cfg.Logger.Info("codeinterp: sessions limited by the host memory budget", "sessions", w.maxSessions,
+			"budget", byteCount(cfg.MaxHostMemoryBytes), "per_session", byteCount(cfg.MemoryLimitBytes+interpreterOverhead))
+	}
+	sweepStale(w.log)
 	fail := func(err error) (*Sandbox, error) {
 		w.cleanup()
 		return nil, fmt.Errorf("%w: %v", codeinterp.ErrUnavailable, err)
 	}
-	var err error
+	w.cacheDir = cfg.CacheDir
+	if w.cacheDir == "" {
+		d, lock, err := makeOwnedTemp(cachePattern)
+		if err != nil {
+			return fail(err)
+		}
+		w.cacheDir, w.ownCache, w.locks = d, true, append(w.locks, lock)
+	}
 	if w.runtimeDir, err = ensureRuntime(w.cacheDir); err != nil {
 		return fail(err)
 	}
-	if w.root, err = os.MkdirTemp("", "hearth-codeinterp-sessions-"); err != nil {
+	root, lock, err := makeOwnedTemp(sessionsPattern)
+	if err != nil {
 		return fail(err)
 	}
+	w.root, w.locks = root, append(w.locks, lock)
 	ctx := context.Background()
 	compileDir := filepath.Join(w.cacheDir, "wazero")
 	switch cfg.Mode {
@@ -131,6 +154,9 @@ func (w *Sandbox) cleanup() {
 	if w.ownCache {
 		os.RemoveAll(w.cacheDir)
 	}
+	for _, l := range w.locks {
+		l.Close()
+	}
 }
 
 // Close stops every session, deletes their files and the temporary cache.
@@ -187,7 +213,7 @@ func (w *Sandbox) Session(ctx context.Context, id string) (codeinterp.Session, e
 		return s, nil
 	}
 	var victim *wasiSession
-	if len(w.sessions) >= w.cfg.MaxSessions {
+	if len(w.sessions) >= w.maxSessions {
 		for _, s := range w.sessions {
 			if s.busy {
 				continue
@@ -198,11 +224,17 @@ func (w *Sandbox) Session(ctx context.Context, id string) (codeinterp.Session, e
 		}
 		if victim == nil {
 			w.mu.Unlock()
-			return nil, codeinterp.ErrTooManySessions
+			return nil, fmt.Errorf("%w: %d sessions are running code, the most this sandbox holds (MaxSessions %d, host memory budget %s)",
+				codeinterp.ErrTooManySessions, w.maxSessions, w.cfg.MaxSessions, byteCount(w.cfg.MaxHostMemoryBytes))
 		}
 		delete(w.sessions, victim.id)
+		w.remember(victim.id, lostEvicted)
 	}
 	s := &wasiSession{w: w, id: id, lastUsed: time.Now(), snap: map[string]fileStamp{}, closing: make(chan struct{})}
+	if why, ok := w.ended[id]; ok { // its next exec says the state is gone
+		delete(w.ended, id)
+		s.started, s.lost, s.dataLost = true, why, true
+	}
 	select {
 	case sp := <-w.spares: // nil channel without a pool: never ready
 		s.dir, s.p, s.started = sp.dir, sp.p, true
@@ -218,9 +250,69 @@ func (w *Sandbox) Session(ctx context.Context, id string) (codeinterp.Session, e
 	w.mu.Unlock()
 	if victim != nil {
 		w.log.Info("codeinterp: evicting least recently used session", "session", victim.id)
-		victim.shutdown("evicted (too many sessions)")
+		victim.shutdown(lostEvicted)
 	}
 	return s, nil
+}
+
+// Why the sandbox ended a session, as the next session's note says it.
+const (
+	lostEvicted = "was ended to make room for another thread's session"
+	lostIdle    = "was ended after being idle"
+)
+
+// remember notes that the sandbox ended id's session. Caller holds w.mu.
+func (w *Sandbox) remember(id, why string) {
+	if len(w.ended) >= 4096 { // bounded: forget an arbitrary old one
+		for k := range w.ended {
+			delete(w.ended, k)
+			break
+		}
+	}
+	w.ended[id] = why
+}
+
+// CloseSession ends the session with this id, if one is live, and deletes
+// its files (a thread was deleted). Unlike an eviction, a later session with
+// the same id starts without a note.
+func (w *Sandbox) CloseSession(id string) error {
+	w.mu.Lock()
+	s := w.sessions[id]
+	delete(w.sessions, id)
+	delete(w.ended, id)
+	w.mu.Unlock()
+	if s != nil {
+		s.shutdown("closed")
+	}
+	return nil
+}
+
+// Stats is a snapshot of the sandbox's sessions and their host memory.
+type Stats struct {
+	Sessions    int   // live sessions
+	MaxSessions int   // MaxSessions, lowered to fit the memory budget
+	RSSBytes    int64 // resident memory of the session interpreters (ModeProcess on Linux; 0 if unknown)
+	BudgetBytes int64 // Config.MaxHostMemoryBytes
+}
+
+// Stats reports the live sessions and what their interpreters hold.
+func (w *Sandbox) Stats() Stats {
+	w.mu.Lock()
+	all := make([]*wasiSession, 0, len(w.sessions))
+	for _, s := range w.sessions {
+		all = append(all, s)
+	}
+	st := Stats{Sessions: len(all), MaxSessions: w.maxSessions, BudgetBytes: w.cfg.MaxHostMemoryBytes}
+	w.mu.Unlock()
+	for _, s := range all {
+		if s.mu.TryLock() { // a session busy in an exec is measured next time
+			if s.p != nil && s.p.pid != 0 {
+				st.RSSBytes += processRSS(s.p.pid)
+			}
+			s.mu.Unlock()
+		}
+	}
+	return st
 }
 
 // fillPool keeps Config.WarmPool interpreters ready: the ones buffered in
@@ -287,20 +379,26 @@ func (w *Sandbox) janitor() {
 		case <-w.stop:
 			return
 		case now := <-t.C:
-			var idle []*wasiSession
-			w.mu.Lock()
-			for id, s := range w.sessions {
-				if !s.busy && now.Sub(s.lastUsed) >= w.cfg.IdleTimeout {
-					idle = append(idle, s)
-					delete(w.sessions, id)
-				}
-			}
-			w.mu.Unlock()
-			for _, s := range idle {
-				w.log.Info("codeinterp: evicting idle session", "session", s.id)
-				s.shutdown("evicted (idle)")
-			}
+			w.evictIdle(now)
 		}
+	}
+}
+
+// evictIdle ends the sessions unused since IdleTimeout before now.
+func (w *Sandbox) evictIdle(now time.Time) {
+	var idle []*wasiSession
+	w.mu.Lock()
+	for id, s := range w.sessions {
+		if !s.busy && now.Sub(s.lastUsed) >= w.cfg.IdleTimeout {
+			idle = append(idle, s)
+			delete(w.sessions, id)
+			w.remember(id, lostIdle)
+		}
+	}
+	w.mu.Unlock()
+	for _, s := range idle {
+		w.log.Info("codeinterp: evicting idle session", "session", s.id)
+		s.shutdown(lostIdle)
 	}
 }
 
@@ -329,12 +427,13 @@ type wasiSession struct {
 	closing   chan struct{} // closed by shutdown: interrupts a running exec
 	closeOnce sync.Once
 
-	mu      sync.Mutex // serializes execs and lifecycle
-	p       *proc
-	started bool   // an interpreter ran before (so a new one is a restart)
-	lost    string // why the last interpreter stopped
-	closed  bool
-	snap    map[string]fileStamp
+	mu       sync.Mutex // serializes execs and lifecycle
+	p        *proc
+	started  bool   // an interpreter ran before (so a new one is a restart)
+	lost     string // why the last interpreter stopped
+	dataLost bool   // and /mnt/data was cleared with it (the session was evicted)
+	closed   bool
+	snap     map[string]fileStamp
 }
 
 func (s *wasiSession) ID() string { return s.id }
@@ -440,8 +539,8 @@ func (s *wasiSession) Exec(ctx context.Context, code string) (*codeinterp.Result
 	if s.p == nil {
 		if s.started {
 			res.Restarted = true
-			res.Stderr = "[sandbox: this is a fresh Python interpreter; the previous one " + s.lost +
-				", so variables and imports from earlier calls are gone (files in /mnt/data are kept)]\n"
+			res.Stderr = resetNote(s.lost, s.dataLost)
+			s.dataLost = false
 		}
 		if err := s.start(ctx); err != nil {
 			return nil, err
@@ -501,6 +600,17 @@ func (s *wasiSession) Exec(ctx context.Context, code string) (*codeinterp.Result
 	res.Files = s.collectFiles()
 	res.Duration = time.Since(begin)
 	return res, nil
+}
+
+// resetNote starts the stderr of the first exec in a fresh interpreter, the
+// same way whatever ended the previous one.
+func resetNote(why string, dataLost bool) string {
+	files := " (files in /mnt/data are kept)"
+	if dataLost {
+		files = ", and /mnt/data was cleared"
+	}
+	return "[sandbox: this is a fresh Python interpreter; the previous one " + why +
+		", so variables and imports from earlier calls are gone" + files + "]\n"
 }
 
 func suffix(s string) string {
