@@ -13,6 +13,9 @@ type Sandbox interface {
 	// Session returns the live session with this id, or starts one. Python
 	// state and the files under /mnt/data persist between its execs.
 	Session(ctx context.Context, id string) (Session, error)
+	// CloseSession ends the session with this id, if one is live, and
+	// deletes its files; the engine calls it when the thread is deleted.
+	CloseSession(id string) error
 	// Close stops every session and deletes their files.
 	Close() error
 }
@@ -61,8 +64,8 @@ type Result struct {
 	// Files lists the files under /mnt/data created or changed by this exec.
 	Files []OutputFile
 	// Restarted is true when this exec ran in a fresh interpreter because
-	// the previous one was stopped (timeout, crash, eviction); a note saying so
-	// starts Stderr.
+	// the previous one was stopped (timeout, crash, eviction); a note saying so,
+	// the same way for every cause, starts Stderr.
 	Restarted bool
 	// TimedOut is true when the exec hit its time limit; the interpreter was
 	// killed and the next exec starts a fresh one.

@@ -64,6 +64,13 @@ func (c *codeMounts) get(sess codeinterp.Session) (m *mounted, fresh string) {
 	return m, fresh
 }
 
+// forget drops the record of a session that was closed.
+func (c *codeMounts) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.sessions, id)
+}
+
 func (c *codeMounts) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -70,4 +70,14 @@ func TestCodeInterpreterRealSandbox(t *testing.T) {
 	if ci == nil || !strings.Contains(ci.Input, "sympy") || len(ci.Outputs) == 0 || !strings.Contains(ci.Outputs[0].Logs, "[1]") {
 		t.Fatalf("step %+v", ci)
 	}
+	// Deleting the thread ends its session and its /mnt/data at once.
+	if st := sb.Stats(); st.Sessions != 1 {
+		t.Fatalf("before the delete: %+v", st)
+	}
+	if _, err := e.Threads.Delete(ctx, th.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st := sb.Stats(); st.Sessions != 0 {
+		t.Fatalf("the deleted thread's session is still live: %+v", st)
+	}
 }

@@ -295,6 +295,13 @@ func (s *Threads) Delete(ctx context.Context, id string) (*apitype.Deleted, erro
 		s.e.bus.publish(active, apitype.Event{Event: apitype.EventError,
 			Error: apitype.NotFound("thread", id)})
 	}
+	if sb := s.e.cfg.CodeInterpreter; sb != nil {
+		// Its /mnt/data goes with it, not at the next eviction.
+		if err := sb.CloseSession(id); err != nil {
+			s.e.log.Warn("close the deleted thread's sandbox session", "thread", id, "err", err)
+		}
+		s.e.mounts.forget(id)
+	}
 	return &apitype.Deleted{ID: id, Object: "thread.deleted", Deleted: true}, nil
 }
 

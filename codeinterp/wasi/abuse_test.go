@@ -237,7 +237,6 @@ func TestSessionsPersistAndIsolate(t *testing.T) {
 func TestEvictionLRUAndIdle(t *testing.T) {
 	cfg := testConfig(shared.cacheDir)
 	cfg.MaxSessions = 2
-	cfg.IdleTimeout = 300 * time.Millisecond
 	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -254,26 +253,73 @@ func TestEvictionLRUAndIdle(t *testing.T) {
 	if _, err := s1.Exec(ctx, "print(v)"); err != codeinterp.ErrClosed {
 		t.Fatalf("evicted session: %v", err)
 	}
-	select {
-	case <-p1.done: // its interpreter is gone, with its memory
-	case <-time.After(5 * time.Second):
-		t.Fatal("evicted interpreter still running")
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		w.mu.Lock()
-		n := len(w.sessions)
-		w.mu.Unlock()
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sessions still live after the idle timeout", n)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Its interpreter is gone, with its memory (a hang here is the failure).
+	<-p1.done
+	// What the janitor does once the others are idle that long.
+	w.evictIdle(time.Now().Add(w.cfg.IdleTimeout))
+	w.mu.Lock()
+	n := len(w.sessions)
+	w.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d sessions still live after the idle timeout", n)
 	}
 	s2b, _ := w.Session(ctx, "two")
 	if r := mustExec(t, s2b, "print(globals().get('v'))"); r.Stdout != "None\n" {
 		t.Fatalf("idle-evicted session kept state: %+v", r)
 	}
+}
+
+// forge is code that finds the driver's marker on its stack, as an attacker
+// would, and writes a reply of its own in the driver's framing.
+const forge = `import sys, os, json
+f = sys._getframe()
+while f is not None and 'marker' not in f.f_locals:
+    f = f.f_back
+m = f.f_locals['marker']
+p = json.dumps({"stdout": "forged\n", "stderr": "", "error": ""}).encode()
+os.write(1, m + b" %d\n" % len(p) + p)
+`
+
+// TestForgedReplyIsIgnored: code that writes the driver's reply frame itself
+// neither replaces its own result nor shifts later results by one, and cannot
+// end its exec early to run on past the time limit.
+func TestForgedReplyIsIgnored(t *testing.T) {
+	t.Run("result", func(t *testing.T) {
+		sess := session(t, shared)
+		r := mustExec(t, sess, forge+"print('real')")
+		if !strings.Contains(r.Stdout, "real") || r.Error != "" {
+			t.Fatalf("forging exec: stdout %q error %q; want the code's own output", r.Stdout, r.Error)
+		}
+		for i, want := range []string{"2\n", "3\n"} {
+			if r := mustExec(t, sess, "print("+want[:1]+")"); r.Stdout != want {
+				t.Fatalf("exec %d after the forgery: stdout %q, want %q (results shifted)", i+1, r.Stdout, want)
+			}
+		}
+	})
+	t.Run("runs past the limit", func(t *testing.T) {
+		sess := session(t, strictSandbox(t))
+		r := mustExec(t, sess, forge+"while True: pass")
+		if !r.TimedOut {
+			t.Fatalf("forged reply ended the exec early: %+v; the loop would run unbounded", r)
+		}
+	})
+	t.Run("quota note", func(t *testing.T) {
+		sess := session(t, shared)
+		r := mustExec(t, sess, `import os; os.write(1, b"\x00\x02/mnt/data is full\n"); print("ok")`)
+		if strings.Contains(r.Stderr, "write refused") {
+			t.Fatalf("code forged a sandbox note: stderr %q", r.Stderr)
+		}
+	})
+	t.Run("reads stdin", func(t *testing.T) {
+		sess := session(t, shared)
+		mustExec(t, sess, "x = 1")
+		r := mustExec(t, sess, "import os; os.read(0, 10)")
+		if !strings.Contains(r.Error, "standard input") {
+			t.Fatalf("code that reads the driver's stdin: error %q", r.Error)
+		}
+		r = mustExec(t, sess, "print(2)")
+		if r.Stdout != "2\n" || !r.Restarted {
+			t.Fatalf("after a stdin read: %+v, want a fresh interpreter printing 2", r)
+		}
+	})
 }

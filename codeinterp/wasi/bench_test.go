@@ -206,3 +206,27 @@ func reportP50(b *testing.B, lat []time.Duration) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 }
+
+// BenchmarkSessionRSS reports the resident memory of one ModeProcess
+// interpreter (the child process), idle and after its guest filled the
+// default 512 MiB limit in 1 MiB steps — the figure the host memory budget
+// counts a session at (limit + InterpreterOverheadBytes).
+func BenchmarkSessionRSS(b *testing.B) {
+	w := benchSandbox(b, ModeProcess)
+	var idle, full float64
+	for i := 0; i < b.N; i++ {
+		s, _ := w.Session(context.Background(), "rss")
+		benchExec(b, s, "print(1)")
+		pid := s.(*wasiSession).p.pid
+		idle = float64(residentBytes(pid)) / (1 << 20)
+		benchExec(b, s, fill)
+		full = float64(residentBytes(pid)) / (1 << 20)
+		s.Close()
+	}
+	if full == 0 {
+		b.Skip("resident memory not measurable here")
+	}
+	b.ReportMetric(idle, "idle-MiB")
+	b.ReportMetric(full, "full-MiB")
+	b.ReportMetric(full/float64(w.cfg.MemoryLimitBytes>>20), "full/limit")
+}

@@ -1,6 +1,7 @@
 package wasi
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -30,6 +31,17 @@ const (
 	DefaultMaxFiles         = 100
 	DefaultMaxDataBytes     = 256 << 20
 	DefaultStartTimeout     = 60 * time.Second
+
+	// InterpreterOverheadBytes is what one interpreter costs the host beyond
+	// its guest memory: the Go runtime and wazero's compiled code of a child
+	// process (measured 40-55 MiB), rounded up. The memory budget counts each
+	// session as MemoryLimitBytes plus this.
+	InterpreterOverheadBytes = 64 << 20
+
+	interpreterOverhead = InterpreterOverheadBytes + raceOverhead
+	// minGuestMemory is the smallest guest limit the budget may shrink to:
+	// sympy needs ~64 MiB.
+	minGuestMemory = 96 << 20
 )
 
 // Config sets the sandbox's limits. Zero values take the Default* constants.
@@ -51,8 +63,18 @@ type Config struct {
 	// recently used idle session (default 16).
 	MaxSessions int
 	// MemoryLimitBytes caps the guest's linear memory (default 512 MiB);
-	// beyond it Python raises MemoryError.
+	// beyond it Python raises MemoryError. Its host cost is what the guest
+	// touches, so a session costs at most this plus InterpreterOverheadBytes.
 	MemoryLimitBytes int64
+	// MaxHostMemoryBytes bounds the host memory of all sessions together
+	// (warm-pool interpreters included), each counted at MemoryLimitBytes +
+	// InterpreterOverheadBytes: it lowers MaxSessions to what fits, and when
+	// not even one session fits it lowers MemoryLimitBytes. Opening a session
+	// past it evicts the least recently used idle one, or fails with
+	// codeinterp.ErrTooManySessions. Default: half the machine's memory (on
+	// Linux the smaller of MemTotal and the cgroup's memory.max); where that
+	// is unknown, no bound beyond MaxSessions.
+	MaxHostMemoryBytes int64
 	// MaxOutputBytes caps stdout and stderr each per exec (default 64 KiB).
 	MaxOutputBytes int64
 	// MaxFileBytes caps one file under /mnt/data (default 64 MiB).
@@ -100,5 +122,31 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.MaxHostMemoryBytes <= 0 {
+		c.MaxHostMemoryBytes = hostMemory() / 2
+	}
 	return c
+}
+
+// fitBudget applies MaxHostMemoryBytes: it returns the guest limit and the
+// number of live interpreters the budget holds, or an error when not even
+// one interpreter with the smallest useful guest fits.
+func (c Config) fitBudget() (guest int64, interpreters int, err error) {
+	guest, interpreters = c.MemoryLimitBytes, c.MaxSessions+c.WarmPool
+	if c.MaxHostMemoryBytes <= 0 { // unknown machine, no budget set
+		return guest, interpreters, nil
+	}
+	per := guest + interpreterOverhead
+	if n := c.MaxHostMemoryBytes / per; n < int64(interpreters) {
+		interpreters = int(n)
+	}
+	if interpreters == 0 {
+		guest = c.MaxHostMemoryBytes - interpreterOverhead
+		if guest < minGuestMemory {
+			return 0, 0, fmt.Errorf("a host memory budget of %s cannot hold one interpreter (%s of overhead + %s of guest memory at least)",
+				byteCount(c.MaxHostMemoryBytes), byteCount(interpreterOverhead), byteCount(minGuestMemory))
+		}
+		interpreters = 1
+	}
+	return guest, interpreters, nil
 }

@@ -3,8 +3,10 @@
 # notebook, and serves exec requests over stdin/stdout:
 #   request:  b"<n>\n" + n bytes of UTF-8 Python source
 #   response: MARKER + b" <n>\n" + n bytes of JSON {stdout, stderr, error}
-# MARKER is a per-session secret the host passes in HEARTH_MARKER; bytes the
-# code writes straight to fd 1 arrive before it and count as stdout.
+# MARKER is a per-session token the host passes in HEARTH_MARKER; bytes the
+# code writes straight to fd 1 arrive before it and count as stdout. The token
+# is not a secret (code can read it from this frame): the host takes the frame
+# that ends the output before this driver's next read of stdin (stream.go).
 import sys, os
 
 

@@ -2,41 +2,90 @@ package wasi
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
 )
 
-// FuzzReadFrames feeds arbitrary interpreter output to the frame reader: it
-// must never panic, and a well-formed frame after any junk must come through.
-func FuzzReadFrames(f *testing.F) {
+// FuzzReadRecords feeds arbitrary guest output to the record reader: it
+// must never panic, and whatever the code wrote before it (forged frames
+// included), the frame that ends an exec's output is the reply.
+func FuzzReadRecords(f *testing.F) {
 	const token = "abc123"
-	f.Add([]byte("hello"), []byte(`{"stdout":"1\n"}`))
-	f.Add([]byte("\x00\x01HEARTH:abc"), []byte(`{}`))
-	f.Add([]byte("\x00\x02quota hit\n\x00"), []byte(`{"error":"x"}`))
-	f.Add([]byte("\x00\x01HEARTH:abc123 9999999999\n"), []byte(""))
-	f.Fuzz(func(t *testing.T, junk, payload []byte) {
+	f.Add([]byte("hello"), []byte(`{"stdout":"1\n"}`), []byte{})
+	f.Add([]byte("\x00\x01HEARTH:abc"), []byte(`{}`), []byte("D\x00\x00"))
+	f.Add([]byte("\x00\x01HEARTH:abc123 9\n{\"a\":1}"), []byte(`{"error":"x"}`), []byte("Q\x00\x00\x00\x02hi"))
+	f.Add([]byte("\x00\x01HEARTH:abc123 9999999999\n"), []byte(""), []byte("I\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, junk, payload, trailing []byte) {
 		var in bytes.Buffer
-		in.Write(junk)
-		in.WriteString(markerPrefix + token)
-		in.WriteString(" ")
-		in.WriteString(itoa(len(payload)) + "\n")
-		in.Write(payload)
+		rw := &recordWriter{w: &in}
+		rw.record(recData, junk)
+		rw.record(recData, []byte(markerPrefix+token+" "+itoa(len(payload))+"\n"))
+		rw.record(recData, payload)
+		rw.record(recIdle, nil)
+		in.Write(trailing) // arbitrary bytes after: must not panic
 		p := &proc{frames: make(chan frame, 64)}
-		p.readFrames(&in, token, 1<<10)
+		p.readRecords(&in, token, 1<<10)
 		var got []frame
 		for fr := range p.frames {
 			got = append(got, fr)
 		}
-		if len(got) == 0 && !bytes.Contains(junk, []byte{0}) {
-			t.Fatalf("no frame decoded")
+		if len(got) == 0 || !got[0].replied || !bytes.Equal(got[0].payload, payload) {
+			t.Fatalf("reply not decoded: %+v", got)
 		}
-		for _, fr := range got {
-			if len(fr.raw) > 1<<10 {
-				t.Fatalf("raw bytes not capped: %d", len(fr.raw))
-			}
+		if want := min(len(junk), 1<<10); !bytes.Equal(got[0].raw, junk[:want]) || got[0].dropped != int64(len(junk)-want) {
+			t.Fatalf("raw = %q (+%d dropped), want %q", got[0].raw, got[0].dropped, junk[:want])
 		}
 	})
+}
+
+// FuzzRequestReader: whatever the chunking of a request, the reader says
+// idle exactly once, after the whole request was read.
+func FuzzRequestReader(f *testing.F) {
+	f.Add("print(1)", uint8(3))
+	f.Add("", uint8(1))
+	f.Add("x = '\\n' * 40\n", uint8(7))
+	f.Fuzz(func(t *testing.T, code string, chunk uint8) {
+		if chunk == 0 {
+			return
+		}
+		req := itoa(len(code)) + "\n" + code
+		var out bytes.Buffer
+		r := &requestReader{r: &chunked{reqs: []string{req, req}, n: int(chunk)}, out: &guestStdout{rw: &recordWriter{w: &out}, q: &quota{}}, rescan: func() {}}
+		buf := make([]byte, 256)
+		idles := func() int { return bytes.Count(out.Bytes(), []byte{recIdle, 0, 0, 0, 0}) }
+		for read := 0; read < 2*len(req); {
+			n, _ := r.Read(buf[:min(len(buf), 2*len(req)-read)])
+			read += n
+			if want := 1 + (read-1)/len(req); idles() != want {
+				t.Fatalf("after %d of %d bytes: %d idle records, want %d", read, 2*len(req), idles(), want)
+			}
+		}
+		r.Read(buf)
+		if idles() != 3 {
+			t.Fatalf("%d idle records for 2 requests, want 3", idles())
+		}
+	})
+}
+
+// chunked delivers requests as the host does, one at a time (the next is
+// written only after the reply), in reads of at most n bytes.
+type chunked struct {
+	reqs []string
+	n    int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	for len(c.reqs) > 0 && c.reqs[0] == "" {
+		c.reqs = c.reqs[1:]
+	}
+	if len(c.reqs) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), c.n)], c.reqs[0])
+	c.reqs[0] = c.reqs[0][k:]
+	return k, nil
 }
 
 func itoa(n int) string {
@@ -81,6 +130,5 @@ func FuzzFileNames(f *testing.F) {
 			t.Fatalf("accepted %q", name)
 		}
 		sniff(name, []byte(name))
-		splitNotes([]byte(name))
 	})
 }

@@ -1,8 +1,6 @@
 package wasi
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -39,12 +37,14 @@ func (p *proc) exited() bool {
 	}
 }
 
-// frame is one response: raw bytes the code wrote straight to fd 1 before it,
-// then the driver's JSON payload.
+// frame is what one exec wrote to stdout up to the guest's next read of its
+// stdin: raw bytes the code wrote straight to fd 1, then the driver's reply.
 type frame struct {
 	raw     []byte
 	dropped int64
 	payload []byte
+	replied bool     // payload is the driver's reply; false: the guest read stdin without replying
+	notes   []string // /mnt/data refusals during the exec
 }
 
 type response struct {
@@ -95,11 +95,11 @@ func startChild(exe string, spec guestSpec) (*proc, error) {
 		stdout.Close()
 		return nil, fmt.Errorf("%w: %v", codeinterp.ErrStart, err)
 	}
-	p.kill = func() { cmd.Process.Kill() }
 	p.pid = cmd.Process.Pid
+	p.kill = func() { cmd.Process.Kill() }
 	go func() {
 		defer stdout.Close()
-		p.readFrames(stdout, spec.Marker, spec.MaxOutput)
+		p.readRecords(stdout, spec.Marker, spec.MaxOutput)
 	}()
 	go func() {
 		err := cmd.Wait()
@@ -123,7 +123,7 @@ func (w *Sandbox) startInProcess(spec guestSpec) *proc {
 		cancel()
 		inW.CloseWithError(errors.New("killed"))
 	}
-	go p.readFrames(outR, spec.Marker, spec.MaxOutput)
+	go p.readRecords(outR, spec.Marker, spec.MaxOutput)
 	go func() {
 		defer close(p.done)
 		defer cancel()
@@ -138,62 +138,6 @@ func (w *Sandbox) startInProcess(spec guestSpec) *proc {
 		inR.Close()
 	}()
 	return p
-}
-
-// readFrames owns the interpreter's stdout until it ends.
-func (p *proc) readFrames(r io.Reader, marker string, maxRaw int64) {
-	defer close(p.frames)
-	br := bufio.NewReaderSize(r, 64<<10)
-	rest := []byte(markerPrefix[1:] + marker)
-	for {
-		var f frame
-		keep := func(b []byte) {
-			room := maxRaw - int64(len(f.raw))
-			if int64(len(b)) <= room {
-				f.raw = append(f.raw, b...)
-				return
-			}
-			if room > 0 {
-				f.raw = append(f.raw, b[:room]...)
-			}
-			f.dropped += int64(len(b)) - max(room, 0)
-		}
-		for {
-			chunk, err := br.ReadSlice(0)
-			if err == bufio.ErrBufferFull {
-				keep(chunk)
-				continue
-			}
-			if err != nil {
-				keep(chunk)
-				io.Copy(io.Discard, br)
-				return
-			}
-			keep(chunk[:len(chunk)-1])
-			peek, _ := br.Peek(len(rest))
-			if bytes.Equal(peek, rest) {
-				br.Discard(len(rest))
-				break
-			}
-			// A NUL that is not our marker (e.g. a quota note): keep it.
-			keep([]byte{0})
-		}
-		hdr, err := br.ReadString('\n')
-		if err != nil {
-			return
-		}
-		n, err := strconv.Atoi(string(bytes.TrimSpace([]byte(hdr))))
-		// The driver caps each text at maxRaw characters; JSON may spend up to
-		// 12 bytes on one. Anything larger is not our driver talking.
-		if err != nil || n < 0 || int64(n) > 3*12*maxRaw+1<<20 {
-			return
-		}
-		f.payload = make([]byte, n)
-		if _, err := io.ReadFull(br, f.payload); err != nil {
-			return
-		}
-		p.frames <- f
-	}
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -23,15 +23,19 @@ type Sandbox struct {
 	cacheDir   string
 	ownCache   bool // cacheDir is a temp dir removed by Close
 	runtimeDir string
-	root       string // session directories live here
-	exe        string // ModeProcess: the binary re-executed as an interpreter
+	root       string     // session directories live here
+	locks      []*os.File // held while this process owns root (and cacheDir when own)
+	exe        string     // ModeProcess: the binary re-executed as an interpreter
 
 	// ModeInProcess: one runtime and compiled module shared by all sessions.
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 
+	maxSessions int // MaxSessions, lowered to fit MaxHostMemoryBytes
+
 	mu       sync.Mutex
 	sessions map[string]*wasiSession
+	ended    map[string]string // ids whose session the sandbox ended → why, for the next one's note
 	closed   bool
 
 	pmu   sync.Mutex
@@ -56,26 +60,45 @@ var _ codeinterp.Sandbox = (*Sandbox)(nil)
 // sessions. Close it to stop every interpreter and delete session files.
 func New(cfg Config) (*Sandbox, error) {
 	cfg = cfg.withDefaults()
-	w := &Sandbox{cfg: cfg, log: cfg.Logger, sessions: map[string]*wasiSession{}, procs: map[*proc]struct{}{}, stop: make(chan struct{})}
-	w.cacheDir = cfg.CacheDir
-	if w.cacheDir == "" {
-		d, err := os.MkdirTemp("", "hearth-codeinterp-cache-")
-		if err != nil {
-			return nil, err
-		}
-		w.cacheDir, w.ownCache = d, true
+	guest, interpreters, err := cfg.fitBudget()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", codeinterp.ErrUnavailable, err)
 	}
+	if guest != cfg.MemoryLimitBytes {
+		cfg.Logger.Warn("codeinterp: guest memory limit lowered to fit the host memory budget",
+			"limit", byteCount(guest), "asked", byteCount(cfg.MemoryLimitBytes), "budget", byteCount(cfg.MaxHostMemoryBytes))
+		cfg.MemoryLimitBytes = guest
+	}
+	if cfg.WarmPool >= interpreters {
+		cfg.WarmPool = interpreters - 1
+	}
+	w := &Sandbox{cfg: cfg, log: cfg.Logger, sessions: map[string]*wasiSession{}, ended: map[string]string{}, procs: map[*proc]struct{}{},
+		stop: make(chan struct{}), maxSessions: min(cfg.MaxSessions, interpreters-cfg.WarmPool)}
+	if w.maxSessions < cfg.MaxSessions {
+		cfg.Logger.Info("codeinterp: sessions limited by the host memory budget", "sessions", w.maxSessions,
+			"budget", byteCount(cfg.MaxHostMemoryBytes), "per_session", byteCount(cfg.MemoryLimitBytes+interpreterOverhead))
+	}
+	sweepStale(w.log)
 	fail := func(err error) (*Sandbox, error) {
 		w.cleanup()
 		return nil, fmt.Errorf("%w: %v", codeinterp.ErrUnavailable, err)
 	}
-	var err error
+	w.cacheDir = cfg.CacheDir
+	if w.cacheDir == "" {
+		d, lock, err := makeOwnedTemp(cachePattern)
+		if err != nil {
+			return fail(err)
+		}
+		w.cacheDir, w.ownCache, w.locks = d, true, append(w.locks, lock)
+	}
 	if w.runtimeDir, err = ensureRuntime(w.cacheDir); err != nil {
 		return fail(err)
 	}
-	if w.root, err = os.MkdirTemp("", "hearth-codeinterp-sessions-"); err != nil {
+	root, lock, err := makeOwnedTemp(sessionsPattern)
+	if err != nil {
 		return fail(err)
 	}
+	w.root, w.locks = root, append(w.locks, lock)
 	ctx := context.Background()
 	compileDir := filepath.Join(w.cacheDir, "wazero")
 	switch cfg.Mode {
@@ -134,6 +157,9 @@ func (w *Sandbox) cleanup() {
 	if w.ownCache {
 		os.RemoveAll(w.cacheDir)
 	}
+	for _, l := range w.locks {
+		l.Close()
+	}
 }
 
 // Close stops every session, deletes their files and the temporary cache.
@@ -190,7 +216,7 @@ func (w *Sandbox) Session(ctx context.Context, id string) (codeinterp.Session, e
 		return s, nil
 	}
 	var victim *wasiSession
-	if len(w.sessions) >= w.cfg.MaxSessions {
+	if len(w.sessions) >= w.maxSessions {
 		for _, s := range w.sessions {
 			if s.busy {
 				continue
@@ -201,11 +227,17 @@ func (w *Sandbox) Session(ctx context.Context, id string) (codeinterp.Session, e
 		}
 		if victim == nil {
 			w.mu.Unlock()
-			return nil, codeinterp.ErrTooManySessions
+			return nil, fmt.Errorf("%w: %d sessions are running code, the most this sandbox holds (MaxSessions %d, host memory budget %s)",
+				codeinterp.ErrTooManySessions, w.maxSessions, w.cfg.MaxSessions, byteCount(w.cfg.MaxHostMemoryBytes))
 		}
 		delete(w.sessions, victim.id)
+		w.remember(victim.id, lostEvicted)
 	}
 	s := &wasiSession{w: w, id: id, lastUsed: time.Now(), snap: map[string]fileStamp{}, closing: make(chan struct{})}
+	if why, ok := w.ended[id]; ok { // its next exec says the state is gone
+		delete(w.ended, id)
+		s.started, s.lost, s.dataLost = true, why, true
+	}
 	select {
 	case sp := <-w.spares: // nil channel without a pool: never ready
 		s.dir, s.p, s.started = sp.dir, sp.p, true
@@ -221,9 +253,41 @@ func (w *Sandbox) Session(ctx context.Context, id string) (codeinterp.Session, e
 	w.mu.Unlock()
 	if victim != nil {
 		w.log.Info("codeinterp: evicting least recently used session", "session", victim.id)
-		victim.shutdown("evicted (too many sessions)")
+		victim.shutdown(lostEvicted)
 	}
 	return s, nil
+}
+
+// Why the sandbox ended a session, as the next session's note says it.
+const (
+	lostEvicted = "was ended to make room for another thread's session"
+	lostIdle    = "was ended after being idle"
+)
+
+// remember notes that the sandbox ended id's session. Caller holds w.mu.
+func (w *Sandbox) remember(id, why string) {
+	if len(w.ended) >= 4096 { // bounded: forget an arbitrary old one
+		for k := range w.ended {
+			delete(w.ended, k)
+			break
+		}
+	}
+	w.ended[id] = why
+}
+
+// CloseSession ends the session with this id, if one is live, and deletes
+// its files (a thread was deleted). Unlike an eviction, a later session with
+// the same id starts without a note.
+func (w *Sandbox) CloseSession(id string) error {
+	w.mu.Lock()
+	s := w.sessions[id]
+	delete(w.sessions, id)
+	delete(w.ended, id)
+	w.mu.Unlock()
+	if s != nil {
+		s.shutdown("closed")
+	}
+	return nil
 }
 
 // fillPool keeps Config.WarmPool interpreters ready: the ones buffered in
@@ -290,20 +354,26 @@ func (w *Sandbox) janitor() {
 		case <-w.stop:
 			return
 		case now := <-t.C:
-			var idle []*wasiSession
-			w.mu.Lock()
-			for id, s := range w.sessions {
-				if !s.busy && now.Sub(s.lastUsed) >= w.cfg.IdleTimeout {
-					idle = append(idle, s)
-					delete(w.sessions, id)
-				}
-			}
-			w.mu.Unlock()
-			for _, s := range idle {
-				w.log.Info("codeinterp: evicting idle session", "session", s.id)
-				s.shutdown("evicted (idle)")
-			}
+			w.evictIdle(now)
 		}
+	}
+}
+
+// evictIdle ends the sessions unused since IdleTimeout before now.
+func (w *Sandbox) evictIdle(now time.Time) {
+	var idle []*wasiSession
+	w.mu.Lock()
+	for id, s := range w.sessions {
+		if !s.busy && now.Sub(s.lastUsed) >= w.cfg.IdleTimeout {
+			idle = append(idle, s)
+			delete(w.sessions, id)
+			w.remember(id, lostIdle)
+		}
+	}
+	w.mu.Unlock()
+	for _, s := range idle {
+		w.log.Info("codeinterp: evicting idle session", "session", s.id)
+		s.shutdown(lostIdle)
 	}
 }
 
@@ -332,12 +402,13 @@ type wasiSession struct {
 	closing   chan struct{} // closed by shutdown: interrupts a running exec
 	closeOnce sync.Once
 
-	mu      sync.Mutex // serializes execs and lifecycle
-	p       *proc
-	started bool   // an interpreter ran before (so a new one is a restart)
-	lost    string // why the last interpreter stopped
-	closed  bool
-	snap    map[string]fileStamp
+	mu       sync.Mutex // serializes execs and lifecycle
+	p        *proc
+	started  bool   // an interpreter ran before (so a new one is a restart)
+	lost     string // why the last interpreter stopped
+	dataLost bool   // and /mnt/data was cleared with it (the session was evicted)
+	closed   bool
+	snap     map[string]fileStamp
 }
 
 func (s *wasiSession) ID() string { return s.id }
@@ -483,8 +554,8 @@ func (s *wasiSession) Exec(ctx context.Context, code string) (*codeinterp.Result
 	if s.p == nil {
 		if s.started {
 			res.Restarted = true
-			res.Stderr = "[sandbox: this is a fresh Python interpreter; the previous one " + s.lost +
-				", so variables and imports from earlier calls are gone (files in /mnt/data are kept)]\n"
+			res.Stderr = resetNote(s.lost, s.dataLost)
+			s.dataLost = false
 		}
 		if err := s.start(ctx); err != nil {
 			return nil, err
@@ -508,14 +579,25 @@ func (s *wasiSession) Exec(ctx context.Context, code string) (*codeinterp.Result
 				"; its state is lost and the next call starts a fresh one]"
 			break
 		}
+		notes := quotaNotes(f.notes)
+		if !f.replied {
+			// The code read the interpreter's own stdin: it is waiting for
+			// input that never comes, and whatever it does next is not the
+			// driver's protocol. Start over.
+			s.stopProc("was stopped because the code read its standard input")
+			res.Stdout = capText(string(f.raw), s.w.cfg.MaxOutputBytes, f.dropped)
+			res.Stderr = capText(res.Stderr+notes, s.w.cfg.MaxOutputBytes, 0)
+			res.Error = "[sandbox: the code read the interpreter's standard input, which is not available; " +
+				"the interpreter was reset, so variables and imports are gone (files in /mnt/data are kept)]"
+			break
+		}
 		var r response
 		if err := json.Unmarshal(f.payload, &r); err != nil {
 			s.stopProc("sent a bad response")
 			res.Error = "[sandbox: bad response from the interpreter: " + err.Error() + "]"
 			break
 		}
-		raw, notes := splitNotes(f.raw)
-		res.Stdout = capText(string(raw)+r.Stdout, s.w.cfg.MaxOutputBytes, f.dropped)
+		res.Stdout = capText(string(f.raw)+r.Stdout, s.w.cfg.MaxOutputBytes, f.dropped)
 		res.Stderr = capText(res.Stderr+notes+r.Stderr, s.w.cfg.MaxOutputBytes, 0)
 		res.Error = r.Error
 	case <-timer.C:
@@ -535,6 +617,17 @@ func (s *wasiSession) Exec(ctx context.Context, code string) (*codeinterp.Result
 	return res, nil
 }
 
+// resetNote starts the stderr of the first exec in a fresh interpreter, the
+// same way whatever ended the previous one.
+func resetNote(why string, dataLost bool) string {
+	files := " (files in /mnt/data are kept)"
+	if dataLost {
+		files = ", and /mnt/data was cleared"
+	}
+	return "[sandbox: this is a fresh Python interpreter; the previous one " + why +
+		", so variables and imports from earlier calls are gone" + files + "]\n"
+}
+
 func suffix(s string) string {
 	if s == "" {
 		return ""
@@ -545,30 +638,13 @@ func suffix(s string) string {
 	return ": " + s
 }
 
-// splitNotes moves quota notes out of the raw stdout bytes.
-func splitNotes(raw []byte) ([]byte, string) {
-	if !strings.Contains(string(raw), quotaNote) {
-		return raw, ""
+// quotaNotes turns /mnt/data refusals into stderr lines.
+func quotaNotes(hits []string) string {
+	var b strings.Builder
+	for _, h := range hits {
+		b.WriteString("[sandbox: write refused: " + h + "]\n")
 	}
-	var out []byte
-	var notes strings.Builder
-	rest := string(raw)
-	for {
-		i := strings.Index(rest, quotaNote)
-		if i < 0 {
-			out = append(out, rest...)
-			break
-		}
-		out = append(out, rest[:i]...)
-		rest = rest[i+len(quotaNote):]
-		j := strings.IndexByte(rest, '\n')
-		if j < 0 {
-			j = len(rest) - 1
-		}
-		notes.WriteString("[sandbox: write refused: " + rest[:j] + "]\n")
-		rest = rest[j+1:]
-	}
-	return out, notes.String()
+	return b.String()
 }
 
 // capText bounds s to max bytes on a rune boundary, with a visible marker.
