@@ -91,6 +91,7 @@ type Store struct {
 	closed   atomic.Bool
 
 	lenders sync.Pool // *msgArena lenders for Tx.ScanMessages
+	fill    float64   // Tx.fill of writes (tests compare bbolt's default)
 }
 
 type write struct {
@@ -413,7 +414,7 @@ func (s *Store) commit(batch []*write) {
 	for len(batch) > 0 {
 		failed := -1
 		err := s.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{tx: btx, lenders: &s.lenders}
+			tx := &Tx{tx: btx, lenders: &s.lenders, fill: s.fill}
 			for i, w := range batch {
 				if err := runSafe(w.fn, tx); err != nil {
 					failed = i
@@ -436,7 +437,7 @@ func (s *Store) commit(batch []*write) {
 			w.decide(err) // it ran first in a fresh transaction: that is its outcome
 		} else {
 			s.commit(batch[:failed:failed])
-			w.decide(s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx, lenders: &s.lenders}) }))
+			w.decide(s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx, lenders: &s.lenders, fill: s.fill}) }))
 		}
 		batch = batch[failed+1:]
 	}
