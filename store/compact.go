@@ -23,11 +23,12 @@ const compactingSuffix = ".compacting"
 const compactTxBytes = 64 << 20
 
 // boltOptions are the options every file of the store is opened with.
-func boltOptions(lock time.Duration, noSync bool) *bolt.Options {
+func boltOptions(lock time.Duration, noSync, noFreelistSync bool) *bolt.Options {
 	return &bolt.Options{
-		Timeout:      lock,
-		NoSync:       noSync,
-		FreelistType: bolt.FreelistMapType,
+		Timeout:        lock,
+		NoSync:         noSync,
+		NoFreelistSync: noFreelistSync,
+		FreelistType:   bolt.FreelistMapType,
 	}
 }
 
@@ -106,7 +107,7 @@ func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 	st := CompactStats{Before: fileSize(s.path)}
 	// The copy holds the lock on its own file from the start, so no other
 	// process can open it once it is renamed into place.
-	db, err := compactInto(old.db, s.path+compactingSuffix, s.noSync)
+	db, err := compactInto(old.db, s.path+compactingSuffix, s.noSync, s.noFreelistSync)
 	if err != nil {
 		return st, err
 	}
@@ -139,13 +140,13 @@ func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 // compactInto copies src's live data into a new file at path (removing
 // what a killed compaction left there), synced, and returns it open, with
 // commits synced unless noSync.
-func compactInto(src *bolt.DB, path string, noSync bool) (*bolt.DB, error) {
+func compactInto(src *bolt.DB, path string, noSync, noFreelistSync bool) (*bolt.DB, error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("store: compact: %w", err)
 	}
 	// Not synced commit by commit: the file is synced once, whole, before
 	// anything depends on it.
-	db, err := bolt.Open(path, 0o600, boltOptions(time.Second, true))
+	db, err := bolt.Open(path, 0o600, boltOptions(time.Second, true, noFreelistSync))
 	if err != nil {
 		return nil, fmt.Errorf("store: compact into %s: %w", path, err)
 	}
@@ -212,7 +213,7 @@ func CompactFile(ctx context.Context, src, dst string, lockTimeout time.Duration
 	}
 	// An exclusive lock, held until the copy is in place: no server can
 	// open src and write what the copy would miss.
-	db, err := bolt.Open(src, 0o600, boltOptions(lockTimeout, true))
+	db, err := bolt.Open(src, 0o600, boltOptions(lockTimeout, true, true))
 	if errors.Is(err, berrors.ErrTimeout) {
 		return CompactStats{}, fmt.Errorf("%w: %s (gave up waiting for its lock after %s): stop the server, or compact it online (POST /admin/compact, hearth compact --server)",
 			ErrLocked, src, time.Since(start).Round(time.Millisecond))
@@ -225,7 +226,7 @@ func CompactFile(ctx context.Context, src, dst string, lockTimeout time.Duration
 		return CompactStats{}, err
 	}
 	st := CompactStats{Before: fileSize(src)}
-	out, err := compactInto(db, dst+compactingSuffix, true)
+	out, err := compactInto(db, dst+compactingSuffix, true, true)
 	if err != nil {
 		return st, err
 	}

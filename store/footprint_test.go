@@ -98,3 +98,68 @@ func TestAppendedMessagesFillTheirPages(t *testing.T) {
 		}
 	}
 }
+
+// After 90% of a file is deleted a commit writes about what it writes in
+// the compacted file: the free-page list (thousands of pages here) is not
+// written with every commit. (Synced, each commit wrote 3× as much.) Files
+// written with the list synced and not open either way.
+func TestCommitsStaySmallAfterDeletes(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/d.db"
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, _ := fillAndDelete(t, s, 30_000, 10)
+	s.Close()
+	if _, err := CompactFile(context.Background(), path, dir+"/c.db", 0); err != nil {
+		t.Fatal(err)
+	}
+	perCommit := func(p string) float64 {
+		s, err := Open(p, Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		gen := NewIDGenerator(nil, nil)
+		create := func(i int) {
+			m := benchMessage(gen, th, "run_x", i)
+			if err := s.Update(context.Background(), func(tx *Tx) error { return tx.PutMessage(m, 1) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 10 { // past the first commits after open
+			create(i)
+		}
+		st0 := s.DB().Stats()
+		const n = 50
+		for i := range n {
+			create(i)
+		}
+		st := s.DB().Stats()
+		d := st.Sub(&st0)
+		return float64(d.TxStats.GetPageAlloc()) / n
+	}
+	del, comp := perCommit(path), perCommit(dir+"/c.db")
+	t.Logf("bytes allocated per commit: %.0f after deletes, %.0f compacted", del, comp)
+	if del > 1.2*comp {
+		t.Errorf("a commit after 90%% deletes allocates %.0f bytes, %.1f× the compacted file's %.0f", del, del/comp, comp)
+	}
+	// Both ways round: a file left by one setting opens, checks clean and
+	// takes writes under the other.
+	for _, sync := range []bool{true, false, true} {
+		s, err := Open(path, Options{NoSync: true, SyncFreelist: sync})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(context.Background(), func(tx *Tx) error {
+			return tx.PutMessage(benchMessage(NewIDGenerator(nil, nil), th, "run_y", 3), 1)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Check(); err != nil {
+			t.Fatalf("SyncFreelist %v: %v", sync, err)
+		}
+		s.Close()
+	}
+}

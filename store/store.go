@@ -71,6 +71,13 @@ type Options struct {
 	// OnCommit, when set, is told each batched commit's duration and how
 	// many writes shared it (metrics); it runs on the committer.
 	OnCommit func(d time.Duration, writes int)
+	// SyncFreelist writes bbolt's list of free pages with every commit
+	// (bbolt's default) instead of rebuilding it at Open. Default false, as
+	// etcd runs bbolt: after many deletes the list is large, and writing it
+	// tripled what each commit writes (see BENCHMARKS.md), while Open pays
+	// a walk of the file's page headers (a few ms per 50 MB cached). Files
+	// written either way open either way.
+	SyncFreelist bool
 }
 
 // Store is Hearth's bbolt database. Its methods are safe for concurrent use.
@@ -84,10 +91,11 @@ type Store struct {
 	// written meanwhile can be lost in the swap.
 	wmu sync.Mutex
 	// cmu serialises Compact with itself and with Close.
-	cmu    sync.Mutex
-	noSync bool
-	log    *slog.Logger
-	max    int
+	cmu            sync.Mutex
+	noSync         bool
+	noFreelistSync bool
+	log            *slog.Logger
+	max            int
 	// onCommit is Options.OnCommit.
 	onCommit func(time.Duration, int)
 	qmu      sync.Mutex
@@ -136,7 +144,7 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Logger = slog.Default()
 	}
 	start := time.Now()
-	db, err := bolt.Open(path, 0o600, boltOptions(opts.LockTimeout, opts.NoSync))
+	db, err := bolt.Open(path, 0o600, boltOptions(opts.LockTimeout, opts.NoSync, !opts.SyncFreelist))
 	if errors.Is(err, berrors.ErrTimeout) {
 		// The lock is flock(2) on the open file, so another Open of the same
 		// path in this process is refused the same way.
@@ -149,7 +157,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// A compaction the last process was killed in left its unfinished copy;
 	// the lock we hold says no other process is making one.
 	_ = os.Remove(path + compactingSuffix)
-	s := &Store{path: path, log: opts.Logger, max: opts.MaxBatch, onCommit: opts.OnCommit, noSync: opts.NoSync,
+	s := &Store{path: path, log: opts.Logger, max: opts.MaxBatch, onCommit: opts.OnCommit, noSync: opts.NoSync, noFreelistSync: !opts.SyncFreelist,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.h.Store(&handle{db: db, drained: make(chan struct{})})
 	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration(rewriteBatch)}, opts.Migrations...)); err != nil {
