@@ -107,7 +107,7 @@ func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 	st := CompactStats{Before: fileSize(s.path)}
 	// The copy holds the lock on its own file from the start, so no other
 	// process can open it once it is renamed into place.
-	db, err := compactInto(old.db, s.path+compactingSuffix, s.noSync, s.noFreelistSync)
+	db, err := compactInto(old.db, s.path+compactingSuffix, s.noSync, s.noFreelistSync, s.compactTx)
 	if err != nil {
 		return st, err
 	}
@@ -138,9 +138,13 @@ func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 }
 
 // compactInto copies src's live data into a new file at path (removing
-// what a killed compaction left there), synced, and returns it open, with
-// commits synced unless noSync.
-func compactInto(src *bolt.DB, path string, noSync, noFreelistSync bool) (*bolt.DB, error) {
+// what a killed compaction left there), txBytes of keys and values a
+// commit (0: compactTxBytes), synced, and returns it open, with commits
+// synced unless noSync.
+func compactInto(src *bolt.DB, path string, noSync, noFreelistSync bool, txBytes int64) (*bolt.DB, error) {
+	if txBytes <= 0 {
+		txBytes = compactTxBytes
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("store: compact: %w", err)
 	}
@@ -150,7 +154,7 @@ func compactInto(src *bolt.DB, path string, noSync, noFreelistSync bool) (*bolt.
 	if err != nil {
 		return nil, fmt.Errorf("store: compact into %s: %w", path, err)
 	}
-	if err := bolt.Compact(db, src, compactTxBytes); err != nil {
+	if err := bolt.Compact(db, src, txBytes); err != nil {
 		db.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("store: compact into %s: %w", path, err)
@@ -226,7 +230,7 @@ func CompactFile(ctx context.Context, src, dst string, lockTimeout time.Duration
 		return CompactStats{}, err
 	}
 	st := CompactStats{Before: fileSize(src)}
-	out, err := compactInto(db, dst+compactingSuffix, true, true)
+	out, err := compactInto(db, dst+compactingSuffix, true, true, 0)
 	if err != nil {
 		return st, err
 	}

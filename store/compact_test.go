@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -260,11 +262,12 @@ func TestCompactFile(t *testing.T) {
 // begins), until it is killed.
 func childCompact(path string) int {
 	ctx := context.Background()
-	s, err := Open(path, Options{LockTimeout: 10 * time.Second})
+	s, err := Open(path, Options{LockTimeout: 10 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	s.compactTx = 32 << 10 // the copy grows commit by commit, to be killed midway
 	th := crashThreads[0]
 	if err := s.Update(ctx, func(tx *Tx) error {
 		if tx.HasThread(th) {
@@ -330,31 +333,50 @@ func TestCrashDuringCompaction(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Kill as the k-th compaction begins, or a few appends after it.
-		k, extra := 1+rng.IntN(3), rng.IntN(4)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
+		// Kill once the k-th compaction's copy has grown past some pages
+		// (the copy is mid-way: it is renamed into place only when whole),
+		// or, every third round, as soon as that compaction begins.
+		k, grown := 1+rng.IntN(3), int64(256<<10)
+		if round%3 == 2 {
+			grown = 0
+		}
+		lines := make(chan string, 1024)
+		go func() {
+			defer close(lines)
+			for sc := bufio.NewScanner(stdout); sc.Scan(); {
+				lines <- sc.Text()
+			}
+		}()
+		take := func(line string) (begun bool) {
+			f := strings.Fields(line)
 			if len(f) == 3 && f[0] == "ack" {
 				acked[f[2]] = f[1]
-				if k == 0 {
-					if extra--; extra < 0 {
-						break
-					}
-				}
 			}
-			if len(f) == 2 && f[0] == "compact" && f[1] == fmt.Sprint(k) {
-				k = 0
-				if extra == 0 {
-					break
+			return len(f) == 2 && f[0] == "compact" && f[1] == fmt.Sprint(k)
+		}
+		for line := range lines {
+			if take(line) {
+				break
+			}
+		}
+	poll:
+		for grown > 0 { // the child copies on while this looks
+			if fi, err := os.Stat(path + compactingSuffix); err == nil && fi.Size() > grown {
+				break
+			}
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					break poll // the child is gone: its error is on stderr
 				}
+				take(line)
+			default:
+				runtime.Gosched()
 			}
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
-		for sc.Scan() { // lines written before the kill are acknowledged
-			if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "ack" {
-				acked[f[2]] = f[1]
-			}
+		for line := range lines { // lines written before the kill are acknowledged
+			take(line)
 		}
 		cmd.Wait()
 		if fi, err := os.Stat(path + compactingSuffix); err == nil && fi.Size() > 0 {

@@ -112,6 +112,7 @@ type Store struct {
 	// afterCopy, in tests, runs when Compact has copied the data, before
 	// the copy takes the old file's place.
 	afterCopy func()
+	compactTx int64 // compactInto's txBytes (tests: many commits to kill between)
 }
 
 type write struct {
