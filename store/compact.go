@@ -86,6 +86,8 @@ type CompactStats struct {
 // returns. A process killed at any point leaves the old file or the
 // compacted one, each whole: the copy is synced before it is renamed over
 // the old file, and a copy left unfinished is removed by the next Open.
+// ctx is looked at before the copy and before the swap (the copy itself
+// runs to its end).
 func (s *Store) Compact(ctx context.Context) (CompactStats, error) {
 	s.cmu.Lock()
 	defer s.cmu.Unlock()
