@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -52,8 +53,8 @@ func BenchmarkFootprint(b *testing.B) {
 	}
 }
 
-// deletedFile is a file that held HEARTH_BENCH_DELETED messages in one
-// thread and had 90% of them deleted (every one but each tenth), built once
+// deletedFile is a file that held HEARTH_BENCH_DELETED messages (in
+// threads of up to 100,000) and had 90% of them deleted (every one but each tenth), built once
 // per process with NoSync.
 type deletedFile struct {
 	once     sync.Once
@@ -84,8 +85,15 @@ func deleted(b *testing.B) *deletedFile {
 			f.err = err
 			return
 		}
-		f.th, _ = fillAndDelete(b, s, f.messages, 10)
-		f.err = s.Close()
+		f.err = errors.New("deleted fixture: not built") // until it is
+		defer s.Close()
+		for left := f.messages; left > 0; left -= MaxMessagesPerThread {
+			th, _ := fillAndDelete(b, s, min(left, MaxMessagesPerThread), 10)
+			if f.th == "" {
+				f.th = th
+			}
+		}
+		f.err = nil
 		fmt.Fprintf(os.Stderr, "deleted fixture: %d messages, 90%% deleted, %d bytes, in %v\n", f.messages, fileSize(f.path), time.Since(start).Round(time.Millisecond))
 	})
 	if f.err != nil {
