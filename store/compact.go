@@ -186,6 +186,25 @@ func replace(from, to string) error {
 	return nil
 }
 
+// truncateSynced cuts the file at path to size bytes, if it is longer, and
+// syncs it.
+func truncateSynced(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("store: compact: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && size > 0 && fi.Size() > size {
+		if err := f.Truncate(size); err != nil {
+			return fmt.Errorf("store: compact: %w", err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("store: compact: sync %s: %w", path, err)
+	}
+	return nil
+}
+
 func fileSize(path string) int64 {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -236,9 +255,17 @@ func CompactFile(ctx context.Context, src, dst string, lockTimeout time.Duration
 	if err != nil {
 		return st, err
 	}
+	var used int64
+	_ = out.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil })
 	if err := out.Close(); err != nil {
 		os.Remove(dst + compactingSuffix)
 		return st, fmt.Errorf("store: compact: %w", err)
+	}
+	// bbolt grows a file ahead of its data (to the next power of two, or
+	// 16 MiB past it); closed, the copy can be cut to what it holds.
+	if err := truncateSynced(dst+compactingSuffix, used); err != nil {
+		os.Remove(dst + compactingSuffix)
+		return st, err
 	}
 	if err := ctx.Err(); err != nil {
 		os.Remove(dst + compactingSuffix)

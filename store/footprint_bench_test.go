@@ -308,6 +308,7 @@ func BenchmarkCompact100k(b *testing.B) {
 			}
 			b.StopTimer()
 			paused += st.Paused
+			b.ReportMetric(float64(s.Size()), "data-B")
 			s.Close()
 			b.ReportMetric(float64(st.After), "out-B")
 			b.StartTimer()
