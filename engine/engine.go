@@ -210,7 +210,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.store = st
 	if e.cfg.FileIndex == nil {
-		ix, err := NewFileIndex(st.DB(), e.cfg.Embedder)
+		ix, err := NewFileIndex(st.Bolt(), e.cfg.Embedder)
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("engine: file search index: %w", err)

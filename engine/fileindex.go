@@ -9,7 +9,6 @@ import (
 	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/filesearch/extract"
 	"github.com/hearth-go/hearth/truncate"
-	bolt "go.etcd.io/bbolt"
 )
 
 // searchIndex is the default FileIndex: package filesearch over the
@@ -23,7 +22,7 @@ type searchIndex struct {
 // NewFileIndex returns the file search index Open uses by default, over db.
 // Pass embedder to embed with a model (filesearch.NewLLMEmbedder over the
 // Ollama backend, say); nil keeps the offline lexical embedder.
-func NewFileIndex(db *bolt.DB, embedder filesearch.Embedder) (FileIndex, error) {
+func NewFileIndex(db filesearch.DB, embedder filesearch.Embedder) (FileIndex, error) {
 	cfg := filesearch.Config{Embedder: embedder}
 	if enc, err := truncate.Default(); err == nil {
 		cfg.Tokenizer = enc

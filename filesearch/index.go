@@ -49,7 +49,7 @@ type Config struct {
 // chromem-go collection and BM25 index of a store are rebuilt from it on the
 // store's first use after Open.
 type Index struct {
-	db      *bolt.DB
+	db      DB
 	tok     Tokenizer
 	log     *slog.Logger
 	defEmb  Embedder
@@ -85,10 +85,18 @@ type Stats struct {
 	UsageBytes int64
 }
 
+// DB is the bbolt database the index keeps its buckets in: a *bolt.DB, or
+// a handle that outlives the file it has open (store.Bolt, which follows
+// the store across an online compaction).
+type DB interface {
+	View(fn func(*bolt.Tx) error) error
+	Update(fn func(*bolt.Tx) error) error
+}
+
 // Open prepares the index's buckets in db. It reads no chunk: stores are
 // loaded into memory when first searched.
-func Open(db *bolt.DB, cfg Config) (*Index, error) {
-	if db == nil {
+func Open(db DB, cfg Config) (*Index, error) {
+	if b, ok := db.(*bolt.DB); db == nil || ok && b == nil {
 		return nil, errors.New("filesearch: nil bbolt DB")
 	}
 	ix := &Index{db: db, tok: cfg.Tokenizer, log: cfg.Logger, defEmb: cfg.Embedder,

@@ -20,3 +20,17 @@ func (h *Handler) backup(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler) // cut the connection: no clean end of body
 	}
 }
+
+// compact swaps in a compacted copy of the database without stopping the
+// server (store.Compact: writes wait while the data is copied, reads go
+// on) and says what it did. This is `hearth compact --server`.
+func (h *Handler) compact(w http.ResponseWriter, r *http.Request) {
+	st, err := h.eng.Store().Compact(r.Context())
+	if err != nil {
+		h.log.Error("compaction failed", "err", err)
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "compaction", "before_bytes": st.Before, "after_bytes": st.After,
+		"took_ms": st.Took.Milliseconds(), "writes_paused_ms": st.Paused.Milliseconds()})
+}

@@ -45,7 +45,8 @@ type Options struct {
 	// VectorStores serves /v1/vector_stores. Default: the engine's VectorStores.
 	VectorStores VectorStoreService
 	// Admin enables GET /admin/backup, an online consistent copy of the
-	// database (bbolt's Tx.WriteTo) streamed as application/octet-stream.
+	// database (bbolt's Tx.WriteTo) streamed as application/octet-stream,
+	// and POST /admin/compact, which compacts the database online.
 	// It is served only when Keys are set: a keyless server has no way to
 	// tell a rebound or proxied browser request from the user's own.
 	Admin bool
@@ -175,6 +176,7 @@ func (h *Handler) routes() {
 	h.opsRoutes(route)                   // ops.go
 	if h.opts.Admin && len(h.keys) > 0 { // the whole database: never keyless
 		h.mux.Handle("GET /admin/backup", h.guard(http.HandlerFunc(h.backup)))
+		h.mux.Handle("POST /admin/compact", h.guard(http.HandlerFunc(h.compact)))
 	}
 	h.mux.Handle("/", h.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Status: http.StatusNotFound,

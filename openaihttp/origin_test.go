@@ -45,6 +45,9 @@ func TestBrowserAndRebindingRefused(t *testing.T) {
 	if got := do("GET", "/admin/backup", "", nil); got == http.StatusOK {
 		t.Errorf("keyless GET /admin/backup: status %d, want refused", got)
 	}
+	if got := do("POST", "/admin/compact", "", nil); got == http.StatusOK {
+		t.Errorf("keyless POST /admin/compact: status %d, want refused", got)
+	}
 	if got := do("GET", "/v1/assistants", "", map[string]string{"X-Forwarded-For": "203.0.113.9"}); got != http.StatusForbidden {
 		t.Errorf("keyless proxied GET: status %d, want 403", got)
 	}

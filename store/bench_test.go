@@ -45,6 +45,9 @@ func benchCleanup() {
 	if benchFixture.dir != "" {
 		os.RemoveAll(benchFixture.dir)
 	}
+	if benchDeleted.dir != "" {
+		os.RemoveAll(benchDeleted.dir)
+	}
 }
 
 func benchText(i int) string {

@@ -3,6 +3,7 @@
 // list is a cursor seek.
 //
 // Writers share commits (group commit) so concurrent appends scale while each
-// acknowledged write is durable; Backup copies the file online, and Open
-// refuses a file another process holds after Options.LockTimeout.
+// acknowledged write is durable; Backup copies the file online, Compact
+// gives deleted space back without closing it (CompactFile offline), and
+// Open refuses a file another process holds after Options.LockTimeout.
 package store

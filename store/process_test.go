@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childAppend(os.Getenv(dbEnv)))
 	case "hold":
 		os.Exit(childHold(os.Getenv(dbEnv)))
+	case "compact":
+		os.Exit(childCompact(os.Getenv(dbEnv)))
 	default:
 		fmt.Fprintln(os.Stderr, "unknown child mode")
 		os.Exit(2)

@@ -71,14 +71,31 @@ type Options struct {
 	// OnCommit, when set, is told each batched commit's duration and how
 	// many writes shared it (metrics); it runs on the committer.
 	OnCommit func(d time.Duration, writes int)
+	// SyncFreelist writes bbolt's list of free pages with every commit
+	// (bbolt's default) instead of rebuilding it at Open. Default false, as
+	// etcd runs bbolt: after many deletes the list is large, and writing it
+	// tripled what each commit writes (see BENCHMARKS.md), while Open pays
+	// a walk of the file's page headers (a few ms per 50 MB cached). Files
+	// written either way open either way.
+	SyncFreelist bool
 }
 
 // Store is Hearth's bbolt database. Its methods are safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
+	// h is the open file; Compact swaps it. Readers hold a reference to
+	// the handle they began on, so the old file closes only after them.
+	h    atomic.Pointer[handle]
 	path string
-	log  *slog.Logger
-	max  int
+	// wmu is held by every write to the file (the committer's commits,
+	// Bolt().Update) and by Compact for as long as it copies, so nothing
+	// written meanwhile can be lost in the swap.
+	wmu sync.Mutex
+	// cmu serialises Compact with itself and with Close.
+	cmu            sync.Mutex
+	noSync         bool
+	noFreelistSync bool
+	log            *slog.Logger
+	max            int
 	// onCommit is Options.OnCommit.
 	onCommit func(time.Duration, int)
 	qmu      sync.Mutex
@@ -91,6 +108,11 @@ type Store struct {
 	closed   atomic.Bool
 
 	lenders sync.Pool // *msgArena lenders for Tx.ScanMessages
+	fill    float64   // Tx.fill of writes (tests compare bbolt's default)
+	// afterCopy, in tests, runs when Compact has copied the data, before
+	// the copy takes the old file's place.
+	afterCopy func()
+	compactTx int64 // compactInto's txBytes (tests: many commits to kill between)
 }
 
 type write struct {
@@ -123,11 +145,7 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Logger = slog.Default()
 	}
 	start := time.Now()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		NoSync:       opts.NoSync,
-		FreelistType: bolt.FreelistMapType,
-	})
+	db, err := bolt.Open(path, 0o600, boltOptions(opts.LockTimeout, opts.NoSync, !opts.SyncFreelist))
 	if errors.Is(err, berrors.ErrTimeout) {
 		// The lock is flock(2) on the open file, so another Open of the same
 		// path in this process is refused the same way.
@@ -137,8 +155,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, log: opts.Logger, max: opts.MaxBatch, onCommit: opts.OnCommit,
+	// A compaction the last process was killed in left its unfinished copy;
+	// the lock we hold says no other process is making one.
+	_ = os.Remove(path + compactingSuffix)
+	s := &Store{path: path, log: opts.Logger, max: opts.MaxBatch, onCommit: opts.OnCommit, noSync: opts.NoSync, noFreelistSync: !opts.SyncFreelist,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.h.Store(&handle{db: db, drained: make(chan struct{})})
 	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration(rewriteBatch)}, opts.Migrations...)); err != nil {
 		db.Close()
 		return nil, err
@@ -154,7 +176,7 @@ func (s *Store) init(migrations []Migration) error {
 	}
 	var version int
 	errNewer := errors.New("newer")
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.h.Load().db.Update(func(tx *bolt.Tx) error {
 		// Read the version before creating anything: a file from a newer
 		// Hearth is refused untouched (the rollback discards this tx).
 		if meta := tx.Bucket(bMeta); meta != nil {
@@ -205,7 +227,7 @@ func (s *Store) migrate(m Migration) error {
 		return fmt.Errorf("migration %d has neither Up nor Step", m.Version)
 	}
 	if m.Up != nil {
-		return s.db.Update(func(tx *bolt.Tx) error {
+		return s.h.Load().db.Update(func(tx *bolt.Tx) error {
 			if err := m.Up(tx); err != nil {
 				return err
 			}
@@ -214,7 +236,7 @@ func (s *Store) migrate(m Migration) error {
 	}
 	for steps := 1; ; steps++ {
 		var done bool
-		err := s.db.Update(func(tx *bolt.Tx) (err error) {
+		err := s.h.Load().db.Update(func(tx *bolt.Tx) (err error) {
 			done, err = m.Step(tx)
 			return err
 		})
@@ -223,7 +245,7 @@ func (s *Store) migrate(m Migration) error {
 		}
 		if done {
 			s.log.Info("store migration steps", "path", s.path, "schema", m.Version, "steps", steps)
-			return s.db.Update(record)
+			return s.h.Load().db.Update(record)
 		}
 	}
 }
@@ -232,13 +254,15 @@ func (s *Store) migrate(m Migration) error {
 func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
+		s.cmu.Lock() // a compaction in progress finishes first
+		defer s.cmu.Unlock()
 		s.closed.Store(true)
 		s.qmu.Lock()
 		s.ending = true // writes queued before this are still committed
 		s.qmu.Unlock()
 		close(s.stop)
 		<-s.done
-		err = s.db.Close()
+		err = s.h.Load().db.Close()
 	})
 	return err
 }
@@ -249,13 +273,39 @@ func (s *Store) Path() string { return s.path }
 // Size is the database file's size in bytes.
 func (s *Store) Size() int64 {
 	var n int64
-	_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	h := s.acquire()
+	defer s.release(h)
+	_ = h.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return n
 }
 
-// DB exposes the bbolt handle to capability packages that keep their own
-// buckets (file search vectors). They must not touch Hearth's buckets.
-func (s *Store) DB() *bolt.DB { return s.db }
+// DB exposes the bbolt handle of the file open now, for statistics and
+// tests. Compact replaces it (and closes this one once its reads end):
+// capability packages that keep their own buckets use Bolt instead.
+func (s *Store) DB() *bolt.DB { return s.h.Load().db }
+
+// Bolt is the database as capability packages that keep their own buckets
+// (file search vectors) use it: View and Update on whichever file the store
+// has open, so they go on working across Compact. They must not touch
+// Hearth's buckets, and a View must not call Update.
+type Bolt struct{ s *Store }
+
+// Bolt returns the store's Bolt.
+func (s *Store) Bolt() Bolt { return Bolt{s} }
+
+// View runs fn in a read-only bbolt transaction.
+func (b Bolt) View(fn func(*bolt.Tx) error) error {
+	h := b.s.acquire()
+	defer b.s.release(h)
+	return h.db.View(fn)
+}
+
+// Update runs fn in a read-write bbolt transaction and commits it.
+func (b Bolt) Update(fn func(*bolt.Tx) error) error {
+	b.s.wmu.Lock()
+	defer b.s.wmu.Unlock()
+	return b.s.h.Load().db.Update(fn)
+}
 
 // SchemaVersion returns the schema version recorded in the file.
 func (s *Store) SchemaVersion() (int, error) {
@@ -277,7 +327,9 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	err := s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, lenders: &s.lenders}) })
+	h := s.acquire()
+	err := h.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, lenders: &s.lenders}) })
+	s.release(h)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
@@ -392,6 +444,7 @@ func (s *Store) commitLoop() {
 			if len(batch) == 0 {
 				break
 			}
+			s.wmu.Lock()
 			if s.onCommit != nil {
 				start := time.Now()
 				s.commit(batch)
@@ -399,6 +452,7 @@ func (s *Store) commitLoop() {
 			} else {
 				s.commit(batch)
 			}
+			s.wmu.Unlock()
 			yield = len(batch) > 1
 		}
 		if stopping {
@@ -408,12 +462,13 @@ func (s *Store) commitLoop() {
 }
 
 // commit runs the batch in one transaction; a failing write is taken out
-// and decided alone, and the others are retried.
+// and decided alone, and the others are retried. The caller holds wmu.
 func (s *Store) commit(batch []*write) {
+	db := s.h.Load().db
 	for len(batch) > 0 {
 		failed := -1
-		err := s.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{tx: btx, lenders: &s.lenders}
+		err := db.Update(func(btx *bolt.Tx) error {
+			tx := &Tx{tx: btx, lenders: &s.lenders, fill: s.fill}
 			for i, w := range batch {
 				if err := runSafe(w.fn, tx); err != nil {
 					failed = i
@@ -436,7 +491,7 @@ func (s *Store) commit(batch []*write) {
 			w.decide(err) // it ran first in a fresh transaction: that is its outcome
 		} else {
 			s.commit(batch[:failed:failed])
-			w.decide(s.db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx, lenders: &s.lenders}) }))
+			w.decide(db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx, lenders: &s.lenders, fill: s.fill}) }))
 		}
 		batch = batch[failed+1:]
 	}

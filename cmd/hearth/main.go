@@ -59,7 +59,8 @@ const usage = `Hearth serves the OpenAI Assistants API (v2) from one local file.
 
 Usage:
   hearth serve   [flags]        serve /v1 over HTTP (see hearth serve -h)
-  hearth backup  [flags] OUT    write a consistent copy of the database to OUT
+  hearth backup  [flags] OUT    write a consistent, compacted copy of the database to OUT
+  hearth compact [flags] [OUT]  give deleted space back: compact the database (in place, or into OUT)
   hearth version                print the version
 `
 
@@ -73,6 +74,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.serve(ctx, args[1:])
 	case "backup":
 		return a.backup(ctx, args[1:])
+	case "compact":
+		return a.compact(ctx, args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.stdout, versionLine())
 		return nil

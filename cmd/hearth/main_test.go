@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +19,7 @@ import (
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/scripted"
+	"github.com/hearth-go/hearth/store"
 )
 
 // server runs `hearth serve` in-process until stop is called.
@@ -248,4 +251,90 @@ func jsonField(body, key string) string {
 	}
 	rest := body[i+len(key)+4:]
 	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// Compaction gives deleted space back: refused offline while a server
+// holds the file, done online through the server (which keeps serving), then
+// offline into a new file and in place; a backup is compacted too.
+func TestCompact(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "h.db")
+	keysFile := filepath.Join(dir, "keys")
+	os.WriteFile(keysFile, []byte("sk-one\n"), 0o600)
+	srv := startServe(t, map[string]string{"HEARTH_DB": db, "HEARTH_MODEL_BACKEND": "scripted"}, "--keys-file", keysFile)
+	big := strings.Repeat("x", 400)
+	var ids []string
+	for i := range 300 {
+		code, body := do(t, "POST", srv.url+"/v1/assistants", "sk-one", fmt.Sprintf(`{"model":"m","name":"a%d","instructions":"%s"}`, i, big))
+		if code != 200 {
+			t.Fatalf("create: %d %s", code, body)
+		}
+		ids = append(ids, jsonField(body, "id"))
+	}
+	for _, id := range ids[:290] {
+		if code, body := do(t, "DELETE", srv.url+"/v1/assistants/"+id, "sk-one", ""); code != 200 {
+			t.Fatalf("delete: %d %s", code, body)
+		}
+	}
+	var out strings.Builder
+	env := map[string]string{"HEARTH_API_KEY": "sk-one"}
+	a := &app{stdout: &out, stderr: io.Discard, getenv: func(k string) string { return env[k] }}
+	ctx := context.Background()
+	if err := a.run(ctx, []string{"compact", "--db", db}); !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("offline compact of a served file: %v, want store.ErrLocked", err)
+	}
+	before := fileSize(t, db)
+	if err := a.run(ctx, []string{"compact", "--server", srv.url}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"object":"compaction"`) {
+		t.Fatalf("compact --server said %q", out.String())
+	}
+	if after := fileSize(t, db); after >= before {
+		t.Errorf("online compaction: %d bytes, was %d", after, before)
+	}
+	// The server goes on, on the compacted file.
+	if code, body := do(t, "POST", srv.url+"/v1/assistants", "sk-one", `{"model":"m","name":"after"}`); code != 200 {
+		t.Fatalf("create after compaction: %d %s", code, body)
+	}
+	if code, body := do(t, "GET", srv.url+"/v1/assistants?limit=100", "sk-one", ""); code != 200 || strings.Count(body, `"object":"assistant"`) != 11 {
+		t.Fatalf("list after compaction: %d %s", code, body)
+	}
+	online := filepath.Join(dir, "online.db")
+	if err := a.run(ctx, []string{"backup", "--server", srv.url, online}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	copyTo := filepath.Join(dir, "copy.db")
+	if err := a.run(ctx, []string{"compact", "--db", db, copyTo}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.run(ctx, []string{"compact", "--db", db, copyTo}); err == nil {
+		t.Fatal("compacted onto an existing file")
+	}
+	if err := a.run(ctx, []string{"compact", "--db", db}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{db, copyTo, online} {
+		e, err := engine.Open(ctx, engine.Config{Path: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := e.Assistants.List(ctx, apitype.ListParams{Limit: 100})
+		e.Close()
+		if err != nil || len(page.Data) != 11 {
+			t.Fatalf("%s: %d assistants, %v", p, len(page.Data), err)
+		}
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
