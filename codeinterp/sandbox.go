@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -95,7 +96,9 @@ type OutputFile struct {
 	Path     string // path in the sandbox, e.g. "/mnt/data/plot.png"
 	HostPath string // where the bytes are on the host (valid until the session ends)
 	Size     int64
-	Data     []byte // the file's bytes
+	// Open reads the file's bytes, streamed so a large output costs no
+	// memory; valid until the session's next Exec or its end.
+	Open     func() (io.ReadCloser, error)
 	MIMEType string // sniffed from content
 	IsImage  bool   // png, jpeg, gif or svg, by content
 }

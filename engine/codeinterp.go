@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -128,16 +127,22 @@ func (x *runner) runCode(ctx context.Context, call *ToolCall) (*ToolResult, erro
 		return &ToolResult{Output: msg, Logs: msg}, nil
 	}
 	out := &ToolResult{Logs: res.Logs()}
-	var made []string
+	var made, dropped []string
 	for _, f := range res.Files {
 		if _, mountedFile := names[f.Name]; mountedFile {
 			continue // an input file the code rewrote stays an input
 		}
-		file, err := e.storeFile(context.WithoutCancel(ctx), bytes.NewReader(f.Data), f.Name, apitype.PurposeAssistantsOutput)
+		if x.outFiles+1 > e.cfg.MaxCodeOutputFiles || x.outBytes+f.Size > e.cfg.MaxCodeOutputBytes {
+			dropped = append(dropped, f.Path)
+			continue
+		}
+		file, err := x.storeOutput(ctx, f)
 		if err != nil {
 			e.log.Warn("keep a file the code wrote", "run", x.run.ID, "file", f.Path, "err", err)
 			continue
 		}
+		x.outFiles++
+		x.outBytes += file.Bytes
 		if f.IsImage {
 			out.ImageFileIDs = append(out.ImageFileIDs, file.ID)
 			x.images = append(x.images, file.ID)
@@ -152,7 +157,27 @@ func (x *runner) runCode(ctx context.Context, call *ToolCall) (*ToolResult, erro
 	if len(made) > 0 {
 		out.Output += "\nFiles written: " + strings.Join(made, ", ") + ". Link them as sandbox:/mnt/data/<name>."
 	}
+	if len(dropped) > 0 {
+		note := fmt.Sprintf("\n[sandbox: not kept, because this run reached its limit of %d output files or %d bytes of them: %s. "+
+			"They stay in /mnt/data for later code but cannot be linked; write fewer or smaller files.]",
+			e.cfg.MaxCodeOutputFiles, e.cfg.MaxCodeOutputBytes, strings.Join(dropped, ", "))
+		out.Output += note
+		out.Logs += note
+	}
 	return out, nil
+}
+
+// storeOutput streams one file the code wrote into the store.
+func (x *runner) storeOutput(ctx context.Context, f codeinterp.OutputFile) (*apitype.File, error) {
+	if f.Open == nil {
+		return nil, errors.New("the sandbox gave no way to read it")
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return x.e.storeFile(context.WithoutCancel(ctx), rc, f.Name, apitype.PurposeAssistantsOutput)
 }
 
 // mountFiles copies the run's code_interpreter files into the session once

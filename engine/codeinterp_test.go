@@ -81,3 +81,55 @@ func TestCodeInterpreterRealSandbox(t *testing.T) {
 		t.Fatalf("the deleted thread's session is still live: %+v", st)
 	}
 }
+
+// Output files past the run's caps are not stored, and the model is told
+// which were dropped and why.
+func TestCodeOutputCaps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts CPython")
+	}
+	cache := filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")
+	sb, err := wasi.New(wasi.Config{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	for _, c := range []struct {
+		name    string
+		set     func(*engine.Config)
+		kept    int
+		dropped string
+	}{
+		{"count", func(c *engine.Config) { c.MaxCodeOutputFiles = 2 }, 2, "/mnt/data/c.txt"},
+		{"bytes", func(c *engine.Config) { c.MaxCodeOutputBytes = 2500 }, 2, "/mnt/data/c.txt"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			m := scripted.New(
+				scripted.Turn{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: `{"code":"for n in 'abc':\n    open('/mnt/data/%s.txt' % n, 'w').write(n * 1000)"}`}}},
+				scripted.Turn{Match: scripted.HasToolResult, Text: "done"},
+			)
+			e := openEngine(t, m, func(cfg *engine.Config) { cfg.CodeInterpreter = sb; c.set(cfg) })
+			a, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Tools: []apitype.Tool{{Type: apitype.ToolTypeCodeInterpreter}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			th := mustThread(t, e, "write three files")
+			r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+			if err != nil || r.Status != apitype.RunCompleted {
+				t.Fatalf("run %v %+v", err, r)
+			}
+			files, err := e.Files.List(ctx, apitype.ListParams{}, apitype.PurposeAssistantsOutput)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(files.Data) != c.kept {
+				t.Fatalf("%d output files stored, want %d", len(files.Data), c.kept)
+			}
+			tool, _ := scripted.LastToolResult(&m.Requests()[1])
+			if !strings.Contains(tool, "not kept") || !strings.Contains(tool, c.dropped) {
+				t.Fatalf("the model was not told what was dropped: %q", tool)
+			}
+		})
+	}
+}

@@ -76,6 +76,13 @@ type Config struct {
 	FilesDir string
 	// MaxFileBytes caps one upload. Default 512 MiB.
 	MaxFileBytes int64
+	// MaxCodeOutputFiles and MaxCodeOutputBytes cap the files the code
+	// interpreter's output may add to the store in one run (new or changed
+	// files under /mnt/data become Files). Past either, further files are
+	// not kept and the tool output tells the model which. Defaults 20 files,
+	// 256 MiB.
+	MaxCodeOutputFiles int
+	MaxCodeOutputBytes int64
 	// LockTimeout bounds the wait for a database another process holds.
 	// Default 1s.
 	LockTimeout time.Duration
@@ -120,6 +127,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxFileBytes <= 0 {
 		c.MaxFileBytes = 512 << 20
+	}
+	if c.MaxCodeOutputFiles <= 0 {
+		c.MaxCodeOutputFiles = 20
+	}
+	if c.MaxCodeOutputBytes <= 0 {
+		c.MaxCodeOutputBytes = 256 << 20
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now

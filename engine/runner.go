@@ -53,6 +53,10 @@ type runner struct {
 	// files; images are those that are images, for the answer's content.
 	sandboxFiles map[string]string
 	images       []string
+	// outFiles and outBytes are what this execution stored of the code's
+	// output files, against Config.MaxCodeOutputFiles / MaxCodeOutputBytes.
+	outFiles int
+	outBytes int64
 	// badArgs counts strict function calls refused for their arguments.
 	badArgs int
 	// estimate is the prompt's estimated tokens, for calibration; truncation

@@ -2,6 +2,7 @@ package wasi
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,8 +195,8 @@ print('done')`)
 	if len(got) != 4 || got["in.txt"].Name != "" {
 		t.Fatalf("files: %d reported", len(r.Files))
 	}
-	if f := got["sum.txt"]; string(f.Data) != "12" || f.IsImage || f.Path != "/mnt/data/sum.txt" || f.Size != 2 {
-		t.Errorf("sum.txt: %q %v %s %d", f.Data, f.IsImage, f.Path, f.Size)
+	if f := got["sum.txt"]; string(readAll(t, f)) != "12" || f.IsImage || f.Path != "/mnt/data/sum.txt" || f.Size != 2 {
+		t.Errorf("sum.txt: %q %v %s %d", readAll(t, f), f.IsImage, f.Path, f.Size)
 	}
 	for name, mime := range map[string]string{"pic.png": "image/png", "anim.gif": "image/gif", "chart.svg": "image/svg+xml"} {
 		if f := got[name]; !f.IsImage || f.MIMEType != mime {
@@ -322,4 +323,21 @@ func TestForgedReplyIsIgnored(t *testing.T) {
 			t.Fatalf("after a stdin read: %+v, want a fresh interpreter printing 2", r)
 		}
 	})
+}
+
+func readAll(t *testing.T, f codeinterp.OutputFile) []byte {
+	t.Helper()
+	if f.Open == nil {
+		return nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

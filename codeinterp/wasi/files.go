@@ -2,6 +2,7 @@ package wasi
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,17 +45,38 @@ func (s *wasiSession) collectFiles() []codeinterp.OutputFile {
 	var out []codeinterp.OutputFile
 	for _, name := range names {
 		host := filepath.Join(s.dir, name)
-		data, err := os.ReadFile(host)
-		if err != nil || int64(len(data)) > s.w.cfg.MaxFileBytes {
+		size := now[name].size
+		if size > s.w.cfg.MaxFileBytes {
 			continue
 		}
-		mime, img := sniff(name, data)
+		// Only the head is read here, to sniff the type: the engine streams
+		// the rest into its store, so four 60 MB outputs cost no memory.
+		head, err := readHead(host, 1024)
+		if err != nil {
+			continue
+		}
+		mime, img := sniff(name, head)
 		out = append(out, codeinterp.OutputFile{
-			Name: name, Path: guestData + "/" + name, HostPath: host,
-			Size: int64(len(data)), Data: data, MIMEType: mime, IsImage: img,
+			Name: name, Path: guestData + "/" + name, HostPath: host, Size: size,
+			Open:     func() (io.ReadCloser, error) { return os.Open(host) },
+			MIMEType: mime, IsImage: img,
 		})
 	}
 	return out
+}
+
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	k, err := io.ReadFull(f, b)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	}
+	return b[:k], err
 }
 
 // sniff detects the content type; png, jpeg, gif and svg count as images.

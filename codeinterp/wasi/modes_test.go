@@ -57,7 +57,7 @@ func TestWarmPool(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := mustExec(t, sess, "open('out.txt', 'w').write(str(int(open('in.txt').read()) * 6))")
-		if r.Error != "" || r.Restarted || len(r.Files) != 1 || string(r.Files[0].Data) != "42" {
+		if r.Error != "" || r.Restarted || len(r.Files) != 1 || string(readAll(t, r.Files[0])) != "42" {
 			t.Fatalf("pooled session %d: %+v", i, r)
 		}
 		sess.Close()
