@@ -100,6 +100,10 @@ func TestMemoryBudget(t *testing.T) {
 
 	// Every session busy: the next is refused with a reason, not queued.
 	a, c = open("a"), open("c")
+	busy := make(chan string, 2)
+	w.mu.Lock()
+	w.busySignal = busy
+	w.mu.Unlock()
 	released := map[codeinterp.Session]chan *codeinterp.Result{}
 	for _, s := range []codeinterp.Session{a, c} {
 		ch := make(chan *codeinterp.Result, 1)
@@ -109,12 +113,8 @@ func TestMemoryBudget(t *testing.T) {
 			ch <- r
 		}(s)
 	}
-	for _, s := range []codeinterp.Session{a, c} { // each exec holds its session busy
-		ws := s.(*wasiSession)
-		for !isBusy(w, ws) {
-			time.Sleep(time.Millisecond) // poll a flag, no time bound
-		}
-	}
+	<-busy // each exec holds its session busy
+	<-busy
 	if _, err := w.Session(ctx, "d"); !errors.Is(err, codeinterp.ErrTooManySessions) || !strings.Contains(err.Error(), "memory budget") {
 		t.Fatalf("all sessions busy: %v", err)
 	}
@@ -124,12 +124,6 @@ func TestMemoryBudget(t *testing.T) {
 			t.Fatalf("held exec: %+v", r)
 		}
 	}
-}
-
-func isBusy(w *Sandbox, s *wasiSession) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return s.busy
 }
 
 // TestResetNotes: whatever ended the previous interpreter, the next exec

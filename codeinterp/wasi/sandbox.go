@@ -43,6 +43,10 @@ type Sandbox struct {
 
 	spares chan *spare // ready interpreters for new sessions (Config.WarmPool)
 
+	// busySignal, set only by tests, receives a session's id once its exec
+	// has marked it busy: tests wait on it instead of polling.
+	busySignal chan string
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -537,7 +541,11 @@ func (s *wasiSession) setBusy(b bool) {
 	s.w.mu.Lock()
 	s.busy = b
 	s.lastUsed = time.Now()
+	sig := s.w.busySignal
 	s.w.mu.Unlock()
+	if b && sig != nil {
+		sig <- s.id
+	}
 }
 
 // Exec runs code in the session's interpreter, starting one if needed.
