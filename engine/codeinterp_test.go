@@ -2,8 +2,10 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,4 +134,78 @@ func TestCodeOutputCaps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Storing the code's output files streams them: four 60 MiB files raise the
+// process's peak RSS by far less than one of them (it rose 232 MB when
+// each was read whole). Measured in a child process so that only this
+// run's peak counts.
+func TestOutputFilesStreamed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts CPython")
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("needs /proc")
+	}
+	if os.Getenv("HEARTH_STREAM_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestOutputFilesStreamed$", "-test.v")
+		cmd.Env = append(os.Environ(), "HEARTH_STREAM_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		var before, after int
+		for _, line := range strings.Split(string(out), "\n") {
+			if _, err := fmt.Sscanf(strings.TrimSpace(line), "peak-rss-kb %d %d", &before, &after); err == nil {
+				break
+			}
+		}
+		if before == 0 {
+			t.Fatalf("child printed no peak:\n%s", out)
+		}
+		t.Logf("peak RSS %d MB before the run, %d MB after", before>>10, after>>10)
+		if grew := (after - before) >> 10; grew > 40 {
+			t.Fatalf("peak RSS grew %d MB while storing 4 x 60 MiB output files", grew)
+		}
+		return
+	}
+	sb, err := wasi.New(wasi.Config{CacheDir: filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	code := `{"code":"for n in 'abcd':\n    with open('/mnt/data/%s.bin' % n, 'wb') as f:\n        for i in range(60):\n            f.write(bytes(1<<20))"}`
+	m := scripted.New(scripted.Turn{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: code}}}, scripted.Turn{Match: scripted.HasToolResult, Text: "done"})
+	e := openEngine(t, m, func(cfg *engine.Config) { cfg.CodeInterpreter = sb })
+	ctx := context.Background()
+	a, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Tools: []apitype.Tool{{Type: apitype.ToolTypeCodeInterpreter}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := mustThread(t, e, "write big files")
+	before := peakRSSKB(t)
+	r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil || r.Status != apitype.RunCompleted {
+		t.Fatalf("run %v %+v", err, r)
+	}
+	files, err := e.Files.List(ctx, apitype.ListParams{}, apitype.PurposeAssistantsOutput)
+	if err != nil || len(files.Data) != 4 || files.Data[0].Bytes != 60<<20 {
+		t.Fatalf("stored %v %+v", err, files.Data)
+	}
+	fmt.Printf("peak-rss-kb %d %d\n", before, peakRSSKB(t))
+}
+
+func peakRSSKB(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb int
+		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+			return kb
+		}
+	}
+	t.Fatal("no VmHWM in /proc/self/status")
+	return 0
 }
