@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -115,3 +116,35 @@ func TestBackupHelpExitsZero(t *testing.T) {
 type envMap map[string]string
 
 func (m envMap) get(k string) string { return m[k] }
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"auto": 0, "": 0, "1048576": 1 << 20, "512MiB": 512 << 20, "4GiB": 4 << 30, "2G": 2 << 30, "64 K": 64 << 10, "100B": 100} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"-1GiB", "0", "lots", "1.5GiB", "9999999999TiB", "GiB"} {
+		if _, err := parseBytes(in); err == nil {
+			t.Errorf("parseBytes(%q) took it", in)
+		}
+	}
+}
+
+// --sandbox-memory reaches the sandbox: a 1 GiB budget leaves room for one
+// full session, and serve says so when it starts.
+func TestServeSandboxMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the WASI sandbox")
+	}
+	env := map[string]string{"HEARTH_DB": filepath.Join(t.TempDir(), "h.db")}
+	cache := filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")
+	srv := startServe(t, env, "--model-backend", "scripted", "--code-interpreter", "wasi", "--cache-dir", cache, "--sandbox-memory", "1GiB")
+	srv.stop()
+	if logs := srv.logs.String(); !strings.Contains(logs, "sessions limited by the host memory budget") || !strings.Contains(logs, `budget="1 GiB"`) {
+		t.Fatalf("the budget did not reach the sandbox:\n%s", logs)
+	}
+	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	if err := a.run(context.Background(), []string{"serve", "--sandbox-memory", "lots"}); !errors.Is(err, errUsage) {
+		t.Fatalf("a bad size: %v", err)
+	}
+}

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +34,7 @@ type serveConfig struct {
 	db, addr, backend, ollamaURL, model string
 	keysFile, logFormat, logLevel       string
 	codeInterpreter, cacheDir           string
+	sandboxMemory                       string
 	embedModel                          string
 	maxRuns                             string
 	allowedHosts                        string
@@ -58,6 +61,7 @@ func (a *app) serveFlags() (*flag.FlagSet, *serveConfig, *openaiFlags, error) {
 	fs.StringVar(&c.codeInterpreter, "code-interpreter", a.env("HEARTH_CODE_INTERPRETER", "wasi"), "code_interpreter sandbox: wasi (CPython for WASI, in-binary) or off (env HEARTH_CODE_INTERPRETER)")
 	fs.StringVar(&c.embedModel, "embed-model", a.env("HEARTH_EMBED_MODEL", ""), "model that embeds file search chunks on the backend's server (Ollama, or the OpenAI-compatible /v1/embeddings), e.g. nomic-embed-text (env HEARTH_EMBED_MODEL); empty: the built-in offline embedder")
 	fs.StringVar(&c.allowedHosts, "allowed-hosts", a.env("HEARTH_ALLOWED_HOSTS", ""), "comma-separated Host header names served besides loopback ones, against DNS rebinding; * allows any (env HEARTH_ALLOWED_HOSTS)")
+	fs.StringVar(&c.sandboxMemory, "sandbox-memory", a.env("HEARTH_SANDBOX_MEMORY", "auto"), "host memory all code interpreter sessions together may use, e.g. 4GiB; auto: half the machine's (or container's) memory (env HEARTH_SANDBOX_MEMORY)")
 	fs.StringVar(&c.cacheDir, "cache-dir", a.env("HEARTH_CACHE_DIR", defaultCacheDir()), "cache for the compiled interpreter (env HEARTH_CACHE_DIR)")
 	fs.StringVar(&c.maxRuns, "max-concurrent-runs", a.env("HEARTH_MAX_CONCURRENT_RUNS", "auto"), "runs executing at once; auto: from the backend (Ollama's OLLAMA_NUM_PARALLEL) and the CPUs (env HEARTH_MAX_CONCURRENT_RUNS)")
 	fs.DurationVar(&c.firstByteTimeout, "model-first-byte-timeout", a.envDuration("HEARTH_MODEL_FIRST_BYTE_TIMEOUT", 5*time.Minute), "a model call that sends nothing this long fails its run (env HEARTH_MODEL_FIRST_BYTE_TIMEOUT)")
@@ -120,7 +124,11 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	var sandbox codeinterp.Sandbox
 	switch c.codeInterpreter {
 	case "wasi":
-		sb, err := wasi.New(wasi.Config{CacheDir: c.cacheDir, Logger: log})
+		budget, err := parseBytes(c.sandboxMemory)
+		if err != nil {
+			return fmt.Errorf("%w: --sandbox-memory: %v", errUsage, err)
+		}
+		sb, err := wasi.New(wasi.Config{CacheDir: c.cacheDir, Logger: log, MaxHostMemoryBytes: budget})
 		if err != nil {
 			return fmt.Errorf("code interpreter: %w (use --code-interpreter=off to serve without it)", err)
 		}
@@ -340,4 +348,30 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// parseBytes reads a size such as 4GiB, 512MiB, 2G or 1048576; "auto" and
+// "" are 0, the sandbox's own default.
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "auto" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}, {"K", 10}, {"M", 20}, {"G", 30}, {"T", 40}, {"B", 0}}
+	var shift uint
+	num := s
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			num, shift = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("%q is not a size (a positive whole number with an optional KiB, MiB, GiB or TiB; or auto)", s)
+	}
+	return n << shift, nil
 }
