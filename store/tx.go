@@ -213,9 +213,15 @@ func (t *Tx) DeleteThread(id string) error {
 }
 
 func (t *Tx) threadBucket(threadID string) (*bolt.Bucket, error) {
-	tb := t.tx.Bucket(bThreadData).Bucket([]byte(threadID))
+	all := t.tx.Bucket(bThreadData)
+	tb := all.Bucket([]byte(threadID))
 	if tb == nil {
 		return nil, apitype.NotFound("thread", threadID)
+	}
+	if t.tx.Writable() {
+		// Small threads are values of thread_data's pages, growing there:
+		// its pages split full too (the setting lasts one transaction).
+		t.appending(all)
 	}
 	return tb, nil
 }
