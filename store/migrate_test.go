@@ -475,4 +475,3 @@ func countPrefix(tb *bolt.Bucket, prefix []byte) int {
 	}
 	return n
 }
-

@@ -13,12 +13,15 @@ import (
 // file's bytes per thread beside the bytes of its keys and values:
 //
 //   - empty: a thread and nothing in it;
+//
 //   - 3short: three messages of a few words (records ~150 B);
+//
 //   - 3msgs: three of benchMessage's typical turns (120–280 B of text);
+//
 //   - 3msgs+run: a user message, a completed run with its step and the
 //     assistant's reply in it, and a second user message.
 //
-//	go test ./store -run '^$' -bench ThreadFootprint -benchtime 1x
+//     go test ./store -run '^$' -bench ThreadFootprint -benchtime 1x
 func BenchmarkThreadFootprint(b *testing.B) {
 	const n = 10_000
 	shapes := []struct {
