@@ -2,26 +2,24 @@ package store
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hearth-go/hearth/apitype"
 )
 
 // BenchmarkThreadFootprint makes 10,000 threads of one shape, each thread
 // made and filled before the next, one write a commit, and reports the
-// file's bytes per thread beside the bytes of its keys and values:
+// file's bytes per thread beside the bytes of its keys and values. Run with
+// go test ./store -run '^$' -bench ThreadFootprint -benchtime 1x. Shapes:
 //
 //   - empty: a thread and nothing in it;
-//
 //   - 3short: three messages of a few words (records ~150 B);
-//
 //   - 3msgs: three of benchMessage's typical turns (120–280 B of text);
-//
 //   - 3msgs+run: a user message, a completed run with its step and the
 //     assistant's reply in it, and a second user message.
-//
-//     go test ./store -run '^$' -bench ThreadFootprint -benchtime 1x
 func BenchmarkThreadFootprint(b *testing.B) {
 	const n = 10_000
 	shapes := []struct {
@@ -90,4 +88,38 @@ func BenchmarkThreadFootprint(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkMigrateSchema4 opens (so migrates) a copy of a schema 3 file of
+// one 100,000-message thread (10,000 runs) and 10,000 small threads, and
+// reports the migration's time and the file's size before and after.
+//
+//	go test ./store -run '^$' -bench MigrateSchema4 -benchtime 3x
+func BenchmarkMigrateSchema4(b *testing.B) {
+	dir := b.TempDir()
+	old := filepath.Join(dir, "v3.db")
+	writeOldFile(b, old, 100_000, 10_000)
+	before := fileSize(old)
+	var after int64
+	var took time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		path := filepath.Join(dir, "copy.db")
+		copyFile(b, old, path)
+		b.StartTimer()
+		start := time.Now()
+		s, err := Open(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		took += time.Since(start)
+		b.StopTimer()
+		after = s.Size()
+		s.Close()
+		os.Remove(path)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(before)/(1<<20), "MiB-before")
+	b.ReportMetric(float64(after)/(1<<20), "MiB-after")
+	b.ReportMetric(took.Seconds()/float64(b.N), "s/migration")
 }
