@@ -80,6 +80,8 @@ type Options struct {
 	// a walk of the file's page headers (a few ms per 50 MB cached). Files
 	// written either way open either way.
 	SyncFreelist bool
+	// arrayFreelist (benchmarks) uses bbolt's array freelist, not the hashmap.
+	arrayFreelist bool
 }
 
 // Store is Hearth's bbolt database. Its methods are safe for concurrent use.
@@ -147,7 +149,11 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Logger = slog.Default()
 	}
 	start := time.Now()
-	db, err := bolt.Open(path, 0o600, boltOptions(opts.LockTimeout, opts.NoSync, !opts.SyncFreelist))
+	bo := boltOptions(opts.LockTimeout, opts.NoSync, !opts.SyncFreelist)
+	if opts.arrayFreelist {
+		bo.FreelistType = bolt.FreelistArrayType
+	}
+	db, err := bolt.Open(path, 0o600, bo)
 	if errors.Is(err, berrors.ErrTimeout) {
 		// The lock is flock(2) on the open file, so another Open of the same
 		// path in this process is refused the same way.
