@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 		os.Exit(childHold(os.Getenv(dbEnv)))
 	case "compact":
 		os.Exit(childCompact(os.Getenv(dbEnv)))
+	case "compactfile":
+		os.Exit(childCompactFile(os.Getenv(dbEnv)))
 	case "migrate":
 		os.Exit(childMigrate(os.Getenv(dbEnv)))
 	default:
