@@ -74,7 +74,7 @@ func TestOpenAIGoFullRequest(t *testing.T) {
 		}),
 		responses.ResponseInputItemParamOfFileSearchCall("fs_1", []string{"cats"}, responses.ResponseFileSearchToolCallStatusCompleted),
 		{OfCodeInterpreterCall: &responses.ResponseCodeInterpreterToolCallParam{ID: "ci_1", Code: openai.String("print(1)"), ContainerID: "cntr_1",
-			Status: responses.ResponseCodeInterpreterToolCallStatusCompleted,
+			Status:  responses.ResponseCodeInterpreterToolCallStatusCompleted,
 			Outputs: []responses.ResponseCodeInterpreterToolCallOutputUnionParam{{OfLogs: &responses.ResponseCodeInterpreterToolCallOutputLogsParam{Logs: "1\n"}}}}},
 		{OfItemReference: &responses.ResponseInputItemItemReferenceParam{ID: "msg_0"}},
 	}
