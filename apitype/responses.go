@@ -340,7 +340,7 @@ func decodeTextFormat(path string, b []byte) (*TextFormat, error) {
 	}
 	f := &TextFormat{}
 	if !o.has("type") {
-		o.taken["type"] = true
+		o.take("type")
 		return nil, missingParam(o.at("type"))
 	}
 	if err := o.enum("type", &f.Type, ResponseFormatText, ResponseFormatJSONSchema, ResponseFormatJSONObject); err != nil {

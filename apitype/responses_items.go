@@ -8,8 +8,9 @@ import (
 // ItemType is the "type" of a Responses item (input, output or conversation).
 type ItemType string
 
-// Item types Hearth models. Other types of the API (web_search_call,
-// computer_call, mcp_call, …) are refused when decoded: see ItemTypesRefused.
+// Item types Hearth models. The API's other types (web_search_call,
+// computer_call, mcp_call, …) are refused when decoded, with
+// unsupported_parameter: Hearth runs none of their tools.
 const (
 	ItemMessage             ItemType = "message"
 	ItemFunctionCall        ItemType = "function_call"
@@ -20,8 +21,7 @@ const (
 	ItemReferenceType       ItemType = "item_reference"
 )
 
-// ItemTypesRefused are the API's other item types: valid on the hosted API,
-// refused by Hearth with a 400 naming them, since it runs none of their tools.
+// itemTypesRefused are the API's other item types.
 var itemTypesRefused = []string{"computer_call", "computer_call_output", "web_search_call", "image_generation_call",
 	"local_shell_call", "local_shell_call_output", "shell_call", "shell_call_output", "apply_patch_call",
 	"apply_patch_call_output", "mcp_list_tools", "mcp_approval_request", "mcp_approval_response", "mcp_call",
@@ -649,8 +649,8 @@ func decodeItem(path string, b []byte) (Item, error) {
 	}
 	t, ok := o.typeOf()
 	if !ok {
-		if o.has("type") && !isNull(o.fields["type"]) {
-			return Item{}, badType(o.at("type"), "a string", o.fields["type"])
+		if o.has("type") && !isNull(o.val("type")) {
+			return Item{}, badType(o.at("type"), "a string", o.val("type"))
 		}
 		// The API reads an untyped item as a message when it has a role
 		// (EasyInputMessage) and as an item_reference when it has only an id.
@@ -663,7 +663,7 @@ func decodeItem(path string, b []byte) (Item, error) {
 			return Item{}, missingParam(o.at("type"))
 		}
 	}
-	o.taken["type"] = true
+	o.take("type")
 	var it Item
 	switch ItemType(t) {
 	case ItemMessage:
@@ -706,7 +706,7 @@ func decodeMessage(o *object) (*MessageItem, error) {
 	m := &MessageItem{Type: ItemMessage}
 	var role string
 	if !o.has("role") {
-		o.taken["role"] = true
+		o.take("role")
 		return nil, missingParam(o.at("role"))
 	}
 	if err := o.enum("role", &role, string(RoleUser), string(RoleAssistant), string(RoleSystem), string(RoleDeveloper)); err != nil {
@@ -767,7 +767,7 @@ func decodePart(path string, b []byte, allowed []string) (ContentPart, error) {
 	}
 	var p ContentPart
 	if !o.has("type") {
-		o.taken["type"] = true
+		o.take("type")
 		return p, missingParam(o.at("type"))
 	}
 	if err := o.enum("type", &p.Type, allowed...); err != nil {
@@ -862,7 +862,7 @@ func decodeAnnotation(path string, b []byte) (OutputAnnotation, error) {
 	}
 	var a OutputAnnotation
 	if !o.has("type") {
-		o.taken["type"] = true
+		o.take("type")
 		return a, missingParam(o.at("type"))
 	}
 	if err := o.enum("type", &a.Type, AnnotationFileCitation, AnnotationURLCitation, AnnotationContainerFileCitation, AnnotationFilePath); err != nil {
@@ -872,7 +872,6 @@ func decodeAnnotation(path string, b []byte) (OutputAnnotation, error) {
 		for _, n := range names {
 			var v *int
 			if !o.has(n) {
-				o.taken[n] = true
 				return missingParam(o.at(n))
 			}
 			if err := o.int(n, &v); err != nil {
@@ -996,7 +995,7 @@ func decodeReasoning(o *object) (*ReasoningItem, error) {
 		}, nil)
 	}
 	if !o.has("summary") {
-		o.taken["summary"] = true
+		o.take("summary")
 		return nil, missingParam(o.at("summary"))
 	}
 	if err := firstErr(parts("summary", PartSummaryText, &r.Summary), parts("content", PartReasoningText, &r.Content)); err != nil {
@@ -1008,7 +1007,7 @@ func decodeReasoning(o *object) (*ReasoningItem, error) {
 func decodeFileSearchCall(o *object) (*FileSearchCallItem, error) {
 	c := &FileSearchCallItem{Type: ItemFileSearchCall, Queries: []string{}}
 	if !o.has("queries") {
-		o.taken["queries"] = true
+		o.take("queries")
 		return nil, missingParam(o.at("queries"))
 	}
 	if err := firstErr(o.reqStr("id", &c.ID), o.strings("queries", &c.Queries),
@@ -1016,7 +1015,7 @@ func decodeFileSearchCall(o *object) (*FileSearchCallItem, error) {
 		return nil, err
 	}
 	if c.Status == "" {
-		o.taken["status"] = true
+		o.take("status")
 		return nil, missingParam(o.at("status"))
 	}
 	if v, ok := o.raw("results"); ok {
@@ -1056,7 +1055,7 @@ func decodeCodeInterpreterCall(o *object) (*CodeInterpreterCallItem, error) {
 		return nil, err
 	}
 	if c.Status == "" {
-		o.taken["status"] = true
+		o.take("status")
 		return nil, missingParam(o.at("status"))
 	}
 	if v, ok := o.raw("outputs"); ok {
@@ -1068,7 +1067,7 @@ func decodeCodeInterpreterCall(o *object) (*CodeInterpreterCallItem, error) {
 			}
 			var out CodeInterpreterCallOutput
 			if !r.has("type") {
-				r.taken["type"] = true
+				r.take("type")
 				return missingParam(r.at("type"))
 			}
 			if err := r.enum("type", &out.Type, "logs", "image"); err != nil {

@@ -54,6 +54,9 @@ func (p *ResponseCreateParams) StoreOrDefault() bool { return p.Store == nil || 
 // DecodeResponseCreateParams decodes a request body strictly. Every failure
 // is a *Error (400 invalid_request_error) naming the parameter.
 func DecodeResponseCreateParams(b []byte) (*ResponseCreateParams, error) {
+	if !json.Valid(b) {
+		return nil, badJSON("")
+	}
 	p := &ResponseCreateParams{}
 	if err := p.UnmarshalJSON(b); err != nil {
 		return nil, err

@@ -381,17 +381,23 @@ func FuzzResponseInput(f *testing.F) {
 	f.Add([]byte(`[{"role":"assistant","content":[{"type":"output_text","text":"x","annotations":[{"type":"url_citation","url":"u","title":"t","start_index":0,"end_index":1}]}]}]`))
 	f.Add([]byte(`[{"type":"reasoning","id":"r","summary":[]},{"type":"item_reference","id":"x"},{"id":"y"}]`))
 	f.Add([]byte(`[{"type":"file_search_call","id":"f","queries":[],"status":"completed","results":null}]`))
+	f.Add([]byte(`{"model":"m","input":[{"role":"user","content":"a\"b"`))
+	f.Add([]byte(`{"a":[1,{"b":"]"}],"c":tru}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		targets := []any{new(ResponseInput), new(Item), new(ContentPart), new(ConversationCreateParams), new(ConversationItemCreateParams),
 			new(ResponseTool), new(ResponseToolChoice), new(ResponseStreamEvent), new(Response), new(TextFormat)}
 		for _, v := range targets {
 			if json.Unmarshal(data, v) == nil {
 				if _, err := json.Marshal(v); err != nil {
-					// A Response or event may hold a zero Item only if the
-					// input said null; encoding must still not fail.
 					t.Fatalf("%T decoded but does not encode: %v", v, err)
 				}
 			}
+		}
+		// Called directly, the strict decoders see bytes encoding/json has
+		// not checked: they must refuse them, not panic.
+		for _, v := range []json.Unmarshaler{new(ResponseCreateParams), new(Item), new(ContentPart), new(ResponseTool),
+			new(ResponseToolChoice), new(ConversationItemCreateParams), new(ResponseInput)} {
+			_ = v.UnmarshalJSON(data)
 		}
 	})
 }

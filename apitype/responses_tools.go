@@ -1,9 +1,6 @@
 package apitype
 
-import (
-	"encoding/json"
-	"regexp"
-)
+import "encoding/json"
 
 // The API's other tool types: valid there, refused by Hearth when decoded.
 var toolTypesRefused = []string{"web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11",
@@ -135,13 +132,13 @@ func decodeTool(path string, b []byte) (ResponseTool, error) {
 	}
 	typ, ok := o.typeOf()
 	if !ok {
-		o.taken["type"] = true
-		if v, has := o.fields["type"]; has && !isNull(v) {
+		o.take("type")
+		if v, has := o.get("type"); has && !isNull(v) {
 			return t, badType(o.at("type"), "a string", v)
 		}
 		return t, missingParam(o.at("type"))
 	}
-	o.taken["type"] = true
+	o.take("type")
 	t.Type = ToolType(typ)
 	switch t.Type {
 	case ToolTypeFunction:
@@ -228,14 +225,14 @@ func decodeContainer(o *object) (*ToolContainer, error) {
 	a := &ContainerAuto{Type: "auto"}
 	var typ string
 	if !co.has("type") {
-		co.taken["type"] = true
+		co.take("type")
 		return nil, missingParam(co.at("type"))
 	}
 	if err := firstErr(co.enum("type", &typ, "auto"), co.strings("file_ids", &a.FileIDs),
 		co.enum("memory_limit", new(string), "1g", "4g", "16g", "64g")); err != nil {
 		return nil, err
 	}
-	if v, ok := co.fields["memory_limit"]; ok && !isNull(v) {
+	if v, ok := co.get("memory_limit"); ok && !isNull(v) {
 		var s string
 		_ = json.Unmarshal(v, &s)
 		a.MemoryLimit = &s
@@ -350,9 +347,9 @@ func decodeToolChoice(path string, b []byte) (ResponseToolChoice, error) {
 		return c, err
 	}
 	typ, ok := o.typeOf()
-	o.taken["type"] = true
+	o.take("type")
 	if !ok {
-		if v, has := o.fields["type"]; has && !isNull(v) {
+		if v, has := o.get("type"); has && !isNull(v) {
 			return c, badType(o.at("type"), "a string", v)
 		}
 		return c, missingParam(o.at("type"))
@@ -364,7 +361,7 @@ func decodeToolChoice(path string, b []byte) (ResponseToolChoice, error) {
 	case string(ToolTypeFileSearch), string(ToolTypeCodeInterpreter):
 	case ToolChoiceAllowedTools:
 		if !o.has("mode") {
-			o.taken["mode"] = true
+			o.take("mode")
 			return c, missingParam(o.at("mode"))
 		}
 		err = o.enum("mode", &c.Mode, ToolChoiceAuto, ToolChoiceRequired)
@@ -382,7 +379,7 @@ func decodeToolChoice(path string, b []byte) (ResponseToolChoice, error) {
 				var t AllowedTool
 				var tt string
 				if !to.has("type") {
-					to.taken["type"] = true
+					to.take("type")
 					return missingParam(to.at("type"))
 				}
 				if err := firstErr(to.enum("type", &tt, responseToolTypes...), to.str("name", &t.Name)); err != nil {
@@ -409,6 +406,3 @@ func decodeToolChoice(path string, b []byte) (ResponseToolChoice, error) {
 	}
 	return c, o.done()
 }
-
-// functionName is the pattern of function and json_schema names.
-var functionName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // The Responses and Conversations request types decode strictly, as the
@@ -117,10 +118,30 @@ func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
 // object is a JSON object being read field by field. Fields are taken with
 // the take methods; done reports the first field nobody took.
 type object struct {
-	path   string
-	keys   []string
-	fields map[string]json.RawMessage
-	taken  map[string]bool
+	path  string
+	keys  []string
+	vals  []json.RawMessage
+	taken []bool
+	index map[string]int
+}
+
+// get returns a field's value and whether it is present (null included).
+func (o *object) get(name string) (json.RawMessage, bool) {
+	i, ok := o.index[name]
+	if !ok {
+		return nil, false
+	}
+	return o.vals[i], true
+}
+
+// val returns a field's value, nil when absent.
+func (o *object) val(name string) json.RawMessage { v, _ := o.get(name); return v }
+
+// take marks a field as read.
+func (o *object) take(name string) {
+	if i, ok := o.index[name]; ok {
+		o.taken[i] = true
+	}
 }
 
 // readObject splits b into its fields, keeping their order for done's
@@ -130,27 +151,160 @@ func readObject(path string, b []byte) (*object, error) {
 	if len(b) == 0 || b[0] != '{' {
 		return nil, badType(path, "an object", b)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if _, err := dec.Token(); err != nil {
-		return nil, badJSON(path)
+	o := &object{path: path, index: map[string]int{}}
+	i := skipSpace(b, 1)
+	if i < len(b) && b[i] == '}' {
+		return o, nil
 	}
-	o := &object{path: path, fields: map[string]json.RawMessage{}, taken: map[string]bool{}}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
 			return nil, badJSON(path)
 		}
-		k, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
+		end := skipString(b, i)
+		if end < 0 {
 			return nil, badJSON(path)
 		}
-		if _, dup := o.fields[k]; !dup {
+		k, ok := unquote(b[i:end])
+		if !ok {
+			return nil, badJSON(path)
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return nil, badJSON(path)
+		}
+		start := skipSpace(b, i+1)
+		end = skipValue(b, start)
+		if end < 0 {
+			return nil, badJSON(path)
+		}
+		if j, dup := o.index[k]; dup {
+			o.vals[j] = b[start:end]
+		} else {
+			o.index[k] = len(o.keys)
 			o.keys = append(o.keys, k)
+			o.vals = append(o.vals, b[start:end])
+			o.taken = append(o.taken, false)
 		}
-		o.fields[k] = v
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return nil, badJSON(path)
+		}
+		if b[i] == '}' {
+			return o, nil
+		}
+		if b[i] != ',' {
+			return nil, badJSON(path)
+		}
+		i++
 	}
-	return o, nil
+}
+
+// The scanner below splits JSON that encoding/json (or json.Valid) has
+// already checked, without decoding it again; it still bounds-checks
+// everything, so bytes that are not JSON give an error, never a panic.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] ('"'), or -1.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value starting at b[i], or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipString(b, j)
+				if j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
+
+// unquote decodes a JSON string; without escapes it is a plain copy.
+func unquote(q []byte) (string, bool) {
+	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		return "", false
+	}
+	inner := q[1 : len(q)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), true
+	}
+	var s string
+	if json.Unmarshal(q, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// splitArray returns the elements of the array b.
+func splitArray(b []byte) ([]json.RawMessage, bool) {
+	var elems []json.RawMessage
+	i := skipSpace(b, 1)
+	if i < len(b) && b[i] == ']' {
+		return elems, true
+	}
+	for {
+		start := skipSpace(b, i)
+		end := skipValue(b, start)
+		if end < 0 {
+			return nil, false
+		}
+		elems = append(elems, b[start:end])
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return nil, false
+		}
+		if b[i] == ']' {
+			return elems, true
+		}
+		if b[i] != ',' {
+			return nil, false
+		}
+		i++
+	}
 }
 
 func badJSON(path string) *Error {
@@ -159,22 +313,22 @@ func badJSON(path string) *Error {
 
 // raw takes a field: its bytes and whether it is present and not null.
 func (o *object) raw(name string) (json.RawMessage, bool) {
-	v, ok := o.fields[name]
-	o.taken[name] = true
+	v, ok := o.get(name)
+	o.take(name)
 	if !ok || isNull(v) {
 		return nil, false
 	}
 	return v, true
 }
 
-func (o *object) has(name string) bool { _, ok := o.fields[name]; return ok }
+func (o *object) has(name string) bool { _, ok := o.index[name]; return ok }
 
 func (o *object) at(name string) string { return join(o.path, name) }
 
 // done refuses the first field (in document order) no reader took.
 func (o *object) done() error {
-	for _, k := range o.keys {
-		if !o.taken[k] {
+	for i, k := range o.keys {
+		if !o.taken[i] {
 			return unknownParam(o.at(k))
 		}
 	}
@@ -190,7 +344,12 @@ func (o *object) str(name string, dst *string) error {
 	if v[0] != '"' {
 		return badType(o.at(name), "a string", v)
 	}
-	return json.Unmarshal(v, dst)
+	str, ok := unquote(v)
+	if !ok {
+		return badJSON(o.at(name))
+	}
+	*dst = str
+	return nil
 }
 
 // strPtr reads an optional, nullable string.
@@ -208,12 +367,12 @@ func (o *object) strPtr(name string, dst **string) error {
 
 // reqStr reads a required string.
 func (o *object) reqStr(name string, dst *string) error {
-	if _, ok := o.fields[name]; !ok {
-		o.taken[name] = true
+	if _, ok := o.get(name); !ok {
+		o.take(name)
 		return missingParam(o.at(name))
 	}
-	if v := o.fields[name]; isNull(v) {
-		o.taken[name] = true
+	if v := o.val(name); isNull(v) {
+		o.take(name)
 		return badType(o.at(name), "a string", v)
 	}
 	return o.str(name, dst)
@@ -222,7 +381,7 @@ func (o *object) reqStr(name string, dst *string) error {
 // enum reads an optional string that must be one of allowed.
 func (o *object) enum(name string, dst *string, allowed ...string) error {
 	var s string
-	if err := o.str(name, &s); err != nil || !o.has(name) || isNull(o.fields[name]) {
+	if err := o.str(name, &s); err != nil || !o.has(name) || isNull(o.val(name)) {
 		return err
 	}
 	for _, a := range allowed {
@@ -322,7 +481,7 @@ func (o *object) metadata(name string, dst *Metadata) error {
 	out := Metadata{}
 	for _, k := range m.keys {
 		var s string
-		if e := m.fields[k]; isNull(e) || e[0] != '"' {
+		if e := m.val(k); isNull(e) || e[0] != '"' {
 			return badType(m.at(k), "a string", e)
 		}
 		if err := m.str(k, &s); err != nil {
@@ -341,8 +500,8 @@ func readArray(path string, b json.RawMessage, each func(path string, i int, e j
 	if len(b) == 0 || b[0] != '[' {
 		return badType(path, "an array", b)
 	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(b, &elems); err != nil {
+	elems, ok := splitArray(b)
+	if !ok {
 		return badJSON(path)
 	}
 	if len(elems) == 0 && empty != nil {
@@ -358,7 +517,7 @@ func readArray(path string, b json.RawMessage, each func(path string, i int, e j
 
 // typeOf reads the "type" field of an object without taking it.
 func (o *object) typeOf() (string, bool) {
-	v, ok := o.fields["type"]
+	v, ok := o.get("type")
 	if !ok || isNull(v) || v[0] != '"' {
 		return "", false
 	}
@@ -377,11 +536,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// decodeStrict runs decode over b and returns a *Error for any failure; a
-// body that is not JSON at all is the API's parse error.
+// decodeStrict runs decode over b, as an UnmarshalJSON method does:
+// encoding/json has checked b is one JSON value before calling it, so it is
+// not scanned again (the scanner still refuses broken bytes, never panics).
 func decodeStrict(b []byte, decode func([]byte) error) error {
-	if !json.Valid(b) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
 		return badJSON("")
 	}
-	return decode(bytes.TrimSpace(b))
+	return decode(b)
 }
