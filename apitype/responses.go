@@ -139,8 +139,9 @@ type Response struct {
 	Metadata             Metadata                   `json:"metadata"`
 }
 
-// MarshalJSON writes object "response" and output, tools and metadata as
-// empty rather than null, as the API does.
+// MarshalJSON writes object "response", output, tools and metadata as
+// empty rather than null, and the defaults the API echoes when unset
+// (service_tier "default", truncation "disabled", text.format text).
 func (r Response) MarshalJSON() ([]byte, error) {
 	type plain Response
 	r.Object = ObjectResponse
@@ -158,6 +159,9 @@ func (r Response) MarshalJSON() ([]byte, error) {
 	}
 	if r.Truncation == "" {
 		r.Truncation = TruncationDisabled
+	}
+	if r.Text.Format == nil {
+		r.Text.Format = &TextFormat{Type: ResponseFormatText}
 	}
 	return json.Marshal(plain(r))
 }
