@@ -432,3 +432,56 @@ func (m Metadata) Check(param string) error {
 	}
 	return nil
 }
+
+// NewResponse returns the response object a request starts: the request's
+// parameters echoed with the API's defaults for those not sent (store,
+// parallel_tool_calls true; temperature, top_p 1; truncation disabled;
+// tool_choice auto; text.format text, verbosity medium; service_tier
+// default), status queued for a background request and in_progress
+// otherwise, no output and no usage yet.
+func NewResponse(id string, createdAt int64, p *ResponseCreateParams) Response {
+	one := 1.0
+	r := Response{
+		ID: id, Object: ObjectResponse, CreatedAt: createdAt, Status: ResponseInProgress, Model: p.Model,
+		Instructions: p.Instructions, MaxOutputTokens: p.MaxOutputTokens, MaxToolCalls: p.MaxToolCalls,
+		PreviousResponseID: p.PreviousResponseID, Conversation: p.Conversation, ParallelToolCalls: true, Store: p.StoreOrDefault(),
+		Temperature: p.Temperature, TopP: p.TopP, Tools: p.Tools, Truncation: TruncationDisabled, ServiceTier: "default",
+		User: p.User, SafetyIdentifier: p.SafetyIdentifier, PromptCacheKey: p.PromptCacheKey, PromptCacheRetention: p.PromptCacheRetention,
+		Reasoning: &Reasoning{}, Metadata: p.Metadata, Output: []Item{},
+	}
+	if p.Background != nil && *p.Background {
+		r.Background, r.Status = true, ResponseQueued
+	}
+	if p.ParallelToolCalls != nil {
+		r.ParallelToolCalls = *p.ParallelToolCalls
+	}
+	if r.Temperature == nil {
+		r.Temperature = &one
+	}
+	if r.TopP == nil {
+		r.TopP = &one
+	}
+	if p.Truncation != nil {
+		r.Truncation = *p.Truncation
+	}
+	if p.ToolChoice != nil {
+		r.ToolChoice = *p.ToolChoice
+	}
+	if p.TopLogprobs != nil {
+		r.TopLogprobs = *p.TopLogprobs
+	}
+	if p.Reasoning != nil {
+		r.Reasoning = p.Reasoning
+	}
+	medium := "medium"
+	r.Text = ResponseTextConfig{Format: &TextFormat{Type: ResponseFormatText}, Verbosity: &medium}
+	if p.Text != nil {
+		if p.Text.Format != nil {
+			r.Text.Format = p.Text.Format
+		}
+		if p.Text.Verbosity != nil {
+			r.Text.Verbosity = p.Text.Verbosity
+		}
+	}
+	return r
+}

@@ -578,3 +578,35 @@ func TestOpenAIGoConversations(t *testing.T) {
 
 // param is imported for openai.Opt's type in the tests above.
 var _ param.Opt[string]
+
+// A response started from a request echoes its parameters, with the API's
+// defaults for the rest, as openai-go reads them.
+func TestOpenAIGoReadsEchoedParams(t *testing.T) {
+	p := decodeParams(t, responses.ResponseNewParams{
+		Model:           "llama3.2",
+		Input:           responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")},
+		Instructions:    openai.String("Be brief."),
+		Background:      openai.Bool(true),
+		MaxOutputTokens: openai.Int(64),
+		Temperature:     openai.Float(0.5),
+		Truncation:      responses.ResponseNewParamsTruncationAuto,
+		Metadata:        shared.Metadata{"k": "v"},
+		Tools:           []responses.ToolUnionParam{{OfFunction: &responses.FunctionToolParam{Name: "f", Parameters: map[string]any{"type": "object"}, Strict: openai.Bool(true)}}},
+		ToolChoice:      responses.ResponseNewParamsToolChoiceUnion{OfToolChoiceMode: openai.Opt(responses.ToolChoiceOptionsRequired)},
+		Text:            responses.ResponseTextConfigParam{Format: responses.ResponseFormatTextConfigUnionParam{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}},
+	})
+	b, _ := json.Marshal(apitype.NewResponse("resp_1", 7, p))
+	var got responses.Response
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "queued" || !got.Background || got.Instructions.OfString != "Be brief." || got.MaxOutputTokens != 64 || got.Temperature != 0.5 ||
+		got.TopP != 1 || got.Truncation != "auto" || got.Metadata["k"] != "v" || got.Tools[0].Name != "f" || got.ToolChoice.OfToolChoiceMode != "required" ||
+		got.Text.Format.Type != "json_object" || got.Text.Verbosity != "medium" || !got.ParallelToolCalls || got.ServiceTier != "default" ||
+		got.CreatedAt != 7 || len(got.Output) != 0 || got.JSON.Usage.Valid() {
+		t.Fatalf("%s", b)
+	}
+	if !strings.Contains(string(b), `"store":true`) || !strings.Contains(string(b), `"reasoning":{"effort":null,"summary":null}`) {
+		t.Fatalf("store/reasoning echo: %s", b)
+	}
+}
