@@ -24,7 +24,8 @@ package apitype
 //	                    tool types (web_search, mcp, computer, shell, …) and
 //	                    their items, function tools' defer_loading / async /
 //	                    output_schema / programmatic callers, reasoning.mode
-//	                    other than standard, input parts' prompt_cache_breakpoint
+//	                    other than standard, reasoning.context other than
+//	                    auto, input parts' prompt_cache_breakpoint
 //	unknown fields:     400 unknown_parameter, as on the hosted API.
 //
 // Every refusal is a *Error (400 invalid_request_error) whose Param is the
@@ -392,6 +393,9 @@ func decodeReasoningConfig(path string, b []byte) (*Reasoning, error) {
 	}
 	if mode != "" && mode != "standard" {
 		return nil, unsupported(o.at("mode"), "only the standard reasoning mode exists locally")
+	}
+	if ctx != "" && ctx != "auto" {
+		return nil, unsupported(o.at("context"), "which turns' reasoning the model sees is not configurable")
 	}
 	if summary == "" {
 		summary = generate // generate_summary is the deprecated name of summary

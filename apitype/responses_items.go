@@ -241,6 +241,9 @@ type FunctionCallOutputItem struct {
 	CallID string             `json:"call_id"`
 	Output FunctionCallOutput `json:"output"`
 	Status string             `json:"status,omitempty"`
+	// Name and Namespace may repeat the function's, as some clients send them.
+	Name      string `json:"name,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
 }
 
 func (c FunctionCallOutputItem) MarshalJSON() ([]byte, error) {
@@ -944,7 +947,7 @@ func decodeFunctionCallOutput(o *object) (*FunctionCallOutputItem, error) {
 	}
 	if err := firstErr(o.str("id", &c.ID), o.enum("status", &c.Status, itemStatuses...),
 		refuseSet(o, "caller", "programmatic tool calling is not supported"),
-		o.str("name", new(string)), o.str("namespace", new(string))); err != nil {
+		o.str("name", &c.Name), o.str("namespace", &c.Namespace)); err != nil {
 		return nil, err
 	}
 	v, ok := o.raw("output")
