@@ -402,3 +402,53 @@ func FuzzResponseInput(f *testing.F) {
 		}
 	})
 }
+
+// Validate catches what a Go caller can build but no decoded request can
+// carry past the decoder.
+func TestResponseCreateValidateGoValues(t *testing.T) {
+	base := func() ResponseCreateParams {
+		return ResponseCreateParams{Model: "m", Input: TextResponseInput("x")}
+	}
+	bad := "sometimes"
+	cases := []struct {
+		name  string
+		edit  func(*ResponseCreateParams)
+		param string
+	}{
+		{"bad role", func(p *ResponseCreateParams) {
+			p.Input = ItemsResponseInput(ItemOf(&MessageItem{Role: "wizard", Content: []ContentPart{InputText("x")}}))
+		}, "input[0].role"},
+		{"output part in a user message", func(p *ResponseCreateParams) {
+			p.Input = ItemsResponseInput(ItemOf(&MessageItem{Role: RoleUser, Content: []ContentPart{OutputText("x")}}))
+		}, "input[0].content[0]"},
+		{"function call output without call_id", func(p *ResponseCreateParams) {
+			p.Input = ItemsResponseInput(ItemOf(&FunctionCallOutputItem{Output: FunctionCallOutput{Text: "1"}}))
+		}, "input[0].call_id"},
+		{"image part with nothing", func(p *ResponseCreateParams) {
+			p.Input = ItemsResponseInput(ItemOf(&MessageItem{Role: RoleUser, Content: []ContentPart{{Type: PartInputImage}}}))
+		}, "input[0].content[0]"},
+		{"bad truncation", func(p *ResponseCreateParams) { p.Truncation = &bad }, "truncation"},
+		{"bad include", func(p *ResponseCreateParams) { p.Include = []string{"everything"} }, "include[0]"},
+		{"unknown tool type", func(p *ResponseCreateParams) { p.Tools = []ResponseTool{{Type: "teleport"}} }, "tools[0].type"},
+		{"code interpreter without container", func(p *ResponseCreateParams) { p.Tools = []ResponseTool{{Type: ToolTypeCodeInterpreter}} }, "tools[0].container"},
+		{"text format without type", func(p *ResponseCreateParams) { p.Text = &ResponseTextConfig{Format: &TextFormat{}} }, "text.format.type"},
+		{"bad tool choice mode", func(p *ResponseCreateParams) { p.ToolChoice = &ResponseToolChoice{Mode: bad} }, "tool_choice"},
+		{"allowed tool not in tools", func(p *ResponseCreateParams) {
+			p.ToolChoice = &ResponseToolChoice{Type: ToolChoiceAllowedTools, Mode: ToolChoiceAuto, Tools: []AllowedTool{{Type: ToolTypeFunction, Name: "f"}}}
+		}, "tool_choice.tools[0]"},
+		{"bad reasoning summary", func(p *ResponseCreateParams) { p.Reasoning = &Reasoning{Summary: &bad} }, "reasoning.summary"},
+		{"empty conversation id", func(p *ResponseCreateParams) { p.Conversation = &ConversationRef{} }, "conversation"},
+	}
+	ok := base()
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		p := base()
+		c.edit(&p)
+		var e *Error
+		if err := p.Validate(); !errors.As(err, &e) || e.Param != c.param || e.Status != 400 {
+			t.Errorf("%s: got %v, want a 400 naming %s", c.name, err, c.param)
+		}
+	}
+}
