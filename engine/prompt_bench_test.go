@@ -153,8 +153,10 @@ func BenchmarkPrompt128k(b *testing.B) {
 		for b.Loop() {
 			n := 0
 			err := e.store.DB().View(func(tx *bolt.Tx) error {
-				c := tx.Bucket([]byte("thread_data")).Bucket([]byte(threadID)).Bucket([]byte("m")).Cursor()
-				for k, _ := c.Last(); k != nil && n < kept; k, _ = c.Prev() {
+				// Messages are the thread bucket's keys under "m" (schema 4).
+				c := tx.Bucket([]byte("thread_data")).Bucket([]byte(threadID)).Cursor()
+				c.Seek([]byte("n"))
+				for k, _ := c.Prev(); k != nil && k[0] == 'm' && n < kept; k, _ = c.Prev() {
 					n++
 				}
 				return nil

@@ -243,6 +243,14 @@ func TestDeleteThreadRemovesEverything(t *testing.T) {
 		if p, err := tx.ListMessages(keep, apitype.MessageListParams{}); err != nil || len(p.Data) != 2 {
 			return fmt.Errorf("other thread's messages: %v %v", p.Data, err)
 		}
+		// Runs and steps live in top-level buckets (schema 4): only the
+		// kept thread's two runs and their steps are left.
+		if n, m := tx.tx.Bucket(bRuns).Stats().KeyN, tx.tx.Bucket(bSteps).Stats().KeyN; n != 2 || m != 2 {
+			return fmt.Errorf("%d runs and %d steps left, want the other thread's 2 and 2", n, m)
+		}
+		if p, err := tx.ListRuns(keep, apitype.ListParams{}); err != nil || len(p.Data) != 2 {
+			return fmt.Errorf("other thread's runs: %v %v", p.Data, err)
+		}
 		return nil
 	})
 	// Writes into the deleted thread fail as 404s, and a second delete too.
@@ -852,6 +860,57 @@ func TestHasAssistantAndThread(t *testing.T) {
 	view(t, s, func(tx *Tx) error {
 		if !tx.HasAssistant("asst_1") || tx.HasAssistant("asst_2") || !tx.HasThread("thread_1") || tx.HasThread("thread_2") || tx.HasThread("") {
 			return fmt.Errorf("existence checks disagree with what was stored")
+		}
+		return nil
+	})
+}
+
+// A run and its steps are found only under their own thread: with runs in
+// one top-level bucket (schema 4), another thread's id must not reach them.
+func TestRunsBelongToTheirThread(t *testing.T) {
+	s := openTest(t)
+	gen := NewIDGenerator(nil, nil)
+	a, b := gen.New(PrefixThread), gen.New(PrefixThread)
+	r := &apitype.Run{ID: gen.New(PrefixRun), ThreadID: a, Status: apitype.RunCompleted}
+	st := &apitype.RunStep{ID: gen.New(PrefixStep), ThreadID: a, RunID: r.ID}
+	update(t, s, func(tx *Tx) error {
+		for _, th := range []string{a, b} {
+			if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutRun(r); err != nil {
+			return err
+		}
+		return tx.PutStep(st)
+	})
+	err := s.Update(context.Background(), func(tx *Tx) error {
+		return tx.PutStep(&apitype.RunStep{ID: gen.New(PrefixStep), ThreadID: b, RunID: r.ID})
+	})
+	if !errors.Is(err, apitype.ErrNotFound) {
+		t.Fatalf("a step of thread b for a's run: %v, want not found", err)
+	}
+	view(t, s, func(tx *Tx) error {
+		if got, err := tx.GetRun(a, r.ID); err != nil || got.ID != r.ID {
+			t.Fatalf("GetRun(a) = %v, %v", got, err)
+		}
+		if _, err := tx.GetRun(b, r.ID); !errors.Is(err, apitype.ErrNotFound) {
+			t.Fatalf("GetRun(b) of a's run: %v", err)
+		}
+		if _, err := tx.GetRun("thread_none", r.ID); !errors.Is(err, apitype.ErrNotFound) {
+			t.Fatalf("GetRun of an unknown thread: %v", err)
+		}
+		if _, err := tx.GetStep(b, r.ID, st.ID); !errors.Is(err, apitype.ErrNotFound) {
+			t.Fatalf("GetStep(b) of a's step: %v", err)
+		}
+		if p, err := tx.ListSteps(b, r.ID, apitype.ListParams{}); err != nil || len(p.Data) != 0 {
+			t.Fatalf("ListSteps(b) of a's run: %v %v", p.Data, err)
+		}
+		if p, err := tx.ListSteps(a, r.ID, apitype.ListParams{}); err != nil || len(p.Data) != 1 {
+			t.Fatalf("ListSteps(a): %v %v", p.Data, err)
+		}
+		if p, err := tx.ListRuns(b, apitype.ListParams{}); err != nil || len(p.Data) != 0 {
+			t.Fatalf("ListRuns(b): %v %v", p.Data, err)
 		}
 		return nil
 	})

@@ -148,18 +148,18 @@ func BenchmarkList(b *testing.B) {
 		seek func(c *bolt.Cursor) ([]byte, []byte)
 		desc bool
 	}{
-		{"first/desc", apitype.MessageListParams{}, func(c *bolt.Cursor) ([]byte, []byte) { return c.Last() }, true},
-		{"first/asc", apitype.MessageListParams{ListParams: apitype.ListParams{Order: "asc"}}, func(c *bolt.Cursor) ([]byte, []byte) { return c.First() }, false},
-		{"middle/desc", apitype.MessageListParams{ListParams: apitype.ListParams{After: mid}}, func(c *bolt.Cursor) ([]byte, []byte) { return c.Seek([]byte(mid)) }, true},
-		{"middle/asc", apitype.MessageListParams{ListParams: apitype.ListParams{Order: "asc", After: mid}}, func(c *bolt.Cursor) ([]byte, []byte) { return c.Seek([]byte(mid)) }, false},
+		// The thread bucket's messages are its keys under "m" (schema 4).
+		{"first/desc", apitype.MessageListParams{}, func(c *bolt.Cursor) ([]byte, []byte) { c.Seek(tCount); return c.Prev() }, true},
+		{"first/asc", apitype.MessageListParams{ListParams: apitype.ListParams{Order: "asc"}}, func(c *bolt.Cursor) ([]byte, []byte) { return c.Seek(tMessages) }, false},
+		{"middle/desc", apitype.MessageListParams{ListParams: apitype.ListParams{After: mid}}, func(c *bolt.Cursor) ([]byte, []byte) { return c.Seek([]byte("m" + mid)) }, true},
+		{"middle/asc", apitype.MessageListParams{ListParams: apitype.ListParams{Order: "asc", After: mid}}, func(c *bolt.Cursor) ([]byte, []byte) { return c.Seek([]byte("m" + mid)) }, false},
 	}
 	ctx := context.Background()
 	for _, c := range cases {
 		var sink int
 		raw := func() error {
 			return s.DB().View(func(tx *bolt.Tx) error {
-				mb := tx.Bucket(bThreadData).Bucket([]byte(f.th)).Bucket(tMessages)
-				cur := mb.Cursor()
+				cur := tx.Bucket(bThreadData).Bucket([]byte(f.th)).Cursor()
 				k, v := c.seek(cur)
 				for range 20 {
 					sink += len(k) + len(v)
@@ -226,17 +226,18 @@ func BenchmarkList(b *testing.B) {
 	b.Run("run_filter/desc/raw", func(b *testing.B) {
 		b.ReportAllocs()
 		db := s.DB()
-		prefix := append([]byte(f.run), 0)
+		prefix := tkey2(nil, tRunMsgs, f.run, "")
 		var sink int
 		defer reportCPU(b, cpuTime())
 		for b.Loop() {
 			err := db.View(func(tx *bolt.Tx) error {
 				tb := tx.Bucket(bThreadData).Bucket([]byte(f.th))
-				mb, cur := tb.Bucket(tMessages), tb.Bucket(tRunMsgs).Cursor()
+				cur := tb.Cursor()
 				cur.Seek(prefixEnd(prefix))
 				k, _ := cur.Prev()
+				var kbuf [64]byte
 				for range 20 {
-					v := mb.Get(k[len(prefix):])
+					v := tb.Get(append(append(kbuf[:0], tMessages...), k[len(prefix):]...))
 					sink += len(k) + len(v)
 					k, _ = cur.Prev()
 				}

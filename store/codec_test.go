@@ -211,10 +211,10 @@ func TestMessageDecodeLegacyJSON(t *testing.T) {
 		// Overwrite the record with its JSON form and its count beside it,
 		// as an older build wrote them.
 		tb, _ := tx.threadBucket(th)
-		if err := tb.Bucket(tTokens).Put([]byte(id), []byte{9}); err != nil {
+		if err := tb.Put(tkey(nil, tTokens, id), []byte{9}); err != nil {
 			return err
 		}
-		return putJSON(tb.Bucket(tMessages), []byte(id), m)
+		return putJSON(tb, tkey(nil, tMessages, id), m)
 	})
 	view(t, s, func(tx *Tx) error {
 		got, err := tx.GetMessage(th, id)
@@ -263,7 +263,7 @@ func TestCorruptMessageIsAnError(t *testing.T) {
 			return err
 		}
 		tb, _ := tx.threadBucket("thread_c")
-		return tb.Bucket(tMessages).Put([]byte("msg_bad"), []byte{msgCodecV1, 200})
+		return tb.Put(tkey(nil, tMessages, "msg_bad"), []byte{msgCodecV1, 200})
 	})
 	err := s.View(context.Background(), func(tx *Tx) error {
 		_, err := tx.ListMessages("thread_c", apitype.MessageListParams{})
@@ -439,29 +439,24 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	var want []apitype.Message
 	update(t, s, func(tx *Tx) error {
-		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
+		tb, err := putOldThread(tx.Bolt(), &apitype.Thread{ID: th})
+		if err != nil {
 			return err
 		}
-		tb, _ := tx.threadBucket(th)
 		for i := range 30 {
 			m := randMessage(rng)
 			m.ID, m.ThreadID, m.RunID = fmt.Sprintf("msg_%03d", i), th, nil
-			if err := tx.PutMessage(m, i); err != nil {
-				return err
-			}
-			// Rewrite it as an older build did: v1, or JSON with its count beside it.
-			var old []byte
+			// As an older build wrote it: v1, or JSON with its count beside it.
+			var old, tokens []byte
 			if i%3 == 0 {
 				if old, err = json.Marshal(m); err != nil {
 					return err
 				}
-				if err := tb.Bucket(tTokens).Put([]byte(m.ID), binary.AppendUvarint(nil, uint64(i))); err != nil {
-					return err
-				}
+				tokens = binary.AppendUvarint(nil, uint64(i))
 			} else if old, err = encodeV1(nil, m, i); err != nil {
 				return err
 			}
-			if err := tb.Bucket(tMessages).Put([]byte(m.ID), old); err != nil {
+			if err := putOldMessage(tb, m, old, tokens); err != nil {
 				return err
 			}
 			want = append(want, *jsonRoundTrip(t, m))
@@ -471,7 +466,7 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 	s.Close()
 
 	// Two steps of 7 records, then a stop: the file is at schema 2 with
-	// v1, JSON and v2 records mixed, all readable; opening finishes it.
+	// v1, JSON and v2 records mixed; opening finishes it.
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -479,7 +474,7 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 	var at rewriteAt
 	for step := range 2 {
 		err := db.Update(func(btx *bolt.Tx) error {
-			done, err := rewriteStep(Wrap(btx), &at, 7, isOlderRecord, keepTokens)
+			done, err := rewriteStep(btx, &at, 7, isOlderRecord, keepTokens)
 			if done {
 				t.Fatalf("step %d found nothing left", step)
 			}
@@ -490,19 +485,15 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 		}
 	}
 	err = db.View(func(btx *bolt.Tx) error {
-		tx, v2 := Wrap(btx), 0
-		tx.tx.Bucket(bThreadData).Bucket([]byte(th)).Bucket(tMessages).ForEach(func(_, v []byte) error {
-			if v[0] == msgCodecV2 {
+		v2, n := 0, 0
+		btx.Bucket(bThreadData).Bucket([]byte(th)).Bucket(oldMessages).ForEach(func(_, v []byte) error {
+			if n++; v[0] == msgCodecV2 {
 				v2++
 			}
 			return nil
 		})
-		if v2 != 14 {
-			t.Fatalf("%d v2 records after two steps of 7", v2)
-		}
-		page, err := tx.ListMessages(th, apitype.MessageListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc, Limit: 100}})
-		if err != nil || len(page.Data) != len(want) {
-			t.Fatalf("mixed records listed: %d, %v", len(page.Data), err)
+		if v2 != 14 || n != len(want) {
+			t.Fatalf("%d v2 records of %d after two steps of 7", v2, n)
 		}
 		return nil
 	})
@@ -516,19 +507,23 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(); err != nil || v != 3 {
-		t.Fatalf("schema %d %v, want 3", v, err)
+	if v, err := s.SchemaVersion(); err != nil || v != SchemaVersion {
+		t.Fatalf("schema %d %v, want %d", v, err, SchemaVersion)
 	}
 	view(t, s, func(tx *Tx) error {
 		tb, _ := tx.threadBucket(th)
-		tb.Bucket(tMessages).ForEach(func(k, v []byte) error {
-			if v[0] != msgCodecV2 {
+		tokens := 0
+		tb.ForEach(func(k, v []byte) error {
+			if k[0] == tMessages[0] && v[0] != msgCodecV2 {
 				t.Fatalf("%s still a %q record", k, v[0])
+			}
+			if k[0] == tTokens[0] {
+				tokens++
 			}
 			return nil
 		})
-		if n := tb.Bucket(tTokens).Stats().KeyN; n != 0 {
-			t.Fatalf("%d counts left beside records", n)
+		if tokens != 0 {
+			t.Fatalf("%d counts left beside records", tokens)
 		}
 		page, err := tx.ListMessages(th, apitype.MessageListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc, Limit: 100}})
 		if err != nil {
@@ -561,20 +556,18 @@ func TestRecountMigration(t *testing.T) {
 	}
 	th := "thread_json"
 	update(t, s, func(tx *Tx) error {
-		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
+		tb, err := putOldThread(tx.Bolt(), &apitype.Thread{ID: th})
+		if err != nil {
 			return err
 		}
-		tb, _ := tx.threadBucket(th)
 		for i := range 30 {
 			m := &apitype.Message{ID: fmt.Sprintf("msg_%03d", i), Object: apitype.ObjectMessage, ThreadID: th,
 				Role: apitype.RoleUser, Content: []apitype.MessageContent{{Type: apitype.ContentText, Text: &apitype.TextContent{Value: strings.Repeat("x", i)}}}}
-			if err := tx.PutMessage(m, 0); err != nil {
+			rec, err := json.Marshal(m)
+			if err != nil {
 				return err
 			}
-			if err := putJSON(tb.Bucket(tMessages), []byte(m.ID), m); err != nil {
-				return err
-			}
-			if err := tb.Bucket(tTokens).Put([]byte(m.ID), []byte{99}); err != nil {
+			if err := putOldMessage(tb, m, rec, []byte{99}); err != nil {
 				return err
 			}
 		}
@@ -594,7 +587,7 @@ func TestRecountMigration(t *testing.T) {
 			t.Fatal("more than 5 steps of 7 for 30 messages")
 		}
 		err := db.Update(func(btx *bolt.Tx) (err error) {
-			done, err = rewriteStep(Wrap(btx), &at, 7, func([]byte) bool { return true }, func(m *apitype.Message) int {
+			done, err = rewriteStep(btx, &at, 7, func([]byte) bool { return true }, func(m *apitype.Message) int {
 				seen[m.ID]++
 				return count(m)
 			})

@@ -136,7 +136,8 @@ func BenchmarkAfterDeletes(b *testing.B) {
 	for _, mode := range []struct {
 		name   string
 		noSync bool
-	}{{"freelist=sync", false}, {"freelist=nosync", true}} {
+		array  bool
+	}{{"freelist=sync", false, false}, {"freelist=nosync", true, false}, {"freelist=nosync-array", true, true}} {
 		b.Run(mode.name+"/paired", func(b *testing.B) {
 			dir := b.TempDir()
 			del, comp := filepath.Join(dir, "deleted.db"), filepath.Join(dir, "compacted.db")
@@ -145,7 +146,7 @@ func BenchmarkAfterDeletes(b *testing.B) {
 				b.Fatal(err)
 			}
 			open := func(p string) *Store {
-				s, err := Open(p, Options{SyncFreelist: !mode.noSync})
+				s, err := Open(p, Options{SyncFreelist: !mode.noSync, arrayFreelist: mode.array})
 				if err != nil {
 					b.Fatal(err)
 				}

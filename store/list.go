@@ -145,7 +145,10 @@ func walkStart(c *bolt.Cursor, prefix []byte, forward bool, start []byte) (k, v 
 		return k, v
 	}
 	from := start
-	if from == nil {
+	var end [64]byte
+	if from == nil && len(prefix) <= len(end) {
+		from = prefixEndIn(end[:0], prefix) // on the stack: a page from the end is the usual read
+	} else if from == nil {
 		from = prefixEnd(prefix)
 	}
 	if from == nil {
@@ -194,8 +197,11 @@ func isBucket(c *bolt.Cursor, k []byte) bool { return c.Bucket().Bucket(k) != ni
 
 // prefixEnd is the smallest key greater than every key with the prefix, or
 // nil when there is none (no prefix, or all 0xff).
-func prefixEnd(prefix []byte) []byte {
-	end := bytes.Clone(prefix)
+func prefixEnd(prefix []byte) []byte { return prefixEndIn(nil, prefix) }
+
+// prefixEndIn is prefixEnd appended to buf.
+func prefixEndIn(buf, prefix []byte) []byte {
+	end := append(buf, prefix...)
 	for i := len(end) - 1; i >= 0; i-- {
 		if end[i] < 0xff {
 			end[i]++

@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 		os.Exit(childHold(os.Getenv(dbEnv)))
 	case "compact":
 		os.Exit(childCompact(os.Getenv(dbEnv)))
+	case "compactfile":
+		os.Exit(childCompactFile(os.Getenv(dbEnv)))
+	case "migrate":
+		os.Exit(childMigrate(os.Getenv(dbEnv)))
 	default:
 		fmt.Fprintln(os.Stderr, "unknown child mode")
 		os.Exit(2)
@@ -221,7 +225,7 @@ func verifyCrashDB(t *testing.T, path string, acked map[string]string) {
 				continue // killed before the threads were made
 			}
 			n, _ := tx.CountMessages(th)
-			if k := tb.Bucket(tMessages).Stats().KeyN; k != n {
+			if k := countPrefix(tb, tMessages); k != n {
 				return fmt.Errorf("%s: count record %d, %d messages", th, n, k)
 			}
 			k := 0

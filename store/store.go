@@ -25,7 +25,9 @@ import (
 // Version 3 stores messages as v2 records (see codec.go): its migration
 // rewrites older records, so a build that cannot read them refuses the file
 // instead of failing on its messages.
-const SchemaVersion = 3
+// Version 4 makes each thread's bucket flat (see tx.go): its migration
+// rewrites every thread, 10,000 records a transaction.
+const SchemaVersion = 4
 
 // Errors returned by Open.
 var (
@@ -78,6 +80,8 @@ type Options struct {
 	// a walk of the file's page headers (a few ms per 50 MB cached). Files
 	// written either way open either way.
 	SyncFreelist bool
+	// arrayFreelist (benchmarks) uses bbolt's array freelist, not the hashmap.
+	arrayFreelist bool
 }
 
 // Store is Hearth's bbolt database. Its methods are safe for concurrent use.
@@ -145,7 +149,11 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.Logger = slog.Default()
 	}
 	start := time.Now()
-	db, err := bolt.Open(path, 0o600, boltOptions(opts.LockTimeout, opts.NoSync, !opts.SyncFreelist))
+	bo := boltOptions(opts.LockTimeout, opts.NoSync, !opts.SyncFreelist)
+	if opts.arrayFreelist {
+		bo.FreelistType = bolt.FreelistArrayType
+	}
+	db, err := bolt.Open(path, 0o600, bo)
 	if errors.Is(err, berrors.ErrTimeout) {
 		// The lock is flock(2) on the open file, so another Open of the same
 		// path in this process is refused the same way.
@@ -161,7 +169,7 @@ func Open(path string, opts Options) (*Store, error) {
 	s := &Store{path: path, log: opts.Logger, max: opts.MaxBatch, onCommit: opts.OnCommit, noSync: opts.NoSync, noFreelistSync: !opts.SyncFreelist,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.h.Store(&handle{db: db, drained: make(chan struct{})})
-	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration(rewriteBatch)}, opts.Migrations...)); err != nil {
+	if err := s.init(append([]Migration{recountMigration(opts.CountTokens), recodeMigration(rewriteBatch), flattenMigration(rewriteBatch)}, opts.Migrations...)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -243,6 +251,7 @@ func (s *Store) migrate(m Migration) error {
 		if err != nil {
 			return err
 		}
+		s.log.Debug("store migration step", "path", s.path, "schema", m.Version, "step", steps)
 		if done {
 			s.log.Info("store migration steps", "path", s.path, "schema", m.Version, "steps", steps)
 			return s.h.Load().db.Update(record)
@@ -552,76 +561,4 @@ func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)
 	return b
-}
-
-// recountMigration (schema 2) stores count's token counts for messages
-// written before counts were exact, rewriteBatch records a transaction.
-func recountMigration(count func(*apitype.Message) int) Migration {
-	if count == nil {
-		return Migration{Version: 2, Up: func(*bolt.Tx) error { return nil }}
-	}
-	var at rewriteAt
-	return Migration{Version: 2, Step: func(btx *bolt.Tx) (bool, error) {
-		return rewriteStep(Wrap(btx), &at, rewriteBatch, func([]byte) bool { return true }, count)
-	}}
-}
-
-// recodeMigration (schema 3) rewrites every older message record as v2,
-// with the token count it had, limit records a transaction.
-func recodeMigration(limit int) Migration {
-	var at rewriteAt
-	return Migration{Version: 3, Step: func(btx *bolt.Tx) (bool, error) {
-		return rewriteStep(Wrap(btx), &at, limit, isOlderRecord, keepTokens)
-	}}
-}
-
-func isOlderRecord(v []byte) bool     { return len(v) > 0 && v[0] != msgCodecV2 }
-func keepTokens(*apitype.Message) int { return -1 }
-
-// rewriteBatch bounds a migration step: ~300 bytes a record, a few MB dirty.
-const rewriteBatch = 10_000
-
-// rewriteAt is a thread id and a message id in it.
-type rewriteAt struct{ thread, msg string }
-
-// rewriteStep puts again, with the token count tokens gives (< 0: the one
-// it has), up to limit message records that want selects, from *at on;
-// moves *at past them; and reports whether it found fewer (none left). A
-// step that stops is taken again from the start, so rewriting a record
-// twice must be harmless.
-func rewriteStep(tx *Tx, at *rewriteAt, limit int, want func(v []byte) bool, tokens func(*apitype.Message) int) (bool, error) {
-	threads := tx.tx.Bucket(bThreadData)
-	var todo []rewriteAt
-	c := threads.Cursor()
-	for k, v := c.Seek([]byte(at.thread)); k != nil && len(todo) < limit; k, v = c.Next() {
-		if v != nil {
-			continue // thread_data holds one bucket a thread
-		}
-		mc := threads.Bucket(k).Bucket(tMessages).Cursor()
-		mk, mv := mc.First()
-		if string(k) == at.thread && at.msg != "" {
-			if mk, mv = mc.Seek([]byte(at.msg)); mk != nil && string(mk) == at.msg {
-				mk, mv = mc.Next() // done in the step before
-			}
-		}
-		for ; mk != nil && len(todo) < limit; mk, mv = mc.Next() {
-			if want(mv) {
-				todo = append(todo, rewriteAt{string(k), string(mk)})
-			}
-		}
-	}
-	for _, r := range todo { // put after the walk: writes move cursors
-		m, err := tx.GetMessage(r.thread, r.msg)
-		if err != nil {
-			return false, err
-		}
-		if err := tx.PutMessage(m, tokens(m)); err != nil {
-			return false, err
-		}
-	}
-	if len(todo) < limit {
-		return true, nil
-	}
-	*at = todo[len(todo)-1]
-	return false, nil
 }

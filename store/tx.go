@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"unsafe"
@@ -12,9 +13,21 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Layout. Top-level buckets hold objects by id; each thread has a nested
-// bucket under bThreadData with its messages, token counts, runs and steps,
-// so deleting a thread is one DeleteBucket in the same transaction.
+// Layout. Top-level buckets hold objects by id; each thread has a bucket
+// under bThreadData with its messages, token counts, runs and steps, so
+// deleting a thread is one DeleteBucket in the same transaction.
+//
+// A thread's bucket is flat (schema 4): every kind of record under a
+// one-byte key prefix, no sub-bucket. bbolt stores a bucket without
+// sub-buckets that is under a quarter page inside its parent's page, so
+// an empty or small thread costs its records and some 60 bytes; with the
+// five sub-buckets of schema 3 a thread took a page of its own (4.6 KB
+// empty). Each prefix's keys are still one sorted range of the bucket, so
+// every lookup stays one seek. Run and step records (0.6–2 KB of JSON
+// each, enough to push a short thread past the quarter page) live in the
+// top-level bRuns and bSteps, by id, with the thread's bucket indexing
+// its runs; their ids are time-ordered too, so those buckets grow at the
+// end like the others.
 var (
 	bMeta          = []byte("meta")
 	bAssistants    = []byte("assistants")
@@ -23,11 +36,13 @@ var (
 	bActiveRuns    = []byte("active_runs") // thread id → run id of its active run
 	bLiveRuns      = []byte("live_runs")   // run id → thread id, every non-terminal run
 	bResumes       = []byte("run_resumes") // run id → times a restart resumed it
+	bRuns          = []byte("runs")        // run id → run JSON (schema 4; in the thread's bucket before)
+	bSteps         = []byte("steps")       // run id \x00 step id → step JSON (likewise)
 	bFiles         = []byte("files")
 	bVectorStores  = []byte("vector_stores")
 	bVectorStoreFi = []byte("vector_store_data")
 
-	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bResumes, bFiles, bVectorStores, bVectorStoreFi}
+	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bResumes, bRuns, bSteps, bFiles, bVectorStores, bVectorStoreFi}
 
 	kSchema = []byte("schema_version")
 	// kCleanClose is present while the file rests after a clean shutdown.
@@ -35,19 +50,30 @@ var (
 	// present is the value of index entries (never empty, so never read as a bucket).
 	present = []byte{1}
 
-	// Inside a thread's bucket.
-	tMessages   = []byte("m")  // msg id → message JSON
-	tTokens     = []byte("k")  // msg id → uvarint token count, for JSON (schema 1) records only
-	tRunMsgs    = []byte("rm") // run id \x00 msg id → nil
-	tRuns       = []byte("r")  // run id → run JSON
-	tSteps      = []byte("s")  // run id \x00 step id → step JSON
-	tCount      = []byte("n")  // message count, uint64
-	threadSubs  = [][]byte{tMessages, tTokens, tRunMsgs, tRuns, tSteps}
+	// Key prefixes inside a thread's bucket. Every key but tCount is a
+	// prefix and an id, so it is longer than one byte.
+	tRunMsgs  = []byte("i") // "i" run id \x00 msg id → present
+	tTokens   = []byte("k") // "k" msg id → uvarint token count, for JSON (schema 1) records only
+	tMessages = []byte("m") // "m" msg id → message record
+	tCount    = []byte("n") // message count, uint64
+	tOutputs  = []byte("o") // "o" file id → code output file (reserved for the thread's output files)
+	tRuns     = []byte("r") // "r" run id → present: the thread's runs, in bRuns
+
 	vsFiles     = []byte("f") // file id → vector store file JSON
 	vsBatches   = []byte("b") // batch id → batch JSON
 	vsBatchFile = []byte("bf")
 	vsSubs      = [][]byte{vsFiles, vsBatches, vsBatchFile}
 )
+
+// tkey is a thread bucket's key: prefix then id, appended to buf.
+func tkey(buf []byte, prefix []byte, id string) []byte {
+	return append(append(buf, prefix...), id...)
+}
+
+// tkey2 is tkey of the pair a \x00 b.
+func tkey2(buf []byte, prefix []byte, a, b string) []byte {
+	return append(append(append(append(buf, prefix...), a...), 0), b...)
+}
 
 // MaxMessagesPerThread is the reference's cap on a thread's messages.
 const MaxMessagesPerThread = 100_000
@@ -83,7 +109,12 @@ func (t *Tx) appending(b *bolt.Bucket) *bolt.Bucket {
 func (t *Tx) Bolt() *bolt.Tx { return t.tx }
 
 func getJSON[T any](b *bolt.Bucket, id, kind string) (*T, error) {
-	v := b.Get([]byte(id))
+	return getJSONKey[T](b, []byte(id), id, kind)
+}
+
+// getJSONKey is getJSON of the record at key.
+func getJSONKey[T any](b *bolt.Bucket, key []byte, id, kind string) (*T, error) {
+	v := b.Get(key)
 	if v == nil {
 		return nil, apitype.NotFound(kind, id)
 	}
@@ -138,16 +169,8 @@ func (t *Tx) PutThread(th *apitype.Thread) error {
 	if err := putJSON(t.appending(t.tx.Bucket(bThreads)), []byte(th.ID), th); err != nil {
 		return err
 	}
-	tb, err := t.appending(t.tx.Bucket(bThreadData)).CreateBucketIfNotExists([]byte(th.ID))
-	if err != nil {
-		return err
-	}
-	for _, name := range threadSubs {
-		if _, err := tb.CreateBucketIfNotExists(name); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := t.appending(t.tx.Bucket(bThreadData)).CreateBucketIfNotExists([]byte(th.ID))
+	return err
 }
 
 // GetThread reads a thread.
@@ -166,9 +189,19 @@ func (t *Tx) DeleteThread(id string) error {
 		return apitype.NotFound("thread", id)
 	}
 	if tb := t.tx.Bucket(bThreadData).Bucket([]byte(id)); tb != nil {
-		live := t.tx.Bucket(bLiveRuns)
-		if err := tb.Bucket(tRuns).ForEach(func(k, _ []byte) error { return live.Delete(k) }); err != nil {
-			return err
+		live, runs, steps := t.tx.Bucket(bLiveRuns), t.tx.Bucket(bRuns), t.tx.Bucket(bSteps)
+		c := tb.Cursor()
+		for k, _ := c.Seek(tRuns); len(k) > 1 && k[0] == tRuns[0]; k, _ = c.Next() {
+			run := k[1:]
+			if err := live.Delete(run); err != nil {
+				return err
+			}
+			if err := runs.Delete(run); err != nil {
+				return err
+			}
+			if err := deletePrefix(steps, append(bytes.Clone(run), 0)); err != nil {
+				return err
+			}
 		}
 		if err := t.tx.Bucket(bThreadData).DeleteBucket([]byte(id)); err != nil {
 			return err
@@ -181,9 +214,15 @@ func (t *Tx) DeleteThread(id string) error {
 }
 
 func (t *Tx) threadBucket(threadID string) (*bolt.Bucket, error) {
-	tb := t.tx.Bucket(bThreadData).Bucket([]byte(threadID))
+	all := t.tx.Bucket(bThreadData)
+	tb := all.Bucket([]byte(threadID))
 	if tb == nil {
 		return nil, apitype.NotFound("thread", threadID)
+	}
+	if t.tx.Writable() {
+		// Small threads are values of thread_data's pages, growing there:
+		// its pages split full too (the setting lasts one transaction).
+		t.appending(all)
 	}
 	return tb, nil
 }
@@ -197,9 +236,10 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 	if err != nil {
 		return err
 	}
-	mb := t.appending(tb.Bucket(tMessages))
-	key := []byte(m.ID)
-	old := mb.Get(key)
+	t.appending(tb)
+	var kbuf [64]byte
+	key := tkey(kbuf[:0], tMessages, m.ID)
+	old := tb.Get(key)
 	if old == nil {
 		n := count(tb)
 		if n >= MaxMessagesPerThread {
@@ -209,7 +249,7 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 			return err
 		}
 	} else if run, ok, err := messageRunID(old); err == nil && ok && (m.RunID == nil || *m.RunID != run) {
-		if err := tb.Bucket(tRunMsgs).Delete(pair(run, m.ID)); err != nil {
+		if err := tb.Delete(tkey2(nil, tRunMsgs, run, m.ID)); err != nil {
 			return err
 		}
 	}
@@ -218,7 +258,7 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 	}
 	if len(old) > 0 && old[0] == '{' {
 		// A JSON record's count lived beside it; the new record carries it.
-		if err := tb.Bucket(tTokens).Delete(key); err != nil {
+		if err := tb.Delete(tkey(nil, tTokens, m.ID)); err != nil {
 			return err
 		}
 	}
@@ -226,11 +266,11 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 	if err != nil {
 		return fmt.Errorf("store: encode message %s: %w", m.ID, err)
 	}
-	if err := mb.Put(key, data); err != nil {
+	if err := tb.Put(key, data); err != nil {
 		return err
 	}
 	if m.RunID != nil && *m.RunID != "" {
-		return t.appending(tb.Bucket(tRunMsgs)).Put(pair(*m.RunID, m.ID), present)
+		return tb.Put(tkey2(nil, tRunMsgs, *m.RunID, m.ID), present)
 	}
 	return nil
 }
@@ -241,7 +281,8 @@ func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := tb.Bucket(tMessages).Get([]byte(id))
+	var kbuf [64]byte
+	v := tb.Get(tkey(kbuf[:0], tMessages, id))
 	if v == nil {
 		return nil, apitype.NotFound("message", id)
 	}
@@ -258,22 +299,22 @@ func (t *Tx) DeleteMessage(threadID, id string) error {
 	if err != nil {
 		return err
 	}
-	key := []byte(id)
-	mb := tb.Bucket(tMessages)
-	v := mb.Get(key)
+	var kbuf [64]byte
+	key := tkey(kbuf[:0], tMessages, id)
+	v := tb.Get(key)
 	if v == nil {
 		return apitype.NotFound("message", id)
 	}
 	// Only the run id is needed; a damaged record stays deletable.
 	run, inRun, _ := messageRunID(v)
-	if err := mb.Delete(key); err != nil {
+	if err := tb.Delete(key); err != nil {
 		return err
 	}
-	if err := tb.Bucket(tTokens).Delete(key); err != nil {
+	if err := tb.Delete(tkey(kbuf[:0], tTokens, id)); err != nil {
 		return err
 	}
 	if inRun {
-		if err := tb.Bucket(tRunMsgs).Delete(pair(run, id)); err != nil {
+		if err := tb.Delete(tkey2(kbuf[:0], tRunMsgs, run, id)); err != nil {
 			return err
 		}
 	}
@@ -352,20 +393,18 @@ func (t *Tx) ScanMessages(threadID string, p apitype.MessageListParams, fn func(
 	}
 	limit, forward := pageLimit(p.ListParams), p.Order == apitype.OrderAsc
 	var afterBuf [64]byte
-	c, next := tb.Bucket(tMessages).Cursor(), stepper(forward)
+	c, next := tb.Cursor(), stepper(forward)
 	lender := t.lender()
 	lender.setThread(threadID)
 	var info PageInfo
 	var first, last []byte
 	n := 0
-	for k, v := walkStart(c, nil, forward, cursorKey(afterBuf[:0], nil, p.After)); k != nil; k, v = next(c) {
-		if v == nil {
-			continue // a nested bucket (never in a message bucket)
-		}
+	for k, v := walkStart(c, tMessages, forward, cursorKey(afterBuf[:0], tMessages, p.After)); len(k) > 1 && k[0] == tMessages[0]; k, v = next(c) {
 		if n == limit {
 			info.HasMore = true
 			break
 		}
+		k = k[1:]
 		// t.lend, written out: this loop runs once per listed message.
 		if id := unsafe.String(unsafe.SliceData(k), len(k)); !lender.ls.lendV2(v, id) {
 			if err = lendOther(v, id, lender, &lender.ls.msg); err != nil {
@@ -458,16 +497,15 @@ func (t *Tx) messagePage(threadID string, p apitype.MessageListParams, recs []pa
 	if err != nil {
 		return 0, false, err
 	}
-	mb := tb.Bucket(tMessages)
 	if p.RunID == "" {
-		n, more = cutPage(mb, nil, p.ListParams, recs)
+		n, more = cutPage(tb, tMessages, p.ListParams, recs)
 		return n, more, nil
 	}
-	// The run index holds keys only; values come from the message bucket.
-	prefix := append([]byte(p.RunID), 0)
-	n, more = cutPage(tb.Bucket(tRunMsgs), prefix, p.ListParams, recs)
+	// The run index holds keys only; values are the message records.
+	var pbuf, kbuf [64]byte
+	n, more = cutPage(tb, tkey2(pbuf[:0], tRunMsgs, p.RunID, ""), p.ListParams, recs)
 	for i := range recs[:n] {
-		if recs[i].v = mb.Get(recs[i].id); recs[i].v == nil {
+		if recs[i].v = tb.Get(append(append(kbuf[:0], tMessages...), recs[i].id...)); recs[i].v == nil {
 			return 0, false, fmt.Errorf("store: run index names missing message %s", recs[i].id)
 		}
 	}
@@ -482,25 +520,23 @@ func (t *Tx) MessageTokens(threadID string, desc bool, fn func(id string, tokens
 	if err != nil {
 		return err
 	}
-	c := tb.Bucket(tMessages).Cursor()
-	k, v := c.First()
-	if desc {
-		k, v = c.Last()
-	}
-	for ; k != nil; k, v = step(c, desc) {
-		if !fn(string(k), storedTokens(tb, k, v)) {
+	c := tb.Cursor()
+	for k, v := walkStart(c, tMessages, !desc, nil); len(k) > 1 && k[0] == tMessages[0]; k, v = step(c, desc) {
+		if !fn(string(k[1:]), storedTokens(tb, k, v)) {
 			return nil
 		}
 	}
 	return nil
 }
 
-// storedTokens is the cached token count of the message record v at key.
+// storedTokens is the cached token count of the message record v at key
+// (tMessages and the id) of the thread bucket tb.
 func storedTokens(tb *bolt.Bucket, key, v []byte) int {
 	if n, ok := recordTokens(v); ok {
 		return n
 	}
-	n, _ := binary.Uvarint(tb.Bucket(tTokens).Get(key))
+	var kbuf [64]byte
+	n, _ := binary.Uvarint(tb.Get(append(append(kbuf[:0], tTokens...), key[len(tMessages):]...)))
 	return int(n)
 }
 
@@ -534,8 +570,14 @@ func (t *Tx) PutRun(r *apitype.Run) error {
 	if err != nil {
 		return err
 	}
-	if err := putJSON(t.appending(tb.Bucket(tRuns)), []byte(r.ID), r); err != nil {
+	if err := putJSON(t.appending(t.tx.Bucket(bRuns)), []byte(r.ID), r); err != nil {
 		return err
+	}
+	var kbuf [64]byte
+	if key := tkey(kbuf[:0], tRuns, r.ID); tb.Get(key) == nil {
+		if err := t.appending(tb).Put(key, present); err != nil {
+			return err
+		}
 	}
 	active, live := t.tx.Bucket(bActiveRuns), t.tx.Bucket(bLiveRuns)
 	if r.Status.Terminal() {
@@ -557,11 +599,38 @@ func (t *Tx) PutRun(r *apitype.Run) error {
 
 // GetRun reads a run of a thread.
 func (t *Tx) GetRun(threadID, id string) (*apitype.Run, error) {
-	tb, err := t.threadBucket(threadID)
-	if err != nil {
+	// Runs are polled: the usual case is one lookup, the record naming its
+	// thread; the thread's bucket is looked at only to say what is missing.
+	if r, err := getJSON[apitype.Run](t.tx.Bucket(bRuns), id, "run"); err == nil && r.ThreadID == threadID {
+		return r, nil
+	} else if err != nil && !errors.Is(err, apitype.ErrNotFound) {
 		return nil, err
 	}
-	return getJSON[apitype.Run](tb.Bucket(tRuns), id, "run")
+	if _, err := t.threadBucket(threadID); err != nil {
+		return nil, err
+	}
+	return nil, apitype.NotFound("run", id)
+}
+
+// hasRun reports whether the thread bucket tb indexes run id.
+func hasRun(tb *bolt.Bucket, id string) bool {
+	var kbuf [64]byte
+	return tb.Get(tkey(kbuf[:0], tRuns, id)) != nil
+}
+
+// deletePrefix deletes b's keys under prefix.
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, k)
+	}
+	for _, k := range keys { // after the walk: deletes move cursors
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ListRuns pages through a thread's runs.
@@ -570,7 +639,14 @@ func (t *Tx) ListRuns(threadID string, p apitype.ListParams) (apitype.Page[apity
 	if err != nil {
 		return apitype.Page[apitype.Run]{}, err
 	}
-	return listJSON[apitype.Run](tb.Bucket(tRuns), nil, p)
+	runs := t.tx.Bucket(bRuns)
+	return listWhere(tb, tRuns, p, false, func(k, _ []byte, out *apitype.Run) (bool, error) {
+		v := runs.Get(k[len(tRuns):])
+		if v == nil {
+			return false, fmt.Errorf("store: thread %s indexes missing run %s", threadID, k[len(tRuns):])
+		}
+		return true, json.Unmarshal(v, out)
+	})
 }
 
 // ActiveRun returns the id of the thread's active run, or "".
@@ -591,7 +667,10 @@ func (t *Tx) PutStep(s *apitype.RunStep) error {
 	if err != nil {
 		return err
 	}
-	return putJSON(t.appending(tb.Bucket(tSteps)), pair(s.RunID, s.ID), s)
+	if !hasRun(tb, s.RunID) {
+		return apitype.NotFound("run", s.RunID)
+	}
+	return putJSON(t.appending(t.tx.Bucket(bSteps)), pair(s.RunID, s.ID), s)
 }
 
 // GetStep reads a step of a run.
@@ -600,7 +679,10 @@ func (t *Tx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := tb.Bucket(tSteps).Get(pair(runID, id))
+	var v []byte
+	if hasRun(tb, runID) {
+		v = t.tx.Bucket(bSteps).Get(pair(runID, id))
+	}
 	if v == nil {
 		return nil, apitype.NotFound("run step", id)
 	}
@@ -614,7 +696,10 @@ func (t *Tx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Pa
 	if err != nil {
 		return apitype.Page[apitype.RunStep]{}, err
 	}
-	return listJSON[apitype.RunStep](tb.Bucket(tSteps), append([]byte(runID), 0), p)
+	if !hasRun(tb, runID) {
+		return apitype.Page[apitype.RunStep]{Object: apitype.ObjectList, Data: []apitype.RunStep{}}, nil
+	}
+	return listJSON[apitype.RunStep](t.tx.Bucket(bSteps), append([]byte(runID), 0), p)
 }
 
 // ---- files
@@ -918,13 +1003,9 @@ func (t *Tx) eachRecord(threadID string, desc bool, fn func(k, v []byte, tokens 
 	if err != nil {
 		return err
 	}
-	c := tb.Bucket(tMessages).Cursor()
-	k, v := c.First()
-	if desc {
-		k, v = c.Last()
-	}
-	for ; k != nil; k, v = step(c, desc) {
-		if more, err := fn(k, v, storedTokens(tb, k, v)); err != nil || !more {
+	c := tb.Cursor()
+	for k, v := walkStart(c, tMessages, !desc, nil); len(k) > 1 && k[0] == tMessages[0]; k, v = step(c, desc) {
+		if more, err := fn(k[1:], v, storedTokens(tb, k, v)); err != nil || !more {
 			return err
 		}
 	}
