@@ -127,13 +127,28 @@ func (x *runner) runCode(ctx context.Context, call *ToolCall) (*ToolResult, erro
 		return &ToolResult{Output: msg, Logs: msg}, nil
 	}
 	out := &ToolResult{Logs: res.Logs()}
-	var made, dropped []string
+	if len(res.Files) > 0 && !x.threadLoaded {
+		err := e.store.View(ctx, func(tx *store.Tx) error {
+			var err error
+			x.threadFiles, x.threadBytes, err = tx.OutputFiles(x.run.ThreadID)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		x.threadLoaded = true
+	}
+	var made, dropped, droppedThread []string
 	for _, f := range res.Files {
 		if _, mountedFile := names[f.Name]; mountedFile {
 			continue // an input file the code rewrote stays an input
 		}
 		if x.outFiles+1 > e.cfg.MaxCodeOutputFiles || x.outBytes+f.Size > e.cfg.MaxCodeOutputBytes {
 			dropped = append(dropped, f.Path)
+			continue
+		}
+		if x.threadFiles+1 > e.cfg.MaxThreadCodeOutputFiles || x.threadBytes+f.Size > e.cfg.MaxThreadCodeOutputBytes {
+			droppedThread = append(droppedThread, f.Path)
 			continue
 		}
 		file, err := x.storeOutput(ctx, f)
@@ -143,6 +158,8 @@ func (x *runner) runCode(ctx context.Context, call *ToolCall) (*ToolResult, erro
 		}
 		x.outFiles++
 		x.outBytes += file.Bytes
+		x.threadFiles++
+		x.threadBytes += file.Bytes
 		if f.IsImage {
 			out.ImageFileIDs = append(out.ImageFileIDs, file.ID)
 			x.images = append(x.images, file.ID)
@@ -164,6 +181,13 @@ func (x *runner) runCode(ctx context.Context, call *ToolCall) (*ToolResult, erro
 		out.Output += note
 		out.Logs += note
 	}
+	if len(droppedThread) > 0 {
+		note := fmt.Sprintf("\n[sandbox: not kept, because this thread reached its limit of %d output files or %d bytes of them: %s. "+
+			"They stay in /mnt/data for later code but cannot be linked; deleting earlier output files makes room.]",
+			e.cfg.MaxThreadCodeOutputFiles, e.cfg.MaxThreadCodeOutputBytes, strings.Join(droppedThread, ", "))
+		out.Output += note
+		out.Logs += note
+	}
 	return out, nil
 }
 
@@ -177,7 +201,7 @@ func (x *runner) storeOutput(ctx context.Context, f codeinterp.OutputFile) (*api
 		return nil, err
 	}
 	defer rc.Close()
-	return x.e.storeFile(context.WithoutCancel(ctx), rc, f.Name, apitype.PurposeAssistantsOutput)
+	return x.e.storeFile(context.WithoutCancel(ctx), rc, f.Name, apitype.PurposeAssistantsOutput, x.run.ThreadID)
 }
 
 // mountFiles copies the run's code_interpreter files into the session once

@@ -209,3 +209,70 @@ func peakRSSKB(t *testing.T) int {
 	t.Fatal("no VmHWM in /proc/self/status")
 	return 0
 }
+
+// A thread's output files are capped over all its runs; deleting one
+// through the Files API makes room again.
+func TestThreadCodeOutputCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts CPython")
+	}
+	cache := filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")
+	sb, err := wasi.New(wasi.Config{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	write := func(names string) scripted.Turn {
+		code := fmt.Sprintf(`{"code":"for n in '%s':\n    open('/mnt/data/%%s.txt' %% n, 'w').write(n * 100)"}`, names)
+		return scripted.Turn{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: code}}}
+	}
+	done := scripted.Turn{Match: scripted.HasToolResult, Text: "done"}
+	m := scripted.New(write("ab"), done, write("cd"), done, write("e"), done)
+	e := openEngine(t, m, func(cfg *engine.Config) {
+		cfg.CodeInterpreter = sb
+		cfg.MaxThreadCodeOutputFiles = 3
+	})
+	ctx := context.Background()
+	a, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Tools: []apitype.Tool{{Type: apitype.ToolTypeCodeInterpreter}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := mustThread(t, e, "write files")
+	run := func() string {
+		t.Helper()
+		r, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+		if err != nil || r.Status != apitype.RunCompleted {
+			t.Fatalf("run %v %+v", err, r)
+		}
+		reqs := m.Requests()
+		tool, _ := scripted.LastToolResult(&reqs[len(reqs)-1])
+		return tool
+	}
+	stored := func() []apitype.File {
+		t.Helper()
+		files, err := e.Files.List(ctx, apitype.ListParams{}, apitype.PurposeAssistantsOutput)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files.Data
+	}
+	if tool := run(); strings.Contains(tool, "not kept") {
+		t.Fatalf("first run dropped files under the cap: %q", tool)
+	}
+	if tool := run(); !strings.Contains(tool, "this thread reached its limit") || !strings.Contains(tool, "/mnt/data/d.txt") || strings.Contains(tool, "c.txt") {
+		t.Fatalf("second run: want c kept and d dropped for the thread cap, got %q", tool)
+	}
+	files := stored()
+	if len(files) != 3 {
+		t.Fatalf("%d output files stored, want 3", len(files))
+	}
+	if _, err := e.Files.Delete(ctx, files[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if tool := run(); strings.Contains(tool, "not kept") {
+		t.Fatalf("a deleted output file did not make room: %q", tool)
+	}
+	if n := len(stored()); n != 3 {
+		t.Fatalf("%d output files stored after the third run, want 3", n)
+	}
+}

@@ -83,6 +83,12 @@ type Config struct {
 	// 256 MiB.
 	MaxCodeOutputFiles int
 	MaxCodeOutputBytes int64
+	// MaxThreadCodeOutputFiles and MaxThreadCodeOutputBytes cap the same
+	// over all of a thread's runs, counting the output files that still
+	// exist (deleting one through the Files API makes room). Defaults 100
+	// files, 1 GiB.
+	MaxThreadCodeOutputFiles int
+	MaxThreadCodeOutputBytes int64
 	// LockTimeout bounds the wait for a database another process holds.
 	// Default 1s.
 	LockTimeout time.Duration
@@ -133,6 +139,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxCodeOutputBytes <= 0 {
 		c.MaxCodeOutputBytes = 256 << 20
+	}
+	if c.MaxThreadCodeOutputFiles <= 0 {
+		c.MaxThreadCodeOutputFiles = 100
+	}
+	if c.MaxThreadCodeOutputBytes <= 0 {
+		c.MaxThreadCodeOutputBytes = 1 << 30
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now

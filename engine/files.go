@@ -43,10 +43,12 @@ func (s *Files) Create(ctx context.Context, r io.Reader, p apitype.FileCreatePar
 	if name == "" || name == "." || name == "/" || !utf8.ValidString(name) || len(name) > 512 {
 		return nil, apitype.Invalid("file", "the file needs a name (at most 512 bytes of valid UTF-8), got %q.", truncateForError(p.Filename))
 	}
-	return s.e.storeFile(ctx, r, name, p.Purpose)
+	return s.e.storeFile(ctx, r, name, p.Purpose, "")
 }
 
-func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose string) (*apitype.File, error) {
+// storeFile copies r into a new File; thread, when set, is the thread whose
+// code interpreter wrote it, so it counts against that thread's cap.
+func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose, thread string) (*apitype.File, error) {
 	id := e.newID(store.PrefixFile)
 	tmp, err := os.CreateTemp(e.cfg.FilesDir, "upload-*.tmp")
 	if err != nil {
@@ -79,7 +81,12 @@ func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose strin
 		return nil, apitype.ServerError("cannot store the upload: %v", err)
 	}
 	f := &apitype.File{ID: id, Object: apitype.ObjectFile, Bytes: n, CreatedAt: e.now(), Filename: name, Purpose: purpose, Status: "processed"}
-	if err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.PutFile(f) }); err != nil {
+	if err := e.store.Update(ctx, func(tx *store.Tx) error {
+		if thread != "" {
+			return tx.PutOutputFile(thread, f)
+		}
+		return tx.PutFile(f)
+	}); err != nil {
 		os.Remove(e.filePath(id))
 		return nil, err
 	}

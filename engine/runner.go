@@ -57,6 +57,12 @@ type runner struct {
 	// output files, against Config.MaxCodeOutputFiles / MaxCodeOutputBytes.
 	outFiles int
 	outBytes int64
+	// threadFiles and threadBytes are the thread's stored output files,
+	// read from the store at the first code call that wrote any
+	// (threadLoaded), against Config.MaxThreadCodeOutputFiles / Bytes.
+	threadFiles  int
+	threadBytes  int64
+	threadLoaded bool
 	// badArgs counts strict function calls refused for their arguments.
 	badArgs int
 	// estimate is the prompt's estimated tokens, for calibration; truncation

@@ -56,7 +56,7 @@ var (
 	tTokens   = []byte("k") // "k" msg id → uvarint token count, for JSON (schema 1) records only
 	tMessages = []byte("m") // "m" msg id → message record
 	tCount    = []byte("n") // message count, uint64
-	tOutputs  = []byte("o") // "o" file id → code output file (reserved for the thread's output files)
+	tOutputs  = []byte("o") // "o" file id → uvarint bytes: the code interpreter's output files kept for the thread
 	tRuns     = []byte("r") // "r" run id → present: the thread's runs, in bRuns
 
 	vsFiles     = []byte("f") // file id → vector store file JSON
@@ -721,6 +721,54 @@ func (t *Tx) DeleteFile(id string) error {
 		return apitype.NotFound("file", id)
 	}
 	return b.Delete([]byte(id))
+}
+
+// PutOutputFile stores the record of a file the code interpreter wrote in
+// one of a thread's runs and counts it against that thread (OutputFiles).
+// Entries of files deleted since are dropped here, so the count only holds
+// files that still take disk.
+func (t *Tx) PutOutputFile(threadID string, f *apitype.File) error {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return err
+	}
+	if err := t.PutFile(f); err != nil {
+		return err
+	}
+	files := t.tx.Bucket(bFiles)
+	var gone [][]byte
+	c := tb.Cursor()
+	for k, _ := c.Seek(tOutputs); len(k) > 1 && k[0] == tOutputs[0]; k, _ = c.Next() {
+		if files.Get(k[1:]) == nil {
+			gone = append(gone, bytes.Clone(k))
+		}
+	}
+	for _, k := range gone {
+		if err := tb.Delete(k); err != nil {
+			return err
+		}
+	}
+	var kbuf [64]byte
+	return tb.Put(tkey(kbuf[:0], tOutputs, f.ID), binary.AppendUvarint(nil, uint64(f.Bytes)))
+}
+
+// OutputFiles reports how many files the code interpreter has stored for a
+// thread's runs that still exist, and their bytes.
+func (t *Tx) OutputFiles(threadID string) (n int, size int64, err error) {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return 0, 0, err
+	}
+	files := t.tx.Bucket(bFiles)
+	c := tb.Cursor()
+	for k, v := c.Seek(tOutputs); len(k) > 1 && k[0] == tOutputs[0]; k, v = c.Next() {
+		if files.Get(k[1:]) != nil {
+			b, _ := binary.Uvarint(v)
+			n++
+			size += int64(b)
+		}
+	}
+	return n, size, nil
 }
 
 // ListFiles pages through files, only those of purpose when it is set.
