@@ -133,4 +133,3 @@ func TestConcurrentRuns(t *testing.T) {
 		}
 	}
 }
-

@@ -14,8 +14,8 @@ import (
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
-	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/filesearch"
+	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
 
