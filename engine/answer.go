@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/store"
 )
 
@@ -207,4 +208,23 @@ func (x *runner) complete() error {
 		}
 		return append(events, apitype.Event{Event: apitype.EventRunCompleted, Run: r}), nil
 	})
+}
+
+// assistantsRun is the Assistants API's runAPI: the reply becomes a
+// message on the thread (with its message_creation step), tool calls a
+// tool_calls step, and the run requires_action or is completed.
+type assistantsRun struct{ *runner }
+
+var _ runAPI = assistantsRun{}
+
+func (a assistantsRun) text(delta string) error             { return a.appendText(delta) }
+func (a assistantsRun) callDelta(d llm.ToolCallDelta) error { return a.streamCall(d) }
+
+// retry keeps the answer so far as a message of its own: completed when
+// tool_choice was missed, incomplete when its format was wrong.
+func (a assistantsRun) retry(badFormat bool) error {
+	if badFormat {
+		return a.closeMessage(apitype.MessageIncomplete, apitype.IncompleteRunFailed)
+	}
+	return a.closeMessage(apitype.MessageCompleted, "")
 }

@@ -246,7 +246,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e.wg.Add(1)
 		go e.worker()
 	}
-	err = e.recover(ctx)
+	err = e.resumeLeftRuns(ctx)
 	if err == nil {
 		err = e.resumeIngestion(ctx)
 	}

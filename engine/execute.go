@@ -25,6 +25,8 @@ type runner struct {
 	asst   *apitype.Assistant
 	// requestID is the API request that queued this execution (log lines).
 	requestID string
+	// api writes and publishes what the model answers (assistantsRun).
+	api runAPI
 
 	// The open message (while the model writes text) and its step.
 	msg     *apitype.Message
@@ -99,6 +101,7 @@ func (e *Engine) execute(q queuedRun) {
 
 	x := &runner{e: e, ctx: ctx, cancel: cancel, out: &outbox{bus: e.bus, runID: runID}, requestID: q.requestID,
 		streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}
+	x.api = assistantsRun{x}
 	wctx := context.WithoutCancel(ctx)
 	start := time.Now()
 	err := x.claim(q)

@@ -7,12 +7,12 @@ import (
 	"github.com/hearth-go/hearth/store"
 )
 
-// recover resumes what a previous process left: queued runs are queued
+// resumeLeftRuns resumes what a previous process left: queued runs are queued
 // again; in_progress runs resume from their last committed step (steps that
 // were in progress are marked failed, their partial messages incomplete, and
 // the model is asked again); cancelling runs are cancelled. Runs waiting
 // for tool outputs keep waiting until they expire.
-func (e *Engine) recover(ctx context.Context) error {
+func (e *Engine) resumeLeftRuns(ctx context.Context) error {
 	type live struct{ thread, run string }
 	var runs []live
 	var clean bool
