@@ -64,3 +64,18 @@ func lastErrorFor(err error) error {
 	}
 	return &runFailure{code, msg}
 }
+
+// serverError is a server_error for the API whose cause stays reachable:
+// errors.As finds the *apitype.Error (the envelope a server writes),
+// errors.Is the cause (a disk error, store.ErrClosed …).
+func serverError(cause error, format string, args ...any) error {
+	return &causedError{api: apitype.ServerError(format+": %v", append(args, cause)...), cause: cause}
+}
+
+type causedError struct {
+	api   *apitype.Error
+	cause error
+}
+
+func (c *causedError) Error() string   { return c.api.Error() }
+func (c *causedError) Unwrap() []error { return []error{c.api, c.cause} }

@@ -361,7 +361,7 @@ func decodeDataURL(u string) ([]byte, error) {
 			b, err = base64.RawStdEncoding.DecodeString(data)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("data: URL is not valid base64: %v", err)
+			return nil, fmt.Errorf("data: URL is not valid base64: %w", err)
 		}
 		return b, nil
 	}
