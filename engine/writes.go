@@ -169,7 +169,9 @@ func usageOf(u llm.Usage) *apitype.Usage {
 }
 
 // claim moves the run from queued to in_progress (or, resuming after a
-// restart, closes the steps the dead process left open).
+// restart, closes the steps the dead process left open). There is one claim,
+// claimTx; a plainly queued run gets it in the background (claimAsync) so
+// the model call starts while it syncs, any other waits for its commit here.
 func (x *runner) claim(q queuedRun) error {
 	threadID, runID, resume := q.threadID, q.runID, q.resume
 	if !resume {
@@ -180,46 +182,12 @@ func (x *runner) claim(q queuedRun) error {
 	e := x.e
 	var events []apitype.Event
 	err := e.store.Update(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
-		events = nil
 		r, err := tx.GetRun(threadID, runID)
 		if err != nil {
 			return err
 		}
-		if e.overdue(r) {
-			return errExpired
-		}
-		now := e.now()
-		switch {
-		case r.Status == apitype.RunQueued:
-			r.Status = apitype.RunInProgress
-			if r.StartedAt == nil {
-				r.StartedAt = &now
-			}
-			events = append(events, apitype.Event{Event: apitype.EventRunInProgress, Run: r})
-		case r.Status == apitype.RunInProgress && resume:
-			n := 0
-			if !q.cleanClose {
-				var err error
-				if n, err = tx.CountResume(r.ID); err != nil {
-					return err
-				}
-			}
-			if n > maxResumes {
-				// The run was in progress at every one of the last restarts:
-				// likely what it does brings the process down. End it.
-				return failure(apitype.ErrorCodeServer, "Hearth restarted %d times after stopping uncleanly while this run was in progress; it was ended so that it cannot crash the engine again", n-1)
-			}
-			evs, err := e.closeOpen(tx, r, nil, apitype.StepFailed, &apitype.LastError{Code: apitype.ErrorCodeServer,
-				Message: "Hearth restarted while this step was in progress; the run resumed from its last completed step."},
-				apitype.IncompleteRunFailed, now)
-			if err != nil {
-				return err
-			}
-			events = evs
-		case r.Status == apitype.RunCancelling:
-			return errCancelled
-		default:
-			return errNoChange
+		if events, err = e.claimTx(tx, r, q, e.now()); err != nil {
+			return err
 		}
 		x.run = r
 		if x.thread, err = tx.GetThread(threadID); err != nil {
@@ -298,22 +266,54 @@ func (x *runner) submitClaim() {
 		if err != nil {
 			return nil, err
 		}
-		if e.overdue(r) {
-			return nil, errExpired
+		events, err := e.claimTx(tx, r, queuedRun{}, startedAt)
+		if errors.Is(err, errNoChange) {
+			err = errRunMoved
 		}
-		switch r.Status {
-		case apitype.RunQueued:
-		case apitype.RunCancelling:
-			return nil, errCancelled
-		default:
-			return nil, errRunMoved
+		if err != nil {
+			return nil, err
 		}
+		return events, tx.PutRun(r)
+	}, nil)
+}
+
+// claimTx is the claim itself, the one state change both paths make in
+// their transaction: a queued run moves to in_progress (started now unless
+// it started before); an in_progress run being resumed (q.resume) gets the
+// steps the dead process left open closed, unless it has been resumed too
+// often; an overdue run is errExpired, a cancelling one errCancelled, any
+// other errNoChange. r is changed in place for the caller to store.
+func (e *Engine) claimTx(tx *store.Tx, r *apitype.Run, q queuedRun, now int64) ([]apitype.Event, error) {
+	if e.overdue(r) {
+		return nil, errExpired
+	}
+	switch {
+	case r.Status == apitype.RunQueued:
 		r.Status = apitype.RunInProgress
 		if r.StartedAt == nil {
-			r.StartedAt = &startedAt
+			r.StartedAt = &now
 		}
-		return []apitype.Event{{Event: apitype.EventRunInProgress, Run: r}}, tx.PutRun(r)
-	}, nil)
+		return []apitype.Event{{Event: apitype.EventRunInProgress, Run: r}}, nil
+	case r.Status == apitype.RunInProgress && q.resume:
+		n := 0
+		if !q.cleanClose {
+			var err error
+			if n, err = tx.CountResume(r.ID); err != nil {
+				return nil, err
+			}
+		}
+		if n > maxResumes {
+			// The run was in progress at every one of the last restarts:
+			// likely what it does brings the process down. End it.
+			return nil, failure(apitype.ErrorCodeServer, "Hearth restarted %d times after stopping uncleanly while this run was in progress; it was ended so that it cannot crash the engine again", n-1)
+		}
+		return e.closeOpen(tx, r, nil, apitype.StepFailed, &apitype.LastError{Code: apitype.ErrorCodeServer,
+			Message: "Hearth restarted while this step was in progress; the run resumed from its last completed step."},
+			apitype.IncompleteRunFailed, now)
+	case r.Status == apitype.RunCancelling:
+		return nil, errCancelled
+	}
+	return nil, errNoChange
 }
 
 // async queues a write of the current execution without waiting for it:
