@@ -364,6 +364,11 @@ func (e *Engine) isDraining() bool {
 }
 
 // Store exposes the engine's store, for backups and capability packages.
+//
+// Unstable: the store's API is Hearth's storage layer, not part of the
+// engine's contract; it changes without notice (and is moving under
+// internal/). Use the services for data, and Store only for Backup and the
+// like.
 func (e *Engine) Store() *store.Store { return e.store }
 
 func (e *Engine) now() int64 { return e.cfg.Clock().Unix() }
