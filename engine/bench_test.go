@@ -170,3 +170,44 @@ func benchFloor(b *testing.B, noSync bool) {
 	b.StopTimer()
 	b.ReportMetric(float64(lastTxID(b, db)-tx0)/float64(b.N), "writetx/run")
 }
+
+// BenchmarkCancelInFlight times Cancel → cancelled for a run whose model
+// call is in flight (held): the latency TestCancelInFlightModelCall used to
+// bound at 100 ms, measured here instead of asserted.
+func BenchmarkCancelInFlight(b *testing.B) {
+	ctx := context.Background()
+	holds := make(chan *scripted.Hold, 1)
+	m := &scripted.Model{Fallback: func(*llm.Request) scripted.Turn {
+		h := scripted.NewHold()
+		holds <- h
+		return scripted.Turn{Text: "partial", Hold: h}
+	}}
+	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(b.TempDir(), "hearth.db"), Model: m, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	a := mustAssistant(b, e)
+	ths := make([]string, b.N)
+	for i := range ths {
+		ths[i] = mustThread(b, e, "hi").ID
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		r, err := e.Runs.Create(ctx, ths[i], apitype.RunCreateParams{AssistantID: a.ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := (<-holds).Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := e.Runs.Cancel(ctx, ths[i], r.ID); err != nil {
+			b.Fatal(err)
+		}
+		if r, err := e.Runs.Wait(ctx, ths[i], r.ID); err != nil || r.Status != apitype.RunCancelled {
+			b.Fatalf("%v %+v", err, r)
+		}
+	}
+}

@@ -2,14 +2,10 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/hearth-go/hearth/apitype"
 )
-
-// errEngineClosed ends streams and waits when the engine closes.
-var errEngineClosed = errors.New("engine: closed")
 
 // bus delivers a run's events, published after their commit, to the streams
 // and waiters subscribed to that run. Each subscription queues without bound
@@ -104,7 +100,7 @@ func (s *sub) next(ctx context.Context) (apitype.Event, error) {
 		closed := s.closed
 		s.mu.Unlock()
 		if closed {
-			return apitype.Event{}, errEngineClosed
+			return apitype.Event{}, ErrClosed
 		}
 		select {
 		case <-s.wake:

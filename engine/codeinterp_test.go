@@ -13,6 +13,7 @@ import (
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
 
@@ -111,7 +112,8 @@ func TestCodeOutputCaps(t *testing.T) {
 				scripted.Turn{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: `{"code":"for n in 'abc':\n    open('/mnt/data/%s.txt' % n, 'w').write(n * 1000)"}`}}},
 				scripted.Turn{Match: scripted.HasToolResult, Text: "done"},
 			)
-			e := openEngine(t, m, func(cfg *engine.Config) { cfg.CodeInterpreter = sb; c.set(cfg) })
+			// The sandbox is the test's: its sessions outlive each engine.
+			e := hearthtest.Open(t, m, hearthtest.NoLeakCheck(), hearthtest.Config(func(cfg *engine.Config) { cfg.CodeInterpreter = sb; c.set(cfg) }))
 			a, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Tools: []apitype.Tool{{Type: apitype.ToolTypeCodeInterpreter}}})
 			if err != nil {
 				t.Fatal(err)

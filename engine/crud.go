@@ -44,10 +44,7 @@ func (s *Assistants) Create(ctx context.Context, p apitype.AssistantCreateParams
 	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
 		res := *a.ToolResources
 		var err error
-		if ingest, err = s.e.createInlineStores(tx, &res); err != nil {
-			return err
-		}
-		if err := s.e.checkResources(tx, "tool_resources", &res); err != nil {
+		if ingest, err = s.e.storeResources(tx, &res); err != nil {
 			return err
 		}
 		b := *a
@@ -110,10 +107,7 @@ func (s *Assistants) Update(ctx context.Context, id string, p apitype.AssistantU
 		}
 		if p.ToolResources != nil {
 			a.ToolResources = normResources(p.ToolResources)
-			if ingest, err = s.e.createInlineStores(tx, a.ToolResources); err != nil {
-				return err
-			}
-			if err := s.e.checkResources(tx, "tool_resources", a.ToolResources); err != nil {
+			if ingest, err = s.e.storeResources(tx, a.ToolResources); err != nil {
 				return err
 			}
 		}
@@ -181,14 +175,11 @@ func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extr
 		res := *th.ToolResources
 		t := *th
 		t.ToolResources = &res
-		files, err := s.e.createInlineStores(tx, t.ToolResources)
+		files, err := s.e.storeResources(tx, t.ToolResources)
 		if err != nil {
 			return err
 		}
 		ingest = append(ingest, files...)
-		if err := s.e.checkResources(tx, "tool_resources", t.ToolResources); err != nil {
-			return err
-		}
 		if err := tx.PutThread(&t); err != nil {
 			return err
 		}
@@ -260,10 +251,7 @@ func (s *Threads) Update(ctx context.Context, id string, p apitype.ThreadUpdateP
 		}
 		if p.ToolResources != nil {
 			th.ToolResources = normResources(p.ToolResources)
-			if ingest, err = s.e.createInlineStores(tx, th.ToolResources); err != nil {
-				return err
-			}
-			if err := s.e.checkResources(tx, "tool_resources", th.ToolResources); err != nil {
+			if ingest, err = s.e.storeResources(tx, th.ToolResources); err != nil {
 				return err
 			}
 		}
@@ -565,6 +553,17 @@ func orFormat(f *apitype.ResponseFormat) *apitype.ResponseFormat {
 		return &apitype.ResponseFormat{Type: apitype.ResponseFormatAuto}
 	}
 	return f
+}
+
+// storeResources creates the vector stores r asks for inline and checks
+// that every file and vector store it names exists, in tx; it returns the
+// files to ingest once tx commits.
+func (e *Engine) storeResources(tx *store.Tx, r *apitype.ToolResources) ([]*apitype.VectorStoreFile, error) {
+	ingest, err := e.createInlineStores(tx, r)
+	if err != nil {
+		return nil, err
+	}
+	return ingest, e.checkResources(tx, "tool_resources", r)
 }
 
 func normResources(r *apitype.ToolResources) *apitype.ToolResources {

@@ -3,8 +3,49 @@
 // llm.Model.
 //
 // Open an Engine with a Config, use its services (Assistants, Threads,
-// Messages, Runs, Steps), and Close it. Runs execute on a bounded worker
-// pool; every state change is one transaction, published as an event only
-// after it commits, and runs a crashed process left behind are resumed or
-// ended on the next Open.
+// Messages, Runs, Steps, Files, VectorStores), and Close it. Runs execute on
+// a bounded worker pool; every state change is one transaction, published as
+// an event only after it commits, and runs a crashed process left behind are
+// resumed or ended on the next Open.
+//
+// # Runs
+//
+// Every run call comes three ways: Runs.Create returns the queued run at
+// once; Runs.CreateAndWait returns when the run needs action or is over
+// (notified, never polled); Runs.CreateStream yields the wire's events
+// (thread.run.created … thread.message.delta … thread.run.completed), with
+// Event.TextDelta for the text each delta adds. Streams are lazy and single
+// use: nothing starts until the range does. A run that calls functions
+// stops in requires_action; Runs.SubmitToolOutputs (and its AndWait and
+// Stream forms) answers the calls and the run goes on. Runs.Cancel stops a
+// run, its model call included. The examples show each.
+//
+// # Errors
+//
+// Errors are *apitype.Error values, the API's error envelope: match them
+// with errors.Is against apitype.ErrNotFound, apitype.ErrInvalidRequest,
+// apitype.ErrActiveRun and the others, and read Param for the field at
+// fault. Calls on a closed engine fail with ErrClosed, a Config Open cannot
+// honour with ErrInvalidConfig.
+//
+// # Testing
+//
+// Package hearthtest opens an engine for a test and waits on it by
+// signals; the llm/scripted model answers in tests.
 package engine
+
+// How a run executes, for a reader of the code: a run is queued (queue.go)
+// and taken by a worker, whose execution (execute.go) claims it, runs the loop and finishes it. The
+// loop (loop.go) builds a prompt (prompt.go), makes one model call (turn),
+// which streams its text and tool calls out as they come and returns a
+// reply; what happens next is decided by decide (decide.go), a pure function
+// of the run's settings and that reply — complete, record tool calls, retry
+// with a correction, end incomplete or failed. The decision is carried out
+// through runAPI, the API-specific half: for the Assistants API, answer.go
+// writes the message and its step and toolcalls.go the tool_calls step and
+// the built-in tools. Every write goes through writes.go (the claim, the
+// background writes, write, finish), each one transaction compare-and-set on
+// the run's status, and its events go out through the execution's outbox
+// (outbox.go) after that transaction commits. Tool outputs come back through
+// submit.go; overdue runs end in expiry.go; what a dead process left is
+// resumed by recovery.go.

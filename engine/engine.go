@@ -19,7 +19,10 @@ import (
 )
 
 // Config configures an Engine. Only Path is required; every other field has
-// the default its comment gives.
+// the default its comment gives, which its zero value selects. Open refuses
+// (with an error matching ErrInvalidConfig) a negative count, size or
+// interval where none is meaningful, and settings that contradict each
+// other, rather than quietly replacing them.
 type Config struct {
 	// Path is the bbolt database file, created if missing.
 	Path string
@@ -31,7 +34,7 @@ type Config struct {
 	DefaultModel string
 	// Tools runs the built-in tools (code_interpreter, file_search). Default:
 	// none — the tools answer the model with an error saying they are not
-	// available, and the run goes on.
+	// available, and the run goes on. Not with CodeInterpreter.
 	Tools ToolRunner
 	// CodeInterpreter runs the code_interpreter tool's Python, one session
 	// per thread (wasi.New from codeinterp/wasi: CPython for WASI, sandboxed,
@@ -106,14 +109,54 @@ type Config struct {
 	Observer Observer
 }
 
+// ErrClosed is what calls on a closed Engine return, and what ends the
+// streams and waits still open when it closes.
+var ErrClosed = store.ErrClosed
+
+// ErrInvalidConfig is what Open returns for a Config it cannot honour; the
+// error names the field.
+var ErrInvalidConfig = errors.New("engine: invalid config")
+
+// validate refuses what setDefaults would otherwise have to guess at.
+func (c *Config) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	if c.Path == "" {
+		return bad("Path is required")
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxConcurrentRuns", int64(c.MaxConcurrentRuns)}, {"MaxConcurrentIngest", int64(c.MaxConcurrentIngest)},
+		{"RunTimeout", int64(c.RunTimeout)}, {"ExpiryInterval", int64(c.ExpiryInterval)},
+		{"ContextWindow", int64(c.ContextWindow)}, {"MaxFileBytes", c.MaxFileBytes},
+		{"MaxCodeOutputFiles", int64(c.MaxCodeOutputFiles)}, {"MaxCodeOutputBytes", c.MaxCodeOutputBytes},
+		{"MaxThreadCodeOutputFiles", int64(c.MaxThreadCodeOutputFiles)}, {"MaxThreadCodeOutputBytes", c.MaxThreadCodeOutputBytes},
+		{"LockTimeout", int64(c.LockTimeout)},
+	} {
+		if f.v < 0 {
+			return bad("%s is %d; it must be positive, or 0 for the default", f.name, f.v)
+		}
+	}
+	if c.Tools != nil && c.CodeInterpreter != nil {
+		return bad("Tools and CodeInterpreter are both set; Tools runs every built-in tool, so set one of them")
+	}
+	if c.FileIndex != nil && c.Embedder != nil {
+		return bad("FileIndex and Embedder are both set; Embedder is for the default index only, so give it to your FileIndex instead")
+	}
+	return nil
+}
+
 func (c *Config) setDefaults() {
-	if c.MaxConcurrentRuns <= 0 {
+	if c.MaxConcurrentRuns == 0 {
 		c.MaxConcurrentRuns = 4
 	}
-	if c.MaxConcurrentIngest <= 0 {
+	if c.MaxConcurrentIngest == 0 {
 		c.MaxConcurrentIngest = 2
 	}
-	if c.RunTimeout <= 0 {
+	if c.RunTimeout == 0 {
 		c.RunTimeout = 600 * time.Second
 	}
 	if c.ModelFirstByteTimeout == 0 {
@@ -122,28 +165,28 @@ func (c *Config) setDefaults() {
 	if c.ModelIdleTimeout == 0 {
 		c.ModelIdleTimeout = defaultModelIdleTimeout
 	}
-	if c.ExpiryInterval <= 0 {
+	if c.ExpiryInterval == 0 {
 		c.ExpiryInterval = time.Second
 	}
-	if c.ContextWindow <= 0 {
+	if c.ContextWindow == 0 {
 		c.ContextWindow = 8192
 	}
 	if c.FilesDir == "" {
 		c.FilesDir = c.Path + ".files"
 	}
-	if c.MaxFileBytes <= 0 {
+	if c.MaxFileBytes == 0 {
 		c.MaxFileBytes = 512 << 20
 	}
-	if c.MaxCodeOutputFiles <= 0 {
+	if c.MaxCodeOutputFiles == 0 {
 		c.MaxCodeOutputFiles = 20
 	}
-	if c.MaxCodeOutputBytes <= 0 {
+	if c.MaxCodeOutputBytes == 0 {
 		c.MaxCodeOutputBytes = 256 << 20
 	}
-	if c.MaxThreadCodeOutputFiles <= 0 {
+	if c.MaxThreadCodeOutputFiles == 0 {
 		c.MaxThreadCodeOutputFiles = 100
 	}
-	if c.MaxThreadCodeOutputBytes <= 0 {
+	if c.MaxThreadCodeOutputBytes == 0 {
 		c.MaxThreadCodeOutputBytes = 1 << 30
 	}
 	if c.Clock == nil {
@@ -216,8 +259,8 @@ type Engine struct {
 // Open opens (or creates) the database at cfg.Path and starts the run
 // workers, resuming runs a previous process left unfinished.
 func Open(ctx context.Context, cfg Config) (*Engine, error) {
-	if cfg.Path == "" {
-		return nil, errors.New("engine: Config.Path is required")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, bus: newBus(),
@@ -258,7 +301,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e.wg.Add(1)
 		go e.worker()
 	}
-	err = e.recover(ctx)
+	err = e.resumeLeftRuns(ctx)
 	if err == nil {
 		err = e.resumeIngestion(ctx)
 	}
@@ -334,6 +377,11 @@ func (e *Engine) isDraining() bool {
 }
 
 // Store exposes the engine's store, for backups and capability packages.
+//
+// Unstable: the store's API is Hearth's storage layer, not part of the
+// engine's contract; it changes without notice (and is moving under
+// internal/). Use the services for data, and Store only for Backup and the
+// like.
 func (e *Engine) Store() *store.Store { return e.store }
 
 func (e *Engine) now() int64 { return e.cfg.Clock().Unix() }

@@ -52,7 +52,7 @@ func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose, thre
 	id := e.newID(store.PrefixFile)
 	tmp, err := os.CreateTemp(e.cfg.FilesDir, "upload-*.tmp")
 	if err != nil {
-		return nil, apitype.ServerError("cannot store the upload: %v", err)
+		return nil, serverError(err, "cannot store the upload")
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	limit := e.cfg.MaxFileBytes
@@ -78,7 +78,7 @@ func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose, thre
 		if errors.As(err, &ae) || ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, apitype.ServerError("cannot store the upload: %v", err)
+		return nil, serverError(err, "cannot store the upload")
 	}
 	f := &apitype.File{ID: id, Object: apitype.ObjectFile, Bytes: n, CreatedAt: e.now(), Filename: name, Purpose: purpose, Status: "processed"}
 	if err := e.store.Update(ctx, func(tx *store.Tx) error {
@@ -130,7 +130,7 @@ func (s *Files) Content(ctx context.Context, id string) (*apitype.File, io.ReadC
 	}
 	rc, err := os.Open(s.e.filePath(f.ID))
 	if err != nil {
-		return nil, nil, apitype.ServerError("file %s has a record but its content cannot be read: %v", id, err)
+		return nil, nil, serverError(err, "file %s has a record but its content cannot be read", id)
 	}
 	return f, rc, nil
 }

@@ -2,26 +2,23 @@ package engine_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/llm"
 )
 
+// openEngine is hearthtest.Open with Config changes: the engine closes at
+// the test's end, and goroutines it leaves fail the test.
 func openEngine(t testing.TB, model llm.Model, mod ...func(*engine.Config)) *engine.Engine {
 	t.Helper()
-	cfg := engine.Config{Path: filepath.Join(t.TempDir(), "hearth.db"), Model: model, NoSync: true}
-	for _, m := range mod {
-		m(&cfg)
+	opts := make([]hearthtest.Option, len(mod))
+	for i, m := range mod {
+		opts[i] = hearthtest.Config(m)
 	}
-	e, err := engine.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	return hearthtest.Open(t, model, opts...)
 }
 
 func mustAssistant(t testing.TB, e *engine.Engine, tools ...apitype.Tool) *apitype.Assistant {
@@ -46,12 +43,5 @@ func mustThread(t testing.TB, e *engine.Engine, text string) *apitype.Thread {
 
 func eventNames(t testing.TB, seq func(func(apitype.Event, error) bool)) []string {
 	t.Helper()
-	var names []string
-	for ev, err := range seq {
-		if err != nil {
-			t.Fatalf("stream error after %v: %v", names, err)
-		}
-		names = append(names, string(ev.Event))
-	}
-	return names
+	return hearthtest.CollectEvents(t, seq).Names()
 }

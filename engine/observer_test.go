@@ -9,73 +9,21 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/filesearch"
+	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
-
-// records is a slog.Handler that keeps every record with its attributes.
-type records struct {
-	mu     sync.Mutex
-	recs   []map[string]string
-	notify chan struct{} // closed and replaced by each record
-}
-
-func (h *records) Enabled(context.Context, slog.Level) bool { return true }
-func (h *records) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *records) WithGroup(string) slog.Handler            { return h }
-func (h *records) Handle(_ context.Context, r slog.Record) error {
-	m := map[string]string{"msg": r.Message, "level": r.Level.String()}
-	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
-	h.mu.Lock()
-	h.recs = append(h.recs, m)
-	if h.notify != nil {
-		close(h.notify)
-	}
-	h.notify = make(chan struct{})
-	h.mu.Unlock()
-	return nil
-}
-
-// await returns the records of msg once there is one: a run's end is
-// logged just after the run is published as ended, so after Wait returns.
-func (h *records) await(msg string) []map[string]string {
-	for {
-		h.mu.Lock()
-		if h.notify == nil {
-			h.notify = make(chan struct{})
-		}
-		ch := h.notify
-		h.mu.Unlock()
-		if recs := h.find(msg); len(recs) > 0 {
-			return recs
-		}
-		<-ch
-	}
-}
-
-func (h *records) find(msg string) []map[string]string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []map[string]string
-	for _, r := range h.recs {
-		if r["msg"] == msg {
-			out = append(out, r)
-		}
-	}
-	return out
-}
 
 // A failed run logs its start and its end with the ids (the request's
 // too), status, duration, tokens and last_error, and the model call's
 // failure.
 func TestLogFailedRun(t *testing.T) {
-	logs := &records{}
+	logs := &hearthtest.Logs{}
 	m := scripted.New(scripted.Turn{Text: "partial", Err: errors.New("backend exploded")})
 	e := openEngine(t, m, func(c *engine.Config) { c.Logger = slog.New(logs) })
 	a := mustAssistant(t, e)
@@ -88,13 +36,13 @@ func TestLogFailedRun(t *testing.T) {
 	ids := func(rec map[string]string) bool {
 		return rec["run"] == r.ID && rec["thread"] == th.ID && rec["assistant"] == a.ID && rec["request_id"] == "req_failing"
 	}
-	if s := logs.find("run started"); len(s) != 1 || !ids(s[0]) {
+	if s := logs.Find("run started"); len(s) != 1 || !ids(s[0]) {
 		t.Fatalf("run started: %v", s)
 	}
-	if s := logs.find("model call failed"); len(s) != 1 || !ids(s[0]) || !strings.Contains(s[0]["err"], "backend exploded") {
+	if s := logs.Find("model call failed"); len(s) != 1 || !ids(s[0]) || !strings.Contains(s[0]["err"], "backend exploded") {
 		t.Fatalf("model call failed: %v", s)
 	}
-	end := logs.await("run finished")
+	end := awaitLog(t, logs, "run finished")
 	if len(end) != 1 || !ids(end[0]) || end[0]["status"] != "failed" || end[0]["level"] != "WARN" ||
 		!strings.Contains(end[0]["last_error"], "backend exploded") || end[0]["duration"] == "" || end[0]["prompt_tokens"] == "" {
 		t.Fatalf("run finished: %v", end)
@@ -105,7 +53,7 @@ func TestLogFailedRun(t *testing.T) {
 // total, every filesearch.ProgressBatch chunks) and its outcome with the
 // sizes; a file that cannot be read logs its failure.
 func TestLogIngestion(t *testing.T) {
-	logs := &records{}
+	logs := &hearthtest.Logs{}
 	done := make(chan apitype.VectorStoreFile, 3)
 	e := openEngine(t, nil, func(c *engine.Config) {
 		c.Logger = slog.New(logs)
@@ -138,8 +86,8 @@ func TestLogIngestion(t *testing.T) {
 	for range 3 {
 		<-done
 	}
-	starts := logs.find("ingesting file")
-	ends := logs.find("file ingested")
+	starts := logs.Find("ingesting file")
+	ends := logs.Find("file ingested")
 	if len(starts) != 3 || len(ends) != 3 {
 		t.Fatalf("starts %v ends %v", starts, ends)
 	}
@@ -158,7 +106,7 @@ func TestLogIngestion(t *testing.T) {
 	}
 	var steps []string
 	var total string
-	for _, r := range logs.find("embedding file") {
+	for _, r := range logs.Find("embedding file") {
 		if r["file"] == big.ID && r["vector_store"] == vs.ID {
 			steps = append(steps, r["chunks_embedded"])
 			total = r["chunks_total"]
@@ -177,7 +125,7 @@ func TestLogIngestion(t *testing.T) {
 // A prompt cut to fit the context window logs the decision with the ids
 // and what was dropped.
 func TestLogTruncation(t *testing.T) {
-	logs := &records{}
+	logs := &hearthtest.Logs{}
 	e := openEngine(t, scripted.Echo(), func(c *engine.Config) { c.Logger = slog.New(logs); c.ContextWindow = 2000 })
 	ctx := context.Background()
 	var msgs []apitype.MessageCreateParams
@@ -194,7 +142,7 @@ func TestLogTruncation(t *testing.T) {
 	if err != nil || r.Status != apitype.RunCompleted {
 		t.Fatalf("run %v %+v", err, r)
 	}
-	cut := logs.find("prompt truncated to fit the context")
+	cut := logs.Find("prompt truncated to fit the context")
 	if len(cut) != 1 || cut[0]["run"] != r.ID || cut[0]["thread"] != th.ID || cut[0]["assistant"] != a.ID ||
 		cut[0]["window"] != "2000" || cut[0]["dropped"] == "0" || cut[0]["dropped"] == "" {
 		t.Fatalf("truncation records: %v", cut)
@@ -211,7 +159,7 @@ func TestLogSandboxSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Close()
-	logs := &records{}
+	logs := &hearthtest.Logs{}
 	m := scripted.New(
 		scripted.Turn{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: `{"code":"print(6*7)"}`}}},
 		scripted.Turn{Match: scripted.HasToolResult, Text: "42"},
@@ -223,8 +171,19 @@ func TestLogSandboxSession(t *testing.T) {
 	if err != nil || r.Status != apitype.RunCompleted {
 		t.Fatalf("run %v %+v", err, r)
 	}
-	s := logs.find("code interpreter session start")
+	s := logs.Find("code interpreter session start")
 	if len(s) != 1 || s[0]["run"] != r.ID || s[0]["thread"] != th.ID || s[0]["assistant"] != a.ID || s[0]["session"] == "" {
 		t.Fatalf("session records: %v", s)
 	}
+}
+
+// awaitLog waits for a line that is logged just after the event the test
+// waited on (a run's end is logged after the run is published as ended).
+func awaitLog(t testing.TB, logs *hearthtest.Logs, msg string) []hearthtest.Record {
+	t.Helper()
+	recs, err := logs.Wait(t.Context(), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }

@@ -36,53 +36,29 @@ func (x *runner) contextWindow() int {
 // prompt builds the request for the next model call from the store: the
 // instructions, then the thread's messages and this run's own steps, fitted
 // to the budget by truncate.Fit (newest kept first, the current turn whole —
-// earlier runs' outputs are history, not the turn — old tool outputs and long old messages shortened before the oldest are
-// dropped). Rebuilding from committed state is what lets a resumed or
-// continued run see exactly what was recorded.
+// earlier runs' outputs are history, not the turn — old tool outputs and
+// long old messages shortened before the oldest are dropped). Rebuilding
+// from committed state is what lets a resumed or continued run see exactly
+// what was recorded. The arithmetic is promptBudget's and the request's
+// shape promptRequest's, both pure; this reads and fits.
 func (x *runner) prompt() (*llm.Request, error) {
 	r := x.run
-	used := apitype.Usage{}
-	if r.Usage != nil {
-		used = *r.Usage
-	}
 	enc, err := truncate.Default()
 	if err != nil {
 		return nil, failure(apitype.ErrorCodeServer, "token counting is unavailable: %v", err)
 	}
 	window := x.contextWindow()
-	maxOut := 0
-	if r.MaxCompletionTokens != nil {
-		maxOut = *r.MaxCompletionTokens - used.CompletionTokens
-		if maxOut <= 0 {
-			return nil, &runIncomplete{apitype.IncompleteMaxCompletionTokens}
-		}
-	}
-	reserve := maxOut
-	if reserve == 0 {
-		reserve = min(1024, window/4)
-	}
 	tools := x.tools()
 	system := r.Instructions
 	if note := x.codeFilesNote(); note != "" {
 		system = strings.TrimSpace(system + "\n\n" + note)
 	}
-	fixed := enc.CountMessage(system, 0)
-	for _, t := range tools {
-		fixed += enc.Count(t.Name) + enc.Count(t.Description) + enc.Count(string(t.Parameters)) + 8
-	}
-	for _, n := range x.nudges {
-		fixed += enc.CountMessage(n, 0)
-	}
+	fixed := fixedTokens(enc, system, tools, x.nudges)
 	// The budget is in tiktoken units; the calibration says how the local
 	// model's own count compares, with a margin.
-	scale := x.e.calib.Ratio(r.Model) * 1.1
-	b := truncate.Budget{ContextWindow: int(float64(window) / scale), ReservedOutput: int(float64(reserve) / scale), Fixed: fixed}
-	if r.MaxPromptTokens != nil {
-		left := *r.MaxPromptTokens - used.PromptTokens
-		if left <= fixed {
-			return nil, &runIncomplete{apitype.IncompleteMaxPromptTokens}
-		}
-		b.MaxPromptTokens = left
+	b, maxOut, err := promptBudget(r, window, fixed, x.e.calib.Ratio(r.Model)*1.1)
+	if err != nil {
+		return nil, err
 	}
 	strategy := truncate.Strategy{Type: truncate.Auto}
 	if ts := r.TruncationStrategy; ts != nil && ts.Type == apitype.TruncationLastMessages && ts.LastMessages != nil {
@@ -127,13 +103,65 @@ func (x *runner) prompt() (*llm.Request, error) {
 		x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "prompt truncated to fit the context", x.ids(slog.Int("dropped", max(left, 0)),
 			slog.Int("shortened", res.Shortened), slog.Int("kept", len(res.Kept)), slog.Int("estimated_tokens", x.estimate), slog.Int("window", window))...)
 	}
+	return promptRequest(r, system, msgs, x.nudges, tools, window, maxOut), nil
+}
+
+// fixedTokens is what every prompt of the run spends before its messages:
+// the system message, the tool definitions and the corrective messages.
+func fixedTokens(enc *truncate.Encoding, system string, tools []llm.Tool, nudges []string) int {
+	fixed := enc.CountMessage(system, 0)
+	for _, t := range tools {
+		fixed += enc.Count(t.Name) + enc.Count(t.Description) + enc.Count(string(t.Parameters)) + 8
+	}
+	for _, n := range nudges {
+		fixed += enc.CountMessage(n, 0)
+	}
+	return fixed
+}
+
+// promptBudget is the budget the run's messages are fitted into, and the
+// completion tokens the call may use (0: the backend's default), from the
+// run's limits and usage so far, the context window, the fixed part of the
+// prompt and scale (how much larger the model counts than tiktoken). It
+// ends the run incomplete when a limit is already spent.
+func promptBudget(r *apitype.Run, window, fixed int, scale float64) (truncate.Budget, int, error) {
+	used := apitype.Usage{}
+	if r.Usage != nil {
+		used = *r.Usage
+	}
+	maxOut := 0
+	if r.MaxCompletionTokens != nil {
+		maxOut = *r.MaxCompletionTokens - used.CompletionTokens
+		if maxOut <= 0 {
+			return truncate.Budget{}, 0, &runIncomplete{apitype.IncompleteMaxCompletionTokens}
+		}
+	}
+	reserve := maxOut
+	if reserve == 0 {
+		reserve = min(1024, window/4)
+	}
+	b := truncate.Budget{ContextWindow: int(float64(window) / scale), ReservedOutput: int(float64(reserve) / scale), Fixed: fixed}
+	if r.MaxPromptTokens != nil {
+		left := *r.MaxPromptTokens - used.PromptTokens
+		if left <= fixed {
+			return truncate.Budget{}, 0, &runIncomplete{apitype.IncompleteMaxPromptTokens}
+		}
+		b.MaxPromptTokens = left
+	}
+	return b, maxOut, nil
+}
+
+// promptRequest is the model request for the run: system, the fitted
+// messages, the corrective messages last; tools, tool_choice and
+// response_format mapped from the run's.
+func promptRequest(r *apitype.Run, system string, msgs []llm.Message, nudges []string, tools []llm.Tool, window, maxOut int) *llm.Request {
 	req := &llm.Request{Model: r.Model, ParallelToolCalls: r.ParallelToolCalls, Temperature: r.Temperature, TopP: r.TopP,
 		ContextWindow: window, MaxOutputTokens: maxOut}
 	if system != "" {
 		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: system})
 	}
 	req.Messages = append(req.Messages, msgs...)
-	for _, n := range x.nudges {
+	for _, n := range nudges {
 		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleSystem, Content: n})
 	}
 	req.Tools = tools
@@ -158,7 +186,7 @@ func (x *runner) prompt() (*llm.Request, error) {
 			req.ResponseFormat = &llm.ResponseFormat{Type: llm.FormatJSONSchema, Name: f.JSONSchema.Name, Schema: f.JSONSchema.Schema}
 		}
 	}
-	return req, nil
+	return req
 }
 
 func (x *runner) tools() []llm.Tool {
@@ -361,7 +389,7 @@ func decodeDataURL(u string) ([]byte, error) {
 			b, err = base64.RawStdEncoding.DecodeString(data)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("data: URL is not valid base64: %v", err)
+			return nil, fmt.Errorf("data: URL is not valid base64: %w", err)
 		}
 		return b, nil
 	}

@@ -2,10 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
 	"slices"
+	"sync/atomic"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/store"
@@ -34,7 +36,13 @@ func (s *Runs) CreateAndWait(ctx context.Context, threadID string, p apitype.Run
 	})
 }
 
-// CreateStream starts a run and streams its events.
+// CreateStream starts a run and streams its events, from thread.run.created
+// to the one that ends the run or asks for tool outputs.
+//
+// The stream is lazy and single use, like every *Stream method: the run is
+// created when the first range over it begins (so a stream never ranged
+// over creates nothing), and ranging again yields ErrStreamUsed. Breaking
+// out of the loop stops the stream, not the run; Cancel stops the run.
 func (s *Runs) CreateStream(ctx context.Context, threadID string, p apitype.RunCreateParams) iter.Seq2[apitype.Event, error] {
 	id := s.e.newID(store.PrefixRun)
 	return s.e.stream(ctx, id, func() error {
@@ -360,6 +368,11 @@ func (s *Runs) List(ctx context.Context, threadID string, p apitype.ListParams) 
 	return &page, err
 }
 
+// All iterates over every run of a thread from p's position, page by page.
+func (s *Runs) All(ctx context.Context, threadID string, p apitype.ListParams) iter.Seq2[apitype.Run, error] {
+	return paginate(p, func(p apitype.ListParams) (*apitype.Page[apitype.Run], error) { return s.List(ctx, threadID, p) })
+}
+
 // Wait returns when the run needs action or is over, without polling.
 func (s *Runs) Wait(ctx context.Context, threadID, runID string) (*apitype.Run, error) {
 	return s.e.waitFor(ctx, runID, func() (string, error) { return threadID, nil })
@@ -449,6 +462,15 @@ func (s *Steps) List(ctx context.Context, threadID, runID string, p apitype.Step
 	return &page, nil
 }
 
+// All iterates over every step of a run from p's position, page by page.
+func (s *Steps) All(ctx context.Context, threadID, runID string, p apitype.StepListParams) iter.Seq2[apitype.RunStep, error] {
+	return paginate(p.ListParams, func(lp apitype.ListParams) (*apitype.Page[apitype.RunStep], error) {
+		q := p
+		q.ListParams = lp
+		return s.List(ctx, threadID, runID, q)
+	})
+}
+
 // Retrieve reads one step.
 func (s *Steps) Retrieve(ctx context.Context, threadID, runID, stepID string, include []string) (*apitype.RunStep, error) {
 	if err := checkInclude(include); err != nil {
@@ -512,10 +534,21 @@ func (e *Engine) waitFor(ctx context.Context, runID string, start func() (string
 	return r, nil
 }
 
+// ErrStreamUsed is what a stream yields when it is ranged over a second
+// time: each *Stream call starts its work once.
+var ErrStreamUsed = errors.New("engine: this stream was already iterated; call the *Stream method again for a new one")
+
 // stream subscribes to a run, runs start, and yields events until the run
 // needs action or is over. Breaking out of the loop leaves the run going.
+// Nothing happens until the first range; a second range yields
+// ErrStreamUsed instead of starting the work again.
 func (e *Engine) stream(ctx context.Context, runID string, start func() error) iter.Seq2[apitype.Event, error] {
+	var used atomic.Bool
 	return func(yield func(apitype.Event, error) bool) {
+		if used.Swap(true) {
+			yield(apitype.Event{}, ErrStreamUsed)
+			return
+		}
 		sb := e.bus.subscribe(runID)
 		defer e.bus.unsubscribe(runID, sb)
 		if err := start(); err != nil {

@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"path/filepath"
-	"time"
 
 	"context"
 	"github.com/hearth-go/hearth/engine"
@@ -134,7 +133,7 @@ func TestResponseFormatJSONSchemaRetry(t *testing.T) {
 // A run in progress at every restart is resumed three times, then ended
 // with a last_error, so a reply that brings the process down cannot loop.
 func TestResumeLimit(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "h.db")
 	open := func(m *scripted.Model) *engine.Engine {
 		e, err := engine.Open(ctx, engine.Config{Path: path, Model: m, NoSync: true})
@@ -167,9 +166,9 @@ func TestResumeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inModel := func() {
-		for len(m.Requests()) == 0 { // the run is in progress, in the model call
-			time.Sleep(time.Millisecond)
+	inModel := func() { // the run is in progress, in the model call
+		if err := m.WaitRequests(ctx, 1); err != nil {
+			t.Fatal(err)
 		}
 	}
 	// Clean restarts (hearth serve stopped and started) resume the run
@@ -197,10 +196,8 @@ func TestResumeLimit(t *testing.T) {
 		if restart < 3 {
 			continue
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for got.Status != apitype.RunFailed && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-			got, _ = e.Runs.Retrieve(ctx, th.ID, r.ID)
+		if got, err = e.Runs.Wait(ctx, th.ID, r.ID); err != nil {
+			t.Fatal(err)
 		}
 		if got.Status != apitype.RunFailed || !strings.Contains(got.LastError.Message, "restarted 3 times") {
 			t.Fatalf("after %d crashes: %+v %+v", restart+1, got, got.LastError)

@@ -621,7 +621,7 @@ func (s *VectorStores) Reindex(ctx context.Context, vsID string) (*apitype.Vecto
 		return nil, apitype.InvalidState("this engine's file index cannot re-index")
 	}
 	if err := r.Reindex(ctx, vsID); err != nil {
-		return nil, apitype.ServerError("re-index vector store %s: %v", vsID, err)
+		return nil, serverError(err, "re-index vector store %s", vsID)
 	}
 	return s.Retrieve(ctx, vsID)
 }
@@ -639,7 +639,7 @@ func (s *VectorStores) Wait(ctx context.Context, vsID string) (*apitype.VectorSt
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-s.e.ctx.Done():
-			return nil, errEngineClosed
+			return nil, ErrClosed
 		}
 	}
 }
@@ -835,4 +835,24 @@ func (e *Engine) resumeIngestion(ctx context.Context) error {
 	}
 	e.ingestLater(files...)
 	return nil
+}
+
+// AllFiles iterates over every file of a vector store from p's position,
+// page by page.
+func (s *VectorStores) AllFiles(ctx context.Context, vsID string, p apitype.VectorStoreFileListParams) iter.Seq2[apitype.VectorStoreFile, error] {
+	return paginate(p.ListParams, func(lp apitype.ListParams) (*apitype.Page[apitype.VectorStoreFile], error) {
+		q := p
+		q.ListParams = lp
+		return s.ListFiles(ctx, vsID, q)
+	})
+}
+
+// AllBatchFiles iterates over every file of a file batch from p's
+// position, page by page.
+func (s *VectorStores) AllBatchFiles(ctx context.Context, vsID, batchID string, p apitype.VectorStoreFileListParams) iter.Seq2[apitype.VectorStoreFile, error] {
+	return paginate(p.ListParams, func(lp apitype.ListParams) (*apitype.Page[apitype.VectorStoreFile], error) {
+		q := p
+		q.ListParams = lp
+		return s.ListBatchFiles(ctx, vsID, batchID, q)
+	})
 }

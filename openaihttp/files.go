@@ -228,17 +228,14 @@ func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request) (any, error
 			}
 			if purpose != "" {
 				// Purpose known: stream straight to the service.
-				return h.opts.Files.Create(r.Context(), &partReader{part, h.opts.MaxUploadBytes}, apitype.FileCreateParams{Filename: filename, Purpose: purpose})
+				return h.opts.Files.Create(r.Context(), &partReader{r.Context(), part, h.opts.MaxUploadBytes}, apitype.FileCreateParams{Filename: filename, Purpose: purpose})
 			}
 			spool, err = os.CreateTemp("", "hearth-upload-*")
 			if err != nil {
 				return nil, err
 			}
-			if _, err := io.Copy(spool, ctxReader{r.Context(), part}); err != nil {
-				if ctxErr := r.Context().Err(); ctxErr != nil {
-					return nil, ctxErr
-				}
-				return nil, multipartErr(err, h.opts.MaxUploadBytes)
+			if _, err := io.Copy(spool, &partReader{r.Context(), part, h.opts.MaxUploadBytes}); err != nil {
+				return nil, err // the context's error, or already the API's (413, 400)
 			}
 		default:
 			// Unknown fields are ignored, as in JSON bodies.
@@ -259,14 +256,19 @@ func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request) (any, error
 	return h.opts.Files.Create(r.Context(), spool, apitype.FileCreateParams{Filename: filename, Purpose: purpose})
 }
 
-// partReader turns the body limit error into the 413 envelope when the
-// service reads past it.
+// partReader reads a multipart part, stopping when the request's context
+// (its timeout) is done, and turns the body limit error into the 413
+// envelope when the reader goes past it.
 type partReader struct {
+	ctx   context.Context
 	r     io.Reader
 	limit int64
 }
 
 func (p *partReader) Read(b []byte) (int, error) {
+	if err := p.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := p.r.Read(b)
 	if err != nil && !errors.Is(err, io.EOF) {
 		err = multipartErr(err, p.limit)
@@ -296,17 +298,4 @@ func (h *Handler) fileContent(w http.ResponseWriter, r *http.Request) (any, erro
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(w, rc)
 	return nil, nil
-}
-
-// ctxReader stops a copy when the request's context (its timeout) is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

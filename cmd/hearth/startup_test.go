@@ -4,29 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/ollama/ollamatest"
 )
-
-type records struct {
-	mu   sync.Mutex
-	recs []map[string]string
-}
-
-func (h *records) Enabled(context.Context, slog.Level) bool { return true }
-func (h *records) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *records) WithGroup(string) slog.Handler            { return h }
-func (h *records) Handle(_ context.Context, r slog.Record) error {
-	m := map[string]string{"msg": r.Message, "level": r.Level.String()}
-	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
-	h.mu.Lock()
-	h.recs = append(h.recs, m)
-	h.mu.Unlock()
-	return nil
-}
 
 // The startup check lists the backend's models and warns, with the pull
 // command, of a default model or alias target the backend lacks; models it
@@ -47,11 +30,11 @@ func TestStartupCheckModels(t *testing.T) {
 		{"gpt-4o", map[string]string{"gpt-4o": "llama3.2"}, nil}, // the default is an alias: its target counts
 		{"mistral", map[string]string{"gpt-4o": "phi4"}, []string{"default model:mistral", "model alias target:phi4"}},
 	} {
-		logs := &records{}
+		logs := &hearthtest.Logs{}
 		startupCheck(context.Background(), slog.New(logs), c, "ollama", tc.def, tc.aliases)
 		var answered bool
 		var missing []string
-		for _, r := range logs.recs {
+		for _, r := range logs.Records() {
 			switch {
 			case r["msg"] == "model backend answered":
 				answered = r["models"] == "llama3.2:latest,qwen3:4b"
@@ -64,7 +47,7 @@ func TestStartupCheckModels(t *testing.T) {
 			}
 		}
 		if !answered || len(missing) != len(tc.missing) {
-			t.Fatalf("%s: answered %v, missing %v, want %v: %v", tc.def, answered, missing, tc.missing, logs.recs)
+			t.Fatalf("%s: answered %v, missing %v, want %v: %v", tc.def, answered, missing, tc.missing, logs.Records())
 		}
 		for i := range missing {
 			if missing[i] != tc.missing[i] {

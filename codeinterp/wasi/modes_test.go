@@ -73,9 +73,19 @@ func TestClosedAndCancelled(t *testing.T) {
 	ctx := context.Background()
 	sess, _ := w.Session(ctx, "c")
 	mustExec(t, sess, "x = 1")
-	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	// Signals, not sleeps: each interruption lands once the interpreter has
+	// the code, so neither passes by refusing an exec that never started.
+	running := make(chan string, 8)
+	w.mu.Lock()
+	w.runningSignal = running
+	w.mu.Unlock()
+	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if _, err := sess.Exec(cctx, "while True: pass"); !errors.Is(err, context.DeadlineExceeded) {
+	go func() {
+		<-running
+		cancel()
+	}()
+	if _, err := sess.Exec(cctx, "while True: pass"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled exec: %v", err)
 	}
 	if r := mustExec(t, sess, "print(globals().get('x'))"); r.Stdout != "None\n" || !r.Restarted {
@@ -84,16 +94,17 @@ func TestClosedAndCancelled(t *testing.T) {
 	// Closing interrupts a running exec instead of waiting for its timeout.
 	busy, _ := w.Session(ctx, "busy")
 	mustExec(t, busy, "pass")
+	<-running // mustExec's own, twice: the restart after the cancel and this one
+	<-running
 	done := make(chan error, 1)
 	go func() {
 		_, err := busy.Exec(ctx, "while True: pass")
 		done <- err
 	}()
-	time.Sleep(200 * time.Millisecond)
-	start := time.Now()
+	<-running
 	w.Close()
-	if err := <-done; !errors.Is(err, codeinterp.ErrClosed) || time.Since(start) > 10*time.Second {
-		t.Fatalf("exec interrupted by Close: %v after %v", err, time.Since(start))
+	if err := <-done; !errors.Is(err, codeinterp.ErrClosed) {
+		t.Fatalf("exec interrupted by Close: %v", err)
 	}
 	if _, err := sess.Exec(ctx, "print(1)"); !errors.Is(err, codeinterp.ErrClosed) {
 		t.Fatalf("exec after Close: %v", err)

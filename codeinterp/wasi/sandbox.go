@@ -46,6 +46,9 @@ type Sandbox struct {
 	// busySignal, set only by tests, receives a session's id once its exec
 	// has marked it busy: tests wait on it instead of polling.
 	busySignal chan string
+	// runningSignal, set only by tests, receives a session's id once its
+	// exec has handed the code to the interpreter and waits for the result.
+	runningSignal chan string
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -574,6 +577,12 @@ func (s *wasiSession) Exec(ctx context.Context, code string) (*codeinterp.Result
 		s.stopProc("crashed")
 		res.Error = "[sandbox: the interpreter had stopped; run the code again]"
 		return res, nil
+	}
+	s.w.mu.Lock()
+	running := s.w.runningSignal
+	s.w.mu.Unlock()
+	if running != nil {
+		running <- s.id
 	}
 	timer := time.NewTimer(s.w.cfg.ExecTimeout)
 	defer timer.Stop()

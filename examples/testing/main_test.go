@@ -2,24 +2,22 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
 
 // TestBotFilesTicket runs the bot against the scripted model: no network,
-// no model, a real database in a temporary directory.
+// no model, a real database in a temporary directory. hearthtest.Open
+// closes the engine when the test ends and fails the test if Hearth left a
+// goroutine running.
 func TestBotFilesTicket(t *testing.T) {
 	ctx := context.Background()
 	model := scripted.New(script()...)
-	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(t.TempDir(), "hearth.db"), Model: model})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := hearthtest.Open(t, model)
 	bot, err := NewBot(ctx, e, "test-model")
 	if err != nil {
 		t.Fatal(err)
@@ -41,5 +39,24 @@ func TestBotFilesTicket(t *testing.T) {
 	}
 	if got := scripted.LastUser(&req); got != "The export button crashes the app." {
 		t.Fatalf("last user message = %q", got)
+	}
+}
+
+// TestBotStreamsAnswer checks what a user of the app would see streamed,
+// with hearthtest collecting the events.
+func TestBotStreamsAnswer(t *testing.T) {
+	ctx := context.Background()
+	e := hearthtest.Open(t, scripted.New(scripted.Turn{Text: "Have you tried turning it off and on again?"}))
+	bot, err := NewBot(ctx, e, "test-model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := hearthtest.CollectEvents(t, e.Runs.CreateThreadAndRunStream(ctx, apitype.ThreadAndRunCreateParams{AssistantID: bot.asst.ID,
+		Thread: &apitype.ThreadCreateParams{Messages: []apitype.MessageCreateParams{{Role: apitype.RoleUser, Content: apitype.TextInput("My screen is black.")}}}}))
+	if got := evs.Text(); got != "Have you tried turning it off and on again?" {
+		t.Fatalf("streamed %q", got)
+	}
+	if r := evs.Run(); r == nil || r.Status != apitype.RunCompleted {
+		t.Fatalf("the stream ended with %v", evs.Last().Event)
 	}
 }

@@ -1,7 +1,6 @@
 package ollama_test
 
 import (
-	"context"
 	"log/slog"
 	"strings"
 	"sync"
@@ -9,27 +8,11 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/ollama/ollamatest"
 )
-
-type records struct {
-	mu   sync.Mutex
-	recs []map[string]string
-}
-
-func (h *records) Enabled(context.Context, slog.Level) bool { return true }
-func (h *records) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *records) WithGroup(string) slog.Handler            { return h }
-func (h *records) Handle(_ context.Context, r slog.Record) error {
-	m := map[string]string{"msg": r.Message, "level": r.Level.String()}
-	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
-	h.mu.Lock()
-	h.recs = append(h.recs, m)
-	h.mu.Unlock()
-	return nil
-}
 
 // A chat the server fails once is retried, and the retry is logged as a
 // warning with its reason, the model, the attempt and the wait.
@@ -44,7 +27,7 @@ func TestChatRetryLogged(t *testing.T) {
 		}
 		return ollamatest.Reply{Text: "fine"}
 	}))
-	logs := &records{}
+	logs := &hearthtest.Logs{}
 	c := newClient(t, srv, func(c *ollama.Config) { c.Retries = 2; c.Logger = slog.New(logs) })
 	chunks, err := collect(t, c, &llm.Request{Model: "llama3.2", Messages: []llm.Message{user("hi")}})
 	var text strings.Builder
@@ -55,7 +38,7 @@ func TestChatRetryLogged(t *testing.T) {
 		t.Fatalf("%q %v", text.String(), err)
 	}
 	var retries []map[string]string
-	for _, r := range logs.recs {
+	for _, r := range logs.Records() {
 		if r["msg"] == "ollama: retrying chat" {
 			retries = append(retries, r)
 		}

@@ -55,3 +55,34 @@ func ExampleEcho() {
 	fmt.Println()
 	// Output: You said: hello
 }
+
+// A held turn pauses mid-reply until the test releases it: the test acts
+// while the model call is in flight (here it only reads the text so far),
+// with no sleep.
+func ExampleHold() {
+	h := scripted.NewHold()
+	m := scripted.New(scripted.Turn{Text: "Thinking it over… done.", Pieces: 1, Hold: h})
+	done := make(chan string)
+	go func() {
+		text := ""
+		for chunk, err := range m.Chat(context.Background(), &llm.Request{}) {
+			if err != nil {
+				panic(err)
+			}
+			text += chunk.Text
+		}
+		done <- text
+	}()
+	if err := m.WaitRequests(context.Background(), 1); err != nil {
+		panic(err)
+	}
+	if err := h.Wait(context.Background()); err != nil {
+		panic(err)
+	}
+	fmt.Println("in flight")
+	h.Release()
+	fmt.Println(<-done)
+	// Output:
+	// in flight
+	// Thinking it over… done.
+}

@@ -47,6 +47,10 @@ type Turn struct {
 	Delay, ChunkDelay time.Duration
 	// Block waits until the request's context is cancelled, after the text.
 	Block bool
+	// Hold, when set, pauses the turn after its text until the test calls
+	// Hold.Release (or the request's context ends): the test knows the call
+	// is in flight, with its text consumed, when Hold.Wait returns.
+	Hold *Hold
 	// Usage is reported on the last chunk; when nil the model estimates
 	// prompt tokens as characters/4 and completion tokens as pieces sent.
 	Usage *llm.Usage
@@ -61,6 +65,7 @@ type Model struct {
 	turns    []Turn
 	requests []llm.Request // the newest KeepRequests (or every one with RecordAll)
 	received int           // requests ever received
+	arrived  chan struct{} // closed and replaced at every request (WaitRequests)
 	// Fallback answers requests when no turn matches (e.g. an echo); nil means
 	// ErrScriptExhausted.
 	Fallback func(*llm.Request) Turn
@@ -112,6 +117,29 @@ func (m *Model) Received() int {
 	return m.received
 }
 
+// WaitRequests waits until the model has received at least n requests, or
+// ctx ends: a test synchronises on the model call being in flight this way
+// rather than sleeping.
+func (m *Model) WaitRequests(ctx context.Context, n int) error {
+	for {
+		m.mu.Lock()
+		if m.received >= n {
+			m.mu.Unlock()
+			return nil
+		}
+		if m.arrived == nil {
+			m.arrived = make(chan struct{})
+		}
+		arrived, got := m.arrived, m.received
+		m.mu.Unlock()
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			return fmt.Errorf("scripted: %d requests received, waiting for %d: %w", got, n, context.Cause(ctx))
+		}
+	}
+}
+
 func (m *Model) keep() int {
 	switch {
 	case m.RecordAll:
@@ -133,6 +161,10 @@ func (m *Model) next(req *llm.Request) (Turn, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.received++
+	if m.arrived != nil {
+		close(m.arrived)
+		m.arrived = nil
+	}
 	if keep := m.keep(); keep >= 0 {
 		m.requests = append(m.requests, cloneRequest(req))
 	}
@@ -191,6 +223,15 @@ func (m *Model) Chat(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk,
 				return
 			}
 		}
+		if t.Hold != nil {
+			t.Hold.reach()
+			select {
+			case <-t.Hold.released:
+			case <-ctx.Done():
+				yield(llm.Chunk{}, ctx.Err())
+				return
+			}
+		}
 		if t.Block {
 			<-ctx.Done()
 			yield(llm.Chunk{}, ctx.Err())
@@ -234,6 +275,38 @@ func (m *Model) Chat(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk,
 		emit(last)
 	}
 }
+
+// Hold pauses a turn (Turn.Hold) until it is released, so a test can act
+// while a model call is in flight — cancel it, crash, read the run — and
+// then let it finish. Make one with NewHold; a Hold serves one turn.
+type Hold struct {
+	reached, released  chan struct{}
+	reachOnce, relOnce sync.Once
+}
+
+// NewHold returns a Hold not yet reached nor released.
+func NewHold() *Hold {
+	return &Hold{reached: make(chan struct{}), released: make(chan struct{})}
+}
+
+// Reached is closed when the turn has streamed its text and pauses.
+func (h *Hold) Reached() <-chan struct{} { return h.reached }
+
+// Wait waits until the turn reaches the hold, or ctx ends.
+func (h *Hold) Wait(ctx context.Context) error {
+	select {
+	case <-h.reached:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("scripted: the held turn was not reached: %w", context.Cause(ctx))
+	}
+}
+
+// Release lets the held turn go on; it may be called before the turn is
+// reached, and more than once.
+func (h *Hold) Release() { h.relOnce.Do(func() { close(h.released) }) }
+
+func (h *Hold) reach() { h.reachOnce.Do(func() { close(h.reached) }) }
 
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

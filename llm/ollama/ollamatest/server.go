@@ -1,6 +1,7 @@
 package ollamatest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -148,6 +149,7 @@ type Server struct {
 	queue    []Reply
 	handler  func(*api.ChatRequest) Reply
 	requests []api.ChatRequest
+	arrived  chan struct{} // closed and replaced at every chat request (WaitRequests)
 	embeds   []api.EmbedRequest
 	hits     map[string]int
 	ids      uint64
@@ -223,6 +225,37 @@ func (s *Server) Requests() []api.ChatRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]api.ChatRequest(nil), s.requests...)
+}
+
+// WaitRequests waits until the server has received at least n chat
+// requests, or ctx ends: tests wait on it for a call to be in flight.
+func (s *Server) WaitRequests(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		if len(s.requests) >= n {
+			s.mu.Unlock()
+			return nil
+		}
+		if s.arrived == nil {
+			s.arrived = make(chan struct{})
+		}
+		arrived, got := s.arrived, len(s.requests)
+		s.mu.Unlock()
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			return fmt.Errorf("ollamatest: %d chat requests received, waiting for %d: %w", got, n, context.Cause(ctx))
+		}
+	}
+}
+
+// received records a chat request; s.mu is held.
+func (s *Server) received(req api.ChatRequest) {
+	s.requests = append(s.requests, req)
+	if s.arrived != nil {
+		close(s.arrived)
+		s.arrived = nil
+	}
 }
 
 // EmbedRequests returns the /api/embed requests received so far.
@@ -422,7 +455,7 @@ func fnv64(s string) uint64 {
 
 func (s *Server) next(req *api.ChatRequest) Reply {
 	s.mu.Lock()
-	s.requests = append(s.requests, *req)
+	s.received(*req)
 	if len(s.queue) > 0 {
 		r := s.queue[0]
 		s.queue = s.queue[1:]
@@ -447,7 +480,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	m, ok := s.model(req.Model)
 	if !ok {
 		s.mu.Lock()
-		s.requests = append(s.requests, req)
+		s.received(req)
 		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, fmt.Sprintf("model '%s' not found", req.Model))
 		return

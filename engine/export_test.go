@@ -1,0 +1,15 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/hearth-go/hearth/apitype"
+)
+
+// WatchRun subscribes to a run's events as they are published, without
+// reading the run (a read would expire an overdue run itself): tests that
+// check the background expirer wait on it.
+func WatchRun(e *Engine, runID string) (next func(context.Context) (apitype.Event, error), stop func()) {
+	sb := e.bus.subscribe(runID)
+	return sb.next, func() { e.bus.unsubscribe(runID, sb) }
+}
