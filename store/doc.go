@@ -6,4 +6,15 @@
 // acknowledged write is durable; Backup copies the file online, Compact
 // gives deleted space back without closing it (CompactFile offline), and
 // Open refuses a file another process holds after Options.LockTimeout.
+//
+// # Stability
+//
+// Applications use Hearth through package engine; store is the layer under
+// it and its API is not stable. In particular the escape hatches to bbolt
+// (Store.DB, Store.Bolt and Bolt, Tx.Bolt, Wrap), the lending scans
+// (Tx.ScanMessages, Tx.MessageTokens) and the on-disk layout exist for
+// Hearth's own packages, benchmarks and migrations: they will change when
+// the store gains a second driver (Postgres), and such changes are not
+// considered breaking for Hearth's versioning, as river treats its
+// riverdriver package. The binary message codec is unexported.
 package store

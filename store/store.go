@@ -291,12 +291,14 @@ func (s *Store) Size() int64 {
 // DB exposes the bbolt handle of the file open now, for statistics and
 // tests. Compact replaces it (and closes this one once its reads end):
 // capability packages that keep their own buckets use Bolt instead.
+// Unstable: see the package doc.
 func (s *Store) DB() *bolt.DB { return s.h.Load().db }
 
 // Bolt is the database as capability packages that keep their own buckets
 // (file search vectors) use it: View and Update on whichever file the store
 // has open, so they go on working across Compact. They must not touch
-// Hearth's buckets, and a View must not call Update.
+// Hearth's buckets, and a View must not call Update. Unstable: see the
+// package doc.
 type Bolt struct{ s *Store }
 
 // Bolt returns the store's Bolt.

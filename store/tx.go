@@ -106,6 +106,7 @@ func (t *Tx) appending(b *bolt.Bucket) *bolt.Bucket {
 }
 
 // Bolt exposes the underlying transaction to capability packages.
+// Unstable: see the package doc.
 func (t *Tx) Bolt() *bolt.Tx { return t.tx }
 
 func getJSON[T any](b *bolt.Bucket, id, kind string) (*T, error) {
@@ -1002,7 +1003,7 @@ func (t *Tx) ListFileBatchesOf(vsID, fileID string) ([]string, error) {
 }
 
 // Wrap gives a migration (which runs on a raw bbolt transaction) the typed
-// accessors.
+// accessors. Unstable: see the package doc.
 func Wrap(btx *bolt.Tx) *Tx { return &Tx{tx: btx} }
 
 // EachThread calls fn with every thread's id.
