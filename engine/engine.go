@@ -72,6 +72,16 @@ type Config struct {
 	// ExpiryInterval is how often the background expirer looks for overdue
 	// runs. Default 1s. Reads also expire overdue runs.
 	ExpiryInterval time.Duration
+	// AutoCompactInterval is how often the engine checks whether the file
+	// is mostly free pages: when at least half of it and at least
+	// AutoCompactMinFreeBytes are free, it compacts the store online
+	// (store.Store.Compact; writes wait for the copy, reads go on), so a
+	// long-running process gives deleted space back and its commits stay as
+	// light as in a compacted file. Default 10 minutes; negative: never.
+	AutoCompactInterval time.Duration
+	// AutoCompactMinFreeBytes is the free space below which the check does
+	// nothing. Default 64 MiB.
+	AutoCompactMinFreeBytes int64
 	// ContextWindow is the prompt budget in tokens when the backend does not
 	// report one (llm.ContextWindower). Default 8192.
 	ContextWindow int
@@ -132,6 +142,7 @@ func (c *Config) validate() error {
 		{"MaxConcurrentRuns", int64(c.MaxConcurrentRuns)}, {"MaxConcurrentIngest", int64(c.MaxConcurrentIngest)},
 		{"RunTimeout", int64(c.RunTimeout)}, {"ExpiryInterval", int64(c.ExpiryInterval)},
 		{"ContextWindow", int64(c.ContextWindow)}, {"MaxFileBytes", c.MaxFileBytes},
+		{"AutoCompactMinFreeBytes", c.AutoCompactMinFreeBytes},
 		{"MaxCodeOutputFiles", int64(c.MaxCodeOutputFiles)}, {"MaxCodeOutputBytes", c.MaxCodeOutputBytes},
 		{"MaxThreadCodeOutputFiles", int64(c.MaxThreadCodeOutputFiles)}, {"MaxThreadCodeOutputBytes", c.MaxThreadCodeOutputBytes},
 		{"LockTimeout", int64(c.LockTimeout)},
@@ -167,6 +178,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.ExpiryInterval == 0 {
 		c.ExpiryInterval = time.Second
+	}
+	if c.AutoCompactInterval == 0 {
+		c.AutoCompactInterval = 10 * time.Minute
+	}
+	if c.AutoCompactMinFreeBytes == 0 {
+		c.AutoCompactMinFreeBytes = 64 << 20
 	}
 	if c.ContextWindow == 0 {
 		c.ContextWindow = 8192
@@ -313,6 +330,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.wg.Add(1)
 	go e.expirer()
+	if cfg.AutoCompactInterval > 0 {
+		e.wg.Add(1)
+		go e.compacter()
+	}
 	return e, nil
 }
 

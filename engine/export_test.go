@@ -13,3 +13,6 @@ func WatchRun(e *Engine, runID string) (next func(context.Context) (apitype.Even
 	sb := e.bus.subscribe(runID)
 	return sb.next, func() { e.bus.unsubscribe(runID, sb) }
 }
+
+// CompactIfFree runs one check of the auto-compacter.
+func CompactIfFree(e *Engine, ctx context.Context) { e.compactIfFree(ctx) }

@@ -279,6 +279,19 @@ func (s *Store) Close() error {
 // Path is the database file's path.
 func (s *Store) Path() string { return s.path }
 
+// FreeBytes is how much of the file is free pages (deleted data, and pages
+// of commits no read holds any more), which Compact would give back.
+func (s *Store) FreeBytes() int64 {
+	h := s.acquire()
+	defer s.release(h)
+	st := h.db.Stats()
+	var page int64
+	// Info reads the mapping, which a growing write remaps: inside a read
+	// transaction it stays put.
+	_ = h.db.View(func(tx *bolt.Tx) error { page = int64(tx.DB().Info().PageSize); return nil })
+	return int64(st.FreePageN+st.PendingPageN) * page
+}
+
 // Size is the database file's size in bytes.
 func (s *Store) Size() int64 {
 	var n int64
