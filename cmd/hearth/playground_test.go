@@ -113,7 +113,7 @@ func TestPlaygroundBrowser(t *testing.T) {
 		t.Helper()
 		// Read once the test has waited for its signal: no query that waits.
 		q, _ := json.Marshal(sel)
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(` + string(q) + `).textContent`))
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(`+string(q)+`).textContent`))
 		if err != nil {
 			t.Fatalf("text of %s: %v", sel, err)
 		}
