@@ -145,7 +145,7 @@ type pipeWriter struct {
 	ready  chan struct{}
 }
 
-func (w *pipeWriter) Header() http.Header { return w.header }
+func (w *pipeWriter) Header() http.Header  { return w.header }
 func (w *pipeWriter) WriteHeader(code int) { w.writeHeader(code) }
 func (w *pipeWriter) writeHeader(code int) {
 	w.once.Do(func() { w.status = code; close(w.ready) })

@@ -46,7 +46,7 @@ type app struct {
 	stdout, stderr io.Writer
 	// interrupts delivers Ctrl-C to hearth chat (nil: none arrive).
 	interrupts <-chan os.Signal
-	getenv         func(string) string
+	getenv     func(string) string
 	// listening, when set, is told the server's address once it accepts.
 	listening func(addr string)
 	// model, when set, replaces the --model-backend choice (tests).
