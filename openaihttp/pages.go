@@ -56,7 +56,9 @@ func writeRootPage(w http.ResponseWriter) {
 
 // listThreads is GET /v1/threads, a Hearth extension (the hosted API has no
 // thread list; its Playground used an internal one): threads newest first
-// (order=asc for oldest), with limit and after/before like every list.
+// (order=asc for oldest), with limit and after/before like every list. The
+// store keeps no thread index by time, so each page reads every thread in
+// one read transaction: fine for the Playground's and the CLI's lists.
 func (h *Handler) listThreads(w http.ResponseWriter, r *http.Request) (any, error) {
 	p, err := listParams(r)
 	if err != nil {

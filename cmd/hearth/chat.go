@@ -320,7 +320,8 @@ func (s *chatSession) submit(ctx context.Context, r apitype.Run, abandon <-chan 
 				}
 				out = strings.TrimSpace(l)
 			case <-abandon:
-				return nil // the run is being cancelled
+				s.printf("[run cancelled]\n") // turn asks the server to cancel it
+				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}

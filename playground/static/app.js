@@ -304,7 +304,7 @@ views.assistant = async (id) => {
 };
 
 views.threads = async () => {
-  const list = await listAll("/threads?order=desc");
+  const list = (await api("GET", "/threads?order=desc&limit=100")).data; // the newest 100
   main.replaceChildren(el("h1", {}, "Threads"),
     el("p", {}, el("a", { href: "#chat" }, "New chat")),
     list.length === 0 ? el("p", { class: "muted", id: "no-threads" }, "No threads yet.")
@@ -548,6 +548,13 @@ function usage(u) {
   return u ? u.prompt_tokens + " prompt + " + u.completion_tokens + " completion = " + u.total_tokens + " tokens" : "—";
 }
 
+// truncationNote is what the engine left out of a step's prompt, from the
+// hearth.prompt_* metadata it records (undefined when nothing was).
+function truncationNote(md) {
+  const parts = Object.entries(md || {}).filter(([k]) => k.startsWith("hearth.prompt_")).map(([k, v]) => k.slice("hearth.prompt_".length).replace(/_/g, " ") + ": " + v);
+  return parts.length ? el("span", { class: "step-truncation" }, parts.join(", ")) : undefined;
+}
+
 views.run = async (threadID, runID) => {
   const base = "/threads/" + encodeURIComponent(threadID) + "/runs/" + encodeURIComponent(runID);
   const [run, steps] = await Promise.all([api("GET", base), listAll(base + "/steps?order=asc")]);
@@ -570,6 +577,7 @@ views.run = async (threadID, runID) => {
     el("h2", {}, "Steps (" + steps.length + ")"),
     el("div", { id: "run-steps" }, steps.map((s) => el("div", { class: "card step", dataset: { stepId: s.id } },
       kv([["step", s.id], ["type", s.type], ["status", s.status], ["usage", usage(s.usage)],
+        ["truncation", truncationNote(s.metadata)],
         ["last_error", s.last_error ? s.last_error.code + ": " + s.last_error.message : undefined]]),
       s.step_details.type === "tool_calls" ? s.step_details.tool_calls.map(toolView)
         : el("p", { class: "muted" }, "message ", s.step_details.message_creation.message_id),
