@@ -243,6 +243,9 @@ func (c *client) stream(ctx context.Context, path string, body any) iter.Seq2[ss
 			case strings.HasPrefix(line, "event:"):
 				ev.event = strings.TrimSpace(line[len("event:"):])
 			case strings.HasPrefix(line, "data:"):
+				if ev.data != nil { // the lines of one event's data join with newlines
+					ev.data = append(ev.data, '\n')
+				}
 				ev.data = append(ev.data, strings.TrimPrefix(line[len("data:"):], " ")...)
 			case line == "":
 				if ev.event == "done" || string(ev.data) == "[DONE]" {
