@@ -94,8 +94,12 @@ func (s *screen) rest() string {
 func (s *screen) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.buf.String() }
 
 // holdModel is the gated demo, and "hold on" starts an answer that never
-// ends until the run is cancelled.
-type holdModel struct{ gatedModel }
+// ends until the run is cancelled; with stall set, the call then waits for
+// stall to close too, as a slow backend would, so the run stays cancelling.
+type holdModel struct {
+	gatedModel
+	stall chan struct{}
+}
 
 func (h holdModel) Chat(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
 	if scripted.HasToolResult(req) || strings.TrimSpace(scripted.LastUser(req)) != "hold on" {
@@ -104,6 +108,9 @@ func (h holdModel) Chat(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chu
 	return func(yield func(llm.Chunk, error) bool) {
 		if yield(llm.Chunk{Text: "Thinking "}, nil) {
 			<-ctx.Done()
+			if h.stall != nil {
+				<-h.stall
+			}
 			yield(llm.Chunk{}, ctx.Err())
 		}
 	}
@@ -116,7 +123,7 @@ func (h holdModel) Chat(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chu
 // leaving with status 0.
 func TestChatPTY(t *testing.T) {
 	release := make(chan struct{})
-	srv := startServeModel(t, map[string]string{"HEARTH_API_KEYS": "sk-chat"}, holdModel{gatedModel{newDemo(), release}},
+	srv := startServeModel(t, map[string]string{"HEARTH_API_KEYS": "sk-chat"}, holdModel{gatedModel: gatedModel{newDemo(), release}},
 		"--db", filepath.Join(t.TempDir(), "h.db"))
 	fns := filepath.Join(t.TempDir(), "functions.json")
 	if err := os.WriteFile(fns, []byte(`{
@@ -124,35 +131,8 @@ func TestChatPTY(t *testing.T) {
   "get_time": "noon"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "chat", "--server", srv.url, "--functions", fns, "--instructions", "Be brief.")
-	cmd.Env = append(os.Environ(), "HEARTH_TEST_RUN_MAIN=1", "HEARTH_API_KEYS=sk-chat")
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
-	sc := newScreen(tty)
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	send := func(s string) {
-		t.Helper()
-		if _, err := tty.Write([]byte(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	banner := sc.wait(t, "> ")
-	m := regexp.MustCompile(`thread (thread_\w+)`).FindStringSubmatch(banner)
-	if m == nil {
-		t.Fatalf("no thread in the banner:\n%s", banner)
-	}
-	thread := m[1]
+	ch := startChat(t, srv.url, "--functions", fns, "--instructions", "Be brief.")
+	sc, send, thread := ch.sc, ch.send, ch.thread
 
 	// Streaming: the first piece is on the screen while the model holds the rest.
 	send("stream slowly\r")
@@ -192,8 +172,86 @@ func TestChatPTY(t *testing.T) {
 
 	// Ctrl-C at the prompt leaves.
 	send("\x03")
-	if err := <-exited; err != nil {
+	if err := ch.wait(); err != nil {
 		t.Errorf("hearth chat exited with %v; screen:\n%s", err, sc)
+	}
+}
+
+// chatTerm is `hearth chat` running in a pseudo-terminal.
+type chatTerm struct {
+	sc      *screen
+	send    func(string)
+	thread  string
+	exited  chan struct{} // closed when the program has exited, with waitErr set
+	waitErr error
+}
+
+// wait waits for the program to exit and returns how it did.
+func (c *chatTerm) wait() error { <-c.exited; return c.waitErr }
+
+// startChat runs `hearth chat --server url args...` (this test binary as
+// hearth) in a pseudo-terminal and waits for its first prompt.
+func startChat(t *testing.T, url string, args ...string) *chatTerm {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"chat", "--server", url}, args...)...)
+	cmd.Env = append(os.Environ(), "HEARTH_TEST_RUN_MAIN=1", "HEARTH_API_KEYS=sk-chat")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	sc := newScreen(tty)
+	ct := &chatTerm{sc: sc, exited: make(chan struct{})}
+	go func() { ct.waitErr = cmd.Wait(); close(ct.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-ct.exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-ct.exited
+		}
+	})
+	send := func(s string) {
+		t.Helper()
+		if _, err := tty.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	banner := sc.wait(t, "> ")
+	m := regexp.MustCompile(`thread (thread_\w+)`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("no thread in the banner:\n%s", banner)
+	}
+	ct.send, ct.thread = send, m[1]
+	return ct
+}
+
+// TestChatPTYSecondCtrlC: a second Ctrl-C while the run is still being
+// cancelled (the backend is slow to stop) leaves at once; the run is left
+// cancelling on the server, and ends cancelled.
+func TestChatPTYSecondCtrlC(t *testing.T) {
+	stall := make(chan struct{})
+	srv := startServeModel(t, map[string]string{"HEARTH_API_KEYS": "sk-chat"}, holdModel{gatedModel{newDemo(), make(chan struct{})}, stall},
+		"--db", filepath.Join(t.TempDir(), "h.db"))
+	defer close(stall)
+	ch := startChat(t, srv.url)
+	ch.send("hold on\r")
+	ch.sc.wait(t, "Thinking ")
+	ch.send("\x03")
+	ch.sc.wait(t, "cancelling the run")
+	// Two SIGINTs sent together may arrive as one: send the second once
+	// the first was handled.
+	ch.send("\x03")
+	ch.sc.wait(t, "leaving")
+	if err := ch.wait(); err != nil {
+		t.Fatalf("hearth chat exited with %v; screen:\n%s", err, ch.sc)
+	}
+	var runs struct {
+		Data []struct{ Status string } `json:"data"`
+	}
+	getJSONKey(t, srv.url+"/v1/threads/"+ch.thread+"/runs?limit=1", "sk-chat", &runs)
+	if len(runs.Data) != 1 || runs.Data[0].Status != "cancelling" {
+		t.Errorf("the run after leaving: %+v", runs.Data)
 	}
 }
 

@@ -253,6 +253,31 @@ func TestPlaygroundBrowser(t *testing.T) {
 
 	do("threads", chromedp.Navigate(pg+"#threads"), chromedp.WaitVisible(chromedp.CSS("#threads tr[data-id]")))
 	shot(t, ctx, "threads")
+
+	// A listed thread opens with its messages.
+	do("open thread", chromedp.Click(chromedp.CSS("#threads tr[data-id] a")),
+		chromedp.WaitVisible(`//div[contains(@class,"assistant")][contains(., "get_weather returned: sunny, 21 C")]`))
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#chat-log .msg").length`)); err != nil || n != 8 {
+		t.Errorf("reopened thread shows %d messages (%v), want 8", n, err)
+	}
+
+	// Editing keeps the assistant and changes what was edited.
+	do("edit", chromedp.Navigate(pg+"#assistant/"+asstID), chromedp.WaitVisible(chromedp.ID("assistant-form")),
+		chromedp.WaitVisible(chromedp.CSS(".fn")))
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("a-name").value + "|" + document.querySelector(".fn .fn-name").value`)); err != nil || got != "Gardener|get_weather" {
+		t.Errorf("the editor opened with %q (%v)", got, err)
+	}
+	do("save edit", typeIn("#a-name", "Head gardener"), chromedp.Click(chromedp.ID("a-code")),
+		chromedp.Click(chromedp.ID("a-save")), chromedp.WaitVisible(chromedp.CSS("#a-saved[data-id]")))
+	var edited struct {
+		ID    string `json:"id"`
+		Name  string `json:"name"`
+		Tools []any  `json:"tools"`
+	}
+	getJSONKey(t, srv.url+"/v1/assistants/"+asstID, "sk-play", &edited)
+	if edited.Name != "Head gardener" || len(edited.Tools) != 2 {
+		t.Errorf("edited assistant: %+v", edited)
+	}
 }
 
 func attr(t *testing.T, ctx context.Context, sel, name string) string {
