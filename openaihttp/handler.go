@@ -54,6 +54,9 @@ type Options struct {
 	// loopback names and addresses ("*" allows any). Others are refused (403)
 	// against DNS rebinding. With keys, any Host is served.
 	AllowedHosts []string
+	// Playground serves the browser Playground (package playground) at
+	// /playground/, and GET / from a browser links to it.
+	Playground bool
 	// Logger receives one line per request. Default slog.Default().
 	Logger *slog.Logger
 
@@ -151,6 +154,7 @@ func (h *Handler) routes() {
 	route("DELETE /v1/assistants/{assistant_id}", 0, h.deleteAssistant)
 	// Threads.
 	route("POST /v1/threads", jsonLimit, h.createThread)
+	route("GET /v1/threads", 0, h.listThreads) // a Hearth extension: pages.go
 	route("GET /v1/threads/{thread_id}", 0, h.getThread)
 	route("POST /v1/threads/{thread_id}", jsonLimit, h.updateThread)
 	route("DELETE /v1/threads/{thread_id}", 0, h.deleteThread)
@@ -174,6 +178,7 @@ func (h *Handler) routes() {
 	// Files and vector stores: see files.go.
 	h.fileRoutes(route, jsonLimit, upload)
 	h.opsRoutes(route)                   // ops.go
+	h.pageRoutes()                       // pages.go
 	if h.opts.Admin && len(h.keys) > 0 { // the whole database: never keyless
 		h.mux.Handle("GET /admin/backup", h.guard(http.HandlerFunc(h.backup)))
 		h.mux.Handle("POST /admin/compact", h.guard(http.HandlerFunc(h.compact)))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/playground"
 )
 
 // OpsOptions configures the operator's endpoints: GET / (Hearth is
@@ -76,8 +77,15 @@ func (h *Handler) opsRoutes(route func(string, int64, endpoint)) {
 }
 
 func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"object": "hearth", "status": "Hearth is running",
-		"version": h.opts.Ops.Version, "api": "/v1"})
+	if h.opts.Playground && wantsHTML(r) {
+		writeRootPage(w)
+		return
+	}
+	body := map[string]string{"object": "hearth", "status": "Hearth is running", "version": h.opts.Ops.Version, "api": "/v1"}
+	if h.opts.Playground {
+		body["playground"] = playground.Path
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // readiness is /readyz's body: each part's state, "ok" or what is wrong.

@@ -1,7 +1,10 @@
 // Command hearth serves the OpenAI Assistants API (v2) over HTTP from one
-// local bbolt file, and backs that file up while it is in use.
+// local bbolt file (with a browser Playground at /playground/), chats with
+// it in the terminal, and backs that file up while it is in use.
 //
 //	hearth serve  [--db hearth.db] [--addr 127.0.0.1:8080] [--model-backend scripted|ollama] …
+//	hearth chat   [--server URL | --db FILE] [--assistant ID | --model M --tools …] [--thread ID] [--functions FILE]
+//	hearth assistants ls | threads ls | files ls | files upload FILE...   [--json]
 //	hearth backup [--db FILE | --server URL] OUT
 //	hearth version
 //

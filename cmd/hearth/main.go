@@ -18,9 +18,17 @@ import (
 var version = ""
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	stopOn := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if len(os.Args) > 1 && os.Args[1] == "chat" {
+		// chat reads Ctrl-C itself: the first cancels the run, the next leaves.
+		intr := make(chan os.Signal, 4)
+		signal.Notify(intr, os.Interrupt)
+		a.interrupts = intr
+		stopOn = []os.Signal{syscall.SIGTERM}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), stopOn...)
 	defer stop()
-	a := &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	if err := a.run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "hearth:", err)
 		if errors.Is(err, errUsage) {
@@ -34,8 +42,11 @@ var errUsage = errors.New("usage")
 
 // app is the command with its environment, so tests run it in-process.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
-	getenv         func(string) string
+	// interrupts delivers Ctrl-C to hearth chat (nil: none arrive).
+	interrupts <-chan os.Signal
+	getenv     func(string) string
 	// listening, when set, is told the server's address once it accepts.
 	listening func(addr string)
 	// model, when set, replaces the --model-backend choice (tests).
@@ -61,6 +72,10 @@ Usage:
   hearth serve   [flags]        serve /v1 over HTTP (see hearth serve -h)
   hearth backup  [flags] OUT    write a consistent, compacted copy of the database to OUT
   hearth compact [flags] [OUT]  give deleted space back: compact the database (in place, or into OUT)
+  hearth chat    [flags]        chat with an assistant in the terminal (a server's, or --db in-process)
+  hearth assistants ls          list assistants (--json for JSON)
+  hearth threads ls             list threads
+  hearth files upload FILE...   upload files (--vector-store ID adds them to one)
   hearth version                print the version
 `
 
@@ -76,6 +91,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.backup(ctx, args[1:])
 	case "compact":
 		return a.compact(ctx, args[1:])
+	case "chat":
+		return a.chat(ctx, args[1:])
+	case "assistants", "threads", "files":
+		return a.manage(ctx, args[0], args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.stdout, versionLine())
 		return nil

@@ -125,7 +125,7 @@ func startupCheck(ctx context.Context, log *slog.Logger, m llm.Model, backend, d
 	}
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -170,7 +170,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return fmt.Errorf("refusing to serve on %s without API keys", ln.Addr())
 	}
-	h := openaihttp.NewHandler(eng, openaihttp.Options{Keys: keys, Admin: true, Logger: log, AllowedHosts: splitList(c.allowedHosts),
+	h := openaihttp.NewHandler(eng, openaihttp.Options{Keys: keys, Admin: true, Playground: true, Logger: log, AllowedHosts: splitList(c.allowedHosts),
 		Ops: openaihttp.OpsOptions{Models: lister, Aliases: c.aliases, Metrics: obs.Handler(), Version: buildVersion()}})
 	obs.WatchEngine(eng)
 	obs.Gauge("hearth_streams_active", "Event streams open.", func() float64 { return float64(h.ActiveStreams()) })
