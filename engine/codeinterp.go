@@ -174,17 +174,22 @@ func (x *runner) runCode(ctx context.Context, call *ToolCall) (*ToolResult, erro
 	if len(made) > 0 {
 		out.Output += "\nFiles written: " + strings.Join(made, ", ") + ". Link them as sandbox:/mnt/data/<name>."
 	}
-	if len(dropped) > 0 {
-		note := fmt.Sprintf("\n[sandbox: not kept, because this run reached its limit of %d output files or %d bytes of them: %s. "+
-			"They stay in /mnt/data for later code but cannot be linked; write fewer or smaller files.]",
-			e.cfg.MaxCodeOutputFiles, e.cfg.MaxCodeOutputBytes, strings.Join(dropped, ", "))
-		out.Output += note
-		out.Logs += note
-	}
-	if len(droppedThread) > 0 {
-		note := fmt.Sprintf("\n[sandbox: not kept, because this thread reached its limit of %d output files or %d bytes of them: %s. "+
-			"They stay in /mnt/data for later code but cannot be linked; deleting earlier output files makes room.]",
-			e.cfg.MaxThreadCodeOutputFiles, e.cfg.MaxThreadCodeOutputBytes, strings.Join(droppedThread, ", "))
+	for _, lim := range []struct {
+		what  string
+		files int
+		bytes int64
+		paths []string
+		hint  string
+	}{
+		{"run", e.cfg.MaxCodeOutputFiles, e.cfg.MaxCodeOutputBytes, dropped, "write fewer or smaller files"},
+		{"thread", e.cfg.MaxThreadCodeOutputFiles, e.cfg.MaxThreadCodeOutputBytes, droppedThread, "deleting earlier output files makes room"},
+	} {
+		if len(lim.paths) == 0 {
+			continue
+		}
+		note := fmt.Sprintf("\n[sandbox: not kept, because this %s reached its limit of %d output files or %d bytes of them: %s. "+
+			"They stay in /mnt/data for later code but cannot be linked; %s.]",
+			lim.what, lim.files, lim.bytes, strings.Join(lim.paths, ", "), lim.hint)
 		out.Output += note
 		out.Logs += note
 	}

@@ -6,12 +6,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
-	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/llm/scripted"
@@ -21,14 +19,7 @@ import (
 // WASI sandbox runs it, the output goes back to the model, and a file the
 // code writes becomes a File linked from the answer.
 func TestCodeInterpreterRealSandbox(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts CPython")
-	}
-	cache := filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache") // shared across runs: compiling is the slow part
-	sb, err := wasi.New(wasi.Config{CacheDir: cache})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := realSandbox(t)
 	defer sb.Close()
 	ctx := context.Background()
 	m := scripted.New(
@@ -88,14 +79,7 @@ func TestCodeInterpreterRealSandbox(t *testing.T) {
 // Output files past the run's caps are not stored, and the model is told
 // which were dropped and why.
 func TestCodeOutputCaps(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts CPython")
-	}
-	cache := filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")
-	sb, err := wasi.New(wasi.Config{CacheDir: cache})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := realSandbox(t)
 	defer sb.Close()
 	for _, c := range []struct {
 		name    string
@@ -171,10 +155,7 @@ func TestOutputFilesStreamed(t *testing.T) {
 		}
 		return
 	}
-	sb, err := wasi.New(wasi.Config{CacheDir: filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := realSandbox(t)
 	defer sb.Close()
 	code := `{"code":"for n in 'abcd':\n    with open('/mnt/data/%s.bin' % n, 'wb') as f:\n        for i in range(60):\n            f.write(bytes(1<<20))"}`
 	m := scripted.New(scripted.Turn{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: code}}}, scripted.Turn{Match: scripted.HasToolResult, Text: "done"})
@@ -215,14 +196,7 @@ func peakRSSKB(t *testing.T) int {
 // A thread's output files are capped over all its runs; deleting one
 // through the Files API makes room again.
 func TestThreadCodeOutputCap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts CPython")
-	}
-	cache := filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")
-	sb, err := wasi.New(wasi.Config{CacheDir: cache})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := realSandbox(t)
 	defer sb.Close()
 	write := func(names string) scripted.Turn {
 		code := fmt.Sprintf(`{"code":"for n in '%s':\n    open('/mnt/data/%%s.txt' %% n, 'w').write(n * 100)"}`, names)

@@ -1,30 +1,12 @@
 package engine
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
-// compacter compacts the store when deletes have left it mostly free
-// pages (Config.AutoCompactInterval): on an edge device that runs for
-// months, deleted threads otherwise keep their disk, and every commit pays
-// for the scattered free list.
-func (e *Engine) compacter() {
-	defer e.wg.Done()
-	t := time.NewTicker(e.cfg.AutoCompactInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.ctx.Done():
-			return
-		case <-t.C:
-			e.compactIfFree(e.ctx)
-		}
-	}
-}
-
-// compactIfFree compacts when at least half the file, and at least
-// Config.AutoCompactMinFreeBytes, is free.
+// compactIfFree compacts the store online when at least half the file, and
+// at least Config.AutoCompactMinFreeBytes, is free pages. Run every
+// Config.AutoCompactInterval: on an edge device that runs for months,
+// deleted threads otherwise keep their disk, and every commit pays for the
+// scattered free list.
 func (e *Engine) compactIfFree(ctx context.Context) {
 	free, size := e.store.FreeBytes(), e.store.Size()
 	if free < e.cfg.AutoCompactMinFreeBytes || free*2 < size {

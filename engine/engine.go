@@ -329,10 +329,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.wg.Add(1)
-	go e.expirer()
+	go e.every(cfg.ExpiryInterval, e.expireDue)
 	if cfg.AutoCompactInterval > 0 {
 		e.wg.Add(1)
-		go e.compacter()
+		go e.every(cfg.AutoCompactInterval, e.compactIfFree)
 	}
 	return e, nil
 }

@@ -21,16 +21,19 @@ func (e *Engine) expire(ctx context.Context, threadID, runID string) (*apitype.R
 	return e.finish(context.WithoutCancel(ctx), threadID, runID, errExpired, nil)
 }
 
-func (e *Engine) expirer() {
+// every calls fn every d until the engine closes; it is the body of the
+// engine's background loops (the expirer, the compacter), started with
+// e.wg.Add(1).
+func (e *Engine) every(d time.Duration, fn func(context.Context)) {
 	defer e.wg.Done()
-	t := time.NewTicker(e.cfg.ExpiryInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-e.ctx.Done():
 			return
 		case <-t.C:
-			e.expireDue(e.ctx)
+			fn(e.ctx)
 		}
 	}
 }

@@ -2,9 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/hearthtest"
 	"github.com/hearth-go/hearth/llm"
@@ -44,4 +47,20 @@ func mustThread(t testing.TB, e *engine.Engine, text string) *apitype.Thread {
 func eventNames(t testing.TB, seq func(func(apitype.Event, error) bool)) []string {
 	t.Helper()
 	return hearthtest.CollectEvents(t, seq).Names()
+}
+
+// realSandbox is the WASI sandbox; tests that start CPython skip under
+// -short. The caller defers Close, so the sandbox's goroutines end before
+// the engine's cleanup checks for leaks. The compiled interpreter is
+// cached across runs in the temp dir: compiling is the slow part.
+func realSandbox(t testing.TB) *wasi.Sandbox {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts CPython")
+	}
+	sb, err := wasi.New(wasi.Config{CacheDir: filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
 }

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
-	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/hearthtest"
@@ -151,13 +148,7 @@ func TestLogTruncation(t *testing.T) {
 
 // A run's first code interpreter call logs the session's start with the ids.
 func TestLogSandboxSession(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts CPython")
-	}
-	sb, err := wasi.New(wasi.Config{CacheDir: filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := realSandbox(t)
 	defer sb.Close()
 	logs := &hearthtest.Logs{}
 	m := scripted.New(

@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hearth-go/hearth/apitype"
-	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/llm/openaichat"
@@ -143,13 +140,7 @@ func TestOpenAIChatFunctionCall(t *testing.T) {
 }
 
 func TestOpenAIChatCodeInterpreter(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts CPython")
-	}
-	sb, err := wasi.New(wasi.Config{CacheDir: filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := realSandbox(t)
 	defer sb.Close()
 	ctx := context.Background()
 	e, fake := oaiEngine(t, []openaichattest.Option{openaichattest.WithReplies(
