@@ -152,6 +152,21 @@ func (s *Assistants) All(ctx context.Context, p apitype.ListParams) iter.Seq2[ap
 // Threads manages threads.
 type Threads struct{ e *Engine }
 
+// List pages through threads, newest first unless p.Order is asc. It is a
+// Hearth extension: the hosted API has no thread list.
+func (s *Threads) List(ctx context.Context, p apitype.ListParams) (*apitype.Page[apitype.Thread], error) {
+	if err := checkList(p, store.PrefixThread); err != nil {
+		return nil, err
+	}
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Thread], error) { return tx.ListThreads(p) })
+	return &page, err
+}
+
+// All iterates over every thread from p's position, page by page.
+func (s *Threads) All(ctx context.Context, p apitype.ListParams) iter.Seq2[apitype.Thread, error] {
+	return paginate(p, func(p apitype.ListParams) (*apitype.Page[apitype.Thread], error) { return s.List(ctx, p) })
+}
+
 // Create stores a thread with its initial messages, in one transaction.
 func (s *Threads) Create(ctx context.Context, p apitype.ThreadCreateParams) (*apitype.Thread, error) {
 	th, _, err := s.create(ctx, p, nil)

@@ -1,14 +1,10 @@
 package openaihttp
 
 import (
-	"cmp"
 	"net/http"
-	"slices"
 	"strings"
 
-	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/playground"
-	"github.com/hearth-go/hearth/store"
 )
 
 // pageRoutes mounts the Playground (Options.Playground). ServeHTTP's
@@ -55,64 +51,12 @@ func writeRootPage(w http.ResponseWriter) {
 }
 
 // listThreads is GET /v1/threads, a Hearth extension (the hosted API has no
-// thread list; its Playground used an internal one): threads newest first
-// (order=asc for oldest), with limit and after/before like every list. The
-// store keeps no thread index by time, so each page reads every thread in
-// one read transaction: fine for the Playground's and the CLI's lists.
+// thread list; its Playground used an internal one): a page by cursor like
+// every list, newest first unless order=asc.
 func (h *Handler) listThreads(w http.ResponseWriter, r *http.Request) (any, error) {
 	p, err := listParams(r)
 	if err != nil {
 		return nil, err
 	}
-	if p.Limit == 0 {
-		p.Limit = 20
-	}
-	var all []apitype.Thread
-	err = h.eng.Store().View(r.Context(), func(tx *store.Tx) error {
-		return tx.EachThread(func(id string) error {
-			t, err := tx.GetThread(id)
-			if err != nil {
-				return err
-			}
-			all = append(all, *t)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	desc := p.Order != apitype.OrderAsc
-	slices.SortFunc(all, func(a, b apitype.Thread) int {
-		c := cmp.Or(cmp.Compare(a.CreatedAt, b.CreatedAt), strings.Compare(a.ID, b.ID))
-		if desc {
-			return -c
-		}
-		return c
-	})
-	lo, hi := 0, len(all)
-	if p.After != "" {
-		i := slices.IndexFunc(all, func(t apitype.Thread) bool { return t.ID == p.After })
-		if i < 0 {
-			return nil, apitype.Invalid("after", "No thread found with id '%s'.", clip(p.After))
-		}
-		lo = i + 1
-	}
-	if p.Before != "" {
-		i := slices.IndexFunc(all, func(t apitype.Thread) bool { return t.ID == p.Before })
-		if i < 0 {
-			return nil, apitype.Invalid("before", "No thread found with id '%s'.", clip(p.Before))
-		}
-		hi = i
-		lo = max(lo, hi-p.Limit)
-	}
-	lo = min(lo, hi)
-	page := &apitype.Page[apitype.Thread]{Object: "list", Data: all[lo:min(hi, lo+p.Limit)]}
-	page.HasMore = lo+len(page.Data) < hi
-	if page.Data == nil {
-		page.Data = []apitype.Thread{}
-	}
-	if n := len(page.Data); n > 0 {
-		page.FirstID, page.LastID = &page.Data[0].ID, &page.Data[n-1].ID
-	}
-	return page, nil
+	return h.eng.Threads.List(r.Context(), p)
 }

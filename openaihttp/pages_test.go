@@ -136,7 +136,9 @@ func TestListThreads(t *testing.T) {
 	if !slices.Equal(made, desc) {
 		t.Errorf("listed %v, made %v", desc, made)
 	}
-	if _, code := list("after=thread_nope"); code != 400 {
-		t.Errorf("unknown after: %d", code)
+	// Cursors work as in every list: a position by id, refused when it is
+	// not a thread id.
+	if _, code := list("after=asst_01m98jr7ms8pmk14d45z5e8zqt"); code != 400 {
+		t.Errorf("an assistant id as the cursor: %d", code)
 	}
 }

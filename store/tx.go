@@ -179,6 +179,13 @@ func (t *Tx) GetThread(id string) (*apitype.Thread, error) {
 	return getJSON[apitype.Thread](t.tx.Bucket(bThreads), id, "thread")
 }
 
+// ListThreads pages through threads by cursor, like every list (thread ids
+// sort in creation order). The hosted API has no thread list; Hearth's
+// Playground and CLI use this one.
+func (t *Tx) ListThreads(p apitype.ListParams) (apitype.Page[apitype.Thread], error) {
+	return listJSON[apitype.Thread](t.tx.Bucket(bThreads), nil, p)
+}
+
 // HasThread reports whether a thread exists, without decoding it.
 func (t *Tx) HasThread(id string) bool { return t.tx.Bucket(bThreads).Get([]byte(id)) != nil }
 
