@@ -2,17 +2,14 @@ package apitype_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/internal/npmtest"
 )
 
 // TestNpmSDKReadsResponses runs testdata/npm/responses.mjs, where the npm
@@ -25,14 +22,7 @@ import (
 //
 // Without it (or without node) the test is skipped.
 func TestNpmSDKReadsResponses(t *testing.T) {
-	dir := os.Getenv("HEARTH_NPM_OPENAI")
-	if dir == "" {
-		t.Skip("HEARTH_NPM_OPENAI not set (an installed npm openai package)")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not found")
-	}
+	npmtest.Require(t)
 	resp := sampleResponse()
 
 	// A stream as the engine will write it: a message streamed in two
@@ -91,18 +81,5 @@ func TestNpmSDKReadsResponses(t *testing.T) {
 	if err := os.WriteFile(path, fixtures, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "npm", "responses.mjs"))
-	cmd.Env = append(os.Environ(), "OPENAI_MODULE="+filepath.Join(dir, "index.mjs"), "FIXTURES="+path)
-	out, err := cmd.CombinedOutput()
-	t.Logf("%s", out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, flow := range []string{"response", "stream", "items"} {
-		if !strings.Contains(string(out), "ok "+flow) {
-			t.Errorf("flow %s did not pass", flow)
-		}
-	}
+	npmtest.Run(t, filepath.Join("testdata", "npm", "responses.mjs"), []string{"FIXTURES=" + path}, "response", "stream", "items")
 }
