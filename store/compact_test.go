@@ -304,16 +304,18 @@ func childCompact(path string) int {
 	}
 }
 
-// TestCrashDuringCompaction kills a child with SIGKILL while it compacts
-// (and appends); after each kill the file opens, checks clean, and holds
-// every message it held before and every append the child acknowledged.
-func TestCrashDuringCompaction(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns processes")
-	}
+// crashFixture is a compaction crash test's start: a seeded rng (the seed
+// logged; stream picks the PCG stream, 0 for the seed itself), a file of
+// 40,000 messages with 90% deleted, and the messages it holds (id →
+// thread), which every kill must leave in place.
+func crashFixture(t *testing.T, stream uint64) (*rand.Rand, string, map[string]string) {
+	t.Helper()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, seed))
+	if stream == 0 {
+		stream = seed
+	}
+	rng := rand.New(rand.NewPCG(seed, stream))
 	path := t.TempDir() + "/crash.db"
 	s, err := Open(path, Options{NoSync: true})
 	if err != nil {
@@ -325,6 +327,17 @@ func TestCrashDuringCompaction(t *testing.T) {
 	for _, id := range kept {
 		acked[id] = th
 	}
+	return rng, path, acked
+}
+
+// TestCrashDuringCompaction kills a child with SIGKILL while it compacts
+// (and appends); after each kill the file opens, checks clean, and holds
+// every message it held before and every append the child acknowledged.
+func TestCrashDuringCompaction(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	rng, path, acked := crashFixture(t, 0)
 	midCopy := 0
 	const rounds = 5
 	for round := range rounds {
@@ -411,20 +424,7 @@ func TestCrashDuringCompactFile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 3))
-	path := t.TempDir() + "/crash.db"
-	s, err := Open(path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, kept := fillAndDelete(t, s, 40_000, 10)
-	s.Close()
-	acked := map[string]string{}
-	for _, id := range kept {
-		acked[id] = th
-	}
+	rng, path, acked := crashFixture(t, 3)
 	midCopy := 0
 	const rounds = 6
 	for round := range rounds {
