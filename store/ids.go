@@ -19,6 +19,12 @@ const (
 	PrefixVectorStore = "vs_"
 	PrefixFileBatch   = "vsfb_"
 	PrefixToolCall    = "call_"
+	// The Responses and Conversations APIs.
+	PrefixResponse           = "resp_"
+	PrefixConversation       = "conv_"
+	PrefixFunctionCall       = "fc_"
+	PrefixFunctionCallOutput = "fco_"
+	PrefixReasoning          = "rs_"
 )
 
 // crockford is Crockford's base32 alphabet in lower case; its order is ASCII
