@@ -237,6 +237,8 @@ type Engine struct {
 	Files      *Files
 	// VectorStores manages vector stores and file search.
 	VectorStores *VectorStores
+	// Conversations manages conversations and their items.
+	Conversations *Conversations
 
 	// ctx is cancelled by Close; every goroutine the engine starts derives
 	// from it and is counted in wg.
@@ -310,6 +312,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.Steps = &Steps{e}
 	e.Files = &Files{e}
 	e.VectorStores = &VectorStores{e}
+	e.Conversations = newConversations(e)
 	if err := e.sweepFiles(ctx); err != nil {
 		st.Close()
 		return nil, err

@@ -177,9 +177,10 @@ func (h *Handler) routes() {
 	route("GET /v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", 0, h.getStep)
 	// Files and vector stores: see files.go.
 	h.fileRoutes(route, jsonLimit, upload)
-	h.opsRoutes(route)                   // ops.go
-	h.pageRoutes()                       // pages.go
-	if h.opts.Admin && len(h.keys) > 0 { // the whole database: never keyless
+	h.conversationRoutes(route, jsonLimit) // conversations.go
+	h.opsRoutes(route)                     // ops.go
+	h.pageRoutes()                         // pages.go
+	if h.opts.Admin && len(h.keys) > 0 {   // the whole database: never keyless
 		h.mux.Handle("GET /admin/backup", h.guard(http.HandlerFunc(h.backup)))
 		h.mux.Handle("POST /admin/compact", h.guard(http.HandlerFunc(h.compact)))
 	}

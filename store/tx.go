@@ -42,7 +42,8 @@ var (
 	bVectorStores  = []byte("vector_stores")
 	bVectorStoreFi = []byte("vector_store_data")
 
-	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bResumes, bRuns, bSteps, bFiles, bVectorStores, bVectorStoreFi}
+	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bResumes, bRuns, bSteps, bFiles, bVectorStores, bVectorStoreFi,
+		bConversations, bConvItems, bConvItemIDs}
 
 	kSchema = []byte("schema_version")
 	// kCleanClose is present while the file rests after a clean shutdown.
