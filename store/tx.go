@@ -43,7 +43,8 @@ var (
 	bVectorStoreFi = []byte("vector_store_data")
 
 	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bResumes, bRuns, bSteps, bFiles, bVectorStores, bVectorStoreFi,
-		bConversations, bConvItems, bConvItemIDs}
+		bConversations, bConvItems, bConvItemIDs,
+		bResponses, bResponseData, bLiveResps}
 
 	kSchema = []byte("schema_version")
 	// kCleanClose is present while the file rests after a clean shutdown.
