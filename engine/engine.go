@@ -239,6 +239,8 @@ type Engine struct {
 	VectorStores *VectorStores
 	// Conversations manages conversations and their items.
 	Conversations *Conversations
+	// Responses serves the Responses API.
+	Responses *Responses
 
 	// ctx is cancelled by Close; every goroutine the engine starts derives
 	// from it and is counted in wg.
@@ -267,6 +269,10 @@ type Engine struct {
 	// step — tool outputs submitted — can come first); it runs after.
 	again  map[string]queuedRun
 	closed bool
+	// rlogs holds the event logs of responses executing, and of the last
+	// keptLogs background ones that ended (rended, oldest first).
+	rlogs  map[string]*respLog
+	rended []string
 	// draining: Shutdown has begun; workers start no more runs, and
 	// settled is signalled each time a run execution ends.
 	draining bool
@@ -313,6 +319,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.Files = &Files{e}
 	e.VectorStores = &VectorStores{e}
 	e.Conversations = newConversations(e)
+	e.Responses = &Responses{e}
 	if err := e.sweepFiles(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -322,6 +329,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		go e.worker()
 	}
 	err = e.resumeLeftRuns(ctx)
+	if err == nil {
+		err = e.resumeLeftResponses(ctx)
+	}
 	if err == nil {
 		err = e.resumeIngestion(ctx)
 	}

@@ -28,6 +28,8 @@ type queuedRun struct {
 	// A resumed run the last process stopped by shutting down cleanly: it
 	// does not count against maxResumes.
 	cleanClose bool
+	// response, when set, is a response to execute instead of a run.
+	response *respJob
 }
 
 // runQueue is the FIFO the workers take runs from; unbounded, since a
@@ -88,6 +90,10 @@ func (e *Engine) worker() {
 		}
 		if e.ctx.Err() != nil {
 			return
+		}
+		if r.response != nil {
+			e.executeResponse(r.response)
+			continue
 		}
 		e.execute(r)
 	}
