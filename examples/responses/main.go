@@ -1,0 +1,127 @@
+// Responses runs the seed tutorials again on the Responses API, the one
+// that replaced Assistants: the math tutor (instructions and an input),
+// a streamed answer, weather function calling continued over
+// previous_response_id, and a conversation that remembers across turns.
+//
+//	go run ./examples/responses
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/examples/internal/backend"
+	"github.com/hearth-go/hearth/llm/scripted"
+)
+
+var script = []scripted.Turn{
+	// The math tutor.
+	{Text: "Subtract 11 from both sides: 3x = 3. Divide by 3: x = 1."},
+	// Streaming.
+	{Text: "Soft light on the hearth, / embers keep the evening warm, / the kettle answers."},
+	// Function calling: the call, then the answer to its output.
+	{Calls: []scripted.Call{{Name: "get_weather", Arguments: `{"location":"Paris, France"}`}}, StreamArguments: true},
+	{Match: scripted.HasToolResult, Text: "It is 14°C and cloudy in Paris."},
+	// A conversation.
+	{Text: "Nice to meet you, Ada."},
+	{Text: "Your name is Ada."},
+}
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, w io.Writer) error {
+	b := backend.Pick(w, script...)
+	dir, err := os.MkdirTemp("", "hearth-responses")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model, Logger: backend.Logger()})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+
+	// The math tutor: instructions apply to this response only.
+	tutor, err := e.Responses.Create(ctx, &apitype.ResponseCreateParams{Model: b.Name,
+		Instructions: apitype.Ptr("You are a personal math tutor. Answer briefly."),
+		Input:        apitype.TextResponseInput("I need to solve the equation `3x + 11 = 14`. Can you help me?")})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "tutor: %s\n", tutor.OutputText())
+
+	// Streaming: text deltas as the model writes them.
+	fmt.Fprint(w, "haiku: ")
+	for ev, err := range e.Responses.CreateStream(ctx, &apitype.ResponseCreateParams{Model: b.Name,
+		Input: apitype.TextResponseInput("Write a haiku about a hearth.")}) {
+		if err != nil {
+			return err
+		}
+		if ev.Type == apitype.EventOutputTextDelta {
+			fmt.Fprint(w, ev.Delta)
+		}
+	}
+	fmt.Fprintln(w)
+
+	// Function calling: the response ends with the call; the next one
+	// carries its output and continues from it by previous_response_id.
+	tools := []apitype.ResponseTool{{Type: apitype.ToolTypeFunction, Name: "get_weather",
+		Description: apitype.Ptr("Get the current weather for a location"),
+		Parameters:  json.RawMessage(`{"type":"object","properties":{"location":{"type":"string"}},"required":["location"],"additionalProperties":false}`)}}
+	first, err := e.Responses.Create(ctx, &apitype.ResponseCreateParams{Model: b.Name, Tools: tools,
+		Input: apitype.TextResponseInput("What is the weather like in Paris today?")})
+	if err != nil {
+		return err
+	}
+	var outputs []apitype.Item
+	for _, it := range first.Output {
+		if c := it.FunctionCall; c != nil {
+			fmt.Fprintf(w, "call %s(%s)\n", c.Name, c.Arguments)
+			outputs = append(outputs, apitype.ItemOf(&apitype.FunctionCallOutputItem{CallID: c.CallID,
+				Output: apitype.FunctionCallOutput{Text: `{"temperature_c":14,"sky":"cloudy"}`}}))
+		}
+	}
+	if len(outputs) == 0 {
+		fmt.Fprintf(w, "weather: %s\n", first.OutputText()) // the model answered without calling
+	} else {
+		answer, err := e.Responses.Create(ctx, &apitype.ResponseCreateParams{Model: b.Name, Tools: tools,
+			PreviousResponseID: &first.ID, Input: apitype.ItemsResponseInput(outputs...)})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "weather: %s\n", answer.OutputText())
+	}
+
+	// A conversation: each response reads its items first and adds its
+	// input and output to it when it ends.
+	conv, err := e.Conversations.Create(ctx, apitype.ConversationCreateParams{})
+	if err != nil {
+		return err
+	}
+	for _, say := range []string{"Hi, I am Ada.", "What is my name?"} {
+		r, err := e.Responses.Create(ctx, &apitype.ResponseCreateParams{Model: b.Name,
+			Conversation: &apitype.ConversationRef{ID: conv.ID}, Input: apitype.TextResponseInput(say)})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "user: %s\nassistant: %s\n", say, r.OutputText())
+	}
+	items, err := e.Conversations.Items.List(ctx, conv.ID, apitype.ListParams{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "conversation %s holds %d items\n", conv.ID, len(items.Data))
+	return nil
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// The four flows run on the scripted model, each answer in its place.
+func TestResponsesExample(t *testing.T) {
+	t.Setenv("HEARTH_MODEL_BACKEND", "scripted")
+	var out strings.Builder
+	if err := run(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"tutor: Subtract 11 from both sides",
+		"haiku: Soft light on the hearth",
+		`call get_weather({"location":"Paris, France"})`,
+		"weather: It is 14°C and cloudy in Paris.",
+		"assistant: Your name is Ada.",
+		"holds 4 items",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
