@@ -223,6 +223,9 @@ func (a assistantsRun) policy() turnState {
 func (a assistantsRun) text(delta string) error             { return a.appendText(delta) }
 func (a assistantsRun) callDelta(d llm.ToolCallDelta) error { return a.streamCall(d) }
 
+// thinking is dropped: the Assistants API has no place for reasoning.
+func (a assistantsRun) thinking(string) error { return nil }
+
 // retry keeps the answer so far as a message of its own: completed when
 // tool_choice was missed, incomplete when its format was wrong.
 func (a assistantsRun) retry(badFormat bool) error {

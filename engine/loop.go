@@ -26,6 +26,9 @@ type runAPI interface {
 	prompt() (*llm.Request, error)
 	// text streams a text delta of the reply.
 	text(delta string) error
+	// thinking streams a delta of a thinking model's reasoning, which
+	// the API shows or hides.
+	thinking(delta string) error
 	// callDelta streams a piece of a tool call being written.
 	callDelta(d llm.ToolCallDelta) error
 	// retry closes the answer so far before the model is asked again with
@@ -120,6 +123,11 @@ func (x *runner) turn(req *llm.Request) (reply, error) {
 		watch.chunk()
 		if call.FirstToken == 0 && (chunk.Text != "" || len(chunk.ToolCallDeltas) > 0 || len(chunk.ToolCalls) > 0) {
 			call.FirstToken = time.Since(start)
+		}
+		if chunk.Thinking != "" {
+			if err := x.api.thinking(chunk.Thinking); err != nil {
+				return reply{}, err
+			}
 		}
 		if chunk.Text != "" {
 			if err := x.api.text(chunk.Text); err != nil {

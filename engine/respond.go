@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,10 @@ type responseRun struct {
 	// none is open; calls maps a streamed call's index to its output index.
 	msg   int
 	calls map[int]int
+	// reasoning is the output index of the reasoning item being written
+	// (-1: none), thought its text so far.
+	reasoning int
+	thought   strings.Builder
 	usage apitype.ResponseUsage
 	tools []llm.Tool
 }
@@ -76,7 +81,7 @@ func (e *Engine) executeResponse(j *respJob) {
 		}
 	}()
 	x := &responseRun{runner: &runner{e: e, ctx: ctx, cancel: cancel, requestID: j.requestID, execID: j.id,
-		streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}, msg: -1, calls: map[int]int{}}
+		streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}, msg: -1, reasoning: -1, calls: map[int]int{}}
 	x.api = x
 	x.log = e.responseLog(j.id)
 	if err := x.claim(j); err != nil {
@@ -257,9 +262,54 @@ func (x *responseRun) prompt() (*llm.Request, error) {
 	return req, err
 }
 
+// thinking streams a thinking model's reasoning as a reasoning item's
+// summary when the request asked for one (reasoning.summary); otherwise
+// the thoughts stay hidden, as the hosted API keeps them.
+func (x *responseRun) thinking(delta string) error {
+	if x.resp.Reasoning == nil || x.resp.Reasoning.Summary == nil {
+		return nil
+	}
+	if x.reasoning < 0 {
+		x.closeMessage("completed")
+		r := &apitype.ReasoningItem{ID: x.e.newID(store.PrefixReasoning), Summary: []apitype.ContentPart{}}
+		x.reasoning = len(x.resp.Output)
+		x.resp.Output = append(x.resp.Output, apitype.ItemOf(r))
+		x.thought.Reset()
+		added := x.resp.Output[x.reasoning]
+		part := apitype.ContentPart{Type: apitype.PartSummaryText}
+		x.log.publish(
+			apitype.ResponseStreamEvent{Type: apitype.EventOutputItemAdded, OutputIndex: x.reasoning, Item: &added},
+			apitype.ResponseStreamEvent{Type: apitype.EventReasoningSummaryPartAdded, ItemID: r.ID, OutputIndex: x.reasoning, Part: &part})
+	}
+	x.thought.WriteString(delta)
+	x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventReasoningSummaryTextDelta, ItemID: x.resp.Output[x.reasoning].ID(),
+		OutputIndex: x.reasoning, Delta: delta})
+	return nil
+}
+
+// closeReasoning ends the reasoning item being written, if any.
+func (x *responseRun) closeReasoning() {
+	if x.reasoning < 0 {
+		return
+	}
+	idx := x.reasoning
+	r := *x.resp.Output[idx].Reasoning
+	part := apitype.ContentPart{Type: apitype.PartSummaryText, Text: x.thought.String()}
+	r.Summary = []apitype.ContentPart{part}
+	x.resp.Output[idx] = apitype.ItemOf(&r)
+	done := x.resp.Output[idx]
+	x.log.publish(
+		apitype.ResponseStreamEvent{Type: apitype.EventReasoningSummaryTextDone, ItemID: r.ID, OutputIndex: idx, Text: part.Text},
+		apitype.ResponseStreamEvent{Type: apitype.EventReasoningSummaryPartDone, ItemID: r.ID, OutputIndex: idx, Part: &part},
+		apitype.ResponseStreamEvent{Type: apitype.EventOutputItemDone, OutputIndex: idx, Item: &done})
+	x.reasoning = -1
+	x.thought.Reset()
+}
+
 // text streams a text delta, opening the output message on the first.
 func (x *responseRun) text(delta string) error {
 	if x.msg < 0 {
+		x.closeReasoning()
 		m := &apitype.MessageItem{ID: x.e.newID(store.PrefixMessage), Role: apitype.RoleAssistant, Status: "in_progress", Content: []apitype.ContentPart{}}
 		x.msg = len(x.resp.Output)
 		x.resp.Output = append(x.resp.Output, apitype.ItemOf(m))
@@ -279,6 +329,7 @@ func (x *responseRun) text(delta string) error {
 // closeMessage ends the open message with status ("completed" or
 // "incomplete") and publishes its done events.
 func (x *responseRun) closeMessage(status string) {
+	x.closeReasoning()
 	if x.msg < 0 {
 		return
 	}
@@ -397,7 +448,8 @@ func (x *responseRun) toolCalls(calls []llm.ToolCall) (bool, error) {
 
 func (x *responseRun) complete() error {
 	x.addUsage()
-	if x.msg < 0 && len(x.resp.Output) == 0 {
+	answered := slices.ContainsFunc(x.resp.Output, func(it apitype.Item) bool { return it.Message != nil || it.FunctionCall != nil })
+	if x.msg < 0 && !answered {
 		// An empty reply is still one (empty) message.
 		if err := x.text(""); err != nil {
 			return err

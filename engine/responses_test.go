@@ -250,3 +250,32 @@ func TestResponseStoreFalseAndConversation(t *testing.T) {
 		t.Fatalf("unknown conversation: %v", err)
 	}
 }
+
+// A thinking model's thoughts become a reasoning item when a summary is
+// asked for, and stay hidden otherwise.
+func TestResponseReasoning(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, scripted.New(scripted.Turn{Thinking: "2+2 is 4.", Text: "4"}, scripted.Turn{Thinking: "hidden", Text: "4"}))
+	p := respParams("2+2?")
+	p.Reasoning = &apitype.Reasoning{Summary: apitype.Ptr("auto")}
+	var types []string
+	var final *apitype.Response
+	for ev, err := range e.Responses.CreateStream(ctx, p) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, string(ev.Type))
+		final = ev.Response
+	}
+	if len(final.Output) != 2 || final.Output[0].Reasoning == nil || final.Output[0].Reasoning.Summary[0].Text != "2+2 is 4." ||
+		final.Output[1].Message == nil || final.OutputText() != "4" {
+		t.Fatalf("output %+v", final.Output)
+	}
+	if !slices.Contains(types, "response.reasoning_summary_text.delta") || !slices.Contains(types, "response.reasoning_summary_part.done") {
+		t.Fatalf("events %q", types)
+	}
+	hidden, err := e.Responses.Create(ctx, respParams("2+2?"))
+	if err != nil || len(hidden.Output) != 1 || hidden.Output[0].Message == nil {
+		t.Fatalf("hidden %+v %v", hidden, err)
+	}
+}
