@@ -52,8 +52,8 @@ type responseRun struct {
 	// (-1: none), thought its text so far.
 	reasoning int
 	thought   strings.Builder
-	usage apitype.ResponseUsage
-	tools []llm.Tool
+	usage     apitype.ResponseUsage
+	tools     []llm.Tool
 }
 
 var _ runAPI = (*responseRun)(nil)
@@ -380,13 +380,16 @@ func (x *responseRun) addUsage() {
 	x.pending = llm.Usage{}
 }
 
-// retry keeps the answer so far: completed when tool_choice was missed,
-// incomplete when its format was wrong. The streamed calls of a refused
-// reply are dropped from the output.
+// retry keeps the answer so far when tool_choice was missed; an answer
+// whose format was wrong is closed incomplete on the stream and left out
+// of the response, whose output_text must parse. The streamed calls of a
+// refused reply are dropped from the output.
 func (x *responseRun) retry(badFormat bool) error {
 	x.addUsage()
-	if badFormat {
+	if badFormat && x.msg >= 0 {
+		idx := x.msg
 		x.closeMessage("incomplete")
+		x.resp.Output = slices.Delete(x.resp.Output, idx, idx+1)
 	} else {
 		x.closeMessage("completed")
 	}

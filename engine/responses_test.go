@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
@@ -277,5 +278,72 @@ func TestResponseReasoning(t *testing.T) {
 	hidden, err := e.Responses.Create(ctx, respParams("2+2?"))
 	if err != nil || len(hidden.Output) != 1 || hidden.Output[0].Message == nil {
 		t.Fatalf("hidden %+v %v", hidden, err)
+	}
+}
+
+// max_output_tokens cuts the reply: the response is incomplete with that
+// reason, its partial message kept.
+func TestResponseMaxOutputTokens(t *testing.T) {
+	ctx := context.Background()
+	m := scripted.New(scripted.Turn{Text: "A long answer that", FinishReason: llm.FinishLength})
+	e := openEngine(t, m)
+	p := respParams("Tell me everything.")
+	p.MaxOutputTokens = apitype.Ptr(16)
+	r, err := e.Responses.Create(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != apitype.ResponseIncomplete || r.IncompleteDetails == nil || r.IncompleteDetails.Reason != apitype.IncompleteMaxOutputTokens ||
+		r.OutputText() != "A long answer that" || r.Output[0].Message.Status != "incomplete" {
+		t.Fatalf("%+v", r)
+	}
+	if got := m.Requests()[0].MaxOutputTokens; got != 16 {
+		t.Fatalf("max output tokens sent %d", got)
+	}
+}
+
+// With truncation disabled (the default) an input that cannot fit is a
+// 400 context_length_exceeded and nothing is stored; auto fits it.
+func TestResponseTruncation(t *testing.T) {
+	ctx := context.Background()
+	m := scripted.New(scripted.Turn{Text: "fitted"})
+	e := openEngine(t, m, func(c *engine.Config) { c.ContextWindow = 512 })
+	long := strings.Repeat("word ", 2000)
+	p := &apitype.ResponseCreateParams{Model: "test-model", Input: apitype.ItemsResponseInput(
+		userText("", long), apitype.ItemOf(&apitype.MessageItem{Role: apitype.RoleAssistant, Content: []apitype.ContentPart{apitype.OutputText("ok")}}),
+		userText("", "short question"))}
+	_, err := e.Responses.Create(ctx, p)
+	var ae *apitype.Error
+	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "context_length_exceeded" {
+		t.Fatalf("disabled: %v", err)
+	}
+	if m.Received() != 0 {
+		t.Fatal("the model was called for a refused request")
+	}
+	p.Truncation = apitype.Ptr(apitype.TruncationAuto)
+	r, err := e.Responses.Create(ctx, p)
+	if err != nil || r.Status != apitype.ResponseCompleted || r.Truncation != apitype.TruncationAuto {
+		t.Fatalf("auto: %+v %v", r, err)
+	}
+	if scripted.LastUser(&m.Requests()[0]) != "short question" {
+		t.Fatal("the newest input was not kept")
+	}
+}
+
+// text.format json_schema is checked, with one corrective retry.
+func TestResponseTextFormat(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, scripted.New(scripted.Turn{Text: "not json"}, scripted.Turn{Text: `{"answer":4}`}))
+	p := respParams("2+2 as JSON")
+	p.Text = &apitype.ResponseTextConfig{Format: &apitype.TextFormat{Type: apitype.ResponseFormatJSONSchema, Name: "sum",
+		Schema: []byte(`{"type":"object","properties":{"answer":{"type":"integer"}},"required":["answer"],"additionalProperties":false}`), Strict: apitype.Ptr(true)}}
+	r, err := e.Responses.Create(ctx, p)
+	if err != nil || r.Status != apitype.ResponseCompleted {
+		t.Fatalf("%+v %v", r, err)
+	}
+	// The refused answer went out on the stream but is not in the output:
+	// output_text parses.
+	if len(r.Output) != 1 || r.OutputText() != `{"answer":4}` {
+		t.Fatalf("output %+v", r.Output)
 	}
 }
