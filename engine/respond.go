@@ -544,9 +544,13 @@ func responseIncompleteReason(reason string) string {
 }
 
 // appendTurn adds a turn's input and output to a conversation; items the
-// conversation holds already (sent again by id) are not added twice.
+// conversation holds already (sent again by id) are not added twice. A
+// conversation deleted while the response ran gets nothing, and the
+// response is still recorded.
 func (e *Engine) appendTurn(tx *store.Tx, convID string, input []apitype.Item, inTokens []int, output []apitype.Item, outTokens []int) error {
-	if _, err := tx.GetConversation(convID); err != nil {
+	if _, err := tx.GetConversation(convID); errors.Is(err, apitype.ErrNotFound) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	var items []apitype.Item

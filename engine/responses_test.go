@@ -347,3 +347,40 @@ func TestResponseTextFormat(t *testing.T) {
 		t.Fatalf("output %+v", r.Output)
 	}
 }
+
+// A conversation deleted while its response runs does not leave the
+// response unrecorded.
+func TestResponseConversationDeletedMidway(t *testing.T) {
+	ctx := context.Background()
+	hold := scripted.NewHold()
+	e := openEngine(t, scripted.New(scripted.Turn{Text: "late", Hold: hold}))
+	c, err := e.Conversations.Create(ctx, apitype.ConversationCreateParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := respParams("hi")
+	p.Conversation = &apitype.ConversationRef{ID: c.ID}
+	p.Background = apitype.Ptr(true)
+	r, err := e.Responses.Create(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Conversations.Delete(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	hold.Release()
+	var last apitype.ResponseStreamEvent
+	for ev, err := range e.Responses.Stream(ctx, r.ID, -1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = ev
+	}
+	got, err := e.Responses.Retrieve(ctx, r.ID, apitype.ResponseRetrieveParams{})
+	if err != nil || got.Status != apitype.ResponseCompleted || last.Type != apitype.EventResponseCompleted {
+		t.Fatalf("%+v %v (last event %s)", got, err, last.Type)
+	}
+}
