@@ -351,16 +351,8 @@ func (x *responseRun) callDelta(d llm.ToolCallDelta) error {
 	idx, ok := x.calls[d.Index]
 	if !ok {
 		x.closeMessage("completed")
-		callID := d.ID
-		if callID == "" {
-			callID = x.e.newID(store.PrefixToolCall)
-		}
-		c := &apitype.FunctionCallItem{ID: x.e.newID(store.PrefixFunctionCall), CallID: callID, Name: d.Name, Status: "in_progress"}
-		idx = len(x.resp.Output)
+		idx = x.openCall(d.ID, d.Name)
 		x.calls[d.Index] = idx
-		x.resp.Output = append(x.resp.Output, apitype.ItemOf(c))
-		added := cloneItem(x.resp.Output[idx])
-		x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventOutputItemAdded, OutputIndex: idx, Item: &added})
 	}
 	c := x.resp.Output[idx].FunctionCall
 	if c.Name == "" {
@@ -371,6 +363,20 @@ func (x *responseRun) callDelta(d llm.ToolCallDelta) error {
 		x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventFunctionCallArgumentsDelta, ItemID: c.ID, OutputIndex: idx, Delta: d.ArgumentsDelta})
 	}
 	return nil
+}
+
+// openCall adds a function_call item in progress to the output and
+// returns its index; callID is the backend's, or a new one.
+func (x *responseRun) openCall(callID, name string) int {
+	if callID == "" {
+		callID = x.e.newID(store.PrefixToolCall)
+	}
+	c := &apitype.FunctionCallItem{ID: x.e.newID(store.PrefixFunctionCall), CallID: callID, Name: name, Status: "in_progress"}
+	idx := len(x.resp.Output)
+	x.resp.Output = append(x.resp.Output, apitype.ItemOf(c))
+	added := cloneItem(x.resp.Output[idx])
+	x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventOutputItemAdded, OutputIndex: idx, Item: &added})
+	return idx
 }
 
 func (x *responseRun) addUsage() {
@@ -420,15 +426,7 @@ func (x *responseRun) toolCalls(calls []llm.ToolCall) (bool, error) {
 	for i, call := range calls {
 		idx, ok := x.calls[i]
 		if !ok || x.resp.Output[idx].FunctionCall.Name != call.Name {
-			callID := call.ID
-			if callID == "" {
-				callID = x.e.newID(store.PrefixToolCall)
-			}
-			c := &apitype.FunctionCallItem{ID: x.e.newID(store.PrefixFunctionCall), CallID: callID, Name: call.Name, Status: "in_progress"}
-			idx = len(x.resp.Output)
-			x.resp.Output = append(x.resp.Output, apitype.ItemOf(c))
-			added := cloneItem(x.resp.Output[idx])
-			x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventOutputItemAdded, OutputIndex: idx, Item: &added})
+			idx = x.openCall(call.ID, call.Name)
 		}
 		kept[idx] = true
 		c := x.resp.Output[idx].FunctionCall
