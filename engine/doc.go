@@ -1,9 +1,11 @@
-// Package engine runs the Assistants API in-process: assistants, threads,
-// messages, runs and their steps, stored in one bbolt file and answered by an
+// Package engine runs OpenAI's stateful APIs in-process — the Assistants API
+// (assistants, threads, messages, runs and their steps) and the Responses
+// and Conversations APIs — stored in one bbolt file and answered by an
 // llm.Model.
 //
 // Open an Engine with a Config, use its services (Assistants, Threads,
-// Messages, Runs, Steps, Files, VectorStores), and Close it. Runs execute on
+// Messages, Runs, Steps, Files, VectorStores; Responses, Conversations), and
+// Close it. Runs execute on
 // a bounded worker pool; every state change is one transaction, published as
 // an event only after it commits, and runs a crashed process left behind are
 // resumed or ended on the next Open.
@@ -19,6 +21,16 @@
 // stops in requires_action; Runs.SubmitToolOutputs (and its AndWait and
 // Stream forms) answers the calls and the run goes on. Runs.Cancel stops a
 // run, its model call included. The examples show each.
+//
+// # Responses
+//
+// Responses.Create returns when the response has ended (a background one
+// at once, queued); Responses.CreateStream yields its response.* events,
+// each with its sequence number, and Responses.Stream replays a background
+// response's from one. A response continues a previous_response_id chain
+// or a conversation; its function calls end it, and the next response
+// carries their function_call_output items. Conversations hold items; a
+// response given one reads them first and appends its turn when it ends.
 //
 // # Errors
 //
@@ -49,3 +61,10 @@ package engine
 // (outbox.go) after that transaction commits. Tool outputs come back through
 // submit.go; overdue runs end in expiry.go; what a dead process left is
 // resumed by recovery.go.
+//
+// A response (responses.go) runs on the same loop with respond.go's
+// responseRun as its runAPI: its output grows in memory, each change an
+// event in the response's log (respLog, which streams and replays read),
+// and the finished response, its output and the conversation's new items
+// are written in one transaction at the end (responseRun.end); its prompt
+// is responsePrompt's, over items (respitems.go, items.go).
