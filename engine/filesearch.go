@@ -33,11 +33,6 @@ func (e *Engine) runFileSearch(ctx context.Context, call *ToolCall, ordinal int)
 		msg := "error: no vector store is attached to this assistant or thread, so there is nothing to search."
 		return &ToolResult{Output: msg}, nil
 	}
-	for _, id := range ids {
-		if _, err := e.VectorStores.Wait(ctx, id); err != nil && ctx.Err() != nil {
-			return nil, err
-		}
-	}
 	max := DefaultFileSearchResults
 	ranking := apitype.RankingOptions{Ranker: apitype.RankerAuto}
 	if fs := call.Tool.FileSearch; fs != nil {
@@ -48,7 +43,19 @@ func (e *Engine) runFileSearch(ctx context.Context, call *ToolCall, ordinal int)
 			ranking = *fs.RankingOptions
 		}
 	}
-	query := decodeArgs(call.Arguments, "query")
+	return e.searchStores(ctx, ids, decodeArgs(call.Arguments, "query"), max, ranking, ordinal)
+}
+
+// searchStores searches vector stores for query (once the files being
+// ingested are in) and returns the results behind the markers the answer
+// cites: 【ordinal:index†filename】, ordinal being the search's among the
+// execution's, or 【index†filename】 when it is negative.
+func (e *Engine) searchStores(ctx context.Context, ids []string, query string, max int, ranking apitype.RankingOptions, ordinal int) (*ToolResult, error) {
+	for _, id := range ids {
+		if _, err := e.VectorStores.Wait(ctx, id); err != nil && ctx.Err() != nil {
+			return nil, err
+		}
+	}
 	hits, err := e.search(ctx, ids, query, max, ranking)
 	if err != nil {
 		return nil, err
@@ -61,13 +68,21 @@ func (e *Engine) runFileSearch(ctx context.Context, call *ToolCall, ordinal int)
 	for i, h := range hits {
 		res.FileSearch.Results = append(res.FileSearch.Results, apitype.FileSearchResult{FileID: h.FileID, FileName: h.Filename,
 			Score: h.Score, Content: []apitype.FileSearchText{{Type: "text", Text: h.Text}}})
-		fmt.Fprintf(&b, "【%d:%d†%s】\n%s\n\n", ordinal, i, h.Filename, h.Text)
+		b.WriteString(searchHit(ordinal, i, h.Filename, h.Text))
 	}
 	res.Output = b.String()
 	for _, id := range ids {
 		e.touch(context.WithoutCancel(ctx), id)
 	}
 	return res, nil
+}
+
+// searchHit is one result as the model reads it, behind its marker.
+func searchHit(ordinal, i int, filename, text string) string {
+	if ordinal < 0 {
+		return fmt.Sprintf("【%d†%s】\n%s\n\n", i, filename, text)
+	}
+	return fmt.Sprintf("【%d:%d†%s】\n%s\n\n", ordinal, i, filename, text)
 }
 
 func assistantResources(a *apitype.Assistant) *apitype.ToolResources {

@@ -91,7 +91,7 @@ func itemText(it apitype.Item) (string, int) {
 			return *v.Code, 0
 		}
 	case *apitype.FileSearchCallItem:
-		return strings.Join(v.Queries, "\n"), 0
+		return strings.Join(v.Queries, "\n") + "\n" + fileSearchText(v, -1), 0
 	}
 	return "", 0
 }

@@ -10,12 +10,16 @@ import (
 
 // Items of the Responses API as prompt messages (items.go: as stored).
 
-// promptItem is an item as a fitting candidate; history marks it as an
-// earlier turn's (a conversation's, a previous response's).
-func promptItem(it *apitype.Item, tokens int, history bool) truncate.Item {
+// promptItem is an item as a fitting candidate (tokens 0: count it now);
+// history marks it as an earlier turn's (a conversation's, a previous
+// response's); ordinal numbers a file_search_call among this response's,
+// for its markers (-1: not citable).
+func promptItem(it *apitype.Item, tokens int, history bool, ordinal int) truncate.Item {
 	text, images := itemText(*it)
 	t := truncate.Item{ID: it.ID(), Text: text, Tokens: tokens, Images: images, History: history, Ref: it}
 	switch v := it.AsAny().(type) {
+	case *apitype.FileSearchCallItem:
+		t.Role, t.Group, t.ToolOutput, t.Text = "tool", "fs:"+v.ID, true, fileSearchText(v, ordinal)
 	case *apitype.MessageItem:
 		t.Role = "user"
 		switch v.Role {
@@ -72,6 +76,8 @@ func (e *Engine) itemMessages(kept []truncate.Item) ([]llm.Message, error) {
 				text = k.Text
 			}
 			out = append(out, llm.Message{Role: llm.RoleTool, ToolCallID: v.CallID, Content: text})
+		case *apitype.FileSearchCallItem:
+			out = append(out, fileSearchMessages(v, k.Text)...)
 		}
 	}
 	return out, nil

@@ -52,6 +52,11 @@ type responseRun struct {
 	// (-1: none), thought its text so far.
 	reasoning int
 	thought   strings.Builder
+	// builtin marks the streamed calls (by index) of built-in tools, which
+	// are items of their own, not function calls; builtinCalls counts the
+	// built-in calls run, against max_tool_calls.
+	builtin      map[int]bool
+	builtinCalls int
 	usage     apitype.ResponseUsage
 	tools     []llm.Tool
 }
@@ -81,7 +86,7 @@ func (e *Engine) executeResponse(j *respJob) {
 		}
 	}()
 	x := &responseRun{runner: &runner{e: e, ctx: ctx, cancel: cancel, requestID: j.requestID, execID: j.id,
-		streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}, msg: -1, reasoning: -1, calls: map[int]int{}}
+		streamed: map[int]*streamedCall{}, sandboxFiles: map[string]string{}}, msg: -1, reasoning: -1, calls: map[int]int{}, builtin: map[int]bool{}}
 	x.api = x
 	x.log = e.responseLog(j.id)
 	if err := x.claim(j); err != nil {
@@ -196,6 +201,8 @@ func responseToolChoice(c apitype.ResponseToolChoice) *apitype.ToolChoice {
 	switch {
 	case c.Type == string(apitype.ToolTypeFunction):
 		return &apitype.ToolChoice{Type: apitype.ToolTypeFunction, Function: &apitype.ToolChoiceTarget{Name: c.Name}}
+	case c.Type == string(apitype.ToolTypeFileSearch):
+		return &apitype.ToolChoice{Type: apitype.ToolTypeFileSearch}
 	case c.Type == "allowed_tools" && c.Mode == apitype.ToolChoiceRequired, c.Type == "" && c.Mode == apitype.ToolChoiceRequired:
 		return &apitype.ToolChoice{Mode: apitype.ToolChoiceRequired}
 	case c.Type == "" && c.Mode == apitype.ToolChoiceNone:
@@ -210,11 +217,15 @@ func responseTools(r *apitype.Response) []llm.Tool {
 	allowed := map[string]bool{}
 	if r.ToolChoice.Type == "allowed_tools" {
 		for _, t := range r.ToolChoice.Tools {
-			allowed[t.Name] = true
+			allowed[t.Name] = true // a built-in tool's name is ""
 		}
 	}
 	var out []llm.Tool
 	for _, t := range r.Tools {
+		if t.Type == apitype.ToolTypeFileSearch && (len(allowed) == 0 || allowed[""]) {
+			out = append(out, fileSearchTool)
+			continue
+		}
 		if t.Type != apitype.ToolTypeFunction || len(allowed) > 0 && !allowed[t.Name] {
 			continue
 		}
@@ -256,7 +267,12 @@ func (x *responseRun) prompt() (*llm.Request, error) {
 	var req *llm.Request
 	err := x.e.store.View(x.ctx, func(tx *store.Tx) error {
 		var err error
-		req, x.estimate, err = x.e.responsePrompt(x.ctx, tx, x.resp, x.input, x.tokens, x.resp.Output, x.nudges, x.tools, x.contextWindow())
+		tools := x.tools
+		if m := x.resp.MaxToolCalls; m != nil && x.builtinCalls >= *m {
+			// max_tool_calls reached: the built-in tools are withdrawn.
+			tools = slices.DeleteFunc(slices.Clone(tools), func(t llm.Tool) bool { return t.Name == fileSearchTool.Name })
+		}
+		req, x.estimate, err = x.e.responsePrompt(x.ctx, tx, x.resp, x.input, x.tokens, x.resp.Output, x.nudges, tools, x.contextWindow())
 		return err
 	})
 	return req, err
@@ -335,6 +351,12 @@ func (x *responseRun) closeMessage(status string) {
 	}
 	m := *x.resp.Output[x.msg].Message
 	part := apitype.OutputText(x.runner.text.String())
+	part.Annotations = x.outputCitations(part.Text)
+	for i := range part.Annotations {
+		a := part.Annotations[i]
+		x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventOutputTextAnnotationAdded, ItemID: m.ID, OutputIndex: x.msg,
+			AnnotationIndex: i, Annotation: &a})
+	}
 	m.Content, m.Status = []apitype.ContentPart{part}, status
 	x.resp.Output[x.msg] = apitype.ItemOf(&m)
 	done := cloneItem(x.resp.Output[x.msg])
@@ -348,6 +370,10 @@ func (x *responseRun) closeMessage(status string) {
 
 // callDelta streams a function call being written.
 func (x *responseRun) callDelta(d llm.ToolCallDelta) error {
+	if x.builtin[d.Index] || d.Name == fileSearchTool.Name && fileSearchToolOf(x.resp) != nil {
+		x.builtin[d.Index] = true // a file_search_call item is made when the call is whole
+		return nil
+	}
 	idx, ok := x.calls[d.Index]
 	if !ok {
 		x.closeMessage("completed")
@@ -422,8 +448,33 @@ func (x *responseRun) dropOpenCalls() {
 func (x *responseRun) toolCalls(calls []llm.ToolCall) (bool, error) {
 	x.addUsage()
 	x.closeMessage("completed")
+	// Built-in calls run now, each an item of its own; if the reply made
+	// no function call, the model is asked again with their results.
+	functions, ran := 0, 0
+	for i, call := range calls {
+		if call.Name != fileSearchTool.Name || fileSearchToolOf(x.resp) == nil {
+			functions++
+			continue
+		}
+		calls[i].Name = "" // handled
+		if m := x.resp.MaxToolCalls; m != nil && x.builtinCalls >= *m {
+			continue // over max_tool_calls: not run (the tool was withdrawn from the prompt)
+		}
+		if err := x.runFileSearch(call); err != nil {
+			return false, err
+		}
+		ran++
+	}
+	x.builtin = map[int]bool{}
+	if functions == 0 {
+		x.calls = map[int]int{}
+		return ran == 0, nil // nothing more to ask the model when nothing ran
+	}
 	kept := map[int]bool{}
 	for i, call := range calls {
+		if call.Name == "" {
+			continue
+		}
 		idx, ok := x.calls[i]
 		if !ok || x.resp.Output[idx].FunctionCall.Name != call.Name {
 			idx = x.openCall(call.ID, call.Name)
@@ -599,8 +650,19 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 	scale := e.calib.Ratio(r.Model) * 1.1
 	b := truncate.Budget{ContextWindow: int(float64(window) / scale), ReservedOutput: int(float64(reserve) / scale), Fixed: fixed}
 	candidates := func(yield func(truncate.Item, error) bool) {
+		searches := 0
+		for _, it := range own {
+			if it.FileSearchCall != nil {
+				searches++
+			}
+		}
 		for i := len(own) - 1; i >= 0; i-- {
-			if !yield(promptItem(&own[i], itemTokens(own[i]), false), nil) {
+			ordinal := -1
+			if own[i].FileSearchCall != nil {
+				searches--
+				ordinal = searches
+			}
+			if !yield(promptItem(&own[i], 0, false, ordinal), nil) {
 				return
 			}
 		}
@@ -608,12 +670,12 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 			if input[i].Reference != nil {
 				continue
 			}
-			if !yield(promptItem(&input[i], inTokens[i], false), nil) {
+			if !yield(promptItem(&input[i], inTokens[i], false, -1), nil) {
 				return
 			}
 		}
 		history := func(it *apitype.Item, n int) (bool, error) {
-			return yield(promptItem(it, n, true), nil), nil
+			return yield(promptItem(it, n, true, -1), nil), nil
 		}
 		var err error
 		switch {
@@ -653,6 +715,8 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 	switch tc := r.ToolChoice; {
 	case tc.Type == string(apitype.ToolTypeFunction):
 		req.ToolChoice = llm.ToolChoice{Mode: llm.ToolChoiceFunction, Name: tc.Name}
+	case tc.Type == string(apitype.ToolTypeFileSearch):
+		req.ToolChoice = llm.ToolChoice{Mode: llm.ToolChoiceFunction, Name: fileSearchTool.Name}
 	case tc.Mode == apitype.ToolChoiceNone:
 		req.ToolChoice, req.Tools = llm.ToolChoice{Mode: llm.ToolChoiceNone}, nil
 	case tc.Mode == apitype.ToolChoiceRequired:

@@ -227,7 +227,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 		return nil, nil, err
 	}
 	for i, t := range p.Tools {
-		if t.Type != apitype.ToolTypeFunction {
+		if t.Type == apitype.ToolTypeCodeInterpreter {
 			return nil, nil, &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Code: apitype.CodeUnsupported, Status: 400,
 				Param: fmt.Sprintf("tools[%d].type", i), Message: fmt.Sprintf("The %s tool is not yet available on the Responses API in Hearth; use it through the Assistants API.", t.Type)}
 		}
@@ -239,6 +239,9 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 	log := newRespLog()
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		var err error
+		if err := checkFileSearchTools(tx, p.Tools); err != nil {
+			return err
+		}
 		if input, err = e.resolveInput(tx, p, in); err != nil {
 			return err
 		}
