@@ -57,8 +57,8 @@ type responseRun struct {
 	// built-in calls run, against max_tool_calls.
 	builtin      map[int]bool
 	builtinCalls int
-	usage     apitype.ResponseUsage
-	tools     []llm.Tool
+	usage        apitype.ResponseUsage
+	tools        []llm.Tool
 }
 
 var _ runAPI = (*responseRun)(nil)
