@@ -122,6 +122,7 @@ type Response struct {
 	ParallelToolCalls    bool                       `json:"parallel_tool_calls"`
 	PreviousResponseID   *string                    `json:"previous_response_id"`
 	Conversation         *ConversationRef           `json:"conversation"`
+	Prompt               *ResponsePrompt            `json:"prompt"`
 	PromptCacheKey       *string                    `json:"prompt_cache_key"`
 	PromptCacheRetention *string                    `json:"prompt_cache_retention"`
 	Reasoning            *Reasoning                 `json:"reasoning"`
@@ -451,7 +452,7 @@ func NewResponse(id string, createdAt int64, p *ResponseCreateParams) Response {
 		PreviousResponseID: p.PreviousResponseID, Conversation: p.Conversation, ParallelToolCalls: true, Store: p.StoreOrDefault(),
 		Temperature: p.Temperature, TopP: p.TopP, Tools: p.Tools, Truncation: TruncationDisabled, ServiceTier: "default",
 		User: p.User, SafetyIdentifier: p.SafetyIdentifier, PromptCacheKey: p.PromptCacheKey, PromptCacheRetention: p.PromptCacheRetention,
-		Reasoning: &Reasoning{}, Metadata: p.Metadata, Output: []Item{},
+		Reasoning: &Reasoning{}, Metadata: p.Metadata, Output: []Item{}, Prompt: p.Prompt,
 	}
 	if p.Background != nil && *p.Background {
 		r.Background, r.Status = true, ResponseQueued

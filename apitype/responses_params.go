@@ -39,8 +39,55 @@ type ResponseCreateParams struct {
 	PromptCacheKey       *string                `json:"prompt_cache_key,omitempty"`
 	PromptCacheRetention *string                `json:"prompt_cache_retention,omitempty"`
 	StreamOptions        *ResponseStreamOptions `json:"stream_options,omitempty"`
+	// Prompt names an assistant (asst_…) whose model, instructions (with
+	// {{variable}} substitution), tools and tool resources the response
+	// takes where the request does not set them: Hearth's bridge from the
+	// Assistants API. OpenAI's stored prompts (pmpt_…) live on its platform.
+	Prompt *ResponsePrompt `json:"prompt,omitempty"`
 	// Stream is read by the HTTP layer: the answer is an event stream.
 	Stream bool `json:"stream,omitempty"`
+}
+
+// ResponsePrompt is a request's prompt: an id, its variables' values
+// (strings), and a version.
+type ResponsePrompt struct {
+	ID        string            `json:"id"`
+	Variables map[string]string `json:"variables,omitempty"`
+	Version   *string           `json:"version,omitempty"`
+}
+
+func decodePrompt(path string, b []byte) (*ResponsePrompt, error) {
+	o, err := readObject(path, b)
+	if err != nil {
+		return nil, err
+	}
+	p := &ResponsePrompt{}
+	if err := firstErr(o.str("id", &p.ID), o.strPtr("version", &p.Version)); err != nil {
+		return nil, err
+	}
+	if v, ok := o.raw("variables"); ok {
+		vo, err := readObject(join(path, "variables"), v)
+		if err != nil {
+			return nil, err
+		}
+		p.Variables = map[string]string{}
+		for _, k := range vo.keys {
+			raw, _ := vo.raw(k)
+			if len(raw) == 0 || raw[0] != '"' {
+				return nil, unsupported(join(join(path, "variables"), k), "prompt variables must be strings here")
+			}
+			var s string
+			_ = json.Unmarshal(raw, &s)
+			p.Variables[k] = s
+		}
+	}
+	if err := o.done(); err != nil {
+		return nil, err
+	}
+	if p.ID == "" {
+		return nil, missingParam(join(path, "id"))
+	}
+	return p, nil
 }
 
 // ResponseStreamOptions are a streamed response's options.
@@ -176,10 +223,14 @@ func (p *ResponseCreateParams) decode(o *object) error {
 			return err
 		}
 	}
+	if v, ok := o.raw("prompt"); ok {
+		if p.Prompt, err = decodePrompt("prompt", v); err != nil {
+			return err
+		}
+	}
 	// Valid on the hosted API, not implemented here: refused unless absent,
 	// null (or empty).
 	refused := []struct{ name, why string }{
-		{"prompt", "stored prompt templates live on OpenAI's platform; send instructions and input instead"},
 		{"moderation", "there is no moderation model"},
 		{"access_programs", "access programs are an OpenAI account feature"},
 		{"image", "image context compression is not supported"},
@@ -205,8 +256,11 @@ func (p *ResponseCreateParams) decode(o *object) error {
 // a previous response, conversation, file or vector store exists is for
 // the engine.
 func (p *ResponseCreateParams) Validate() error {
-	if p.Model == "" {
+	if p.Model == "" && p.Prompt == nil {
 		return missingParam("model")
+	}
+	if p.Prompt != nil && p.Prompt.ID == "" {
+		return missingParam("prompt.id")
 	}
 	if p.PreviousResponseID != nil && p.Conversation != nil {
 		return invalidCode("conversation", CodeMutuallyExclusive,

@@ -220,11 +220,26 @@ func (e *Engine) executing(id string) bool {
 // response (unless store is false) with its input in one transaction,
 // queues it, and returns it with the log its events go to.
 func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreateParams) (*apitype.Response, *respLog, error) {
-	if p.Model == "" {
-		p.Model = e.cfg.DefaultModel
+	if p.Model == "" && p.Prompt == nil && e.cfg.DefaultModel != "" {
+		q := *p
+		q.Model, p = e.cfg.DefaultModel, &q
 	}
 	if err := p.Validate(); err != nil {
 		return nil, nil, err
+	}
+	if p.Prompt != nil {
+		if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+			p, err = withPrompt(tx, p)
+			return err
+		}); err != nil {
+			return nil, nil, err
+		}
+		if p.Model == "" {
+			p.Model = e.cfg.DefaultModel
+		}
+		if err := p.Validate(); err != nil {
+			return nil, nil, err
+		}
 	}
 	for i, t := range p.Tools {
 		if t.Type == apitype.ToolTypeCodeInterpreter {
