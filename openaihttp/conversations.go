@@ -19,6 +19,13 @@ func (h *Handler) conversationRoutes(route func(string, int64, endpoint), jsonLi
 	route("GET /v1/conversations/{conversation_id}/items", 0, h.listConversationItems)
 	route("GET /v1/conversations/{conversation_id}/items/{item_id}", 0, h.getConversationItem)
 	route("DELETE /v1/conversations/{conversation_id}/items/{item_id}", 0, h.deleteConversationItem)
+	// A Hearth extension, the bridge from Assistants: a thread carried into
+	// a new conversation (engine.Conversations.FromThread).
+	route("POST /v1/threads/{thread_id}/conversation", 0, h.threadToConversation)
+}
+
+func (h *Handler) threadToConversation(w http.ResponseWriter, r *http.Request) (any, error) {
+	return h.eng.Conversations.FromThread(r.Context(), r.PathValue("thread_id"))
 }
 
 // decodeStrictBody reads a JSON body into one of apitype's strict request

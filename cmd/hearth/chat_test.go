@@ -286,6 +286,18 @@ func TestChatInProcess(t *testing.T) {
 	if got := ls("threads", "ls"); !strings.Contains(got, "source=hearth chat") || !strings.HasPrefix(got, "ID ") {
 		t.Errorf("threads ls:\n%s", got)
 	}
+	var threads []struct{ ID string }
+	if err := json.Unmarshal([]byte(ls("threads", "ls", "--json")), &threads); err != nil || len(threads) == 0 {
+		t.Fatalf("threads ls --json: %v", err)
+	}
+	var convs []struct {
+		ID       string
+		Metadata map[string]string
+	}
+	if err := json.Unmarshal([]byte(ls("threads", "to-conversation", "--json", threads[0].ID)), &convs); err != nil ||
+		len(convs) != 1 || !strings.HasPrefix(convs[0].ID, "conv_") || convs[0].Metadata["hearth_thread_id"] != threads[0].ID {
+		t.Errorf("threads to-conversation: %+v %v", convs, err)
+	}
 	var asst []struct {
 		Model string `json:"model"`
 		Tools []struct {

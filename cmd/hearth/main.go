@@ -75,6 +75,8 @@ Usage:
   hearth chat    [flags]        chat with an assistant in the terminal (a server's, or --db in-process)
   hearth assistants ls          list assistants (--json for JSON)
   hearth threads ls             list threads
+  hearth threads to-conversation THREAD_ID...
+                                carry threads into conversations (Responses API)
   hearth files upload FILE...   upload files (--vector-store ID adds them to one)
   hearth version                print the version
 `

@@ -16,10 +16,11 @@ import (
 )
 
 // manage is the small management verbs: `hearth assistants ls`, `hearth
-// threads ls`, `hearth files ls` and `hearth files upload FILE...`, printed
-// as a table or, with --json, as the API's objects.
+// threads ls`, `hearth threads to-conversation THREAD_ID...` (the bridge to
+// the Responses API), `hearth files ls` and `hearth files upload FILE...`,
+// printed as a table or, with --json, as the API's objects.
 func (a *app) manage(ctx context.Context, noun string, args []string) error {
-	verbs := map[string][]string{"assistants": {"ls"}, "threads": {"ls"}, "files": {"ls", "upload"}}
+	verbs := map[string][]string{"assistants": {"ls"}, "threads": {"ls", "to-conversation"}, "files": {"ls", "upload"}}
 	if len(args) == 0 || !contains(verbs[noun], args[0]) {
 		return fmt.Errorf("%w: hearth %s %s", errUsage, noun, strings.Join(verbs[noun], "|"))
 	}
@@ -39,6 +40,9 @@ func (a *app) manage(ctx context.Context, noun string, args []string) error {
 	}
 	if verb == "ls" && fs.NArg() > 0 || verb == "upload" && fs.NArg() == 0 {
 		return fmt.Errorf("%w: hearth %s %s [flags]%s", errUsage, noun, verb, map[bool]string{true: " FILE...", false: ""}[verb == "upload"])
+	}
+	if verb == "to-conversation" && fs.NArg() == 0 {
+		return fmt.Errorf("%w: hearth threads to-conversation [flags] THREAD_ID...", errUsage)
 	}
 	c, err := a.open(ctx, cf)
 	if err != nil {
@@ -84,6 +88,21 @@ func (a *app) manage(ctx context.Context, noun string, args []string) error {
 					md = append(md, k+"="+t.Metadata[k])
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", t.ID, stamp(t.CreatedAt), strings.Join(md, ","))
+			}
+		})
+	case "threads to-conversation":
+		var convs []apitype.Conversation
+		for _, id := range fs.Args() {
+			var conv apitype.Conversation
+			if err := c.do(ctx, http.MethodPost, "/threads/"+url.PathEscape(id)+"/conversation", nil, &conv); err != nil {
+				return fmt.Errorf("%s: %w", id, err)
+			}
+			convs = append(convs, conv)
+		}
+		return emit(convs, func() {
+			fmt.Fprintln(tw, "THREAD\tCONVERSATION\tCREATED")
+			for _, conv := range convs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", conv.Metadata["hearth_thread_id"], conv.ID, stamp(conv.CreatedAt))
 			}
 		})
 	case "files ls":
