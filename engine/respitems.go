@@ -1,7 +1,13 @@
 package engine
 
 import (
+	"encoding/base64"
+	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/hearth-go/hearth/filesearch/extract"
+	"github.com/hearth-go/hearth/store"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/llm"
@@ -55,8 +61,8 @@ func (e *Engine) itemMessages(kept []truncate.Item) ([]llm.Message, error) {
 				role = llm.RoleSystem
 			}
 			text := v.Text()
-			if k.Shortened {
-				text = k.Text
+			if k.Shortened || hasInputFiles(it) {
+				text = k.Text // with the files' text
 			}
 			images, err := e.itemImageBytes(v)
 			if err != nil {
@@ -114,4 +120,94 @@ func (e *Engine) itemImageBytes(m *apitype.MessageItem) ([][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// maxInputFileBytes caps one input_file a prompt reads.
+const maxInputFileBytes = 64 << 20
+
+// hasInputFiles reports whether a message item carries input_file parts.
+func hasInputFiles(it *apitype.Item) bool {
+	return it.Message != nil && slices.ContainsFunc(it.Message.Content, func(p apitype.ContentPart) bool { return p.Type == apitype.PartInputFile })
+}
+
+// withInputFiles is a message's prompt candidate with the text of its
+// input_file parts before its own (extracted as file search extracts
+// documents, PDFs included), counted now: the files' text is not stored.
+func (e *Engine) withInputFiles(tx *store.Tx, t truncate.Item, m *apitype.MessageItem) (truncate.Item, error) {
+	var b strings.Builder
+	for _, p := range m.Content {
+		if p.Type != apitype.PartInputFile {
+			continue
+		}
+		name, data, err := e.inputFile(tx, p)
+		if err != nil {
+			return t, failure(apitype.ErrorCodeInvalidPrompt, "input_file of item %s: %v", m.ID, err)
+		}
+		text, err := extract.Bytes(name, data)
+		if err != nil {
+			return t, failure(apitype.ErrorCodeInvalidPrompt, "input_file %s of item %s: %v", name, m.ID, err)
+		}
+		fmt.Fprintf(&b, "File %s:\n%s\n\n", name, text)
+	}
+	t.Text, t.Tokens = b.String()+t.Text, 0
+	return t, nil
+}
+
+// inputFile reads an input_file part: an uploaded file (file_id) or inline
+// base64 data (file_data, a data: URL or bare base64, with its filename).
+func (e *Engine) inputFile(tx *store.Tx, p apitype.ContentPart) (string, []byte, error) {
+	switch {
+	case p.FileID != nil && *p.FileID != "":
+		f, err := tx.GetFile(*p.FileID)
+		if err != nil {
+			return "", nil, err
+		}
+		data, err := readAll(e.filePath(f.ID), maxInputFileBytes)
+		return f.Filename, data, err
+	case p.FileData != nil:
+		name := "file"
+		if p.Filename != nil && *p.Filename != "" {
+			name = *p.Filename
+		}
+		d := *p.FileData
+		if strings.HasPrefix(d, "data:") {
+			data, err := decodeDataURL(d)
+			return name, data, err
+		}
+		data, err := base64.StdEncoding.DecodeString(d)
+		return name, data, err
+	}
+	return "", nil, fmt.Errorf("only file_id and file_data can be read offline")
+}
+
+// checkInputFiles refuses, before anything is written, input_file and
+// input_image parts naming files the store does not hold, and URLs that
+// cannot be fetched offline.
+func checkInputFiles(tx *store.Tx, items []apitype.Item) error {
+	for i, it := range items {
+		if it.Message == nil {
+			continue
+		}
+		for j, p := range it.Message.Content {
+			param := fmt.Sprintf("input[%d].content[%d]", i, j)
+			switch p.Type {
+			case apitype.PartInputFile, apitype.PartInputImage:
+				if p.FileID != nil && *p.FileID != "" {
+					if _, err := tx.GetFile(*p.FileID); err != nil {
+						return &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Status: 400, Param: param + ".file_id",
+							Message: fmt.Sprintf("No file found with id '%s'.", *p.FileID)}
+					}
+				}
+				if p.FileURL != nil && *p.FileURL != "" {
+					return &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Code: apitype.CodeUnsupported, Status: 400, Param: param + ".file_url",
+						Message: "Hearth runs offline and cannot fetch file_url; upload the file and send its file_id, or send file_data."}
+				}
+				if p.Type == apitype.PartInputImage && p.ImageURL != nil && !strings.HasPrefix(*p.ImageURL, "data:") {
+					return &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Code: apitype.CodeUnsupported, Status: 400, Param: param + ".image_url",
+						Message: "Hearth runs offline and cannot fetch image_url; send a data: URL or an uploaded file's file_id."}
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -666,16 +666,28 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 				return
 			}
 		}
+		candidate := func(it *apitype.Item, n int, history bool) (truncate.Item, error) {
+			t := promptItem(it, n, history, -1)
+			if hasInputFiles(it) {
+				return e.withInputFiles(tx, t, it.Message)
+			}
+			return t, nil
+		}
 		for i := len(input) - 1; i >= 0; i-- {
 			if input[i].Reference != nil {
 				continue
 			}
-			if !yield(promptItem(&input[i], inTokens[i], false, -1), nil) {
+			t, err := candidate(&input[i], inTokens[i], false)
+			if !yield(t, err) || err != nil {
 				return
 			}
 		}
 		history := func(it *apitype.Item, n int) (bool, error) {
-			return yield(promptItem(it, n, true, -1), nil), nil
+			t, err := candidate(it, n, true)
+			if err != nil {
+				return false, err
+			}
+			return yield(t, nil), nil
 		}
 		var err error
 		switch {

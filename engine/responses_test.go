@@ -384,3 +384,43 @@ func TestResponseConversationDeletedMidway(t *testing.T) {
 		t.Fatalf("%+v %v (last event %s)", got, err, last.Type)
 	}
 }
+
+// input_file parts reach the model as their text (uploaded or inline);
+// files the store does not hold and URLs are refused before anything is
+// written.
+func TestResponseInputFiles(t *testing.T) {
+	ctx := context.Background()
+	m := scripted.New(scripted.Turn{Text: "42"}, scripted.Turn{Text: "7"})
+	e := openEngine(t, m)
+	f, err := e.Files.Create(ctx, strings.NewReader("The secret is 42."), apitype.FileCreateParams{Filename: "notes.txt", Purpose: "user_data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(parts ...apitype.ContentPart) *apitype.ResponseCreateParams {
+		return &apitype.ResponseCreateParams{Model: "test-model", Input: apitype.ItemsResponseInput(apitype.ItemOf(&apitype.MessageItem{Role: apitype.RoleUser,
+			Content: append(parts, apitype.InputText("What is the secret?"))}))}
+	}
+	if _, err := e.Responses.Create(ctx, msg(apitype.ContentPart{Type: apitype.PartInputFile, FileID: &f.ID})); err != nil {
+		t.Fatal(err)
+	}
+	if got := scripted.LastUser(&m.Requests()[0]); !strings.Contains(got, "File notes.txt:\nThe secret is 42.") || !strings.HasSuffix(got, "What is the secret?") {
+		t.Fatalf("the model read %q", got)
+	}
+	inline := apitype.ContentPart{Type: apitype.PartInputFile, Filename: apitype.Ptr("b.txt"), FileData: apitype.Ptr("data:text/plain;base64,VGhlIHNlY3JldCBpcyA3Lg==")}
+	if _, err := e.Responses.Create(ctx, msg(inline)); err != nil {
+		t.Fatal(err)
+	}
+	if got := scripted.LastUser(&m.Requests()[1]); !strings.Contains(got, "The secret is 7.") {
+		t.Fatalf("the model read %q", got)
+	}
+	var ae *apitype.Error
+	if _, err := e.Responses.Create(ctx, msg(apitype.ContentPart{Type: apitype.PartInputFile, FileID: apitype.Ptr("file-missing")})); !errors.As(err, &ae) || ae.Param != "input[0].content[0].file_id" {
+		t.Fatalf("unknown file: %v", err)
+	}
+	if _, err := e.Responses.Create(ctx, msg(apitype.ContentPart{Type: apitype.PartInputFile, FileURL: apitype.Ptr("https://example.com/a.pdf")})); !errors.As(err, &ae) || ae.Param != "input[0].content[0].file_url" {
+		t.Fatalf("file_url: %v", err)
+	}
+	if m.Received() != 2 {
+		t.Fatalf("the model was called %d times", m.Received())
+	}
+}
