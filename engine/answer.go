@@ -217,6 +217,9 @@ type assistantsRun struct{ *runner }
 
 var _ runAPI = assistantsRun{}
 
+func (a assistantsRun) policy() turnState {
+	return turnState{toolChoice: a.run.ToolChoice, parallelToolCalls: a.run.ParallelToolCalls, formatProblem: a.checkFormat}
+}
 func (a assistantsRun) text(delta string) error             { return a.appendText(delta) }
 func (a assistantsRun) callDelta(d llm.ToolCallDelta) error { return a.streamCall(d) }
 

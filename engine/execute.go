@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,8 +26,14 @@ type runner struct {
 	asst   *apitype.Assistant
 	// requestID is the API request that queued this execution (log lines).
 	requestID string
-	// api writes and publishes what the model answers (assistantsRun).
+	// api writes and publishes what the model answers (assistantsRun,
+	// responseRun).
 	api runAPI
+	// execID and model name the execution (the run's or response's id) in
+	// model call events and calibrate token counts per model.
+	execID, model string
+	// logIDs tie a Responses execution's log lines to it (x.run is nil).
+	logIDs []slog.Attr
 
 	// The open message (while the model writes text) and its step.
 	msg     *apitype.Message
@@ -112,6 +119,7 @@ func (e *Engine) execute(q queuedRun) {
 	start := time.Now()
 	err := x.claim(q)
 	if err == nil {
+		x.execID, x.model = x.run.ID, x.run.Model
 		x.started()
 		err = e.protect(ctx, "the run's execution (model backend or tool)", x.ids(), x.loop)
 	}
@@ -163,6 +171,9 @@ func (e *Engine) execute(q queuedRun) {
 
 // ids are the attributes that tie a log line to the run.
 func (x *runner) ids(attrs ...slog.Attr) []slog.Attr {
+	if x.run == nil {
+		return append(slices.Clip(x.logIDs), attrs...)
+	}
 	ids := []slog.Attr{slog.String("run", x.run.ID), slog.String("thread", x.run.ThreadID), slog.String("assistant", x.run.AssistantID)}
 	if x.requestID != "" {
 		ids = append(ids, slog.String("request_id", x.requestID))

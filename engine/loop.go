@@ -19,6 +19,9 @@ const maxModelCalls = 32
 // status; a Responses execution would write response output items and
 // publish response.* events behind the same loop.
 type runAPI interface {
+	// policy is what the execution allows the model: tool_choice,
+	// parallel_tool_calls, and the check of the final answer's format.
+	policy() turnState
 	// prompt builds the next model request from what is stored.
 	prompt() (*llm.Request, error)
 	// text streams a text delta of the reply.
@@ -56,9 +59,9 @@ func (x *runner) loop() error {
 		if err != nil {
 			return err
 		}
-		d := decide(turnState{toolChoice: x.run.ToolChoice, parallelToolCalls: x.run.ParallelToolCalls,
-			toolsOff: req.ToolChoice.Mode == llm.ToolChoiceNone, nudged: len(x.nudges) > 0,
-			retriedFormat: x.retriedFormat, formatProblem: x.checkFormat}, r)
+		st := x.api.policy()
+		st.toolsOff, st.nudged, st.retriedFormat = req.ToolChoice.Mode == llm.ToolChoiceNone, len(x.nudges) > 0, x.retriedFormat
+		d := decide(st, r)
 		done, err := x.act(d)
 		if err != nil || done {
 			return err
@@ -92,7 +95,7 @@ func (x *runner) turn(req *llm.Request) (reply, error) {
 	x.pending = llm.Usage{}
 	var calls []llm.ToolCall
 	finish := ""
-	call := ModelCallEvent{RunID: x.run.ID, Model: req.Model}
+	call := ModelCallEvent{RunID: x.execID, Model: req.Model}
 	start := time.Now()
 	defer func() {
 		call.Duration = time.Since(start)
@@ -131,7 +134,7 @@ func (x *runner) turn(req *llm.Request) (reply, error) {
 		calls = append(calls, chunk.ToolCalls...)
 		if chunk.Usage != nil {
 			x.pending = *chunk.Usage
-			x.e.calib.Observe(x.run.Model, x.estimate, chunk.Usage.PromptTokens)
+			x.e.calib.Observe(x.model, x.estimate, chunk.Usage.PromptTokens)
 		}
 		if chunk.FinishReason != "" {
 			finish = chunk.FinishReason

@@ -22,11 +22,11 @@ import (
 func (x *runner) contextWindow() int {
 	w := x.e.cfg.ContextWindow
 	if cw, ok := x.e.cfg.Model.(llm.ContextWindower); ok {
-		if v, ok := x.e.windows.Load(x.run.Model); ok {
+		if v, ok := x.e.windows.Load(x.model); ok {
 			return min(w, v.(int))
 		}
-		if n, err := cw.ContextWindow(x.ctx, x.run.Model); err == nil && n > 0 {
-			x.e.windows.Store(x.run.Model, n)
+		if n, err := cw.ContextWindow(x.ctx, x.model); err == nil && n > 0 {
+			x.e.windows.Store(x.model, n)
 			w = min(w, n)
 		}
 	}
