@@ -148,6 +148,9 @@ func TestConversationBadInputHTTP(t *testing.T) {
 		{"item role bad", "POST", items, `{"items":[{"type":"message","role":"robot","content":"x"}]}`, 400, "invalid_request_error", "items[0].role", apitype.CodeInvalidValue},
 		{"item_reference", "POST", items, `{"items":[{"type":"item_reference","id":"msg_a"}]}`, 400, "invalid_request_error", "items[0]", apitype.CodeUnsupported},
 		{"function_call without call_id", "POST", items, `{"items":[{"type":"function_call","name":"f","arguments":"{}"}]}`, 400, "invalid_request_error", "items[0].call_id", apitype.CodeMissingParameter},
+		// The conversation and its items are one transaction: the second
+		// item's refusal leaves no conversation behind.
+		{"create with a duplicate item id", "POST", "/v1/conversations", `{"items":[{"type":"message","id":"msg_x","role":"user","content":"x"},{"type":"message","id":"msg_x","role":"user","content":"y"}]}`, 400, "invalid_request_error", "items[1].id", ""},
 		{"duplicate item id", "POST", items, `{"items":[{"type":"message","id":"msg_a","role":"user","content":"x"}]}`, 400, "invalid_request_error", "items[0].id", ""},
 		{"unknown item field", "POST", items, `{"items":[{"type":"message","role":"user","content":"x","colour":"red"}]}`, 400, "invalid_request_error", "items[0].colour", apitype.CodeUnknownParameter},
 		{"unknown field", "POST", "/v1/conversations", `{"title":"x"}`, 400, "invalid_request_error", "title", apitype.CodeUnknownParameter},

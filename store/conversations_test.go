@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -387,4 +388,47 @@ func openBench(b *testing.B) *Store {
 		b.Fatal(err)
 	}
 	return s
+}
+
+// TestConversationOutputItemsRoundTrip: the items a response appends (the
+// model's output, with annotations, logprobs, reasoning text and tool call
+// results) read back exactly as written.
+func TestConversationOutputItemsRoundTrip(t *testing.T) {
+	s := openTest(t)
+	gen := NewIDGenerator(nil, nil)
+	conv := newConversation(t, s, gen, 0)
+	code, enc := "print(2+2)", "opaque"
+	text := apitype.OutputText("4 【0:0†a.txt】")
+	text.Annotations = []apitype.OutputAnnotation{{Type: apitype.AnnotationFileCitation, FileID: "file-1", Filename: "a.txt", Index: 2},
+		{Type: apitype.AnnotationURLCitation, URL: "https://example.com", Title: "Ex", StartIndex: 1, EndIndex: 3}}
+	text.Logprobs = []apitype.Logprob{{Token: "4", Bytes: []int{52}, Logprob: -0.1, TopLogprobs: []apitype.TopLogprob{}}}
+	items := []apitype.Item{
+		apitype.ItemOf(&apitype.MessageItem{ID: "msg_1", Role: apitype.RoleAssistant, Status: apitype.ItemCompleted,
+			Content: []apitype.ContentPart{text, {Type: apitype.PartRefusal, Refusal: "no"}}}),
+		apitype.ItemOf(&apitype.ReasoningItem{ID: "rs_1", Status: apitype.ItemCompleted, EncryptedContent: &enc,
+			Summary: []apitype.ContentPart{{Type: apitype.PartSummaryText, Text: "sum"}},
+			Content: []apitype.ContentPart{{Type: apitype.PartReasoningText, Text: "thoughts"}}}),
+		apitype.ItemOf(&apitype.FileSearchCallItem{ID: "fs_1", Queries: []string{"warranty"}, Status: apitype.ItemCompleted,
+			Results: []apitype.FileSearchCallResult{{FileID: "file-1", Filename: "a.txt", Score: 0.5, Text: "two years", Attributes: map[string]any{"k": "v"}}}}),
+		apitype.ItemOf(&apitype.CodeInterpreterCallItem{ID: "ci_1", Code: &code, ContainerID: "cntr_1", Status: apitype.ItemCompleted,
+			Outputs: []apitype.CodeInterpreterCallOutput{{Type: "logs", Logs: "4\n"}}}),
+		apitype.ItemOf(&apitype.FunctionCallItem{ID: "fc_1", CallID: "call_1", Name: "f", Arguments: "{}", Status: apitype.ItemCompleted}),
+		apitype.ItemOf(&apitype.FunctionCallOutputItem{ID: "fco_1", CallID: "call_1", Status: apitype.ItemCompleted,
+			Output: apitype.FunctionCallOutput{Parts: []apitype.ContentPart{apitype.InputText("out")}}}),
+	}
+	update(t, s, func(tx *Tx) error { return tx.AppendConversationItems(conv, items, make([]int, len(items))) })
+	view(t, s, func(tx *Tx) error {
+		page, err := tx.ListConversationItems(conv, apitype.ListParams{Order: apitype.OrderAsc})
+		if err != nil {
+			return err
+		}
+		for i, it := range page.Data {
+			a, _ := json.Marshal(items[i])
+			b, _ := json.Marshal(it)
+			if !bytes.Equal(a, b) {
+				return fmt.Errorf("item %d: wrote %s, read %s", i, a, b)
+			}
+		}
+		return nil
+	})
 }
