@@ -241,6 +241,8 @@ type Engine struct {
 	Conversations *Conversations
 	// Responses serves the Responses API.
 	Responses *Responses
+	// Containers manages the code interpreter's containers (Responses API).
+	Containers *Containers
 
 	// ctx is cancelled by Close; every goroutine the engine starts derives
 	// from it and is counted in wg.
@@ -320,7 +322,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.VectorStores = &VectorStores{e}
 	e.Conversations = newConversations(e)
 	e.Responses = &Responses{e}
-	if err := e.sweepFiles(ctx); err != nil {
+	e.Containers = newContainers(e)
+	if err := firstErr(e.sweepFiles(ctx), e.sweepContainerFiles(ctx)); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -343,6 +346,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.wg.Add(1)
 	go e.every(cfg.ExpiryInterval, e.expireDue)
+	e.wg.Add(1)
+	go e.every(cfg.ExpiryInterval, e.expireContainersDue)
 	if cfg.AutoCompactInterval > 0 {
 		e.wg.Add(1)
 		go e.every(cfg.AutoCompactInterval, e.compactIfFree)

@@ -16,3 +16,6 @@ func WatchRun(e *Engine, runID string) (next func(context.Context) (apitype.Even
 
 // CompactIfFree runs one check of the auto-compacter.
 func CompactIfFree(e *Engine, ctx context.Context) { e.compactIfFree(ctx) }
+
+// ExpireContainersDue runs one pass of the container expirer.
+func ExpireContainersDue(e *Engine, ctx context.Context) { e.expireContainersDue(ctx) }

@@ -175,6 +175,8 @@ func (h *Handler) routes() {
 	// Steps.
 	route("GET /v1/threads/{thread_id}/runs/{run_id}/steps", 0, h.listSteps)
 	route("GET /v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", 0, h.getStep)
+	// Containers: see containers.go.
+	h.containerRoutes(route, jsonLimit, upload)
 	// Files and vector stores: see files.go.
 	h.fileRoutes(route, jsonLimit, upload)
 	h.conversationRoutes(route, jsonLimit) // conversations.go

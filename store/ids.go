@@ -25,6 +25,10 @@ const (
 	PrefixFunctionCall       = "fc_"
 	PrefixFunctionCallOutput = "fco_"
 	PrefixReasoning          = "rs_"
+	// Containers (the code interpreter on the Responses API).
+	PrefixContainer           = "cntr_"
+	PrefixContainerFile       = "cfile_"
+	PrefixCodeInterpreterCall = "ci_"
 )
 
 // crockford is Crockford's base32 alphabet in lower case; its order is ASCII

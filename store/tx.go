@@ -44,7 +44,8 @@ var (
 
 	rootBuckets = [][]byte{bMeta, bAssistants, bThreads, bThreadData, bActiveRuns, bLiveRuns, bResumes, bRuns, bSteps, bFiles, bVectorStores, bVectorStoreFi,
 		bConversations, bConvItems, bConvItemIDs,
-		bResponses, bResponseData, bLiveResps}
+		bResponses, bResponseData, bLiveResps,
+		bContainers, bContainerFiles, bContainerExpiry}
 
 	kSchema = []byte("schema_version")
 	// kCleanClose is present while the file rests after a clean shutdown.
