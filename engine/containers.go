@@ -184,7 +184,9 @@ func (s *Containers) List(ctx context.Context, p apitype.ContainerListParams) (*
 	if err := checkList(p.ListParams, store.PrefixContainer); err != nil {
 		return nil, err
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Container], error) { return tx.ListContainers(p.ListParams, p.Name) })
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Container], error) {
+		return tx.ListContainers(p.ListParams, p.Name)
+	})
 	return &page, err
 }
 
