@@ -26,6 +26,8 @@ func promptItem(it *apitype.Item, tokens int, history bool, ordinal int) truncat
 	switch v := it.AsAny().(type) {
 	case *apitype.FileSearchCallItem:
 		t.Role, t.Group, t.ToolOutput, t.Text = "tool", "fs:"+v.ID, true, fileSearchText(v, ordinal)
+	case *apitype.CodeInterpreterCallItem:
+		t.Role, t.Group, t.ToolOutput, t.Text = "tool", "ci:"+v.ID, true, codeCallText(v)
 	case *apitype.MessageItem:
 		t.Role = "user"
 		switch v.Role {
@@ -84,6 +86,8 @@ func (e *Engine) itemMessages(kept []truncate.Item) ([]llm.Message, error) {
 			out = append(out, llm.Message{Role: llm.RoleTool, ToolCallID: v.CallID, Content: text})
 		case *apitype.FileSearchCallItem:
 			out = append(out, fileSearchMessages(v, k.Text)...)
+		case *apitype.CodeInterpreterCallItem:
+			out = append(out, codeCallMessages(v, k.Text)...)
 		}
 	}
 	return out, nil

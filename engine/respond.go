@@ -59,6 +59,8 @@ type responseRun struct {
 	builtinCalls int
 	usage        apitype.ResponseUsage
 	tools        []llm.Tool
+	// code is the code_interpreter's state (respcode.go), nil until used.
+	code *respCode
 }
 
 var _ runAPI = (*responseRun)(nil)
@@ -187,6 +189,14 @@ func cloneItem(it apitype.Item) apitype.Item {
 	case *apitype.FunctionCallItem:
 		c := *v
 		return apitype.ItemOf(&c)
+	case *apitype.CodeInterpreterCallItem:
+		c := *v
+		if v.Code != nil {
+			code := *v.Code
+			c.Code = &code
+		}
+		c.Outputs = slices.Clone(v.Outputs)
+		return apitype.ItemOf(&c)
 	}
 	return it
 }
@@ -203,6 +213,8 @@ func responseToolChoice(c apitype.ResponseToolChoice) *apitype.ToolChoice {
 		return &apitype.ToolChoice{Type: apitype.ToolTypeFunction, Function: &apitype.ToolChoiceTarget{Name: c.Name}}
 	case c.Type == string(apitype.ToolTypeFileSearch):
 		return &apitype.ToolChoice{Type: apitype.ToolTypeFileSearch}
+	case c.Type == string(apitype.ToolTypeCodeInterpreter):
+		return &apitype.ToolChoice{Type: apitype.ToolTypeCodeInterpreter}
 	case c.Type == "allowed_tools" && c.Mode == apitype.ToolChoiceRequired, c.Type == "" && c.Mode == apitype.ToolChoiceRequired:
 		return &apitype.ToolChoice{Mode: apitype.ToolChoiceRequired}
 	case c.Type == "" && c.Mode == apitype.ToolChoiceNone:
@@ -224,6 +236,10 @@ func responseTools(r *apitype.Response) []llm.Tool {
 	for _, t := range r.Tools {
 		if t.Type == apitype.ToolTypeFileSearch && (len(allowed) == 0 || allowed[""]) {
 			out = append(out, fileSearchTool)
+			continue
+		}
+		if t.Type == apitype.ToolTypeCodeInterpreter && (len(allowed) == 0 || allowed[""]) {
+			out = append(out, codeInterpreterTool)
 			continue
 		}
 		if t.Type != apitype.ToolTypeFunction || len(allowed) > 0 && !allowed[t.Name] {
@@ -270,7 +286,9 @@ func (x *responseRun) prompt() (*llm.Request, error) {
 		tools := x.tools
 		if m := x.resp.MaxToolCalls; m != nil && x.builtinCalls >= *m {
 			// max_tool_calls reached: the built-in tools are withdrawn.
-			tools = slices.DeleteFunc(slices.Clone(tools), func(t llm.Tool) bool { return t.Name == fileSearchTool.Name })
+			tools = slices.DeleteFunc(slices.Clone(tools), func(t llm.Tool) bool {
+				return t.Name == fileSearchTool.Name || t.Name == codeInterpreterTool.Name
+			})
 		}
 		req, x.estimate, err = x.e.responsePrompt(x.ctx, tx, x.resp, x.input, x.tokens, x.resp.Output, x.nudges, tools, x.contextWindow())
 		return err
@@ -351,7 +369,7 @@ func (x *responseRun) closeMessage(status string) {
 	}
 	m := *x.resp.Output[x.msg].Message
 	part := apitype.OutputText(x.runner.text.String())
-	part.Annotations = x.outputCitations(part.Text)
+	part.Annotations = append(x.outputCitations(part.Text), x.containerCitations(part.Text)...)
 	for i := range part.Annotations {
 		a := part.Annotations[i]
 		x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventOutputTextAnnotationAdded, ItemID: m.ID, OutputIndex: x.msg,
@@ -370,6 +388,9 @@ func (x *responseRun) closeMessage(status string) {
 
 // callDelta streams a function call being written.
 func (x *responseRun) callDelta(d llm.ToolCallDelta) error {
+	if x.codeDelta(d) {
+		return nil // a code_interpreter_call item, streamed by respcode.go
+	}
 	if x.builtin[d.Index] || d.Name == fileSearchTool.Name && fileSearchToolOf(x.resp) != nil {
 		x.builtin[d.Index] = true // a file_search_call item is made when the call is whole
 		return nil
@@ -440,6 +461,7 @@ func (x *responseRun) dropOpenCalls() {
 	}
 	x.resp.Output = out
 	x.calls = map[int]int{}
+	x.dropOpenCode()
 }
 
 // toolCalls ends the response with the reply's function calls: the caller
@@ -452,7 +474,8 @@ func (x *responseRun) toolCalls(calls []llm.ToolCall) (bool, error) {
 	// no function call, the model is asked again with their results.
 	functions, ran := 0, 0
 	for i, call := range calls {
-		if call.Name != fileSearchTool.Name || fileSearchToolOf(x.resp) == nil {
+		code := x.isCodeCall(call.Name)
+		if !code && (call.Name != fileSearchTool.Name || fileSearchToolOf(x.resp) == nil) {
 			functions++
 			continue
 		}
@@ -460,12 +483,17 @@ func (x *responseRun) toolCalls(calls []llm.ToolCall) (bool, error) {
 		if m := x.resp.MaxToolCalls; m != nil && x.builtinCalls >= *m {
 			continue // over max_tool_calls: not run (the tool was withdrawn from the prompt)
 		}
-		if err := x.runFileSearch(call); err != nil {
+		run := x.runFileSearch
+		if code {
+			run = func(call llm.ToolCall) error { return x.runCodeCall(i, call) }
+		}
+		if err := run(call); err != nil {
 			return false, err
 		}
 		ran++
 	}
 	x.builtin = map[int]bool{}
+	defer x.dropOpenCode() // streamed code calls over max_tool_calls
 	if functions == 0 {
 		x.calls = map[int]int{}
 		return ran == 0, nil // nothing more to ask the model when nothing ran
@@ -541,6 +569,7 @@ func (x *responseRun) end(err error, start time.Time) {
 				c.Status = "incomplete"
 			}
 		}
+		endCode(r)
 	}
 	u := x.usage
 	r.Usage = &u
@@ -729,6 +758,8 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 		req.ToolChoice = llm.ToolChoice{Mode: llm.ToolChoiceFunction, Name: tc.Name}
 	case tc.Type == string(apitype.ToolTypeFileSearch):
 		req.ToolChoice = llm.ToolChoice{Mode: llm.ToolChoiceFunction, Name: fileSearchTool.Name}
+	case tc.Type == string(apitype.ToolTypeCodeInterpreter):
+		req.ToolChoice = llm.ToolChoice{Mode: llm.ToolChoiceFunction, Name: codeInterpreterTool.Name}
 	case tc.Mode == apitype.ToolChoiceNone:
 		req.ToolChoice, req.Tools = llm.ToolChoice{Mode: llm.ToolChoiceNone}, nil
 	case tc.Mode == apitype.ToolChoiceRequired:

@@ -37,7 +37,7 @@ func (s *Responses) Create(ctx context.Context, p *apitype.ResponseCreateParams)
 			return nil, err
 		}
 		if ev.Response != nil && ev.Response.Status.Terminal() {
-			return ev.Response, nil
+			return presentResponse(ev.Response, p.Include), nil
 		}
 	}
 	return nil, ErrClosed
@@ -63,7 +63,7 @@ func (s *Responses) CreateStream(ctx context.Context, p *apitype.ResponseCreateP
 			return
 		}
 		for ev, err := range log.events(ctx, 0) {
-			if !yield(ev, err) || err != nil {
+			if !yield(presentEvent(ev, p.Include), err) || err != nil {
 				return
 			}
 		}
@@ -75,7 +75,8 @@ func (s *Responses) Retrieve(ctx context.Context, id string, p apitype.ResponseR
 	if err := apitype.CheckInclude("include", p.Include); err != nil {
 		return nil, err
 	}
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
+	r, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
+	return presentResponse(r, p.Include), err
 }
 
 // Stream yields a stored response's events after sequence number
@@ -101,7 +102,7 @@ func (s *Responses) Stream(ctx context.Context, id string, startingAfter int) it
 			}
 		}
 		for ev, err := range log.events(ctx, startingAfter+1) {
-			if !yield(ev, err) || err != nil {
+			if !yield(presentEvent(ev, nil), err) || err != nil {
 				return
 			}
 		}
@@ -167,7 +168,7 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 			break
 		}
 		if ev.Response != nil && ev.Response.Status.Terminal() {
-			return ev.Response, nil
+			return presentResponse(ev.Response, nil), nil
 		}
 	}
 	return s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
@@ -241,12 +242,6 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 			return nil, nil, err
 		}
 	}
-	for i, t := range p.Tools {
-		if t.Type == apitype.ToolTypeCodeInterpreter {
-			return nil, nil, &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Code: apitype.CodeUnsupported, Status: 400,
-				Param: fmt.Sprintf("tools[%d].type", i), Message: fmt.Sprintf("The %s tool is not yet available on the Responses API in Hearth; use it through the Assistants API.", t.Type)}
-		}
-	}
 	in := p.Input.AsItems()
 	input := make([]apitype.Item, 0, len(in))
 	tokens := make([]int, 0, len(in))
@@ -254,7 +249,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 	log := newRespLog()
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		if err := firstErr(checkFileSearchTools(tx, p.Tools), checkInputFiles(tx, in)); err != nil {
+		if err := firstErr(checkFileSearchTools(tx, p.Tools), e.checkCodeTools(tx, p.Tools), checkInputFiles(tx, in)); err != nil {
 			return err
 		}
 		if input, err = e.resolveInput(tx, p, in); err != nil {

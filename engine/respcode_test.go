@@ -1,0 +1,316 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/codeinterp/wasi"
+	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/llm/scripted"
+)
+
+func codeTool(c *apitype.ToolContainer) apitype.ResponseTool {
+	return apitype.ResponseTool{Type: apitype.ToolTypeCodeInterpreter, Container: c}
+}
+
+func autoContainer(fileIDs ...string) *apitype.ToolContainer {
+	return &apitype.ToolContainer{Auto: &apitype.ContainerAuto{Type: "auto", FileIDs: fileIDs}}
+}
+
+func codeCall(code string) scripted.Turn {
+	return scripted.Turn{StreamArguments: true, Calls: []scripted.Call{{Name: "code_interpreter", Arguments: mustJSON(map[string]string{"code": code})}}}
+}
+
+// A CSV analysed in an auto container: the code reads the file the tool
+// gave the container, keeps a variable, writes a file; the call is a
+// code_interpreter_call item streamed with its events in order, the model
+// reads the logs back, and its link to the written file is a
+// container_file_citation. A second response naming the container sees
+// the variable and the file. Outputs show only when include asks.
+func TestResponseCodeInterpreter(t *testing.T) {
+	sb := realSandbox(t)
+	defer sb.Close()
+	ctx := context.Background()
+	m := scripted.New(
+		codeCall("import csv\nrows = list(csv.DictReader(open('/mnt/data/sales.csv')))\ntotal = sum(int(r['n']) for r in rows)\nprint('total', total)\nopen('/mnt/data/total.txt', 'w').write(str(total))"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "The total is 7: [total.txt](sandbox:/mnt/data/total.txt)."},
+		codeCall("print(total * 2, open('/mnt/data/total.txt').read())"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "14."},
+	)
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	csvFile := mustUpload(t, e, "sales.csv", "day,n\nmon,3\ntue,4\n")
+	p := respParams("Total the sales.")
+	p.Tools = []apitype.ResponseTool{codeTool(autoContainer(csvFile.ID))}
+	var evs []apitype.ResponseStreamEvent
+	var final *apitype.Response
+	for ev, err := range e.Responses.CreateStream(ctx, p) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+		if ev.Response != nil {
+			final = ev.Response
+		}
+	}
+	for i, ev := range evs {
+		if ev.SequenceNumber != i {
+			t.Fatalf("event %d (%s) has sequence_number %d", i, ev.Type, ev.SequenceNumber)
+		}
+	}
+	var names []string
+	var code strings.Builder
+	for _, ev := range evs {
+		if strings.Contains(string(ev.Type), "code_interpreter") {
+			names = append(names, string(ev.Type))
+		}
+		if ev.Type == apitype.EventCodeInterpreterCodeDelta {
+			code.WriteString(ev.Delta)
+		}
+	}
+	names = slices.Compact(names)
+	want := []string{"response.code_interpreter_call.in_progress", "response.code_interpreter_call_code.delta",
+		"response.code_interpreter_call_code.done", "response.code_interpreter_call.interpreting", "response.code_interpreter_call.completed"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("code interpreter events %q, want %q", names, want)
+	}
+	if final.Status != apitype.ResponseCompleted || len(final.Output) != 2 || final.Output[0].CodeInterpreterCall == nil {
+		t.Fatalf("response %+v", final)
+	}
+	call := final.Output[0].CodeInterpreterCall
+	if !strings.HasPrefix(call.ID, "ci_") || !strings.HasPrefix(call.ContainerID, "cntr_") || call.Status != "completed" ||
+		*call.Code != code.String() || !strings.Contains(*call.Code, "csv.DictReader") || call.Outputs != nil {
+		t.Fatalf("call %+v (streamed code %q)", call, code.String())
+	}
+	tool, _ := scripted.LastToolResult(&m.Requests()[1])
+	if !strings.Contains(tool, "total 7") || !strings.Contains(tool, "/mnt/data/total.txt") {
+		t.Fatalf("the model read back %q", tool)
+	}
+	anns := final.Output[1].Message.Content[0].Annotations
+	if len(anns) != 1 || anns[0].Type != "container_file_citation" || anns[0].ContainerID != call.ContainerID || anns[0].Filename != "total.txt" {
+		t.Fatalf("annotations %+v", anns)
+	}
+	text := final.Output[1].Message.Content[0].Text
+	if got := string([]rune(text)[anns[0].StartIndex:anns[0].EndIndex]); got != "sandbox:/mnt/data/total.txt" {
+		t.Fatalf("citation covers %q", got)
+	}
+	if got := containerFileText(t, e, call.ContainerID, anns[0].FileID); got != "7" {
+		t.Fatalf("cited file %q", got)
+	}
+	f, err := e.Containers.Files.Retrieve(ctx, call.ContainerID, anns[0].FileID)
+	if err != nil || f.Source != "assistant" || f.Path != "/mnt/data/total.txt" || f.Bytes != 1 {
+		t.Fatalf("file %v %+v", err, f)
+	}
+	// With include, the outputs.
+	got, err := e.Responses.Retrieve(ctx, final.ID, apitype.ResponseRetrieveParams{Include: []string{apitype.IncludeCodeInterpreterOutputs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs := got.Output[0].CodeInterpreterCall.Outputs; len(outs) != 1 || outs[0].Type != "logs" || !strings.HasPrefix(outs[0].Logs, "total 7\n") {
+		t.Fatalf("outputs %+v", outs)
+	}
+	// The container named by id keeps Python state and files.
+	p2 := respParams("Double it.")
+	p2.PreviousResponseID = &final.ID
+	p2.Include = []string{apitype.IncludeCodeInterpreterOutputs}
+	p2.Tools = []apitype.ResponseTool{codeTool(&apitype.ToolContainer{ID: call.ContainerID})}
+	r2, err := e.Responses.Create(ctx, p2)
+	if err != nil || r2.Status != apitype.ResponseCompleted {
+		t.Fatalf("second %v %+v", err, r2)
+	}
+	c2 := r2.Output[0].CodeInterpreterCall
+	if c2.ContainerID != call.ContainerID || len(c2.Outputs) == 0 || c2.Outputs[0].Logs != "14 7\n" {
+		t.Fatalf("second call %+v", c2)
+	}
+	// The model read the first call back from the chain.
+	req := m.Requests()[2]
+	if !slices.ContainsFunc(req.Messages, func(msg llm.Message) bool { return strings.Contains(msg.Content, "total 7") }) {
+		t.Fatalf("the earlier call's output is not in the next prompt")
+	}
+}
+
+// One container's variables and files are invisible to another's code.
+func TestContainersIsolated(t *testing.T) {
+	sb := realSandbox(t)
+	defer sb.Close()
+	ctx := context.Background()
+	m := scripted.New(
+		codeCall("secret = 42\nopen('/mnt/data/secret.txt', 'w').write('42')\nprint('set')"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "set"},
+		codeCall("import os\nprint(globals().get('secret'), sorted(os.listdir('/mnt/data')))\nprint(os.path.exists('/mnt/data/../"+"secret.txt'))"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "nothing"},
+	)
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	var ids []string
+	for _, name := range []string{"a", "b"} {
+		c, err := e.Containers.Create(ctx, apitype.ContainerCreateParams{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	for _, id := range ids {
+		p := respParams("go")
+		p.Tools = []apitype.ResponseTool{codeTool(&apitype.ToolContainer{ID: id})}
+		if r, err := e.Responses.Create(ctx, p); err != nil || r.Status != apitype.ResponseCompleted {
+			t.Fatalf("%v %+v", err, r)
+		}
+	}
+	tool, _ := scripted.LastToolResult(&m.Requests()[3])
+	if !strings.HasPrefix(tool, "None []\nFalse\n") {
+		t.Fatalf("container b saw container a's state: %q", tool)
+	}
+	if page, _ := e.Containers.Files.List(ctx, ids[1], apitype.ListParams{}); len(page.Data) != 0 {
+		t.Fatalf("container b has files: %+v", page.Data)
+	}
+}
+
+// The sandbox suite of the Assistants code interpreter, through a
+// container: host files, network, subprocess, memory, an endless loop, an
+// output flood and a full disk are each contained with an error the model
+// reads, and the container goes on working after each.
+func TestContainerSandboxSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts CPython")
+	}
+	sb, err := wasi.New(wasi.Config{CacheDir: filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache"), ExecTimeout: 5 * time.Second,
+		MemoryLimitBytes: 128 << 20, MaxOutputBytes: 4 << 10, MaxDataBytes: 8 << 20, MaxFileBytes: 2 << 20, MaxFiles: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	cases := []struct {
+		name, code string
+		want       []string
+	}{
+		{"host files", "print(open('/etc/passwd').read())", []string{"PermissionError"}},
+		{"escape", "print(open('/mnt/data/../../etc/passwd').read())", []string{"Error"}},
+		{"network", "import socket; socket.socket().connect(('10.0.0.1', 80))", []string{"Error"}},
+		{"subprocess", "import subprocess; subprocess.run(['ls', '/'])", []string{"Error"}},
+		{"memory", "x = bytearray(1 << 30)", []string{"MemoryError"}},
+		{"loop", "while True:\n    pass", []string{"TimeoutError"}},
+		{"output flood", "s = 'x' * 1000\nfor i in range(100_000):\n    print(s)", []string{"[output truncated"}},
+		{"disk fill", "chunk = b'z' * (1 << 20)\nwith open('/mnt/data/big.bin', 'wb') as f:\n    for i in range(100):\n        f.write(chunk)", []string{"per-file limit"}},
+	}
+	var turns []scripted.Turn
+	for _, c := range cases {
+		turns = append(turns, codeCall(c.code), scripted.Turn{Match: scripted.HasToolResult, Text: "contained"},
+			codeCall("print('ok', 6 * 7)"), scripted.Turn{Match: scripted.HasToolResult, Text: "alive"})
+	}
+	m := scripted.New(turns...)
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	ct, err := e.Containers.Create(ctx(t), apitype.ContainerCreateParams{Name: "suite"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := 0
+	for _, c := range cases {
+		for _, check := range []struct {
+			want []string
+		}{{c.want}, {[]string{"ok 42"}}} {
+			p := respParams(c.name)
+			p.Tools = []apitype.ResponseTool{codeTool(&apitype.ToolContainer{ID: ct.ID})}
+			r, err := e.Responses.Create(ctx(t), p)
+			if err != nil || r.Status != apitype.ResponseCompleted {
+				t.Fatalf("%s: %v %+v", c.name, err, r)
+			}
+			tool, _ := scripted.LastToolResult(&m.Requests()[req+1])
+			req += 2
+			for _, w := range check.want {
+				if !strings.Contains(tool, w) {
+					t.Errorf("%s: the model read %q, want %q in it", c.name, clipText(tool), w)
+				}
+			}
+			if strings.Contains(tool, "root:") {
+				t.Errorf("%s: host data leaked: %q", c.name, clipText(tool))
+			}
+		}
+	}
+	// The half-written big file was refused by the sandbox: no container
+	// file holds more than the sandbox's per-file limit.
+	page, _ := e.Containers.Files.List(ctx(t), ct.ID, apitype.ListParams{})
+	for _, f := range page.Data {
+		if f.Bytes > 2<<20 {
+			t.Errorf("container file %s of %d bytes", f.Path, f.Bytes)
+		}
+	}
+}
+
+func ctx(t testing.TB) context.Context { return t.Context() }
+
+func clipText(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}
+
+// Bad code_interpreter tools are refused before anything is written: an
+// unknown container (404 naming it), an expired one (400
+// container_expired), unknown auto files, no sandbox configured.
+func TestResponseCodeInterpreterBadInput(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	e := openEngine(t, scripted.Echo(), func(c *engine.Config) {
+		c.CodeInterpreter, c.Clock, c.ExpiryInterval = &closingSandbox{}, clock.Now, time.Hour
+	})
+	conv, err := e.Conversations.Create(ctx, apitype.ConversationCreateParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := e.Containers.Create(ctx, apitype.ContainerCreateParams{Name: "old", ExpiresAfter: &apitype.ContainerExpiresAfter{Anchor: "last_active_at", Minutes: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	for _, c := range []struct {
+		name   string
+		tool   apitype.ResponseTool
+		status int
+		param  string
+		code   string
+	}{
+		{"unknown container", codeTool(&apitype.ToolContainer{ID: "cntr_nope"}), 404, "tools[0].container", ""},
+		{"expired container", codeTool(&apitype.ToolContainer{ID: old.ID}), 400, "tools[0].container", "container_expired"},
+		{"unknown auto file", codeTool(autoContainer("file-nope")), 400, "tools[0].container.file_ids[0]", ""},
+	} {
+		p := respParams("go")
+		p.Conversation = &apitype.ConversationRef{ID: conv.ID}
+		p.Tools = []apitype.ResponseTool{c.tool}
+		_, err := e.Responses.Create(ctx, p)
+		var ae *apitype.Error
+		if !errors.As(err, &ae) || ae.Status != c.status || ae.Param != c.param || ae.Code != c.code {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	items, err := e.Conversations.Items.List(ctx, conv.ID, apitype.ListParams{})
+	if err != nil || len(items.Data) != 0 {
+		t.Fatalf("a refused response wrote %v %+v", err, items.Data)
+	}
+	page, _ := e.Containers.List(ctx, apitype.ContainerListParams{})
+	if len(page.Data) != 1 {
+		t.Fatalf("containers %+v", page.Data)
+	}
+	bare := openEngine(t, scripted.Echo())
+	p := respParams("go")
+	p.Tools = []apitype.ResponseTool{codeTool(autoContainer())}
+	if _, err := bare.Responses.Create(ctx, p); err == nil || !strings.Contains(err.Error(), "sandbox") {
+		t.Fatalf("no sandbox: %v", err)
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
