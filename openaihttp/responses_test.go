@@ -15,6 +15,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 
+	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/llm/ollama/ollamatest"
@@ -306,4 +307,114 @@ func doReq(t *testing.T, e *env, method, path, body string) (*http.Response, str
 		t.Fatal(err)
 	}
 	return resp, string(b)
+}
+
+// Malformed Responses requests over HTTP: each gets the API's status and
+// error envelope, and nothing is written.
+func TestResponseBadInputHTTP(t *testing.T) {
+	m := scripted.New()
+	m.Fallback = npmResponder
+	e := newEnv(t, m)
+	ctx := context.Background()
+	rs := &e.client.Responses
+	done, err := rs.New(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := rs.New(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("bye")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Delete(ctx, deleted.ID); err != nil {
+		t.Fatal(err)
+	}
+	unstored, err := rs.New(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("x"), Store: openai.Bool(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg, err := rs.New(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("bg"), Background: openai.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev, err := range e.eng.Responses.Stream(ctx, bg.ID, -1) { // wait until it ends
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = ev
+	}
+	withTool, err := rs.New(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("weather?"),
+		Tools: []responses.ToolUnionParam{responses.ToolParamOfFunction("get_weather", map[string]any{"type": "object"}, false)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const inv, nf = "invalid_request_error", "not_found_error"
+	body := func(fields string) string { return `{"model":"llama3.2","input":"x"` + fields + `}` }
+	items := func(item string) string { return `{"model":"llama3.2","input":[` + item + `]}` }
+	r, in := "/v1/responses", "/v1/responses/"+done.ID+"/input_items"
+	cases := []badInputCase{
+		{"bad JSON", "POST", r, `{"model":`, 400, inv, "", ""},
+		{"body not an object", "POST", r, `[]`, 400, inv, "", ""},
+		{"unknown field", "POST", r, body(`,"colour":"red"`), 400, inv, "colour", apitype.CodeUnknownParameter},
+		{"missing model", "POST", r, `{"input":"x"}`, 400, inv, "model", apitype.CodeMissingParameter},
+		{"model not a string", "POST", r, `{"model":5,"input":"x"}`, 400, inv, "model", apitype.CodeInvalidType},
+		{"input a number", "POST", r, `{"model":"llama3.2","input":5}`, 400, inv, "input", apitype.CodeInvalidType},
+		{"item type unknown", "POST", r, items(`{"type":"banana"}`), 400, inv, "input[0].type", apitype.CodeInvalidValue},
+		{"item role bad", "POST", r, items(`{"type":"message","role":"robot","content":"x"}`), 400, inv, "input[0].role", apitype.CodeInvalidValue},
+		{"content part type unknown", "POST", r, items(`{"role":"user","content":[{"type":"input_banana","text":"x"}]}`), 400, inv, "input[0].content[0]", apitype.CodeInvalidValue},
+		{"output_text in a user message", "POST", r, items(`{"type":"message","role":"user","content":[{"type":"output_text","text":"x"}]}`), 400, inv, "input[0].content[0]", ""},
+		{"unknown item field", "POST", r, items(`{"role":"user","content":"x","colour":"red"}`), 400, inv, "input[0].colour", apitype.CodeUnknownParameter},
+		{"function_call_output without call_id", "POST", r, items(`{"type":"function_call_output","output":"x"}`), 400, inv, "input[0].call_id", apitype.CodeMissingParameter},
+		{"unknown call_id", "POST", r, `{"model":"llama3.2","previous_response_id":"` + done.ID + `","input":[{"type":"function_call_output","call_id":"call_nope","output":"x"}]}`, 400, inv, "input", ""},
+		{"calls left unanswered", "POST", r, `{"model":"llama3.2","previous_response_id":"` + withTool.ID + `","input":"and?"}`, 400, inv, "input", ""},
+		{"conversation with previous_response_id", "POST", r, body(`,"conversation":"conv_x","previous_response_id":"` + done.ID + `"`), 400, inv, "conversation", ""},
+		{"unknown previous response", "POST", r, body(`,"previous_response_id":"resp_nope"`), 400, inv, "previous_response_id", "previous_response_not_found"},
+		{"deleted previous response", "POST", r, body(`,"previous_response_id":"` + deleted.ID + `"`), 400, inv, "previous_response_id", "previous_response_not_found"},
+		{"unstored previous response", "POST", r, body(`,"previous_response_id":"` + unstored.ID + `"`), 400, inv, "previous_response_id", "previous_response_not_found"},
+		{"unknown conversation", "POST", r, body(`,"conversation":"conv_nope"`), 404, nf, "", ""},
+		{"unknown previous response, streamed", "POST", r, body(`,"stream":true,"previous_response_id":"resp_nope"`), 400, inv, "previous_response_id", "previous_response_not_found"},
+		{"include bad", "POST", r, body(`,"include":["nope"]`), 400, inv, "include[0]", apitype.CodeInvalidValue},
+		{"text.format type bad", "POST", r, body(`,"text":{"format":{"type":"yaml"}}`), 400, inv, "text.format.type", apitype.CodeInvalidValue},
+		{"json_schema without schema", "POST", r, body(`,"text":{"format":{"type":"json_schema","name":"x"}}`), 400, inv, "text.format.schema", apitype.CodeMissingParameter},
+		{"json_schema without name", "POST", r, body(`,"text":{"format":{"type":"json_schema","schema":{"type":"object"}}}`), 400, inv, "text.format.name", apitype.CodeMissingParameter},
+		{"json_schema not a schema", "POST", r, body(`,"text":{"format":{"type":"json_schema","name":"x","schema":{"type":"banana"}}}`), 400, inv, "text.format.schema", ""},
+		{"function parameters not a schema", "POST", r, body(`,"tools":[{"type":"function","name":"f","parameters":{"type":"banana"}}]`), 400, inv, "tools[0].parameters", ""},
+		{"temperature 3", "POST", r, body(`,"temperature":3`), 400, inv, "temperature", ""},
+		{"top_p 2", "POST", r, body(`,"top_p":2`), 400, inv, "top_p", ""},
+		{"max_output_tokens 0", "POST", r, body(`,"max_output_tokens":0`), 400, inv, "max_output_tokens", ""},
+		{"tool type unknown", "POST", r, body(`,"tools":[{"type":"banana"}]`), 400, inv, "tools[0].type", apitype.CodeInvalidValue},
+		{"function tool without name", "POST", r, body(`,"tools":[{"type":"function","parameters":{}}]`), 400, inv, "tools[0].name", apitype.CodeMissingParameter},
+		{"tool_choice names no tool", "POST", r, body(`,"tool_choice":{"type":"function","name":"nope"}`), 400, inv, "tool_choice", ""},
+		{"truncation bad", "POST", r, body(`,"truncation":"sometimes"`), 400, inv, "truncation", apitype.CodeInvalidValue},
+		{"metadata too many keys", "POST", r, body(`,"metadata":{` + manyKeys(17) + `}`), 400, inv, "metadata", ""},
+		{"reasoning effort bad", "POST", r, body(`,"reasoning":{"effort":"extreme"}`), 400, inv, "reasoning.effort", apitype.CodeInvalidValue},
+		{"background without store", "POST", r, body(`,"background":true,"store":false`), 400, inv, "background", ""},
+		{"parallel_tool_calls not a boolean", "POST", r, body(`,"parallel_tool_calls":"yes"`), 400, inv, "parallel_tool_calls", apitype.CodeInvalidType},
+		{"max_tool_calls negative", "POST", r, body(`,"max_tool_calls":-1`), 400, inv, "max_tool_calls", ""},
+		{"instructions not a string", "POST", r, body(`,"instructions":["x"]`), 400, inv, "instructions", apitype.CodeInvalidType},
+		{"unknown vector store", "POST", r, body(`,"tools":[{"type":"file_search","vector_store_ids":["vs_nope"]}]`), 404, nf, "tools[0].vector_store_ids[0]", ""},
+		{"unknown input file", "POST", r, items(`{"role":"user","content":[{"type":"input_file","file_id":"file-nope"}]}`), 400, inv, "input[0].content[0].file_id", ""},
+		{"unknown assistant as prompt", "POST", r, `{"prompt":{"id":"asst_nope"},"input":"x"}`, 404, nf, "prompt.id", ""},
+
+		{"retrieve unknown", "GET", "/v1/responses/resp_nope", "", 404, nf, "", ""},
+		{"retrieve deleted", "GET", "/v1/responses/" + deleted.ID, "", 404, nf, "", ""},
+		{"retrieve unstored", "GET", "/v1/responses/" + unstored.ID, "", 404, nf, "", ""},
+		{"retrieve include bad", "GET", "/v1/responses/" + done.ID + "?include[]=nope", "", 400, inv, "include[0]", apitype.CodeInvalidValue},
+		{"retrieve stream not a boolean", "GET", "/v1/responses/" + done.ID + "?stream=maybe", "", 400, inv, "stream", ""},
+		{"replay starting_after negative", "GET", "/v1/responses/" + done.ID + "?stream=true&starting_after=-1", "", 400, inv, "starting_after", ""},
+		{"replay of an unknown response", "GET", "/v1/responses/resp_nope?stream=true", "", 404, nf, "", ""},
+		{"retrieve with a bad JSON body", "GET", "/v1/responses/" + done.ID, `{"stream":`, 400, inv, "", ""},
+		{"delete unknown", "DELETE", "/v1/responses/resp_nope", "", 404, nf, "", ""},
+		{"cancel unknown", "POST", "/v1/responses/resp_nope/cancel", "", 404, nf, "", ""},
+		{"cancel a foreground response", "POST", "/v1/responses/" + done.ID + "/cancel", "", 400, inv, "", ""},
+		{"cancel a completed background response", "POST", "/v1/responses/" + bg.ID + "/cancel", "", 400, inv, "", ""},
+		{"input items of unknown", "GET", "/v1/responses/resp_nope/input_items", "", 404, nf, "", ""},
+		{"input items limit 0", "GET", in + "?limit=0", "", 400, inv, "limit", ""},
+		{"input items order bad", "GET", in + "?order=up", "", 400, inv, "order", ""},
+		{"input items after unknown", "GET", in + "?after=msg_nope", "", 400, inv, "after", ""},
+		{"input items include bad", "GET", in + "?include[]=nope", "", 400, inv, "include[0]", apitype.CodeInvalidValue},
+	}
+	if len(cases) < 40 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	checkBadInput(t, e, cases)
 }
