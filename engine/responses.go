@@ -242,6 +242,18 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 			return nil, nil, err
 		}
 	}
+	if p.Text != nil && p.Text.Format != nil && p.Text.Format.Type == apitype.ResponseFormatJSONSchema {
+		if err := checkSchema("text.format.schema", p.Text.Format.Schema); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i, t := range p.Tools {
+		if t.Type == apitype.ToolTypeFunction && len(t.Parameters) > 0 {
+			if err := checkSchema(fmt.Sprintf("tools[%d].parameters", i), t.Parameters); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
 	in := p.Input.AsItems()
 	input := make([]apitype.Item, 0, len(in))
 	tokens := make([]int, 0, len(in))
