@@ -21,10 +21,11 @@ import (
 //     more message and run on one thread, truncated to its last message, so
 //     neither reads a growing history (a previous_response_id chain costs
 //     what the Responses core's history costs, benchmarked with it).
+//
 //   - fresh: each starts a session: an auto container per response, a new
 //     thread per run (each deleted, untimed, so sessions do not pile up).
 //
-//	go test ./engine -run '^$' -bench CodeInterpreterResponse -benchtime 40x -count 5
+//     go test ./engine -run '^$' -bench CodeInterpreterResponse -benchtime 40x -count 5
 func BenchmarkCodeInterpreterResponse(b *testing.B) {
 	sb := realSandbox(b)
 	defer sb.Close()
