@@ -67,6 +67,49 @@ func (x *responseRun) isCodeCall(name string) bool {
 	return name == codeInterpreterTool.Name && t != nil
 }
 
+// withCodeFiles gives the code_interpreter tool a description for
+// Responses naming the files its container holds (or an auto container
+// will), so the model can open them: the hosted model is told the same.
+func (x *responseRun) withCodeFiles(tools []llm.Tool) []llm.Tool {
+	t, _ := codeToolOf(x.resp)
+	i := slices.IndexFunc(tools, func(lt llm.Tool) bool { return lt.Name == codeInterpreterTool.Name })
+	if t == nil || i < 0 {
+		return tools
+	}
+	var paths []string
+	_ = x.e.store.View(x.ctx, func(tx *store.Tx) error {
+		switch c := t.Container; {
+		case c != nil && c.ID != "":
+			files, err := tx.ContainerFiles(c.ID)
+			for _, f := range files {
+				paths = append(paths, f.Path)
+			}
+			return err
+		case c != nil && c.Auto != nil:
+			taken := map[string]bool{}
+			for _, id := range c.Auto.FileIDs {
+				if f, err := tx.GetFile(id); err == nil {
+					paths = append(paths, containerPath(id, f.Filename, taken))
+				}
+			}
+		}
+		return nil
+	})
+	lt := tools[i]
+	lt.Description = "Run Python 3 code in a sandbox and get back what it prints. Files are in /mnt/data; files the code writes there can be linked as sandbox:/mnt/data/<name>. State persists between calls in this container."
+	if len(paths) > 0 {
+		const max = 50
+		more := ""
+		if len(paths) > max {
+			paths, more = paths[:max], fmt.Sprintf(" and %d more", len(paths)-max)
+		}
+		lt.Description += " Files available: " + strings.Join(paths, ", ") + more + "."
+	}
+	out := slices.Clone(tools)
+	out[i] = lt
+	return out
+}
+
 // checkCodeTools refuses, before anything is written, a code_interpreter
 // tool that cannot run: no sandbox configured, an unknown or expired
 // container, auto files the store does not hold.

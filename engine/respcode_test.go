@@ -90,6 +90,9 @@ func TestResponseCodeInterpreter(t *testing.T) {
 		*call.Code != code.String() || !strings.Contains(*call.Code, "csv.DictReader") || call.Outputs != nil {
 		t.Fatalf("call %+v (streamed code %q)", call, code.String())
 	}
+	if tools := m.Requests()[0].Tools; len(tools) != 1 || !strings.Contains(tools[0].Description, "Files available: /mnt/data/sales.csv.") {
+		t.Fatalf("the model was not told of the container's files: %+v", tools)
+	}
 	tool, _ := scripted.LastToolResult(&m.Requests()[1])
 	if !strings.Contains(tool, "total 7") || !strings.Contains(tool, "/mnt/data/total.txt") {
 		t.Fatalf("the model read back %q", tool)
@@ -313,4 +316,65 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// Container files follow the code and the API: a file the code rewrites
+// gets a new record (the old one and its bytes go), a file deleted through
+// the API leaves the live session's /mnt/data, and a file uploaded meanwhile
+// appears in it.
+func TestContainerFilesFollowTheCode(t *testing.T) {
+	sb := realSandbox(t)
+	defer sb.Close()
+	ctx := context.Background()
+	m := scripted.New(
+		codeCall("open('/mnt/data/a.txt', 'a').write(' more')\nopen('/mnt/data/b.txt', 'w').write('b')\nprint('ok')"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "done"},
+		codeCall("import os\nprint(sorted(os.listdir('/mnt/data')), open('/mnt/data/c.txt').read())"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "done"},
+	)
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	c, err := e.Containers.Create(ctx, apitype.ContainerCreateParams{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.Containers.Files.Upload(ctx, c.ID, strings.NewReader("a"), "a.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := respParams("go")
+	p.Tools = []apitype.ResponseTool{codeTool(&apitype.ToolContainer{ID: c.ID})}
+	if r, err := e.Responses.Create(ctx, p); err != nil || r.Status != apitype.ResponseCompleted {
+		t.Fatalf("%v %+v", err, r)
+	}
+	page, err := e.Containers.Files.List(ctx, c.ID, apitype.ListParams{Order: "asc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]apitype.ContainerFile{}
+	for _, f := range page.Data {
+		byPath[f.Path] = f
+	}
+	na, b := byPath["/mnt/data/a.txt"], byPath["/mnt/data/b.txt"]
+	if len(page.Data) != 2 || na.ID == a.ID || na.Source != "assistant" || containerFileText(t, e, c.ID, na.ID) != "a more" || b.ID == "" {
+		t.Fatalf("files after the code %+v", page.Data)
+	}
+	if _, err := e.Containers.Files.Retrieve(ctx, c.ID, a.ID); !errors.Is(err, apitype.ErrNotFound) {
+		t.Fatalf("the rewritten file's old record: %v", err)
+	}
+	if left := containerDirFiles(t, e); len(left) != 2 {
+		t.Fatalf("bytes on disk %q, want the two current files'", left)
+	}
+	if _, err := e.Containers.Files.Delete(ctx, c.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Containers.Files.Upload(ctx, c.ID, strings.NewReader("c"), "c.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := e.Responses.Create(ctx, p); err != nil || r.Status != apitype.ResponseCompleted {
+		t.Fatalf("%v %+v", err, r)
+	}
+	tool, _ := scripted.LastToolResult(&m.Requests()[3])
+	if !strings.HasPrefix(tool, "['a.txt', 'c.txt'] c\n") {
+		t.Fatalf("the session's /mnt/data: %q", tool)
+	}
 }

@@ -105,7 +105,7 @@ func (e *Engine) executeResponse(j *respJob) {
 	if x.requestID != "" {
 		x.logIDs = append(x.logIDs, slog.String("request_id", x.requestID))
 	}
-	x.tools = responseTools(x.resp)
+	x.tools = x.withCodeFiles(responseTools(x.resp))
 	start := time.Now()
 	e.log.LogAttrs(ctx, slog.LevelInfo, "response started", x.ids()...)
 	err := e.protect(ctx, "the response's execution (model backend or tool)", x.ids(), x.loop)
