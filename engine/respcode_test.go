@@ -378,3 +378,55 @@ func TestContainerFilesFollowTheCode(t *testing.T) {
 		t.Fatalf("the session's /mnt/data: %q", tool)
 	}
 }
+
+// Cancelling a background response while its code runs stops the code:
+// the response ends cancelled with the call incomplete, and the container
+// goes on working.
+func TestCodeInterpreterCancelWhileInterpreting(t *testing.T) {
+	sb := realSandbox(t)
+	defer sb.Close()
+	ctx := context.Background()
+	m := scripted.New(
+		codeCall("import time\nx = 1\ntime.sleep(600)"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "never"},
+		codeCall("print('alive')"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "alive"},
+	)
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	c, err := e.Containers.Create(ctx, apitype.ContainerCreateParams{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := respParams("sleep")
+	p.Background = apitype.Ptr(true)
+	p.Tools = []apitype.ResponseTool{codeTool(&apitype.ToolContainer{ID: c.ID})}
+	r, err := e.Responses.Create(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev, err := range e.Responses.Stream(ctx, r.ID, -1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == apitype.EventCodeInterpreterInterpreting {
+			break
+		}
+	}
+	got, err := e.Responses.Cancel(ctx, r.ID)
+	if err != nil || got.Status != apitype.ResponseCancelled {
+		t.Fatalf("cancel %v %+v", err, got)
+	}
+	got, err = e.Responses.Retrieve(ctx, r.ID, apitype.ResponseRetrieveParams{})
+	if err != nil || got.Status != apitype.ResponseCancelled || got.Output[0].CodeInterpreterCall.Status != apitype.ItemIncomplete {
+		t.Fatalf("after cancel %v %+v", err, got)
+	}
+	p = respParams("again")
+	p.Tools = []apitype.ResponseTool{codeTool(&apitype.ToolContainer{ID: c.ID})}
+	r2, err := e.Responses.Create(ctx, p)
+	if err != nil || r2.Status != apitype.ResponseCompleted {
+		t.Fatalf("%v %+v", err, r2)
+	}
+	if tool, _ := scripted.LastToolResult(&m.Requests()[len(m.Requests())-1]); !strings.Contains(tool, "alive") {
+		t.Fatalf("after the cancel the container answered %q", tool)
+	}
+}
