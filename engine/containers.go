@@ -440,9 +440,9 @@ func (s *ContainerFiles) Upload(ctx context.Context, containerID string, r io.Re
 // container; on any failure the bytes go.
 func (s *ContainerFiles) record(ctx context.Context, containerID, id, name string, n int64) (*apitype.ContainerFile, error) {
 	e := s.e
-	defer e.Containers.lock(containerID)()
 	f := &apitype.ContainerFile{ID: id, Object: apitype.ObjectContainerFile, ContainerID: containerID, CreatedAt: e.now(), Bytes: n,
 		Source: apitype.ContainerFileUser}
+	unlock := e.Containers.lock(containerID)
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		c, err := tx.GetContainer(containerID)
 		if err != nil {
@@ -462,6 +462,7 @@ func (s *ContainerFiles) record(ctx context.Context, containerID, id, name strin
 		f.Path = containerPath(id, name, taken)
 		return tx.PutContainerFile(f)
 	})
+	unlock()
 	if err != nil {
 		os.Remove(e.containerFilePath(id))
 		if errors.Is(err, errContainerOverdue) {

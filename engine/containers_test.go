@@ -326,6 +326,22 @@ func TestContainerIdleExpiry(t *testing.T) {
 	if got, err := e.Containers.Retrieve(ctx, d.ID); err != nil || got.Status != "expired" {
 		t.Fatalf("read after a minute idle: %v %+v", err, got)
 	}
+	// Overdue, not yet expired by anyone: an upload expires it and is refused.
+	o, err := e.Containers.Create(ctx, apitype.ContainerCreateParams{Name: "z", ExpiresAfter: &apitype.ContainerExpiresAfter{Anchor: "last_active_at", Minutes: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	_, err = e.Containers.Files.Upload(ctx, o.ID, strings.NewReader("a"), "a.txt")
+	if ae := (*apitype.Error)(nil); !errors.As(err, &ae) || ae.Code != "container_expired" {
+		t.Fatalf("upload to an overdue container: %v", err)
+	}
+	if got, err := e.Containers.Retrieve(ctx, o.ID); err != nil || got.Status != "expired" {
+		t.Fatalf("after the refused upload: %v %+v", err, got)
+	}
+	if left := containerDirFiles(t, e); len(left) != 0 {
+		t.Fatalf("the refused upload left bytes: %q", left)
+	}
 }
 
 var _ codeinterp.Sandbox = (*closingSandbox)(nil)

@@ -273,14 +273,14 @@ func (x *responseRun) execCode(it *apitype.CodeInterpreterCallItem, code string)
 		return fail("error: " + errText(err))
 	}
 	it.ContainerID = cid
-	defer e.Containers.lock(cid)()
 	if _, err := e.touchContainer(x.ctx, cid, ""); err != nil {
 		if errors.Is(err, errContainerOverdue) {
-			_, _ = e.expireContainer(context.WithoutCancel(x.ctx), cid)
+			_, _ = e.expireContainer(context.WithoutCancel(x.ctx), cid) // takes the lock
 			err = apitype.ContainerExpiredError("", cid)
 		}
 		return fail("error: " + errText(err))
 	}
+	defer e.Containers.lock(cid)()
 	sess, m, err := e.containerSession(x.ctx, cid)
 	if err != nil {
 		if x.ctx.Err() != nil {
