@@ -50,6 +50,11 @@ func (s *Containers) lock(id string) func() {
 	return mu.Unlock
 }
 
+// forget drops the lock of a container that can no longer run code
+// (deleted or expired), so the map does not grow by every container ever
+// made; a caller still holding it only finds the container gone or expired.
+func (s *Containers) forget(id string) { s.locks.Delete(id) }
+
 // errContainerOverdue is a container whose idle time ran out but which the
 // expirer has not expired yet: the caller expires it and refuses.
 var errContainerOverdue = errors.New("container overdue")
@@ -223,6 +228,7 @@ func (e *Engine) freeContainer(ctx context.Context, id string, files []apitype.C
 		}
 	}
 	e.mounts.forget(id)
+	e.Containers.forget(id)
 	for _, f := range files {
 		if err := os.Remove(e.containerFilePath(f.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			e.log.WarnContext(ctx, "remove container file", "container", id, "file", f.ID, "err", err)
