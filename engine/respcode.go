@@ -563,6 +563,22 @@ func codeCallMessages(c *apitype.CodeInterpreterCallItem, text string) []llm.Mes
 	}
 }
 
+// replayCodeCall publishes the events that rebuild a stored call, in the
+// order the executor sent them.
+func replayCodeCall(l *respLog, i int, c *apitype.CodeInterpreterCallItem) {
+	added := *c
+	added.Status, added.Code, added.Outputs = apitype.ItemInProgress, new(string), nil
+	ai, done := apitype.ItemOf(&added), apitype.ItemOf(c)
+	code := codeOf(c)
+	l.publish(apitype.ResponseStreamEvent{Type: apitype.EventOutputItemAdded, OutputIndex: i, Item: &ai},
+		apitype.ResponseStreamEvent{Type: apitype.EventCodeInterpreterInProgress, ItemID: c.ID, OutputIndex: i},
+		apitype.ResponseStreamEvent{Type: apitype.EventCodeInterpreterCodeDelta, ItemID: c.ID, OutputIndex: i, Delta: code},
+		apitype.ResponseStreamEvent{Type: apitype.EventCodeInterpreterCodeDone, ItemID: c.ID, OutputIndex: i, Code: code},
+		apitype.ResponseStreamEvent{Type: apitype.EventCodeInterpreterInterpreting, ItemID: c.ID, OutputIndex: i},
+		apitype.ResponseStreamEvent{Type: apitype.EventCodeInterpreterCompleted, ItemID: c.ID, OutputIndex: i},
+		apitype.ResponseStreamEvent{Type: apitype.EventOutputItemDone, OutputIndex: i, Item: &done})
+}
+
 // presentResponse is r as a caller sees it: code_interpreter_call outputs
 // only when include asks for them. r itself is not changed.
 func presentResponse(r *apitype.Response, include []string) *apitype.Response {

@@ -112,6 +112,22 @@ func TestResponseCodeInterpreter(t *testing.T) {
 	if err != nil || f.Source != "assistant" || f.Path != "/mnt/data/total.txt" || f.Bytes != 1 {
 		t.Fatalf("file %v %+v", err, f)
 	}
+	// A replay of the stored response rebuilds the same call events.
+	var replayed []string
+	for ev, err := range e.Responses.Stream(ctx, final.ID, -1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(ev.Type), "code_interpreter") {
+			replayed = append(replayed, string(ev.Type))
+		}
+		if ev.Item != nil && ev.Item.CodeInterpreterCall != nil && ev.Item.CodeInterpreterCall.Outputs != nil {
+			t.Fatalf("replayed outputs without include: %+v", ev.Item.CodeInterpreterCall)
+		}
+	}
+	if !slices.Equal(slices.Compact(replayed), want) {
+		t.Fatalf("replayed %q, want %q", replayed, want)
+	}
 	// With include, the outputs.
 	got, err := e.Responses.Retrieve(ctx, final.ID, apitype.ResponseRetrieveParams{Include: []string{apitype.IncludeCodeInterpreterOutputs}})
 	if err != nil {

@@ -512,6 +512,8 @@ func replayLog(r *apitype.Response) *respLog {
 				apitype.ResponseStreamEvent{Type: apitype.EventFunctionCallArgumentsDelta, ItemID: c.ID, OutputIndex: i, Delta: c.Arguments},
 				apitype.ResponseStreamEvent{Type: apitype.EventFunctionCallArgumentsDone, ItemID: c.ID, OutputIndex: i, Arguments: c.Arguments},
 				apitype.ResponseStreamEvent{Type: apitype.EventOutputItemDone, OutputIndex: i, Item: &done})
+		case it.CodeInterpreterCall != nil:
+			replayCodeCall(l, i, it.CodeInterpreterCall) // respcode.go
 		default:
 			ai := it
 			l.publish(apitype.ResponseStreamEvent{Type: apitype.EventOutputItemAdded, OutputIndex: i, Item: &ai},
