@@ -446,3 +446,45 @@ func TestCodeInterpreterCancelWhileInterpreting(t *testing.T) {
 		t.Fatalf("after the cancel the container answered %q", tool)
 	}
 }
+
+// max_tool_calls bounds code calls as it does searches: past it the tool
+// is withdrawn and a further call (streamed, so its item was open) is not
+// run and leaves no item.
+func TestCodeInterpreterMaxToolCalls(t *testing.T) {
+	sb := realSandbox(t)
+	defer sb.Close()
+	ctx := context.Background()
+	m := scripted.New(codeCall("print(1)"), codeCall("print(2)"), scripted.Turn{Text: "done"})
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	p := respParams("twice")
+	p.Tools = []apitype.ResponseTool{codeTool(autoContainer())}
+	p.MaxToolCalls = apitype.Ptr(1)
+	var final *apitype.Response
+	added := 0
+	for ev, err := range e.Responses.CreateStream(ctx, p) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Response != nil {
+			final = ev.Response
+		}
+		if ev.Type == apitype.EventOutputItemAdded && ev.Item.CodeInterpreterCall != nil {
+			added++
+		}
+	}
+	n := 0
+	for _, it := range final.Output {
+		if c := it.CodeInterpreterCall; c != nil {
+			n++
+			if c.Status != apitype.ItemCompleted {
+				t.Fatalf("call %+v", c)
+			}
+		}
+	}
+	if n != 1 || added != 2 || final.Status != apitype.ResponseCompleted {
+		t.Fatalf("%d code calls kept (%d streamed) with max_tool_calls 1: %s %+v", n, added, final.Status, final.Output)
+	}
+	if tools := m.Requests()[1].Tools; len(tools) != 0 {
+		t.Fatalf("second request still offers %+v", tools)
+	}
+}
