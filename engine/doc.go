@@ -4,7 +4,8 @@
 // llm.Model.
 //
 // Open an Engine with a Config, use its services (Assistants, Threads,
-// Messages, Runs, Steps, Files, VectorStores; Responses, Conversations), and
+// Messages, Runs, Steps, Files, VectorStores; Responses, Conversations,
+// Containers), and
 // Close it. Runs execute on
 // a bounded worker pool; every state change is one transaction, published as
 // an event only after it commits, and runs a crashed process left behind are
@@ -31,6 +32,8 @@
 // or a conversation; its function calls end it, and the next response
 // carries their function_call_output items. Conversations hold items; a
 // response given one reads them first and appends its turn when it ends.
+// The code_interpreter tool runs in Containers: one sandbox session each,
+// whose Python state and /mnt/data files persist until it expires idle.
 //
 // # Errors
 //
