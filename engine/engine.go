@@ -85,8 +85,9 @@ type Config struct {
 	// ReleaseMappedInterval is how often the engine takes the database pages
 	// it has read out of the process's resident set (store.ReleaseMapped),
 	// so a long-running process's RSS follows what it does, not the size
-	// of its file. The pages stay in the page cache; writes wait for the
-	// release, a fraction of a millisecond. Default 1 minute; negative: never.
+	// of its file. The pages stay in the page cache, and are mapped again
+	// at ~0.35 µs a page when next read; writes wait for the release, ~2 ms
+	// per 32 MiB mapped (BENCHMARKS.md). Default 1 minute; negative: never.
 	ReleaseMappedInterval time.Duration
 	// ContextWindow is the prompt budget in tokens when the backend does not
 	// report one (llm.ContextWindower). Default 8192.
