@@ -45,7 +45,8 @@ func (s *Responses) Create(ctx context.Context, p *apitype.ResponseCreateParams)
 
 // CreateStream makes a response and yields its events, each with its
 // sequence_number, ending after response.completed, response.failed,
-// response.incomplete (or response.cancelled), or an error event.
+// response.incomplete (response.failed for a cancelled one, whose status
+// says cancelled), or an error event.
 //
 // The stream is lazy and single use: the response is made when the first
 // range begins, and ranging again yields ErrStreamUsed. Breaking out of

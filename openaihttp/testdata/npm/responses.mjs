@@ -101,7 +101,14 @@ const replayed = [];
 replay.on('event', (ev) => replayed.push(ev.sequence_number));
 const bgFinal = await replay.finalResponse();
 check(bgFinal.output_text === 'echo: later' && replayed[0] === 3, `stream helper replay ${replayed} ` + bgFinal.output_text);
+// A follower of a background response sees it end cancelled (the stream's
+// last event is response.failed with status cancelled).
 const slow = await client.responses.create({ model, input: 'slow', background: true });
+const follow = client.responses.stream({ response_id: slow.id });
+let cancelling = null;
+follow.on('response.in_progress', () => { cancelling = client.responses.cancel(slow.id); });
+const slowFinal = await follow.finalResponse();
+check(slowFinal.status === 'cancelled' && (await cancelling).status === 'cancelled', 'followed cancel ' + JSON.stringify(slowFinal));
 for (let i = 0; i < 2; i++) {
   const c = await client.responses.cancel(slow.id);
   check(c.status === 'cancelled', 'cancel ' + JSON.stringify(c));
