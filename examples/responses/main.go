@@ -1,7 +1,8 @@
 // Responses runs the seed tutorials again on the Responses API, the one
 // that replaced Assistants: the math tutor (instructions and an input),
 // a streamed answer, weather function calling continued over
-// previous_response_id, and a conversation that remembers across turns.
+// previous_response_id, a conversation that remembers across turns, and a
+// CSV analysed by the code interpreter in a container.
 //
 //	go run ./examples/responses
 package main
@@ -14,10 +15,12 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/examples/internal/backend"
+	"github.com/hearth-go/hearth/examples/internal/sandbox"
 	"github.com/hearth-go/hearth/llm/scripted"
 )
 
@@ -32,6 +35,10 @@ var script = []scripted.Turn{
 	// A conversation.
 	{Text: "Nice to meet you, Ada."},
 	{Text: "Your name is Ada."},
+	// A CSV analysed in a container.
+	{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: `{"code":"import csv\nrows = list(csv.DictReader(open('/mnt/data/sales.csv')))\nbest = max(rows, key=lambda r: int(r['sales']))\nprint(best['month'], best['sales'])\nopen('/mnt/data/best.txt', 'w').write(best['month'])"}`}},
+		StreamArguments: true},
+	{Match: scripted.HasToolResult, Text: "February sold most (12); see [best.txt](sandbox:/mnt/data/best.txt)."},
 }
 
 func main() {
@@ -47,7 +54,12 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model, Logger: backend.Logger()})
+	sb, err := sandbox.Start(w)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	e, err := engine.Open(ctx, engine.Config{Path: filepath.Join(dir, "hearth.db"), Model: b.Model, CodeInterpreter: sb, Logger: backend.Logger()})
 	if err != nil {
 		return err
 	}
@@ -123,5 +135,48 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "conversation %s holds %d items\n", conv.ID, len(items.Data))
+
+	// A CSV analysed in a container: the auto container gets the uploaded
+	// file in /mnt/data, the code's output comes back with include, and the
+	// file the code wrote is a container file the answer cites.
+	csvFile, err := e.Files.Create(ctx, strings.NewReader("month,sales\njan,10\nfeb,12\nmar,7\n"),
+		apitype.FileCreateParams{Filename: "sales.csv", Purpose: apitype.PurposeAssistants})
+	if err != nil {
+		return err
+	}
+	analysis, err := e.Responses.Create(ctx, &apitype.ResponseCreateParams{Model: b.Name,
+		Input:   apitype.TextResponseInput("Which month in /mnt/data/sales.csv sold most? Write the month to a file."),
+		Include: []string{apitype.IncludeCodeInterpreterOutputs},
+		Tools: []apitype.ResponseTool{{Type: apitype.ToolTypeCodeInterpreter,
+			Container: &apitype.ToolContainer{Auto: &apitype.ContainerAuto{Type: "auto", FileIDs: []string{csvFile.ID}}}}}})
+	if err != nil {
+		return err
+	}
+	for _, it := range analysis.Output {
+		if c := it.CodeInterpreterCall; c != nil {
+			fmt.Fprintf(w, "code in %s:\n%s\n", c.ContainerID, *c.Code)
+			for _, o := range c.Outputs {
+				fmt.Fprintf(w, "logs: %s", o.Logs)
+			}
+		}
+	}
+	fmt.Fprintf(w, "analysis: %s\n", analysis.OutputText())
+	for _, it := range analysis.Output {
+		if it.Message == nil {
+			continue
+		}
+		for _, a := range it.Message.Content[0].Annotations {
+			_, rc, err := e.Containers.Files.Content(ctx, a.ContainerID, a.FileID)
+			if err != nil {
+				return err
+			}
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "cited %s: %q\n", a.Filename, b)
+		}
+	}
 	return nil
 }
