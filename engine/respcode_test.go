@@ -488,3 +488,43 @@ func TestCodeInterpreterMaxToolCalls(t *testing.T) {
 		t.Fatalf("second request still offers %+v", tools)
 	}
 }
+
+// A container whose session the sandbox evicted (here: one session at a
+// time) gets its files back in a fresh session from the store: the files
+// the code wrote are container files, so only Python variables are lost.
+func TestContainerSessionEvicted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts CPython")
+	}
+	sb, err := wasi.New(wasi.Config{CacheDir: filepath.Join(os.TempDir(), "hearth-test-codeinterp-cache"), MaxSessions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	ctx := context.Background()
+	m := scripted.New(
+		codeCall("v = 1\nopen('/mnt/data/kept.txt', 'w').write('kept')"), scripted.Turn{Match: scripted.HasToolResult, Text: "a"},
+		codeCall("print('b')"), scripted.Turn{Match: scripted.HasToolResult, Text: "b"},
+		codeCall("print(globals().get('v'), open('/mnt/data/kept.txt').read())"), scripted.Turn{Match: scripted.HasToolResult, Text: "a again"},
+	)
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	var ids []string
+	for _, name := range []string{"a", "b"} {
+		c, err := e.Containers.Create(ctx, apitype.ContainerCreateParams{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	for _, id := range []string{ids[0], ids[1], ids[0]} {
+		p := respParams("go")
+		p.Tools = []apitype.ResponseTool{codeTool(&apitype.ToolContainer{ID: id})}
+		if r, err := e.Responses.Create(ctx, p); err != nil || r.Status != apitype.ResponseCompleted {
+			t.Fatalf("%v %+v", err, r)
+		}
+	}
+	tool, _ := scripted.LastToolResult(&m.Requests()[5])
+	if !strings.Contains(tool, "None kept") {
+		t.Fatalf("after the eviction container a's code read %q", tool)
+	}
+}
