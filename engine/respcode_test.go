@@ -528,3 +528,35 @@ func TestContainerSessionEvicted(t *testing.T) {
 		t.Fatalf("after the eviction container a's code read %q", tool)
 	}
 }
+
+// An image the code writes is an image output whose url serves the
+// container file's bytes.
+func TestCodeInterpreterImageOutput(t *testing.T) {
+	sb := realSandbox(t)
+	defer sb.Close()
+	ctx := context.Background()
+	m := scripted.New(codeCall("open('/mnt/data/plot.png', 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n' + b'\\x00' * 32)\nNone"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "plotted"})
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	p := respParams("plot")
+	p.Tools = []apitype.ResponseTool{codeTool(autoContainer())}
+	p.Include = []string{apitype.IncludeCodeInterpreterOutputs}
+	r, err := e.Responses.Create(ctx, p)
+	if err != nil || r.Status != apitype.ResponseCompleted {
+		t.Fatalf("%v %+v", err, r)
+	}
+	c := r.Output[0].CodeInterpreterCall
+	var img *apitype.CodeInterpreterCallOutput
+	for i := range c.Outputs {
+		if c.Outputs[i].Type == "image" {
+			img = &c.Outputs[i]
+		}
+	}
+	page, _ := e.Containers.Files.List(ctx, c.ContainerID, apitype.ListParams{})
+	if img == nil || len(page.Data) != 1 || img.URL != "/v1/containers/"+c.ContainerID+"/files/"+page.Data[0].ID+"/content" {
+		t.Fatalf("outputs %+v files %+v", c.Outputs, page.Data)
+	}
+	if got := containerFileText(t, e, c.ContainerID, page.Data[0].ID); !strings.HasPrefix(got, "\x89PNG") {
+		t.Fatalf("image bytes %q", got)
+	}
+}
