@@ -362,6 +362,20 @@ type CodeInterpreterCallOutput struct {
 	URL  string `json:"url,omitempty"`
 }
 
+// MarshalJSON writes logs (even empty: the field is required) or url, by type.
+func (o CodeInterpreterCallOutput) MarshalJSON() ([]byte, error) {
+	if o.Type == "image" {
+		return json.Marshal(struct {
+			Type string `json:"type"`
+			URL  string `json:"url"`
+		}{o.Type, o.URL})
+	}
+	return json.Marshal(struct {
+		Type string `json:"type"`
+		Logs string `json:"logs"`
+	}{o.Type, o.Logs})
+}
+
 // ItemReference names a stored item to include in the input.
 type ItemReference struct {
 	ID   string   `json:"id"`

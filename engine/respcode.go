@@ -323,8 +323,11 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// callContainer is the container a call runs in: the tool's, or the
-// response's auto container, made now if this is its first call.
+// callContainer is the container a call runs in: the tool's; or, for an
+// auto tool, as the hosted API does, the active container of the newest
+// code_interpreter_call in the response's context (its input, then the
+// conversation or previous_response_id chain), else one made now. An auto
+// tool's files the container lacks are copied in.
 func (x *responseRun) callContainer() (string, error) {
 	t, i := codeToolOf(x.resp)
 	if t != nil && t.Container != nil && t.Container.ID != "" {
@@ -341,12 +344,104 @@ func (x *responseRun) callContainer() (string, error) {
 			p.MemoryLimit = *t.Container.Auto.MemoryLimit
 		}
 	}
-	c, err := x.e.createContainer(context.WithoutCancel(x.ctx), p, fmt.Sprintf("tools[%d].container.file_ids", i))
+	ctx := context.WithoutCancel(x.ctx)
+	if id := x.contextContainer(); id != "" {
+		if err := x.addAutoFiles(ctx, id, p.FileIDs); err == nil {
+			st.container = id
+			return id, nil
+		} else if !errors.Is(err, apitype.ErrNotFound) {
+			return "", err
+		}
+	}
+	c, err := x.e.createContainer(ctx, p, fmt.Sprintf("tools[%d].container.file_ids", i))
 	if err != nil {
 		return "", err
 	}
 	st.container = c.ID
 	return c.ID, nil
+}
+
+// maxContainerLookback bounds how many history items an auto tool looks
+// through for an earlier call's container.
+const maxContainerLookback = 1000
+
+// contextContainer is the container of the newest code_interpreter_call in
+// the response's context that is still active, "" if none.
+func (x *responseRun) contextContainer() string {
+	found := ""
+	e := x.e
+	_ = e.store.View(x.ctx, func(tx *store.Tx) error {
+		active := func(id string) bool {
+			c, err := tx.GetContainer(id)
+			return err == nil && c.Status == apitype.ContainerActive && e.now() < c.ExpiresAt()
+		}
+		for i := len(x.input) - 1; i >= 0; i-- {
+			if c := x.input[i].CodeInterpreterCall; c != nil && c.ContainerID != "" {
+				if active(c.ContainerID) {
+					found = c.ContainerID
+				}
+				return nil
+			}
+		}
+		seen := 0
+		look := func(it *apitype.Item, _ int) (bool, error) {
+			seen++
+			if c := it.CodeInterpreterCall; c != nil && c.ContainerID != "" {
+				if active(c.ContainerID) {
+					found = c.ContainerID
+				}
+				return false, nil
+			}
+			return seen < maxContainerLookback, nil
+		}
+		switch r := x.resp; {
+		case r.Conversation != nil:
+			return tx.EachConversationItem(r.Conversation.ID, true, look)
+		case r.PreviousResponseID != nil:
+			return tx.ResponseHistory(*r.PreviousResponseID, look)
+		}
+		return nil
+	})
+	return found
+}
+
+// addAutoFiles copies into a reused container the auto tool's files it does
+// not hold yet (by name under /mnt/data).
+func (x *responseRun) addAutoFiles(ctx context.Context, containerID string, fileIDs []string) error {
+	if len(fileIDs) == 0 {
+		return nil
+	}
+	e := x.e
+	var have []apitype.ContainerFile
+	var srcs []*apitype.File
+	if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+		if have, err = tx.ContainerFiles(containerID); err != nil {
+			return err
+		}
+		for _, id := range fileIDs {
+			f, err := tx.GetFile(id)
+			if err != nil {
+				return err
+			}
+			srcs = append(srcs, f)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	paths := map[string]bool{}
+	for _, f := range have {
+		paths[f.Path] = true
+	}
+	for _, f := range srcs {
+		if paths["/mnt/data/"+f.Filename] {
+			continue
+		}
+		if _, err := e.Containers.Files.Create(ctx, containerID, apitype.ContainerFileCreateParams{FileID: f.ID}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // keepWritten makes the files an exec wrote or changed under /mnt/data

@@ -560,3 +560,84 @@ func TestCodeInterpreterImageOutput(t *testing.T) {
 		t.Fatalf("image bytes %q", got)
 	}
 }
+
+// An auto tool reuses the active container of the newest
+// code_interpreter_call in the response's context, as the hosted API
+// does: over previous_response_id and in a conversation; with no such call,
+// or once that container is gone, it makes a new one.
+func TestAutoContainerReused(t *testing.T) {
+	sb := realSandbox(t)
+	defer sb.Close()
+	ctx := context.Background()
+	m := &scripted.Model{Fallback: func(r *llm.Request) scripted.Turn {
+		if scripted.HasToolResult(r) {
+			return scripted.Turn{Text: "ok"}
+		}
+		return scripted.Turn{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: mustJSON(map[string]string{"code": scripted.LastUser(r)})}}}
+	}}
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	extra := mustUpload(t, e, "extra.txt", "x")
+	respond := func(code string, set func(*apitype.ResponseCreateParams)) *apitype.Response {
+		t.Helper()
+		p := respParams(code)
+		p.Tools = []apitype.ResponseTool{codeTool(autoContainer())}
+		set(p)
+		r, err := e.Responses.Create(ctx, p)
+		if err != nil || r.Status != apitype.ResponseCompleted {
+			t.Fatalf("%v %+v", err, r)
+		}
+		return r
+	}
+	container := func(r *apitype.Response) string { return r.Output[0].CodeInterpreterCall.ContainerID }
+	r1 := respond("v = 1", func(*apitype.ResponseCreateParams) {})
+	r2 := respond("print(v, open('/mnt/data/extra.txt').read())", func(p *apitype.ResponseCreateParams) {
+		p.PreviousResponseID = &r1.ID
+		p.Tools[0].Container.Auto.FileIDs = []string{extra.ID}
+	})
+	if container(r2) != container(r1) {
+		t.Fatalf("over previous_response_id: %s, then %s", container(r1), container(r2))
+	}
+	if tool, _ := scripted.LastToolResult(&m.Requests()[len(m.Requests())-1]); !strings.HasPrefix(tool, "1 x\n") {
+		t.Fatalf("the reused container's code read %q", tool)
+	}
+	if r3 := respond("print(1)", func(*apitype.ResponseCreateParams) {}); container(r3) == container(r1) {
+		t.Fatal("a response with no earlier call reused a container")
+	}
+	conv, err := e.Conversations.Create(ctx, apitype.ConversationCreateParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inConv := func(p *apitype.ResponseCreateParams) { p.Conversation = &apitype.ConversationRef{ID: conv.ID} }
+	c1, c2 := respond("w = 2", inConv), respond("print(w)", inConv)
+	if container(c1) != container(c2) {
+		t.Fatalf("in a conversation: %s, then %s", container(c1), container(c2))
+	}
+	if _, err := e.Containers.Delete(ctx, container(c2)); err != nil {
+		t.Fatal(err)
+	}
+	if c3 := respond("print(3)", inConv); container(c3) == container(c2) || c3.Output[0].CodeInterpreterCall.Status != apitype.ItemCompleted {
+		t.Fatalf("after its container was deleted: %+v", c3.Output[0].CodeInterpreterCall)
+	}
+}
+
+// Code that prints nothing: its call (empty logs) is stored and read back.
+func TestCodeInterpreterSilentCode(t *testing.T) {
+	sb := realSandbox(t)
+	defer sb.Close()
+	ctx := context.Background()
+	m := scripted.New(codeCall("v = 1"), scripted.Turn{Match: scripted.HasToolResult, Text: "ok"})
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	p := respParams("quiet")
+	p.Tools = []apitype.ResponseTool{codeTool(autoContainer())}
+	r, err := e.Responses.Create(ctx, p)
+	if err != nil || r.Status != apitype.ResponseCompleted {
+		t.Fatalf("%v %+v", err, r)
+	}
+	g, err := e.Responses.Retrieve(ctx, r.ID, apitype.ResponseRetrieveParams{Include: []string{apitype.IncludeCodeInterpreterOutputs}})
+	if err != nil || len(g.Output) != 2 || len(g.Output[0].CodeInterpreterCall.Outputs) != 1 || g.Output[0].CodeInterpreterCall.Outputs[0].Logs != "" {
+		t.Fatalf("read back %v %+v", err, g)
+	}
+	if tool, _ := scripted.LastToolResult(&m.Requests()[1]); tool != "(the code ran and printed nothing)" {
+		t.Fatalf("the model read %q", tool)
+	}
+}
