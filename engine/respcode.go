@@ -289,10 +289,10 @@ func (x *responseRun) execCode(it *apitype.CodeInterpreterCallItem, code string)
 		return fail("error: the code interpreter sandbox is unavailable: " + err.Error())
 	}
 	res, err := sess.Exec(x.ctx, code)
+	if x.ctx.Err() != nil {
+		return nil, "", x.ctx.Err() // cancelled or closing: the call ends incomplete
+	}
 	if err != nil {
-		if x.ctx.Err() != nil {
-			return nil, "", x.ctx.Err()
-		}
 		return fail("error: the sandbox failed: " + err.Error())
 	}
 	logs := res.Logs()
