@@ -37,7 +37,7 @@ func (s *Responses) Create(ctx context.Context, p *apitype.ResponseCreateParams)
 			return nil, err
 		}
 		if ev.Response != nil && ev.Response.Status.Terminal() {
-			return ev.Response, nil
+			return responseFor(ev.Response, p.Include), nil
 		}
 	}
 	return nil, ErrClosed
@@ -63,19 +63,24 @@ func (s *Responses) CreateStream(ctx context.Context, p *apitype.ResponseCreateP
 			return
 		}
 		for ev, err := range log.events(ctx, 0) {
-			if !yield(ev, err) || err != nil {
+			if !yield(eventFor(ev, p.Include), err) || err != nil {
 				return
 			}
 		}
 	}
 }
 
-// Retrieve reads a stored response with its output.
+// Retrieve reads a stored response with its output (file_search_call
+// results only when p.Include asks for them).
 func (s *Responses) Retrieve(ctx context.Context, id string, p apitype.ResponseRetrieveParams) (*apitype.Response, error) {
 	if err := apitype.CheckInclude("include", p.Include); err != nil {
 		return nil, err
 	}
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
+	r, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
+	if err != nil {
+		return nil, err
+	}
+	return responseFor(r, p.Include), nil
 }
 
 // Stream yields a stored response's events after sequence number
@@ -101,7 +106,7 @@ func (s *Responses) Stream(ctx context.Context, id string, startingAfter int) it
 			}
 		}
 		for ev, err := range log.events(ctx, startingAfter+1) {
-			if !yield(ev, err) || err != nil {
+			if !yield(eventFor(ev, nil), err) || err != nil {
 				return
 			}
 		}
@@ -145,7 +150,7 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 		return nil
 	})
 	if errors.Is(err, errNoChange) {
-		return r, nil
+		return responseFor(r, nil), nil
 	}
 	if err != nil {
 		return nil, err
@@ -167,7 +172,7 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 			break
 		}
 		if ev.Response != nil && ev.Response.Status.Terminal() {
-			return ev.Response, nil
+			return responseFor(ev.Response, nil), nil
 		}
 	}
 	return s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
@@ -182,9 +187,11 @@ func (s *Responses) InputItems(ctx context.Context, id string, p apitype.InputIt
 	if p.Order == "" {
 		p.Order = apitype.OrderDesc
 	}
-	return read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Item], error) {
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Item], error) {
 		return tx.ListResponseInputItems(id, p.ListParams)
 	})
+	page.Data = itemsFor(page.Data, p.Include)
+	return page, err
 }
 
 // AllInputItems iterates over a response's input items from p's position.

@@ -104,7 +104,12 @@ func unmarshalParams(b []byte, dst any) error {
 	}
 	// A custom decoder (content, tool_choice, response_format…) refused a
 	// value: find which top-level field by decoding them one at a time.
-	return apitype.Invalid(failingField(b, dst), "Invalid value: %s.", trimErr(err))
+	field := failingField(b, dst)
+	var ae *apitype.Error
+	if errors.As(err, &ae) && field != "" && (ae.Param == field || strings.HasPrefix(ae.Param, field+".") || strings.HasPrefix(ae.Param, field+"[")) {
+		return ae // a strict decoder (filters) that named the exact path already
+	}
+	return apitype.Invalid(field, "Invalid value: %s.", trimErr(err))
 }
 
 // failingField names the field of the object b that does not decode into
