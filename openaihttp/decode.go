@@ -105,8 +105,10 @@ func unmarshalParams(b []byte, dst any) error {
 	// A custom decoder (content, tool_choice, response_format…) refused a
 	// value: find which top-level field by decoding them one at a time.
 	field := failingField(b, dst)
+	top, _, _ := strings.Cut(field, ".")
+	top, _, _ = strings.Cut(top, "[")
 	var ae *apitype.Error
-	if errors.As(err, &ae) && field != "" && (ae.Param == field || strings.HasPrefix(ae.Param, field+".") || strings.HasPrefix(ae.Param, field+"[")) {
+	if errors.As(err, &ae) && top != "" && (ae.Param == top || strings.HasPrefix(ae.Param, top+".") || strings.HasPrefix(ae.Param, top+"[")) {
 		return ae // a strict decoder (filters) that named the exact path already
 	}
 	return apitype.Invalid(field, "Invalid value: %s.", trimErr(err))
