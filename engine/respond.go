@@ -481,7 +481,13 @@ func (x *responseRun) toolCalls(calls []llm.ToolCall) (bool, error) {
 		}
 		kept[idx] = true
 		c := x.resp.Output[idx].FunctionCall
+		streamed := c.Arguments
 		c.Arguments, c.Status = orJSON(string(call.Arguments)), "completed"
+		if rest, ok := strings.CutPrefix(c.Arguments, streamed); ok && rest != "" {
+			// Backends that send a call whole (Ollama) stream nothing: the
+			// deltas still add up to the arguments, as the API's always do.
+			x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventFunctionCallArgumentsDelta, ItemID: c.ID, OutputIndex: idx, Delta: rest})
+		}
 		done := cloneItem(x.resp.Output[idx])
 		x.log.publish(
 			apitype.ResponseStreamEvent{Type: apitype.EventFunctionCallArgumentsDone, ItemID: c.ID, OutputIndex: idx, Arguments: c.Arguments},

@@ -45,7 +45,8 @@ func (s *Responses) Create(ctx context.Context, p *apitype.ResponseCreateParams)
 
 // CreateStream makes a response and yields its events, each with its
 // sequence_number, ending after response.completed, response.failed,
-// response.incomplete (or response.cancelled), or an error event.
+// response.incomplete (response.failed for a cancelled one, whose status
+// says cancelled), or an error event.
 //
 // The stream is lazy and single use: the response is made when the first
 // range begins, and ranging again yields ErrStreamUsed. Breaking out of
@@ -248,7 +249,17 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 			return nil, nil, err
 		}
 	}
+	if p.Text != nil && p.Text.Format != nil && p.Text.Format.Type == apitype.ResponseFormatJSONSchema {
+		if err := checkSchema("text.format.schema", p.Text.Format.Schema); err != nil {
+			return nil, nil, err
+		}
+	}
 	for i, t := range p.Tools {
+		if t.Type == apitype.ToolTypeFunction && len(t.Parameters) > 0 {
+			if err := checkSchema(fmt.Sprintf("tools[%d].parameters", i), t.Parameters); err != nil {
+				return nil, nil, err
+			}
+		}
 		if t.Type == apitype.ToolTypeCodeInterpreter {
 			return nil, nil, &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Code: apitype.CodeUnsupported, Status: 400,
 				Param: fmt.Sprintf("tools[%d].type", i), Message: fmt.Sprintf("The %s tool is not yet available on the Responses API in Hearth; use it through the Assistants API.", t.Type)}
