@@ -90,6 +90,12 @@ func (s *Responses) Retrieve(ctx context.Context, id string, p apitype.ResponseR
 // events are no longer held (an older one, or one from before a restart)
 // the events that rebuild its final state. It ends as CreateStream does.
 func (s *Responses) Stream(ctx context.Context, id string, startingAfter int) iter.Seq2[apitype.ResponseStreamEvent, error] {
+	return s.StreamIncluding(ctx, id, startingAfter, nil)
+}
+
+// StreamIncluding is Stream showing what include asks for
+// (file_search_call.results).
+func (s *Responses) StreamIncluding(ctx context.Context, id string, startingAfter int, include []string) iter.Seq2[apitype.ResponseStreamEvent, error] {
 	return func(yield func(apitype.ResponseStreamEvent, error) bool) {
 		r, err := s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
 		if err != nil {
@@ -107,7 +113,7 @@ func (s *Responses) Stream(ctx context.Context, id string, startingAfter int) it
 			}
 		}
 		for ev, err := range log.events(ctx, startingAfter+1) {
-			if !yield(eventFor(ev, nil), err) || err != nil {
+			if !yield(eventFor(ev, include), err) || err != nil {
 				return
 			}
 		}
