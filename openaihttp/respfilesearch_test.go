@@ -1,0 +1,173 @@
+package openaihttp_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
+	"github.com/openai/openai-go/v3/shared"
+
+	"github.com/hearth-go/hearth/engine"
+)
+
+// file_search on the Responses API through openai-go v3, against the
+// scripted model and the fake Ollama, on the engine's real file search:
+// a vector store file with attributes, a response whose file_search tool
+// filters on them, the file_search_call item (results only with include,
+// and then with the file's attributes), the answer's file_citation
+// annotation; the same streamed, accumulated by the SDK; a filter nothing
+// passes; retrieve with and without include.
+func TestOpenAIGoResponseFileSearch(t *testing.T) {
+	for _, b := range respBackends {
+		t.Run(b.name, func(t *testing.T) {
+			model, queue := b.open(t)
+			e := newEnvWith(t, engine.Config{Model: model})
+			ctx := context.Background()
+			rs := &e.client.Responses
+
+			vs, err := e.client.VectorStores.New(ctx, openai.VectorStoreNewParams{Name: openai.String("manuals")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fileID := upload(t, e, "kettle.md", "# Kettle\n\nThe warranty covers the kettle for two years from the date of purchase.")
+			if _, err := e.client.VectorStores.Files.New(ctx, vs.ID, openai.VectorStoreFileNewParams{FileID: fileID,
+				Attributes: map[string]openai.VectorStoreFileNewParamsAttributeUnion{"product": {OfString: openai.String("kettle")}, "year": {OfFloat: openai.Float(2024)}}}); err != nil {
+				t.Fatal(err)
+			}
+			waitFiles(t, e, vs.ID, 1)
+			tool := func(f shared.ComparisonFilterParam) []responses.ToolUnionParam {
+				t := responses.ToolParamOfFileSearch([]string{vs.ID})
+				t.OfFileSearch.MaxNumResults = openai.Int(5)
+				t.OfFileSearch.Filters = responses.FileSearchToolFiltersUnionParam{OfComparisonFilter: &f}
+				return []responses.ToolUnionParam{t}
+			}
+			kettle := shared.ComparisonFilterParam{Key: "product", Type: shared.ComparisonFilterTypeEq,
+				Value: shared.ComparisonFilterValueUnionParam{OfString: openai.String("kettle")}}
+			include := []responses.ResponseIncludable{responses.ResponseIncludableFileSearchCallResults}
+			search := func() {
+				queue(respTurn{call: "file_search", args: `{"query":"kettle warranty"}`}, respTurn{text: "Two years【0:0†kettle.md】."})
+			}
+			check := func(r *responses.Response, withResults bool) {
+				t.Helper()
+				if r.Status != responses.ResponseStatusCompleted || len(r.Output) != 2 {
+					t.Fatalf("response %s", r.RawJSON())
+				}
+				call := r.Output[0].AsFileSearchCall()
+				if call.Type != "file_search_call" || !strings.HasPrefix(call.ID, "fs_") || call.Status != "completed" ||
+					!slices.Equal(call.Queries, []string{"kettle warranty"}) {
+					t.Fatalf("call %s", r.Output[0].RawJSON())
+				}
+				if !withResults {
+					var raw map[string]json.RawMessage
+					_ = json.Unmarshal([]byte(r.Output[0].RawJSON()), &raw)
+					if string(raw["results"]) != "null" {
+						t.Fatalf("results without include: %s", r.Output[0].RawJSON())
+					}
+				} else {
+					if len(call.Results) == 0 {
+						t.Fatalf("no results with include: %s", r.Output[0].RawJSON())
+					}
+					res := call.Results[0]
+					if res.FileID != fileID || res.Filename != "kettle.md" || !strings.Contains(res.Text, "two years") || res.Score <= 0 ||
+						res.Attributes["product"].OfString != "kettle" || res.Attributes["year"].OfFloat != 2024 {
+						t.Fatalf("result %s", res.RawJSON())
+					}
+				}
+				anns := r.Output[1].AsMessage().Content[0].Annotations
+				if len(anns) != 1 || anns[0].Type != "file_citation" || anns[0].FileID != fileID || anns[0].Filename != "kettle.md" || anns[0].Index == 0 {
+					t.Fatalf("annotations %s", r.Output[1].RawJSON())
+				}
+			}
+
+			// Not streamed, with include and without.
+			search()
+			r, err := rs.New(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("How long is the kettle covered?"),
+				Tools: tool(kettle), Include: include})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(r, true)
+			search()
+			bare, err := rs.New(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("How long is the kettle covered?"), Tools: tool(kettle)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(bare, false)
+			g, err := rs.Get(ctx, bare.ID, responses.ResponseGetParams{Include: include})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(g, true)
+			if g, err = rs.Get(ctx, r.ID, responses.ResponseGetParams{}); err != nil {
+				t.Fatal(err)
+			}
+			check(g, false)
+
+			// Streamed: the file_search_call events, the annotation event,
+			// and the SDK's accumulation of them.
+			search()
+			stream := rs.NewStreaming(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("How long is the kettle covered?"),
+				Tools: tool(kettle), Include: include})
+			var types []string
+			var acc responses.ResponseAccumulator
+			var final responses.Response
+			for stream.Next() {
+				ev := stream.Current()
+				types = append(types, ev.Type)
+				var se responses.ResponsesServerEventUnion
+				if err := json.Unmarshal([]byte(ev.RawJSON()), &se); err != nil {
+					t.Fatal(err)
+				}
+				if err := acc.AddEvent(se); err != nil {
+					t.Fatalf("accumulate %s: %v", ev.RawJSON(), err)
+				}
+				if ev.Type == "response.output_text.annotation.added" && (ev.Annotation.Type != "file_citation" || ev.Annotation.FileID != fileID) {
+					t.Fatalf("annotation event %s", ev.RawJSON())
+				}
+				if ev.Type == "response.completed" {
+					final = ev.Response
+				}
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"response.output_item.added", "response.file_search_call.in_progress", "response.file_search_call.searching",
+				"response.file_search_call.completed", "response.output_item.done"}
+			if i := slices.Index(types, "response.file_search_call.in_progress"); i < 1 || !slices.Equal(types[i-1:i+4], want) ||
+				!slices.Contains(types, "response.output_text.annotation.added") {
+				t.Fatalf("events %v", types)
+			}
+			check(&final, true)
+			snap := acc.Snapshot()
+			if snap.TerminalEvent != "response.completed" || len(snap.Output) != 2 || snap.Output[0].Type != "file_search_call" ||
+				snap.Output[1].Text[0] != "Two years【0:0†kettle.md】." {
+				t.Fatalf("accumulated %+v", snap)
+			}
+
+			// A filter nothing passes: the search finds nothing, no citation.
+			queue(respTurn{call: "file_search", args: `{"query":"kettle warranty"}`}, respTurn{text: "I found nothing."})
+			none := kettle
+			none.Value = shared.ComparisonFilterValueUnionParam{OfString: openai.String("toaster")}
+			n, err := rs.New(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("How long is the toaster covered?"),
+				Tools: tool(none), Include: include})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := n.Output[0].AsFileSearchCall(); c.Status != "completed" || len(c.Results) != 0 || n.OutputText() != "I found nothing." {
+				t.Fatalf("filtered out: %s", n.RawJSON())
+			}
+
+			// A filter of the wrong type is a 400 naming it, before the model.
+			bad := kettle
+			bad.Type = shared.ComparisonFilterTypeGt
+			_, err = rs.New(ctx, responses.ResponseNewParams{Model: "llama3.2", Input: respInput("q"), Tools: tool(bad)})
+			if ae := apiErr(t, err, 400, "invalid_request_error"); ae.Param != "tools[0].filters.value" {
+				t.Fatalf("bad filter: %s", ae.RawJSON())
+			}
+		})
+	}
+}
