@@ -3,15 +3,22 @@ package openaihttp_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ollama/ollama/api"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/internal/npmtest"
+	"github.com/hearth-go/hearth/llm"
+	"github.com/hearth-go/hearth/llm/ollama"
+	"github.com/hearth-go/hearth/llm/ollama/ollamatest"
+	"github.com/hearth-go/hearth/llm/scripted"
 )
 
 // file_search on the Responses API through openai-go v3, against the
@@ -170,4 +177,63 @@ func TestOpenAIGoResponseFileSearch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNpmResponseFileSearch runs testdata/npm/respfilesearch.mjs: vector
+// store file attributes and search filters, and the Responses file_search
+// tool with filters and include, created and streamed through the npm
+// SDK's helpers, against the scripted model and the fake Ollama, on the
+// engine's real file search. Skipped without HEARTH_NPM_OPENAI.
+func TestNpmResponseFileSearch(t *testing.T) {
+	npmtest.Require(t)
+	models := []struct {
+		name string
+		open func(t *testing.T) llm.Model
+	}{
+		{"scripted", func(*testing.T) llm.Model {
+			return &scripted.Model{Fallback: func(req *llm.Request) scripted.Turn {
+				res, ok := scripted.LastToolResult(req)
+				return npmSearchTurn(ok, res, len(req.Tools) > 0)
+			}}
+		}},
+		{"ollama", func(t *testing.T) llm.Model {
+			fake := ollamatest.NewServer(t, ollamatest.WithHandler(func(req *api.ChatRequest) ollamatest.Reply {
+				res, ok := "", false
+				if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == "tool" {
+					res, ok = req.Messages[n-1].Content, true
+				}
+				turn := npmSearchTurn(ok, res, len(req.Tools) > 0)
+				if len(turn.Calls) > 0 {
+					return ollamatest.Reply{ToolCalls: []ollamatest.ToolCall{{Name: turn.Calls[0].Name, Arguments: turn.Calls[0].Arguments}}}
+				}
+				return ollamatest.Reply{Text: turn.Text}
+			}))
+			m, err := ollama.New(ollama.Config{URL: fake.URL(), RetryBackoff: 1e6})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}},
+	}
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			e := newEnvWith(t, engine.Config{Model: m.open(t)})
+			npmtest.Run(t, filepath.Join("testdata", "npm", "respfilesearch.mjs"), []string{"HEARTH_URL=" + e.srv.URL + "/v1", "HEARTH_KEY=" + testKey},
+				"attributes", "create", "stream", "filters")
+		})
+	}
+}
+
+// npmSearchTurn is the script's model: a search when offered file_search,
+// then an answer citing the first result, or saying there was none.
+func npmSearchTurn(toolResult bool, result string, tools bool) scripted.Turn {
+	switch {
+	case toolResult && result == "No results.":
+		return scripted.Turn{Text: "I found nothing."}
+	case toolResult:
+		return scripted.Turn{Text: "Two years【0:0†kettle.md】.", Pieces: 3}
+	case tools:
+		return scripted.Turn{Calls: []scripted.Call{{Name: "file_search", Arguments: `{"query":"kettle warranty"}`}}}
+	}
+	return scripted.Turn{Text: "no tools"}
 }
