@@ -187,6 +187,9 @@ func cloneItem(it apitype.Item) apitype.Item {
 	case *apitype.FunctionCallItem:
 		c := *v
 		return apitype.ItemOf(&c)
+	case *apitype.FileSearchCallItem:
+		c := *v // its status and results are set after the added event
+		return apitype.ItemOf(&c)
 	}
 	return it
 }
