@@ -3,6 +3,7 @@ package apitype
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"unicode/utf8"
 )
 
@@ -33,7 +34,9 @@ const MaxFilterDepth = 16
 //	and, or: Filters
 //
 // Value is a string, a float64 or a bool for eq and ne, a float64 for gt,
-// gte, lt and lte, and a []any of strings and float64s for in and nin.
+// gte, lt and lte, and a []any of strings and float64s for in and nin (as
+// decoded; a filter built in Go may use any integer type, and any slice
+// for in and nin).
 type Filter struct {
 	Type    string
 	Key     string
@@ -226,12 +229,21 @@ func (f *Filter) Match(attrs map[string]any) bool {
 	case FilterNe:
 		return a != NormalizeAttribute(f.Value)
 	case FilterIn, FilterNin:
-		list, _ := f.Value.([]any)
 		in := false
-		for _, v := range list {
-			if a == NormalizeAttribute(v) {
-				in = true
-				break
+		if list, ok := f.Value.([]any); ok {
+			for _, v := range list {
+				if a == NormalizeAttribute(v) {
+					in = true
+					break
+				}
+			}
+		} else if rv := reflect.ValueOf(f.Value); rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array {
+			// Built in Go: []string, []int…
+			for i := range rv.Len() {
+				if a == NormalizeAttribute(rv.Index(i).Interface()) {
+					in = true
+					break
+				}
 			}
 		}
 		return in == (f.Type == FilterIn)

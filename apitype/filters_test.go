@@ -144,6 +144,9 @@ func TestFilterMatch(t *testing.T) {
 		{apitype.Filter{Type: "gte", Key: "n", Value: 5}, true},
 		{apitype.Filter{Type: "eq", Key: "b", Value: false}, true},
 		{apitype.Filter{Type: "in", Key: "n", Value: []any{"5", 5}}, true},
+		{apitype.Filter{Type: "in", Key: "s", Value: []string{"4", "5"}}, true},
+		{apitype.Filter{Type: "nin", Key: "n", Value: []int{4, 5}}, false},
+		{apitype.Filter{Type: "in", Key: "n", Value: []int{4}}, false},
 	} {
 		if got := c.f.Match(attrs); got != c.want {
 			t.Errorf("%s: %v, want %v", &c.f, got, c.want)
