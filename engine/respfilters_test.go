@@ -318,3 +318,53 @@ func TestResponseFileSearchBadFilters(t *testing.T) {
 		t.Fatal("a refused request reached the model")
 	}
 }
+
+// A search whose results outgrow the context window (20 chunks of 800
+// tokens against 8192) is fitted to it for the model, as a run's are,
+// though truncation is "disabled": that is about the input and its
+// history. The stored item keeps every result whole.
+func TestResponseFileSearchResultsFitted(t *testing.T) {
+	ctx := context.Background()
+	m := scripted.New(scripted.Turn{Calls: []scripted.Call{{Name: "file_search", Arguments: `{"query":"kettle warranty"}`}}},
+		scripted.Turn{Match: scripted.HasToolResult, Text: "Two years."})
+	e := openEngine(t, m)
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 24 {
+		var b strings.Builder
+		for j := range 60 {
+			b.WriteString("The kettle warranty section " + string(rune('a'+j%26)) + " covers the base, the lid and the cord for two years. ")
+		}
+		f, err := e.Files.Create(ctx, strings.NewReader(b.String()), apitype.FileCreateParams{Filename: "m" + string(rune('a'+i)) + ".md", Purpose: "assistants"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.VectorStores.CreateFile(ctx, vs.ID, apitype.VectorStoreFileCreateParams{FileID: f.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.VectorStores.Wait(ctx, vs.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := respParams("How long is the kettle covered?")
+	p.Tools = []apitype.ResponseTool{{Type: apitype.ToolTypeFileSearch, VectorStoreIDs: []string{vs.ID}}}
+	p.Include = []string{apitype.IncludeFileSearchResults}
+	r, err := e.Responses.Create(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != apitype.ResponseCompleted || r.OutputText() != "Two years." {
+		t.Fatalf("response %s %+v", r.Status, r.Error)
+	}
+	call := r.Output[0].FileSearchCall
+	whole := 0
+	for _, res := range call.Results {
+		whole += len(res.Text)
+	}
+	read, _ := scripted.LastToolResult(&m.Requests()[1])
+	if len(call.Results) != 20 || len(read) >= whole {
+		t.Fatalf("%d results of %d bytes; the model read %d bytes", len(call.Results), whole, len(read))
+	}
+}
