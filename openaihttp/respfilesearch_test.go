@@ -237,3 +237,40 @@ func npmSearchTurn(toolResult bool, result string, tools bool) scripted.Turn {
 	}
 	return scripted.Turn{Text: "no tools"}
 }
+
+// Bad file_search tools on POST /v1/responses: 400s naming the exact
+// path, before anything is written.
+func TestResponseFileSearchBadInputHTTP(t *testing.T) {
+	e := newEnv(t, scripted.New())
+	var vs struct{ ID string }
+	call(t, e, "POST", "/v1/vector_stores", `{}`, &vs)
+	tool := func(extra string) string {
+		return `{"model":"m","input":"q","tools":[{"type":"file_search","vector_store_ids":["` + vs.ID + `"]` + extra + `}]}`
+	}
+	for _, c := range []struct{ name, body, param string }{
+		{"filter value object", tool(`,"filters":{"type":"eq","key":"k","value":{}}`), "tools[0].filters.value"},
+		{"in without array", tool(`,"filters":{"type":"in","key":"k","value":"a"}`), "tools[0].filters.value"},
+		{"gte with a boolean", tool(`,"filters":{"type":"gte","key":"k","value":true}`), "tools[0].filters.value"},
+		{"empty compound", tool(`,"filters":{"type":"or","filters":[]}`), "tools[0].filters.filters"},
+		{"nested unknown type", tool(`,"filters":{"type":"and","filters":[{"type":"regex","key":"k","value":"a"}]}`), "tools[0].filters.filters[0].type"},
+		{"filter without key", tool(`,"filters":{"type":"eq","value":1}`), "tools[0].filters.key"},
+		{"filters array", tool(`,"filters":[]`), "tools[0].filters"},
+		{"ranker none (search only)", tool(`,"ranking_options":{"ranker":"none"}`), "tools[0].ranking_options.ranker"},
+		{"score_threshold above 1", tool(`,"ranking_options":{"score_threshold":1.5}`), "tools[0].ranking_options.score_threshold"},
+		{"max_num_results 51", tool(`,"max_num_results":51`), "tools[0].max_num_results"},
+		{"unknown vector store", `{"model":"m","input":"q","tools":[{"type":"file_search","vector_store_ids":["vs_nope"]}]}`, "tools[0].vector_store_ids[0]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := txID(t, e.eng)
+			status := 400
+			typ := ""
+			if strings.Contains(c.body, "vs_nope") {
+				status, typ = 404, "not_found_error"
+			}
+			checkEnvelope(t, call(t, e, "POST", "/v1/responses", c.body, nil), status, typ, c.param)
+			if txID(t, e.eng) != before {
+				t.Fatal("a refused request wrote")
+			}
+		})
+	}
+}
