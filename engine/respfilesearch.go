@@ -31,22 +31,28 @@ func fileSearchToolOf(r *apitype.Response) *apitype.ResponseTool {
 }
 
 // checkFileSearchTools refuses what the file_search tools of a request
-// name but the store does not hold: a clear 4xx, nothing written. (Their
+// name but the store does not hold, or holds expired: a clear 4xx, nothing
+// written. (Their
 // filters were checked with the request; one on an attribute no file has
 // is valid and matches nothing.)
-func checkFileSearchTools(tx *store.Tx, tools []apitype.ResponseTool) error {
+func (e *Engine) checkFileSearchTools(tx *store.Tx, tools []apitype.ResponseTool) error {
 	for i, t := range tools {
 		if t.Type != apitype.ToolTypeFileSearch {
 			continue
 		}
 		for j, id := range t.VectorStoreIDs {
-			if _, err := tx.GetVectorStore(id); err != nil {
+			param := fmt.Sprintf("tools[%d].vector_store_ids[%d]", i, j)
+			v, err := tx.GetVectorStore(id)
+			if err != nil {
 				if e, ok := err.(*apitype.Error); ok {
 					c := *e
-					c.Param = fmt.Sprintf("tools[%d].vector_store_ids[%d]", i, j)
+					c.Param = param
 					return &c
 				}
 				return err
+			}
+			if e.markExpired(v); v.Status == apitype.StatusExpired {
+				return apitype.Invalid(param, "Vector store %s has expired and cannot be searched.", id)
 			}
 		}
 	}

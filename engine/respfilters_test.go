@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
@@ -366,5 +367,27 @@ func TestResponseFileSearchResultsFitted(t *testing.T) {
 	read, _ := scripted.LastToolResult(&m.Requests()[1])
 	if len(call.Results) != 20 || len(read) >= whole {
 		t.Fatalf("%d results of %d bytes; the model read %d bytes", len(call.Results), whole, len(read))
+	}
+}
+
+// An expired vector store is refused on the file_search tool, naming it.
+func TestResponseFileSearchExpiredStore(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	m := scripted.New()
+	e := openEngine(t, m, func(c *engine.Config) { c.Clock = clock.Now })
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{ExpiresAfter: &apitype.ExpiresAfter{Anchor: "last_active_at", Days: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(25 * time.Hour)
+	p := respParams("q")
+	p.Tools = []apitype.ResponseTool{{Type: apitype.ToolTypeFileSearch, VectorStoreIDs: []string{vs.ID}}}
+	var ae *apitype.Error
+	if _, err := e.Responses.Create(ctx, p); !errors.As(err, &ae) || ae.Status != 400 || ae.Param != "tools[0].vector_store_ids[0]" || !strings.Contains(ae.Message, "expired") {
+		t.Fatalf("expired store: %v", err)
+	}
+	if m.Received() != 0 {
+		t.Fatal("the model was called")
 	}
 }

@@ -278,7 +278,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 	log := newRespLog()
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		if err := firstErr(checkFileSearchTools(tx, p.Tools), checkInputFiles(tx, in)); err != nil {
+		if err := firstErr(e.checkFileSearchTools(tx, p.Tools), checkInputFiles(tx, in)); err != nil {
 			return err
 		}
 		if input, err = e.resolveInput(tx, p, in); err != nil {
