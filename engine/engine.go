@@ -87,7 +87,7 @@ type Config struct {
 	// so a long-running process's RSS follows what it does, not the size
 	// of its file. The pages stay in the page cache, and are mapped again
 	// at ~0.35 µs a page when next read; writes wait for the release, ~2 ms
-	// per 32 MiB mapped (BENCHMARKS.md). Default 1 minute; negative: never.
+	// per 32 MiB mapped (BENCHMARKS.md). Default 10 seconds; negative: never.
 	ReleaseMappedInterval time.Duration
 	// ContextWindow is the prompt budget in tokens when the backend does not
 	// report one (llm.ContextWindower). Default 8192.
@@ -193,7 +193,7 @@ func (c *Config) setDefaults() {
 		c.AutoCompactMinFreeBytes = 64 << 20
 	}
 	if c.ReleaseMappedInterval == 0 {
-		c.ReleaseMappedInterval = time.Minute
+		c.ReleaseMappedInterval = 10 * time.Second
 	}
 	if c.ContextWindow == 0 {
 		c.ContextWindow = 8192

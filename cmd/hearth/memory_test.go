@@ -30,7 +30,7 @@ import (
 // HEARTH_SERVE_MEMORY_PROFILE=dir writes heap profiles at both points;
 // HEARTH_SERVE_MEMORY_CODE=wasi serves with the code interpreter (its
 // compiled module cached in HEARTH_CACHE_DIR), off by default;
-// HEARTH_RELEASE_MAPPED_EVERY is passed on (serve's default is a minute).
+// HEARTH_RELEASE_MAPPED_EVERY is passed on (serve's default is 10s).
 func TestServeMemoryFlat(t *testing.T) {
 	total, _ := strconv.Atoi(os.Getenv("HEARTH_SERVE_MEMORY"))
 	if total == 0 {

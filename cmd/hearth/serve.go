@@ -67,7 +67,7 @@ func (a *app) serveFlags() (*flag.FlagSet, *serveConfig, *openaiFlags, error) {
 	fs.StringVar(&c.maxRuns, "max-concurrent-runs", a.env("HEARTH_MAX_CONCURRENT_RUNS", "auto"), "runs executing at once; auto: from the backend (Ollama's OLLAMA_NUM_PARALLEL) and the CPUs (env HEARTH_MAX_CONCURRENT_RUNS)")
 	fs.DurationVar(&c.firstByteTimeout, "model-first-byte-timeout", a.envDuration("HEARTH_MODEL_FIRST_BYTE_TIMEOUT", 5*time.Minute), "a model call that sends nothing this long fails its run (env HEARTH_MODEL_FIRST_BYTE_TIMEOUT)")
 	fs.DurationVar(&c.idleTimeout, "model-idle-timeout", a.envDuration("HEARTH_MODEL_IDLE_TIMEOUT", time.Minute), "a model reply that stops this long between chunks fails its run (env HEARTH_MODEL_IDLE_TIMEOUT)")
-	fs.DurationVar(&c.releaseMapped, "release-mapped-every", a.envDuration("HEARTH_RELEASE_MAPPED_EVERY", time.Minute), "how often database pages reads mapped leave the process's resident set (they stay in the page cache); 0 never (env HEARTH_RELEASE_MAPPED_EVERY)")
+	fs.DurationVar(&c.releaseMapped, "release-mapped-every", a.envDuration("HEARTH_RELEASE_MAPPED_EVERY", 10*time.Second), "how often database pages reads mapped leave the process's resident set (they stay in the page cache); 0 never (env HEARTH_RELEASE_MAPPED_EVERY)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", a.envDuration("HEARTH_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a shutdown waits for requests to finish (env HEARTH_SHUTDOWN_TIMEOUT)")
 	c.aliases = aliasFlag{}
 	if err := c.aliases.Set(a.env("HEARTH_MODEL_ALIASES", "")); err != nil {
