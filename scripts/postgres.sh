@@ -109,7 +109,8 @@ start() {
   password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   # Only the server's user (and root) can open the socket dir, so the socket
   # trusts; TCP wants the password.
-  as_owner sh -c 'umask 077 && printf "%s\n" "$1" >"$2"' sh "$password" "$dir/pwfile"
+  (umask 077 && printf '%s\n' "$password" >"$dir/pwfile") # a builtin: not in any argv
+  [ "$(id -u)" != 0 ] || chown postgres: "$dir/pwfile"
   as_owner "$bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --no-locale --no-sync \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
@@ -118,7 +119,7 @@ start() {
   local port attempt
   for attempt in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 40000))
-    port_in_use "$port" && continue
+    port_in_use "$port" && { port= && continue; }
     # Test settings: no durability (the cluster is thrown away), enough
     # connections for parallel test packages each with a pool.
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -s start -o \
