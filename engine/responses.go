@@ -526,6 +526,11 @@ const keptLogs = 64
 func (e *Engine) holdLog(id string, l *respLog, background bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.holdLogLocked(id, l, background)
+}
+
+// holdLogLocked is holdLog with e.mu held.
+func (e *Engine) holdLogLocked(id string, l *respLog, background bool) {
 	if e.rlogs == nil {
 		e.rlogs = map[string]*respLog{}
 	}
@@ -565,15 +570,17 @@ func (e *Engine) heldLog(id string) *respLog {
 
 // responseLog is the response's held log, or a new one held for it (a
 // resumed response's).
+// The look-up and the registration are one critical section: a resumed
+// response's executor and a Stream reader ask at the same moment, and must
+// get the same log.
 func (e *Engine) responseLog(id string) *respLog {
 	e.mu.Lock()
-	l := e.rlogs[id]
-	e.mu.Unlock()
-	if l != nil {
+	defer e.mu.Unlock()
+	if l := e.rlogs[id]; l != nil {
 		return l
 	}
-	l = newRespLog()
-	e.holdLog(id, l, true)
+	l := newRespLog()
+	e.holdLogLocked(id, l, true)
 	return l
 }
 
