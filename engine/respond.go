@@ -132,6 +132,23 @@ func (x *responseRun) claim(j *respJob) error {
 		x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventResponseInProgress, Response: x.snapshot()})
 		return nil
 	}
+	if j.resp != nil && j.resp.Status == apitype.ResponseInProgress {
+		// A new foreground response was stored in progress, with its input,
+		// by the transaction that created it: there is nothing to change,
+		// and a commit (an fsync) less per response. It is only checked to
+		// be still there (Delete may have come first).
+		err := e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+			if !tx.HasResponse(j.id) {
+				return apitype.NotFound("response", j.id)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventResponseInProgress, Response: x.snapshot()})
+		return nil
+	}
 	var r *apitype.Response
 	err := e.store.Update(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
 		var err error

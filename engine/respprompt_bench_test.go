@@ -132,9 +132,13 @@ func BenchmarkResponsePrompt128kPaired(b *testing.B) {
 		walk func(tx *store.Tx, fn func(*apitype.Item, int) (bool, error)) error
 	}{
 		{"chain", &apitype.Response{ID: "resp_bench", Model: "m", Truncation: auto, PreviousResponseID: &chain},
-			func(tx *store.Tx, fn func(*apitype.Item, int) (bool, error)) error { return tx.ResponseHistory(chain, fn) }},
+			func(tx *store.Tx, fn func(*apitype.Item, int) (bool, error)) error {
+				return tx.ResponseHistory(chain, fn)
+			}},
 		{"conversation", &apitype.Response{ID: "resp_bench", Model: "m", Truncation: auto, Conversation: &apitype.ConversationRef{ID: conv}},
-			func(tx *store.Tx, fn func(*apitype.Item, int) (bool, error)) error { return tx.EachConversationItem(conv, true, fn) }},
+			func(tx *store.Tx, fn func(*apitype.Item, int) (bool, error)) error {
+				return tx.EachConversationItem(conv, true, fn)
+			}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			kept, err := respPrompt(e, c.r, input, tokens)
