@@ -35,6 +35,9 @@ type respJob struct {
 	// tokens counts input.
 	tokens    []int
 	requestID string
+	// unstored: a response to be stored (store true) that is not yet; the
+	// transaction that ends it creates it (see createResponse).
+	unstored bool
 }
 
 // responseRun is one execution of a response.
@@ -43,6 +46,8 @@ type responseRun struct {
 	resp   *apitype.Response // the response as it grows
 	input  []apitype.Item
 	tokens []int
+	// create: end creates the stored response (respJob.unstored).
+	create bool
 	log    *respLog
 	// msg is the output index of the message the model is writing, -1 when
 	// none is open; calls maps a streamed call's index to its output index.
@@ -126,7 +131,8 @@ func (x *responseRun) claim(j *respJob) error {
 		r := *j.resp
 		x.resp, x.input, x.tokens = &r, j.input, j.tokens
 	}
-	stored := j.resp == nil || j.resp.Store
+	stored := j.resp == nil || j.resp.Store && !j.unstored
+	x.create = j.unstored
 	if !stored {
 		x.resp.Status = apitype.ResponseInProgress
 		x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventResponseInProgress, Response: x.snapshot()})
@@ -567,7 +573,12 @@ func (x *responseRun) end(err error, start time.Time) {
 	}
 	appendTurn := r.Conversation != nil && (r.Status == apitype.ResponseCompleted || r.Status == apitype.ResponseIncomplete)
 	werr := e.store.Update(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
-		if r.Store {
+		switch {
+		case x.create:
+			if err := tx.CreateResponseOutput(r, x.input, x.tokens, tokens); err != nil {
+				return err
+			}
+		case r.Store:
 			cur, err := tx.GetResponse(r.ID)
 			if err != nil {
 				return err // deleted meanwhile

@@ -89,9 +89,11 @@ func benchOneStepResponse(b *testing.B, noSync bool) {
 	b.ReportMetric(float64(respT)/float64(runT), "ratio")
 }
 
-// TestOneStepResponseCommits: a one-step foreground response commits twice
-// (created with its input, then finished with its output); a background
-// one a third time, when it leaves the queue.
+// TestOneStepResponseCommits: a one-step foreground response commits once
+// (stored, input and output, as it ends: nobody knew its id before); a
+// streamed one twice (created with its input before response.created names
+// it, then finished); a background one a third time, when it leaves the
+// queue.
 func TestOneStepResponseCommits(t *testing.T) {
 	ctx := context.Background()
 	e := openEngine(t, &scripted.Model{Fallback: func(*llm.Request) scripted.Turn { return scripted.Turn{Text: "x = 1"} }})
@@ -104,23 +106,47 @@ func TestOneStepResponseCommits(t *testing.T) {
 		defer tx.Rollback()
 		return tx.ID()
 	}
-	for _, background := range []bool{false, true} {
-		want := 2
-		if background {
-			want = 3
-		}
-		p := respParams("Solve 3x + 11 = 14")
-		p.Background = &background
+	for _, c := range []struct {
+		name   string
+		create func(p *apitype.ResponseCreateParams) (*apitype.Response, error)
+		want   int
+	}{
+		{"foreground", func(p *apitype.ResponseCreateParams) (*apitype.Response, error) { return e.Responses.Create(ctx, p) }, 1},
+		{"streamed", func(p *apitype.ResponseCreateParams) (*apitype.Response, error) {
+			var last *apitype.Response
+			for ev, err := range e.Responses.CreateStream(ctx, p) {
+				if err != nil {
+					return nil, err
+				}
+				last = ev.Response
+			}
+			return last, nil
+		}, 2},
+		{"background", func(p *apitype.ResponseCreateParams) (*apitype.Response, error) {
+			p.Background = apitype.Ptr(true)
+			r, err := e.Responses.Create(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			return awaitResponse(ctx, e, r.ID)
+		}, 3},
+	} {
 		before := txID()
-		r, err := e.Responses.Create(ctx, p)
-		if err == nil && background {
-			r, err = awaitResponse(ctx, e, r.ID)
-		}
+		r, err := c.create(respParams("Solve 3x + 11 = 14"))
 		if err != nil || r.Status != apitype.ResponseCompleted {
-			t.Fatalf("background %v: %v %+v", background, err, r)
+			t.Fatalf("%s: %v %+v", c.name, err, r)
 		}
-		if n := txID() - before; n != want {
-			t.Fatalf("background %v: %d write transactions, want %d", background, n, want)
+		if n := txID() - before; n != c.want {
+			t.Fatalf("%s: %d write transactions, want %d", c.name, n, c.want)
+		}
+		// Stored whole, however many commits it took.
+		got, err := e.Responses.Retrieve(ctx, r.ID, apitype.ResponseRetrieveParams{})
+		if err != nil || got.Status != apitype.ResponseCompleted || got.OutputText() != "x = 1" {
+			t.Fatalf("%s: retrieve %+v %v", c.name, got, err)
+		}
+		items, err := e.Responses.InputItems(ctx, r.ID, apitype.InputItemListParams{})
+		if err != nil || len(items.Data) != 1 || items.Data[0].Message.Text() != "Solve 3x + 11 = 14" {
+			t.Fatalf("%s: input items %+v %v", c.name, items, err)
 		}
 	}
 }

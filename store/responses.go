@@ -72,6 +72,13 @@ func readTokenRecord(v []byte) (*apitype.Item, int, error) {
 // id, and its token count in tokens) and links it to its previous response.
 // A response that is queued or in_progress is indexed as live.
 func (t *Tx) CreateResponse(r *apitype.Response, input []apitype.Item, tokens []int) error {
+	return t.CreateResponseOutput(r, input, tokens, nil)
+}
+
+// CreateResponseOutput is CreateResponse for a response stored with its
+// output too (outTokens[i] counts r.Output[i]; nil: no output is written),
+// as a response stored only when it ends is.
+func (t *Tx) CreateResponseOutput(r *apitype.Response, input []apitype.Item, tokens, outTokens []int) error {
 	if len(tokens) != len(input) {
 		return fmt.Errorf("store: %d input items, %d token counts", len(input), len(tokens))
 	}
@@ -100,7 +107,7 @@ func (t *Tx) CreateResponse(r *apitype.Response, input []apitype.Item, tokens []
 			return err
 		}
 	}
-	return t.PutResponse(r, nil)
+	return t.PutResponse(r, outTokens)
 }
 
 // PutResponse replaces a stored response and, when tokens is not nil, its
