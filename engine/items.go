@@ -63,13 +63,20 @@ func itemTokens(it apitype.Item) int {
 func itemText(it apitype.Item) (string, int) {
 	switch v := it.AsAny().(type) {
 	case *apitype.MessageItem:
-		images := 0
+		images, texts, text := 0, 0, ""
 		for _, p := range v.Content {
-			if p.Type == apitype.PartInputImage {
+			switch p.Type {
+			case apitype.PartInputImage:
 				images++
+			case apitype.PartInputText, apitype.PartOutputText, apitype.PartText:
+				texts, text = texts+1, p.Text
 			}
 		}
-		return v.Text(), images
+		if texts > 1 {
+			text = v.Text()
+		}
+		// One part (a prompt's usual message) is its own text: no copy.
+		return text, images
 	case *apitype.FunctionCallItem:
 		return v.Name + "\n" + v.Arguments, 0
 	case *apitype.FunctionCallOutputItem:

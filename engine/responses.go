@@ -599,8 +599,9 @@ func (e *Engine) responseLog(id string) *respLog {
 
 // resumeLeftResponses ends or resumes what a previous process left: a
 // background response queued or in progress runs again from its input (at
-// most maxResumes times); any other was being answered to a client that
-// is gone, and ends failed saying so.
+// most maxResumes times); any other (a streamed one: Create's foreground
+// responses are stored only as they end) was being answered to a client
+// that is gone, and ends failed saying so.
 func (e *Engine) resumeLeftResponses(ctx context.Context) error {
 	var ids []string
 	if err := e.store.View(ctx, func(tx *store.Tx) error {

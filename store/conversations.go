@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/hearth-go/hearth/apitype"
 	bolt "go.etcd.io/bbolt"
@@ -193,11 +194,137 @@ func decodeItem(rec []byte, k []byte) (*apitype.Item, int, error) {
 	if n <= 0 {
 		return nil, 0, fmt.Errorf("store: item record %x: bad token count", k)
 	}
-	var it apitype.Item
-	if err := json.Unmarshal(rec[n:], &it); err != nil {
+	it, err := unmarshalItem(rec[n:])
+	if err != nil {
 		return nil, 0, fmt.Errorf("store: decode item record %x: %w", k, err)
 	}
-	return &it, int(tokens), nil
+	return it, int(tokens), nil
+}
+
+// unmarshalItem decodes a stored item. The records the store reads most —
+// the text messages of a conversation or a chain, thousands per prompt —
+// are read by plainMessage; anything else by the strict apitype decoder,
+// which costs several times as much (it checks every field as a request's
+// are checked, which what the store wrote needs no more).
+func unmarshalItem(b []byte) (*apitype.Item, error) {
+	if m, ok := plainMessage(b); ok {
+		it := apitype.ItemOf(m)
+		return &it, nil
+	}
+	var it apitype.Item
+	if err := json.Unmarshal(b, &it); err != nil {
+		return nil, err
+	}
+	return &it, nil
+}
+
+// plainMessage reads a text message exactly as json.Marshal writes a
+// MessageItem — {"id":…,"type":"message","role":…,"status":…,"content":[…]}
+// with input_text parts (output_text ones, without annotations or
+// logprobs, for an assistant) — into what the strict decoder makes of it.
+// ok is false for any other record, which the caller decodes strictly.
+func plainMessage(b []byte) (m *apitype.MessageItem, ok bool) {
+	r := plainReader{b: b}
+	m = &apitype.MessageItem{Type: apitype.ItemMessage}
+	if !r.lit(`{`) {
+		return nil, false
+	}
+	if r.lit(`"id":`) {
+		if m.ID, ok = r.str(); !ok || !r.lit(`,`) {
+			return nil, false
+		}
+	}
+	if !r.lit(`"type":"message","role":`) {
+		return nil, false
+	}
+	role, ok := r.str()
+	switch apitype.Role(role) {
+	case apitype.RoleUser, apitype.RoleAssistant, apitype.RoleSystem, apitype.RoleDeveloper:
+		m.Role = apitype.Role(role)
+	default:
+		return nil, false
+	}
+	if r.lit(`,"status":`) {
+		switch m.Status, ok = r.str(); m.Status {
+		case apitype.ItemInProgress, apitype.ItemCompleted, apitype.ItemIncomplete:
+		default:
+			return nil, false
+		}
+	}
+	if !ok || !r.lit(`,"content":[`) {
+		return nil, false
+	}
+	part, tail := `{"type":"input_text","text":`, `}`
+	if m.Role == apitype.RoleAssistant {
+		part, tail = `{"type":"output_text","text":`, `,"annotations":[]}`
+	}
+	m.Content = []apitype.ContentPart{}
+	for first := true; !r.lit(`]`); first = false {
+		if !first && !r.lit(`,`) || !r.lit(part) {
+			return nil, false
+		}
+		text, ok := r.str()
+		if !ok || !r.lit(tail) {
+			return nil, false
+		}
+		p := apitype.ContentPart{Type: apitype.PartInputText, Text: text}
+		if m.Role == apitype.RoleAssistant {
+			p = apitype.OutputText(text)
+		}
+		m.Content = append(m.Content, p)
+	}
+	if !r.lit(`}`) || r.i != len(b) {
+		return nil, false
+	}
+	return m, true
+}
+
+// plainReader steps through a JSON record the store wrote.
+type plainReader struct {
+	b []byte
+	i int
+}
+
+// lit consumes s if the input continues with it.
+func (r *plainReader) lit(s string) bool {
+	if len(r.b)-r.i < len(s) || string(r.b[r.i:r.i+len(s)]) != s {
+		return false
+	}
+	r.i += len(s)
+	return true
+}
+
+// str consumes a string: copied as it is when it has no escapes (and is
+// valid UTF-8, as json.Marshal writes), unquoted by encoding/json when it
+// has some.
+func (r *plainReader) str() (string, bool) {
+	if r.i >= len(r.b) || r.b[r.i] != '"' {
+		return "", false
+	}
+	start, escaped := r.i+1, false
+	for j := start; j < len(r.b); j++ {
+		switch c := r.b[j]; {
+		case c == '\\':
+			escaped = true
+			j++ // the escaped byte is never the closing quote
+		case c == '"':
+			r.i = j + 1
+			if !escaped {
+				if !utf8.Valid(r.b[start:j]) {
+					return "", false
+				}
+				return string(r.b[start:j]), true
+			}
+			var s string
+			if err := json.Unmarshal(r.b[start-1:j+1], &s); err != nil {
+				return "", false
+			}
+			return s, true
+		case c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // GetConversationItem reads one item of a conversation.

@@ -61,11 +61,11 @@ func readTokenRecord(v []byte) (*apitype.Item, int, error) {
 	if w <= 0 {
 		return nil, 0, fmt.Errorf("store: corrupt item record")
 	}
-	var it apitype.Item
-	if err := json.Unmarshal(v[w:], &it); err != nil {
+	it, err := unmarshalItem(v[w:])
+	if err != nil {
 		return nil, 0, fmt.Errorf("store: corrupt item record: %w", err)
 	}
-	return &it, int(n), nil
+	return it, int(n), nil
 }
 
 // CreateResponse stores a new response with its input items (each with an

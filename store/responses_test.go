@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hearth-go/hearth/apitype"
@@ -442,5 +443,89 @@ func TestDeleteResponseLeavesNoKeys(t *testing.T) {
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPlainMessageDecode: the store's fast reader of text messages makes
+// exactly what the strict decoder makes of every record it takes, takes
+// the plain text messages prompts read by the thousand, and leaves every
+// other record to the strict decoder.
+func TestPlainMessageDecode(t *testing.T) {
+	msg := func(role apitype.Role, status string, parts ...apitype.ContentPart) apitype.Item {
+		return apitype.ItemOf(&apitype.MessageItem{ID: "msg_1", Role: role, Status: status, Content: parts})
+	}
+	phase := "final_answer"
+	withAnnotation := apitype.OutputText("see [1]")
+	withAnnotation.Annotations = []apitype.OutputAnnotation{{Type: apitype.AnnotationFileCitation, FileID: "file-1", Filename: "a.txt", Index: 4}}
+	withLogprobs := apitype.OutputText("4")
+	withLogprobs.Logprobs = []apitype.Logprob{{Token: "4", Bytes: []int{52}, Logprob: -0.1, TopLogprobs: []apitype.TopLogprob{}}}
+	texts := []string{"", "hello", "two\nlines\tand \"quotes\" and \\ backslash", "<b>&amp;</b>", "héllo wörld — ✓ 🎉",
+		"\u2028\u2029 and \x01 control", "\ufffd", `{"type":"message"}`, strings.Repeat("long text ", 500)}
+	var plain []apitype.Item
+	for _, text := range texts {
+		plain = append(plain,
+			msg(apitype.RoleUser, apitype.ItemCompleted, apitype.InputText(text)),
+			msg(apitype.RoleAssistant, apitype.ItemCompleted, apitype.OutputText(text)),
+			msg(apitype.RoleSystem, "", apitype.InputText(text)),
+			msg(apitype.RoleDeveloper, apitype.ItemInProgress, apitype.InputText(text), apitype.InputText(text)))
+	}
+	plain = append(plain, msg(apitype.RoleUser, apitype.ItemIncomplete), msg(apitype.RoleAssistant, apitype.ItemCompleted),
+		apitype.ItemOf(&apitype.MessageItem{Role: apitype.RoleUser, Content: []apitype.ContentPart{apitype.InputText("no id")}}))
+	url := "https://example.com/a.png"
+	others := []apitype.Item{
+		msg(apitype.RoleAssistant, apitype.ItemCompleted, withAnnotation),
+		msg(apitype.RoleAssistant, apitype.ItemCompleted, withLogprobs),
+		msg(apitype.RoleAssistant, apitype.ItemCompleted, apitype.ContentPart{Type: apitype.PartRefusal, Refusal: "no"}),
+		msg(apitype.RoleAssistant, apitype.ItemCompleted, apitype.OutputText("a"), apitype.ContentPart{Type: apitype.PartRefusal, Refusal: "no"}),
+		msg(apitype.RoleUser, apitype.ItemCompleted, apitype.InputText("look"), apitype.ContentPart{Type: apitype.PartInputImage, ImageURL: &url}),
+		apitype.ItemOf(&apitype.MessageItem{ID: "msg_2", Role: apitype.RoleAssistant, Status: apitype.ItemCompleted, Phase: &phase,
+			Content: []apitype.ContentPart{apitype.OutputText("done")}}),
+		apitype.ItemOf(&apitype.FunctionCallItem{ID: "fc_1", CallID: "call_1", Name: "f", Arguments: "{}", Status: apitype.ItemCompleted}),
+		apitype.ItemOf(&apitype.FunctionCallOutputItem{ID: "fco_1", CallID: "call_1", Output: apitype.FunctionCallOutput{Text: "sunny"}}),
+		apitype.ItemOf(&apitype.ReasoningItem{ID: "rs_1", Summary: []apitype.ContentPart{{Type: apitype.PartSummaryText, Text: "think"}}}),
+	}
+	strict := func(b []byte) *apitype.Item {
+		var it apitype.Item
+		if err := json.Unmarshal(b, &it); err != nil {
+			t.Fatalf("strict decode of %s: %v", b, err)
+		}
+		return &it
+	}
+	for i, it := range append(plain, others...) {
+		b, err := json.Marshal(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok := plainMessage(b)
+		if want := i < len(plain); ok != want {
+			t.Fatalf("plainMessage took %s: %v, want %v", b, ok, want)
+		}
+		want := strict(b)
+		got, err := unmarshalItem(b)
+		if err != nil {
+			t.Fatalf("unmarshalItem %s: %v", b, err)
+		}
+		if ok && !reflect.DeepEqual(m, want.Message) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: read %+v, the strict decoder %+v", b, got.AsAny(), want.AsAny())
+		}
+	}
+	// Records that are not what json.Marshal writes are left to the strict
+	// decoder (which refuses the broken ones as it always did).
+	for _, b := range []string{
+		`{"type":"message","role":"user","content":[{"type":"input_text","text":"a"}]}`[:40],
+		`{"id":"m","type":"message","role":"robot","content":[]}`,
+		`{"id":"m","type":"message","role":"user","status":"done","content":[]}`,
+		`{"id":"m","type":"message","role":"user","content":[{"type":"input_text","text":"a"}],"extra":1}`,
+		`{"id":"m","type":"message","role":"user","content":[{"type":"input_text","text":"a"}]} `,
+		`{"id":"m","type":"message","role":"user","content":[{"type":"input_text","text":"a` + "\n" + `"}]}`,
+		`{"id":"m","type":"message","role":"user","content":[{"type":"input_text","text":"\x"}]}`,
+		`{"id":"m","type":"message","role":"user","content":[{"type":"input_text","text":"` + "\xff" + `"}]}`,
+		`{"id":"m","type":"message","role":"user","content":[{"type":"output_text","text":"a","annotations":[]}]}`,
+		`{"id":"m","type":"message","role":"user","content":"a"}`,
+		`{"id":"m","type":"message","role":"user","content":[{"type":"input_text","text":"a"}{"type":"input_text","text":"b"}]}`,
+	} {
+		if _, ok := plainMessage([]byte(b)); ok {
+			t.Fatalf("plainMessage took %q", b)
+		}
 	}
 }
