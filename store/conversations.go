@@ -207,9 +207,8 @@ func decodeItem(rec []byte, k []byte) (*apitype.Item, int, error) {
 // which costs several times as much (it checks every field as a request's
 // are checked, which what the store wrote needs no more).
 func unmarshalItem(b []byte) (*apitype.Item, error) {
-	if m, ok := plainMessage(b); ok {
-		it := apitype.ItemOf(m)
-		return &it, nil
+	if it, ok := plainMessage(b); ok {
+		return it, nil
 	}
 	var it apitype.Item
 	if err := json.Unmarshal(b, &it); err != nil {
@@ -223,9 +222,16 @@ func unmarshalItem(b []byte) (*apitype.Item, error) {
 // with input_text parts (output_text ones, without annotations or
 // logprobs, for an assistant) — into what the strict decoder makes of it.
 // ok is false for any other record, which the caller decodes strictly.
-func plainMessage(b []byte) (m *apitype.MessageItem, ok bool) {
+func plainMessage(b []byte) (*apitype.Item, bool) {
 	r := plainReader{b: b}
-	m = &apitype.MessageItem{Type: apitype.ItemMessage}
+	// The item, its message and its (usual) one part in one allocation.
+	x := &struct {
+		it   apitype.Item
+		m    apitype.MessageItem
+		part [1]apitype.ContentPart
+	}{}
+	m, ok := &x.m, false
+	m.Type = apitype.ItemMessage
 	if !r.lit(`{`) {
 		return nil, false
 	}
@@ -258,7 +264,7 @@ func plainMessage(b []byte) (m *apitype.MessageItem, ok bool) {
 	if m.Role == apitype.RoleAssistant {
 		part, tail = `{"type":"output_text","text":`, `,"annotations":[]}`
 	}
-	m.Content = []apitype.ContentPart{}
+	m.Content = x.part[:0]
 	for first := true; !r.lit(`]`); first = false {
 		if !first && !r.lit(`,`) || !r.lit(part) {
 			return nil, false
@@ -276,7 +282,8 @@ func plainMessage(b []byte) (m *apitype.MessageItem, ok bool) {
 	if !r.lit(`}`) || r.i != len(b) {
 		return nil, false
 	}
-	return m, true
+	x.it.Message = m
+	return &x.it, true
 }
 
 // plainReader steps through a JSON record the store wrote.

@@ -198,22 +198,35 @@ func (t *Tx) ResponseInput(id string, desc bool, fn func(it *apitype.Item, token
 // next one, newest first: its output items, then its input items, then its
 // previous response's, back along the previous_response_id chain until fn
 // returns false or the chain ends (at its first response, or one deleted).
-// Each response costs one seek, so a prompt that keeps the newest items of
-// a long chain reads only those.
+// Each response costs one seek — to its chain link, the key after its
+// outputs, which come after its inputs — so a prompt that keeps the newest
+// items of a long chain reads only those.
 func (t *Tx) ResponseHistory(id string, fn func(it *apitype.Item, tokens int) (bool, error)) error {
-	data := t.tx.Bucket(bResponseData)
-	for id != "" && t.HasResponse(id) {
-		more := true
-		for _, kind := range []byte{rOutput, rInput} {
-			if err := t.eachResponseItem(id, kind, true, func(it *apitype.Item, n int) (bool, error) {
-				ok, err := fn(it, n)
-				more = ok
-				return ok, err
-			}); err != nil || !more {
+	c := t.tx.Bucket(bResponseData).Cursor()
+	var link [64]byte
+	for id != "" {
+		lk := append(append(link[:0], id...), rPrevious)
+		k, v := c.Seek(lk)
+		prev := ""
+		if bytes.Equal(k, lk) {
+			prev = string(v)
+		}
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		// A deleted response has no keys left: its chain ends here.
+		for ; len(k) == len(id)+5 && string(k[:len(id)]) == id && (k[len(id)] == rOutput || k[len(id)] == rInput); k, v = c.Prev() {
+			it, n, err := readTokenRecord(v)
+			if err != nil {
+				return err
+			}
+			if more, err := fn(it, n); err != nil || !more {
 				return err
 			}
 		}
-		id = string(data.Get(rkey(id, rPrevious, nil)))
+		id = prev
 	}
 	return nil
 }

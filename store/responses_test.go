@@ -505,7 +505,7 @@ func TestPlainMessageDecode(t *testing.T) {
 		if err != nil {
 			t.Fatalf("unmarshalItem %s: %v", b, err)
 		}
-		if ok && !reflect.DeepEqual(m, want.Message) || !reflect.DeepEqual(got, want) {
+		if ok && !reflect.DeepEqual(m, want) || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: read %+v, the strict decoder %+v", b, got.AsAny(), want.AsAny())
 		}
 	}
