@@ -59,6 +59,19 @@ func itemTokens(it apitype.Item) int {
 	return (len(text)+3)/4 + images*truncate.ImageTokens + truncate.MessageOverhead
 }
 
+// textOnly reports whether a message is text parts alone: what a prompt
+// keeps of it is its role and its text.
+func textOnly(m *apitype.MessageItem) bool {
+	for _, p := range m.Content {
+		switch p.Type {
+		case apitype.PartInputText, apitype.PartOutputText, apitype.PartText:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // itemText is the text of an item itemTokens counts, and its images.
 func itemText(it apitype.Item) (string, int) {
 	switch v := it.AsAny().(type) {

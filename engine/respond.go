@@ -710,7 +710,24 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 				return
 			}
 		}
+		// The history is lent (the store's scratch, its texts the stored
+		// bytes): a text message — nearly all of it — is kept as its text,
+		// copied, and a bare message of its role standing for it, which is
+		// all itemMessages reads of one; anything else is the caller's.
+		roles := map[apitype.Role]*apitype.Item{}
 		history := func(it *apitype.Item, n int) (bool, error) {
+			if m := it.Message; m != nil && textOnly(m) {
+				t := promptItem(it, n, true, -1)
+				t.ID, t.Text = "", strings.Clone(t.Text)
+				bare := roles[m.Role]
+				if bare == nil {
+					b := apitype.ItemOf(&apitype.MessageItem{Type: apitype.ItemMessage, Role: m.Role, Status: apitype.ItemCompleted})
+					bare = &b
+					roles[m.Role] = bare
+				}
+				t.Ref = bare
+				return yield(t, nil), nil
+			}
 			t, err := candidate(it, n, true)
 			if err != nil {
 				return false, err
@@ -720,9 +737,9 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 		var err error
 		switch {
 		case r.Conversation != nil:
-			err = tx.EachConversationItem(r.Conversation.ID, true, history)
+			err = tx.LendConversationItems(r.Conversation.ID, true, history)
 		case r.PreviousResponseID != nil:
-			err = tx.ResponseHistory(*r.PreviousResponseID, history)
+			err = tx.LendResponseHistory(*r.PreviousResponseID, history)
 		}
 		if err != nil {
 			yield(truncate.Item{}, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/hearth-go/hearth/apitype"
 	bolt "go.etcd.io/bbolt"
@@ -207,7 +208,7 @@ func decodeItem(rec []byte, k []byte) (*apitype.Item, int, error) {
 // which costs several times as much (it checks every field as a request's
 // are checked, which what the store wrote needs no more).
 func unmarshalItem(b []byte) (*apitype.Item, error) {
-	if it, ok := plainMessage(b); ok {
+	if it, ok := plainMessage(b, new(plainItem), false); ok {
 		return it, nil
 	}
 	var it apitype.Item
@@ -222,14 +223,17 @@ func unmarshalItem(b []byte) (*apitype.Item, error) {
 // with input_text parts (output_text ones, without annotations or
 // logprobs, for an assistant) — into what the strict decoder makes of it.
 // ok is false for any other record, which the caller decodes strictly.
-func plainMessage(b []byte) (*apitype.Item, bool) {
-	r := plainReader{b: b}
-	// The item, its message and its (usual) one part in one allocation.
-	x := &struct {
-		it   apitype.Item
-		m    apitype.MessageItem
-		part [1]apitype.ContentPart
-	}{}
+//
+// The message is made in x. lend makes its strings the record's own bytes
+// where they need no unescaping: valid while the transaction is, and only
+// until x is reused.
+func plainMessage(b []byte, x *plainItem, lend bool) (*apitype.Item, bool) {
+	r := plainReader{b: b, lend: lend}
+	content := x.part[:0]
+	if lend && x.m.Content != nil {
+		content = x.m.Content[:0] // a lender's scratch keeps what it grew to
+	}
+	*x = plainItem{}
 	m, ok := &x.m, false
 	m.Type = apitype.ItemMessage
 	if !r.lit(`{`) {
@@ -264,7 +268,7 @@ func plainMessage(b []byte) (*apitype.Item, bool) {
 	if m.Role == apitype.RoleAssistant {
 		part, tail = `{"type":"output_text","text":`, `,"annotations":[]}`
 	}
-	m.Content = x.part[:0]
+	m.Content = content
 	for first := true; !r.lit(`]`); first = false {
 		if !first && !r.lit(`,`) || !r.lit(part) {
 			return nil, false
@@ -286,10 +290,19 @@ func plainMessage(b []byte) (*apitype.Item, bool) {
 	return &x.it, true
 }
 
+// plainItem is an item, its message and its (usual) one part in one
+// allocation.
+type plainItem struct {
+	it   apitype.Item
+	m    apitype.MessageItem
+	part [1]apitype.ContentPart
+}
+
 // plainReader steps through a JSON record the store wrote.
 type plainReader struct {
-	b []byte
-	i int
+	b    []byte
+	i    int
+	lend bool // strings alias b where they can
 }
 
 // lit consumes s if the input continues with it.
@@ -319,6 +332,9 @@ func (r *plainReader) str() (string, bool) {
 			if !escaped {
 				if !utf8.Valid(r.b[start:j]) {
 					return "", false
+				}
+				if r.lend && j > start {
+					return unsafe.String(&r.b[start], j-start), true
 				}
 				return string(r.b[start:j]), true
 			}
@@ -426,6 +442,43 @@ func (t *Tx) EachConversationItem(convID string, desc bool, fn func(it *apitype.
 		}
 		return fn(it, tokens)
 	})
+}
+
+// LendConversationItems is EachConversationItem for a reader that keeps
+// nothing it is given past its call but what it copies (a prompt, which
+// keeps only texts): the plain text messages — nearly all a conversation
+// holds — are lent, made in one scratch item reused for every one, their
+// strings the stored bytes; every other item is the caller's, as
+// EachConversationItem's are.
+func (t *Tx) LendConversationItems(convID string, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+	if err := t.hasConversation(convID); err != nil {
+		return err
+	}
+	var scratch plainItem
+	return t.walkItems(convID, !desc, nil, func(k, rec []byte) (bool, error) {
+		it, tokens, err := lendItem(rec, &scratch)
+		if err != nil {
+			return false, fmt.Errorf("%w (key %x)", err, k)
+		}
+		return fn(it, tokens)
+	})
+}
+
+// lendItem reads a token-counted item record, lending a plain message in
+// scratch.
+func lendItem(rec []byte, scratch *plainItem) (*apitype.Item, int, error) {
+	tokens, n := binary.Uvarint(rec)
+	if n <= 0 {
+		return nil, 0, fmt.Errorf("store: corrupt item record: bad token count")
+	}
+	if it, ok := plainMessage(rec[n:], scratch, true); ok {
+		return it, int(tokens), nil
+	}
+	var it apitype.Item
+	if err := json.Unmarshal(rec[n:], &it); err != nil {
+		return nil, 0, fmt.Errorf("store: corrupt item record: %w", err)
+	}
+	return &it, int(tokens), nil
 }
 
 // walkItems visits a conversation's item records forward or backward,

@@ -202,6 +202,17 @@ func (t *Tx) ResponseInput(id string, desc bool, fn func(it *apitype.Item, token
 // outputs, which come after its inputs — so a prompt that keeps the newest
 // items of a long chain reads only those.
 func (t *Tx) ResponseHistory(id string, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+	return t.responseHistory(id, nil, fn)
+}
+
+// LendResponseHistory is ResponseHistory for a reader that keeps nothing
+// past its call but what it copies: plain text messages are lent, as
+// LendConversationItems lends them.
+func (t *Tx) LendResponseHistory(id string, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+	return t.responseHistory(id, new(plainItem), fn)
+}
+
+func (t *Tx) responseHistory(id string, scratch *plainItem, fn func(it *apitype.Item, tokens int) (bool, error)) error {
 	c := t.tx.Bucket(bResponseData).Cursor()
 	var link [64]byte
 	for id != "" {
@@ -218,7 +229,11 @@ func (t *Tx) ResponseHistory(id string, fn func(it *apitype.Item, tokens int) (b
 		}
 		// A deleted response has no keys left: its chain ends here.
 		for ; len(k) == len(id)+5 && string(k[:len(id)]) == id && (k[len(id)] == rOutput || k[len(id)] == rInput); k, v = c.Prev() {
-			it, n, err := readTokenRecord(v)
+			read := readTokenRecord
+			if scratch != nil {
+				read = func(v []byte) (*apitype.Item, int, error) { return lendItem(v, scratch) }
+			}
+			it, n, err := read(v)
 			if err != nil {
 				return err
 			}

@@ -491,12 +491,17 @@ func TestPlainMessageDecode(t *testing.T) {
 		}
 		return &it
 	}
+	scratch := new(plainItem)
+	three, _ := json.Marshal(msg(apitype.RoleUser, "", apitype.InputText("a"), apitype.InputText("b"), apitype.InputText("c")))
+	if _, ok := plainMessage(three, scratch, true); !ok {
+		t.Fatalf("plainMessage refused %s", three)
+	}
 	for i, it := range append(plain, others...) {
 		b, err := json.Marshal(it)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, ok := plainMessage(b)
+		m, ok := plainMessage(b, new(plainItem), false)
 		if want := i < len(plain); ok != want {
 			t.Fatalf("plainMessage took %s: %v, want %v", b, ok, want)
 		}
@@ -507,6 +512,11 @@ func TestPlainMessageDecode(t *testing.T) {
 		}
 		if ok && !reflect.DeepEqual(m, want) || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: read %+v, the strict decoder %+v", b, got.AsAny(), want.AsAny())
+		}
+		// Lent into a scratch already used (with more parts than this).
+		lent, ok := plainMessage(b, scratch, true)
+		if ok != (i < len(plain)) || ok && !reflect.DeepEqual(lent, want) {
+			t.Fatalf("%s: lent %+v, the strict decoder %+v", b, lent, want.AsAny())
 		}
 	}
 	// Records that are not what json.Marshal writes are left to the strict
@@ -524,8 +534,74 @@ func TestPlainMessageDecode(t *testing.T) {
 		`{"id":"m","type":"message","role":"user","content":"a"}`,
 		`{"id":"m","type":"message","role":"user","content":[{"type":"input_text","text":"a"}{"type":"input_text","text":"b"}]}`,
 	} {
-		if _, ok := plainMessage([]byte(b)); ok {
+		if _, ok := plainMessage([]byte(b), new(plainItem), false); ok {
 			t.Fatalf("plainMessage took %q", b)
 		}
+	}
+}
+
+// TestLentItems: the lending walks give what the owning ones give, item
+// for item, plain messages and others alike.
+func TestLentItems(t *testing.T) {
+	s := openTest(t)
+	gen := NewIDGenerator(nil, nil)
+	conv := newConversation(t, s, gen, 0)
+	var items []apitype.Item
+	for i := range 30 {
+		switch i % 5 {
+		case 0, 1:
+			items = append(items, convMessage(fmt.Sprintf("msg_c%02d", i), fmt.Sprintf("say \"%d\"\n", i)))
+		case 2:
+			items = append(items, assistantItem(fmt.Sprintf("msg_c%02d", i), fmt.Sprintf("answer %d", i)))
+		case 3:
+			items = append(items, apitype.ItemOf(&apitype.FunctionCallItem{ID: fmt.Sprintf("fc_%02d", i), CallID: "call", Name: "f", Arguments: "{}"}))
+		case 4:
+			items = append(items, apitype.ItemOf(&apitype.MessageItem{ID: fmt.Sprintf("msg_c%02d", i), Role: apitype.RoleUser,
+				Content: []apitype.ContentPart{apitype.InputText("two"), apitype.InputText("parts")}}))
+		}
+	}
+	tokens := make([]int, len(items))
+	for i := range tokens {
+		tokens[i] = i + 1
+	}
+	update(t, s, func(tx *Tx) error { return tx.AppendConversationItems(conv, items, tokens) })
+	var prev string
+	for i := 0; i < len(items); i += 3 {
+		id := gen.New(PrefixResponse)
+		r := newResponse(id, apitype.ResponseCompleted, prev)
+		r.Output = items[i+2 : i+3]
+		update(t, s, func(tx *Tx) error { return tx.CreateResponseOutput(r, items[i:i+2], tokens[i:i+2], tokens[i+2:i+3]) })
+		prev = id
+	}
+	collect := func(walk func(fn func(*apitype.Item, int) (bool, error)) error) []string {
+		var out []string
+		view(t, s, func(tx *Tx) error {
+			return walk(func(it *apitype.Item, n int) (bool, error) {
+				out = append(out, fmt.Sprintf("%d %s", n, jsonOf(it)))
+				return true, nil
+			})
+		})
+		return out
+	}
+	for _, desc := range []bool{true, false} {
+		var owned, lent []string
+		owned = collect(func(fn func(*apitype.Item, int) (bool, error)) error {
+			return s.View(context.Background(), func(tx *Tx) error { return tx.EachConversationItem(conv, desc, fn) })
+		})
+		lent = collect(func(fn func(*apitype.Item, int) (bool, error)) error {
+			return s.View(context.Background(), func(tx *Tx) error { return tx.LendConversationItems(conv, desc, fn) })
+		})
+		if len(owned) != len(items) || !slices.Equal(owned, lent) {
+			t.Fatalf("desc=%v: lent\n%v\nowned\n%v", desc, lent, owned)
+		}
+	}
+	owned := collect(func(fn func(*apitype.Item, int) (bool, error)) error {
+		return s.View(context.Background(), func(tx *Tx) error { return tx.ResponseHistory(prev, fn) })
+	})
+	lent := collect(func(fn func(*apitype.Item, int) (bool, error)) error {
+		return s.View(context.Background(), func(tx *Tx) error { return tx.LendResponseHistory(prev, fn) })
+	})
+	if len(owned) != len(items) || !slices.Equal(owned, lent) {
+		t.Fatalf("history: lent\n%v\nowned\n%v", lent, owned)
 	}
 }
