@@ -46,8 +46,14 @@ const (
 )
 
 // ResponseEventFor returns the event announcing a response that entered
-// status s (created is announced separately, before it).
+// status s (created is announced separately, before it). The API has no
+// response.cancelled event, and the SDKs' stream helpers refuse events they
+// do not know: a cancelled response ends its stream with response.failed,
+// whose response says status "cancelled" (and has no error).
 func ResponseEventFor(s ResponseStatus) ResponseEventType {
+	if s == ResponseCancelled {
+		return EventResponseFailed
+	}
 	return ResponseEventType("response." + string(s))
 }
 

@@ -22,3 +22,11 @@ func (e *Engine) compactIfFree(ctx context.Context) {
 	e.log.Info("store compacted", "free_bytes", free, "before", st.Before, "after", st.After,
 		"took", st.Took, "writes_paused", st.Paused)
 }
+
+// releaseMapped takes the file pages reads have mapped out of the resident
+// set, every Config.ReleaseMappedInterval.
+func (e *Engine) releaseMapped(ctx context.Context) {
+	if _, err := e.store.ReleaseMapped(ctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("release the store's mapped pages", "err", err)
+	}
+}

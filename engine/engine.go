@@ -82,6 +82,13 @@ type Config struct {
 	// AutoCompactMinFreeBytes is the free space below which the check does
 	// nothing. Default 64 MiB.
 	AutoCompactMinFreeBytes int64
+	// ReleaseMappedInterval is how often the engine takes the database pages
+	// it has read out of the process's resident set (store.ReleaseMapped),
+	// so a long-running process's RSS follows what it does, not the size
+	// of its file. The pages stay in the page cache, and are mapped again
+	// at ~0.35 µs a page when next read; writes wait for the release, ~2 ms
+	// per 32 MiB mapped (BENCHMARKS.md). Default 10 seconds; negative: never.
+	ReleaseMappedInterval time.Duration
 	// ContextWindow is the prompt budget in tokens when the backend does not
 	// report one (llm.ContextWindower). Default 8192.
 	ContextWindow int
@@ -184,6 +191,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AutoCompactMinFreeBytes == 0 {
 		c.AutoCompactMinFreeBytes = 64 << 20
+	}
+	if c.ReleaseMappedInterval == 0 {
+		c.ReleaseMappedInterval = 10 * time.Second
 	}
 	if c.ContextWindow == 0 {
 		c.ContextWindow = 8192
@@ -346,6 +356,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.AutoCompactInterval > 0 {
 		e.wg.Add(1)
 		go e.every(cfg.AutoCompactInterval, e.compactIfFree)
+	}
+	if cfg.ReleaseMappedInterval > 0 {
+		e.wg.Add(1)
+		go e.every(cfg.ReleaseMappedInterval, e.releaseMapped)
 	}
 	return e, nil
 }

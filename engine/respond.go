@@ -210,6 +210,9 @@ func cloneItem(it apitype.Item) apitype.Item {
 	case *apitype.FunctionCallItem:
 		c := *v
 		return apitype.ItemOf(&c)
+	case *apitype.FileSearchCallItem:
+		c := *v // its status and results are set after the added event
+		return apitype.ItemOf(&c)
 	}
 	return it
 }
@@ -504,7 +507,13 @@ func (x *responseRun) toolCalls(calls []llm.ToolCall) (bool, error) {
 		}
 		kept[idx] = true
 		c := x.resp.Output[idx].FunctionCall
+		streamed := c.Arguments
 		c.Arguments, c.Status = orJSON(string(call.Arguments)), "completed"
+		if rest, ok := strings.CutPrefix(c.Arguments, streamed); ok && rest != "" {
+			// Backends that send a call whole (Ollama) stream nothing: the
+			// deltas still add up to the arguments, as the API's always do.
+			x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventFunctionCallArgumentsDelta, ItemID: c.ID, OutputIndex: idx, Delta: rest})
+		}
 		done := cloneItem(x.resp.Output[idx])
 		x.log.publish(
 			apitype.ResponseStreamEvent{Type: apitype.EventFunctionCallArgumentsDone, ItemID: c.ID, OutputIndex: idx, Arguments: c.Arguments},
@@ -677,7 +686,13 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 	}
 	scale := e.calib.Ratio(r.Model) * 1.1
 	b := truncate.Budget{ContextWindow: int(float64(window) / scale), ReservedOutput: int(float64(reserve) / scale), Fixed: fixed}
-	candidates := func(yield func(truncate.Item, error) bool) {
+	stopped := false // Fit left candidates unread
+	candidates := func(fitYield func(truncate.Item, error) bool) {
+		yield := func(it truncate.Item, err error) bool {
+			ok := fitYield(it, err)
+			stopped = stopped || !ok
+			return ok
+		}
 		searches := 0
 		for _, it := range own {
 			if it.FileSearchCall != nil {
@@ -753,7 +768,7 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 	if err != nil {
 		return nil, 0, err
 	}
-	if r.Truncation != apitype.TruncationAuto && (!res.Complete || res.Shortened > 0) {
+	if r.Truncation != apitype.TruncationAuto && !res.Complete && (stopped || res.Dropped > 0 || shortenedInput(res.Kept, own)) {
 		return nil, 0, contextTooLong(fmt.Errorf("the input and its history come to more than the %d tokens the context window leaves", b.Available()))
 	}
 	msgs, err := e.itemMessages(res.Kept)
@@ -791,6 +806,28 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 		}
 	}
 	return req, res.Tokens + fixed, nil
+}
+
+// shortenedInput reports whether Fit shortened anything but the
+// response's own file_search results: truncation "disabled" refuses an
+// input and history that do not fit whole, but a search's results are
+// fitted to the window whatever it says, as a run's are (the stored item
+// keeps them whole).
+func shortenedInput(kept []truncate.Item, own []apitype.Item) bool {
+	ownSearch := func(ref any) bool {
+		for i := range own {
+			if ref == any(&own[i]) {
+				return own[i].FileSearchCall != nil
+			}
+		}
+		return false
+	}
+	for _, k := range kept {
+		if k.Shortened && !ownSearch(k.Ref) {
+			return true
+		}
+	}
+	return false
 }
 
 // contextTooLong is the API's context_length_exceeded failure.

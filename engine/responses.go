@@ -37,7 +37,7 @@ func (s *Responses) Create(ctx context.Context, p *apitype.ResponseCreateParams)
 			return nil, err
 		}
 		if ev.Response != nil && ev.Response.Status.Terminal() {
-			return ev.Response, nil
+			return responseFor(ev.Response, p.Include), nil
 		}
 	}
 	return nil, ErrClosed
@@ -45,7 +45,8 @@ func (s *Responses) Create(ctx context.Context, p *apitype.ResponseCreateParams)
 
 // CreateStream makes a response and yields its events, each with its
 // sequence_number, ending after response.completed, response.failed,
-// response.incomplete (or response.cancelled), or an error event.
+// response.incomplete (response.failed for a cancelled one, whose status
+// says cancelled), or an error event.
 //
 // The stream is lazy and single use: the response is made when the first
 // range begins, and ranging again yields ErrStreamUsed. Breaking out of
@@ -63,19 +64,24 @@ func (s *Responses) CreateStream(ctx context.Context, p *apitype.ResponseCreateP
 			return
 		}
 		for ev, err := range log.events(ctx, 0) {
-			if !yield(ev, err) || err != nil {
+			if !yield(eventFor(ev, p.Include), err) || err != nil {
 				return
 			}
 		}
 	}
 }
 
-// Retrieve reads a stored response with its output.
+// Retrieve reads a stored response with its output (file_search_call
+// results only when p.Include asks for them).
 func (s *Responses) Retrieve(ctx context.Context, id string, p apitype.ResponseRetrieveParams) (*apitype.Response, error) {
 	if err := apitype.CheckInclude("include", p.Include); err != nil {
 		return nil, err
 	}
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
+	r, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
+	if err != nil {
+		return nil, err
+	}
+	return responseFor(r, p.Include), nil
 }
 
 // Stream yields a stored response's events after sequence number
@@ -84,6 +90,12 @@ func (s *Responses) Retrieve(ctx context.Context, id string, p apitype.ResponseR
 // events are no longer held (an older one, or one from before a restart)
 // the events that rebuild its final state. It ends as CreateStream does.
 func (s *Responses) Stream(ctx context.Context, id string, startingAfter int) iter.Seq2[apitype.ResponseStreamEvent, error] {
+	return s.StreamIncluding(ctx, id, startingAfter, nil)
+}
+
+// StreamIncluding is Stream showing what include asks for
+// (file_search_call.results).
+func (s *Responses) StreamIncluding(ctx context.Context, id string, startingAfter int, include []string) iter.Seq2[apitype.ResponseStreamEvent, error] {
 	return func(yield func(apitype.ResponseStreamEvent, error) bool) {
 		r, err := s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
 		if err != nil {
@@ -101,7 +113,7 @@ func (s *Responses) Stream(ctx context.Context, id string, startingAfter int) it
 			}
 		}
 		for ev, err := range log.events(ctx, startingAfter+1) {
-			if !yield(ev, err) || err != nil {
+			if !yield(eventFor(ev, include), err) || err != nil {
 				return
 			}
 		}
@@ -145,7 +157,7 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 		return nil
 	})
 	if errors.Is(err, errNoChange) {
-		return r, nil
+		return responseFor(r, nil), nil
 	}
 	if err != nil {
 		return nil, err
@@ -167,7 +179,7 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 			break
 		}
 		if ev.Response != nil && ev.Response.Status.Terminal() {
-			return ev.Response, nil
+			return responseFor(ev.Response, nil), nil
 		}
 	}
 	return s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
@@ -182,9 +194,11 @@ func (s *Responses) InputItems(ctx context.Context, id string, p apitype.InputIt
 	if p.Order == "" {
 		p.Order = apitype.OrderDesc
 	}
-	return read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Item], error) {
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Item], error) {
 		return tx.ListResponseInputItems(id, p.ListParams)
 	})
+	page.Data = itemsFor(page.Data, p.Include)
+	return page, err
 }
 
 // AllInputItems iterates over a response's input items from p's position.
@@ -249,7 +263,17 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 			return nil, nil, err
 		}
 	}
+	if p.Text != nil && p.Text.Format != nil && p.Text.Format.Type == apitype.ResponseFormatJSONSchema {
+		if err := checkSchema("text.format.schema", p.Text.Format.Schema); err != nil {
+			return nil, nil, err
+		}
+	}
 	for i, t := range p.Tools {
+		if t.Type == apitype.ToolTypeFunction && len(t.Parameters) > 0 {
+			if err := checkSchema(fmt.Sprintf("tools[%d].parameters", i), t.Parameters); err != nil {
+				return nil, nil, err
+			}
+		}
 		if t.Type == apitype.ToolTypeCodeInterpreter {
 			return nil, nil, &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Code: apitype.CodeUnsupported, Status: 400,
 				Param: fmt.Sprintf("tools[%d].type", i), Message: fmt.Sprintf("The %s tool is not yet available on the Responses API in Hearth; use it through the Assistants API.", t.Type)}
@@ -267,7 +291,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 	}
 	err := write(ctx, func(tx *store.Tx) error {
 		var err error
-		if err := firstErr(checkFileSearchTools(tx, p.Tools), checkInputFiles(tx, in)); err != nil {
+		if err := firstErr(e.checkFileSearchTools(tx, p.Tools), checkInputFiles(tx, in)); err != nil {
 			return err
 		}
 		if input, err = e.resolveInput(tx, p, in); err != nil {

@@ -189,7 +189,7 @@ func TestResponseBackgroundCancel(t *testing.T) {
 		n++
 		last = ev
 	}
-	if last.Type != "response.cancelled" {
+	if last.Type != apitype.EventResponseFailed || last.Response.Status != apitype.ResponseCancelled {
 		t.Fatalf("replay ends with %s", last.Type)
 	}
 

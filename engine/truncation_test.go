@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
@@ -19,7 +20,10 @@ import (
 func fill(t testing.TB, e *engine.Engine, threadID string, n int) {
 	t.Helper()
 	enc, _ := truncate.Default()
-	ids := store.NewIDGenerator(nil, nil)
+	// Its own generator, a minute in the past: ids are ordered only within
+	// one generator, and the engine's next message (made in the same
+	// millisecond as the last filler) must sort after every filler.
+	ids := store.NewIDGenerator(func() time.Time { return time.Now().Add(-time.Minute) }, nil)
 	counts := map[int]int{} // by filler length: the numbers differ by a token at most
 
 	for done := 0; done < n; {

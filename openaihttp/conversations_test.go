@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -126,11 +124,7 @@ func TestConversationBadInputHTTP(t *testing.T) {
 	conv, items := "/v1/conversations/"+c.ID, "/v1/conversations/"+c.ID+"/items"
 	msg := `{"type":"message","role":"user","content":"x"}`
 	many := `{"items":[` + strings.TrimSuffix(strings.Repeat(msg+",", 21), ",") + `]}`
-	cases := []struct {
-		name, method, path, body string
-		status                   int
-		typ, param, code         string
-	}{
+	cases := []badInputCase{
 		{"unknown conversation", "GET", "/v1/conversations/conv_nope", "", 404, "not_found_error", "", ""},
 		{"update unknown conversation", "POST", "/v1/conversations/conv_nope", `{"metadata":{}}`, 404, "not_found_error", "", ""},
 		{"delete unknown conversation", "DELETE", "/v1/conversations/conv_nope", "", 404, "not_found_error", "", ""},
@@ -169,21 +163,36 @@ func TestConversationBadInputHTTP(t *testing.T) {
 		{"include bad", "GET", items + "?include[]=nope", "", 400, "invalid_request_error", "include[0]", apitype.CodeInvalidValue},
 		{"include bad on create", "POST", items + "?include[]=nope", `{"items":[` + msg + `]}`, 400, "invalid_request_error", "include[0]", apitype.CodeInvalidValue},
 	}
+	checkBadInput(t, e, cases)
+	if len(cases) < 15 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	if err := e.eng.Store().View(ctx, func(tx *store.Tx) error {
+		n, err := tx.CountConversationItems(c.ID)
+		if err == nil && n != 1 {
+			err = fmt.Errorf("conversation holds %d items", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// badInputCase is a malformed request and the error envelope it must get.
+type badInputCase struct {
+	name, method, path, body string
+	status                   int
+	typ, param, code         string
+}
+
+// checkBadInput sends each case and checks its status, error type, param
+// and code (when set), and that the database was not written.
+func checkBadInput(t *testing.T, e *env, cases []badInputCase) {
+	t.Helper()
 	before := txID(t, e.eng)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, e.srv.URL+tc.path, strings.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+testKey)
-			resp, err := e.srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
+			resp, body := doReq(t, e, tc.method, tc.path, tc.body)
 			var env struct {
 				Error *struct {
 					Message string  `json:"message"`
@@ -192,7 +201,7 @@ func TestConversationBadInputHTTP(t *testing.T) {
 					Code    *string `json:"code"`
 				} `json:"error"`
 			}
-			if err := json.Unmarshal(body, &env); err != nil || env.Error == nil || env.Error.Message == "" {
+			if err := json.Unmarshal([]byte(body), &env); err != nil || env.Error == nil || env.Error.Message == "" {
 				t.Fatalf("%d not an envelope: %s", resp.StatusCode, body)
 			}
 			param, code := "", ""
@@ -210,18 +219,6 @@ func TestConversationBadInputHTTP(t *testing.T) {
 				t.Fatalf("database written: tx %d → %d", before, now)
 			}
 		})
-	}
-	if len(cases) < 15 {
-		t.Fatalf("only %d cases", len(cases))
-	}
-	if err := e.eng.Store().View(ctx, func(tx *store.Tx) error {
-		n, err := tx.CountConversationItems(c.ID)
-		if err == nil && n != 1 {
-			err = fmt.Errorf("conversation holds %d items", n)
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -178,6 +178,7 @@ func (h *Handler) routes() {
 	// Files and vector stores: see files.go.
 	h.fileRoutes(route, jsonLimit, upload)
 	h.conversationRoutes(route, jsonLimit) // conversations.go
+	h.responseRoutes(route, jsonLimit)     // responses.go
 	h.opsRoutes(route)                     // ops.go
 	h.pageRoutes()                         // pages.go
 	if h.opts.Admin && len(h.keys) > 0 {   // the whole database: never keyless

@@ -29,7 +29,8 @@ import (
 //
 // HEARTH_SERVE_MEMORY_PROFILE=dir writes heap profiles at both points;
 // HEARTH_SERVE_MEMORY_CODE=wasi serves with the code interpreter (its
-// compiled module cached in HEARTH_CACHE_DIR), off by default.
+// compiled module cached in HEARTH_CACHE_DIR), off by default;
+// HEARTH_RELEASE_MAPPED_EVERY is passed on (serve's default is 10s).
 func TestServeMemoryFlat(t *testing.T) {
 	total, _ := strconv.Atoi(os.Getenv("HEARTH_SERVE_MEMORY"))
 	if total == 0 {
@@ -50,7 +51,7 @@ func TestServeMemoryFlat(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	env := map[string]string{"HEARTH_DB": filepath.Join(dir, "h.db"), "HEARTH_MODEL_BACKEND": "scripted",
-		"HEARTH_CACHE_DIR": os.Getenv("HEARTH_CACHE_DIR")}
+		"HEARTH_CACHE_DIR": os.Getenv("HEARTH_CACHE_DIR"), "HEARTH_RELEASE_MAPPED_EVERY": os.Getenv("HEARTH_RELEASE_MAPPED_EVERY")}
 	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return env[k] }, listening: func(s string) { addr <- s }}
 	done := make(chan error, 1)
 	go func() { done <- a.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--code-interpreter", code}) }()

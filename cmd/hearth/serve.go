@@ -40,6 +40,7 @@ type serveConfig struct {
 	allowedHosts                        string
 	shutdownTimeout                     time.Duration
 	firstByteTimeout, idleTimeout       time.Duration
+	releaseMapped                       time.Duration
 	// aliases are --model-alias and HEARTH_MODEL_ALIASES (ops.go).
 	aliases aliasFlag
 }
@@ -66,6 +67,7 @@ func (a *app) serveFlags() (*flag.FlagSet, *serveConfig, *openaiFlags, error) {
 	fs.StringVar(&c.maxRuns, "max-concurrent-runs", a.env("HEARTH_MAX_CONCURRENT_RUNS", "auto"), "runs executing at once; auto: from the backend (Ollama's OLLAMA_NUM_PARALLEL) and the CPUs (env HEARTH_MAX_CONCURRENT_RUNS)")
 	fs.DurationVar(&c.firstByteTimeout, "model-first-byte-timeout", a.envDuration("HEARTH_MODEL_FIRST_BYTE_TIMEOUT", 5*time.Minute), "a model call that sends nothing this long fails its run (env HEARTH_MODEL_FIRST_BYTE_TIMEOUT)")
 	fs.DurationVar(&c.idleTimeout, "model-idle-timeout", a.envDuration("HEARTH_MODEL_IDLE_TIMEOUT", time.Minute), "a model reply that stops this long between chunks fails its run (env HEARTH_MODEL_IDLE_TIMEOUT)")
+	fs.DurationVar(&c.releaseMapped, "release-mapped-every", a.envDuration("HEARTH_RELEASE_MAPPED_EVERY", 10*time.Second), "how often database pages reads mapped leave the process's resident set (they stay in the page cache); 0 never (env HEARTH_RELEASE_MAPPED_EVERY)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", a.envDuration("HEARTH_SHUTDOWN_TIMEOUT", 30*time.Second), "how long a shutdown waits for requests to finish (env HEARTH_SHUTDOWN_TIMEOUT)")
 	c.aliases = aliasFlag{}
 	if err := c.aliases.Set(a.env("HEARTH_MODEL_ALIASES", "")); err != nil {
@@ -153,7 +155,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
 		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs, MaxConcurrentRuns: maxRuns,
-		ModelFirstByteTimeout: c.firstByteTimeout, ModelIdleTimeout: c.idleTimeout})
+		ModelFirstByteTimeout: c.firstByteTimeout, ModelIdleTimeout: c.idleTimeout, ReleaseMappedInterval: releaseEvery(c.releaseMapped)})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (is another hearth serving it?)", err)
 	}
@@ -374,4 +376,12 @@ func parseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (a positive whole number with an optional KiB, MiB, GiB or TiB; or auto)", s)
 	}
 	return n << shift, nil
+}
+
+// releaseEvery maps the flag's 0 ("never") onto the engine's negative.
+func releaseEvery(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -18,6 +18,9 @@ func TestResponsesExample(t *testing.T) {
 		"haiku: Soft light on the hearth",
 		`call get_weather({"location":"Paris, France"})`,
 		"weather: It is 14°C and cloudy in Paris.",
+		"found in kettle.md (kettle, score",
+		"manuals: Two years from the date of purchase【0:0†kettle.md】.",
+		"cited kettle.md (file_citation)",
 		"assistant: Your name is Ada.",
 		"holds 4 items",
 	} {
