@@ -234,8 +234,8 @@ func TestResponsesCrashChild(t *testing.T) {
 }
 
 // TestResponsesCrashRecovery kills a child process creating responses and
-// conversation items, at random moments and (every other kill) with
-// responses held in progress and queued, and checks after each kill: the
+// conversation items, 24 times at random moments and (every third kill)
+// with responses held in progress and queued, and checks after each: the
 // file is consistent; every acknowledged response and conversation item is
 // there; the reopened engine brings every response to a terminal status
 // (background ones by running them again); no conversation holds half a
@@ -246,7 +246,7 @@ func TestResponsesCrashRecovery(t *testing.T) {
 	if os.Getenv(respCrashEnv) != "" {
 		t.Skip("child")
 	}
-	kills := 24
+	kills := 36
 	if testing.Short() {
 		kills = 6
 	}
@@ -264,7 +264,7 @@ func TestResponsesCrashRecovery(t *testing.T) {
 	caught := map[apitype.ResponseStatus]int{} // live responses the random kills left
 	defer func() { t.Logf("live responses the random kills left, by status: %v", caught) }()
 	for i := range kills {
-		held := i%2 == 0
+		held := i%3 == 0
 		delay := time.Duration(rng.IntN(150)) * time.Millisecond
 		lines := runResponsesChild(t, path, held, delay)
 		convs, items, resps := map[string]bool{}, map[string]string{}, []string{}
