@@ -226,6 +226,8 @@ type VectorStoreSearchParams struct {
 	MaxNumResults  int             `json:"max_num_results,omitempty"`
 	RankingOptions *RankingOptions `json:"ranking_options,omitempty"`
 	RewriteQuery   bool            `json:"rewrite_query,omitempty"`
+	// Filters keeps the search to files whose attributes pass it.
+	Filters *Filter `json:"filters,omitempty"`
 }
 
 // StringList is a string or a list of strings on the wire.

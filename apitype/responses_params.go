@@ -495,6 +495,14 @@ func checkTools(tools []ResponseTool) error {
 				if err := floatRange(join(path, "ranking_options.score_threshold"), r.ScoreThreshold, 0, 1); err != nil {
 					return err
 				}
+				if r.Ranker != "" && r.Ranker != RankerAuto && r.Ranker != RankerDefault20241115 {
+					return badValue(join(path, "ranking_options.ranker"), r.Ranker, RankerAuto, RankerDefault20241115)
+				}
+			}
+			if t.Filters != nil {
+				if err := t.Filters.Check(join(path, "filters")); err != nil {
+					return err
+				}
 			}
 		case ToolTypeCodeInterpreter:
 			if t.Container == nil || (t.Container.ID == "" && t.Container.Auto == nil) {

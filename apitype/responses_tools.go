@@ -29,8 +29,9 @@ type ResponseTool struct {
 	VectorStoreIDs []string
 	MaxNumResults  *int
 	RankingOptions *ResponseRankingOptions
-	// Filters is a comparison or compound filter on file attributes, kept as sent.
-	Filters json.RawMessage
+	// Filters is a comparison or compound filter on the vector store files'
+	// attributes; nil searches every file.
+	Filters *Filter
 
 	Container *ToolContainer
 }
@@ -92,17 +93,13 @@ func (t ResponseTool) MarshalJSON() ([]byte, error) {
 		if ids == nil {
 			ids = []string{}
 		}
-		filters := t.Filters
-		if len(filters) == 0 {
-			filters = json.RawMessage("null")
-		}
 		return json.Marshal(struct {
 			Type           ToolType                `json:"type"`
 			VectorStoreIDs []string                `json:"vector_store_ids"`
 			MaxNumResults  *int                    `json:"max_num_results,omitempty"`
 			RankingOptions *ResponseRankingOptions `json:"ranking_options,omitempty"`
-			Filters        json.RawMessage         `json:"filters"`
-		}{t.Type, ids, t.MaxNumResults, t.RankingOptions, filters})
+			Filters        *Filter                 `json:"filters"`
+		}{t.Type, ids, t.MaxNumResults, t.RankingOptions, t.Filters})
 	}
 	c := t.Container
 	if c == nil {
@@ -149,9 +146,12 @@ func decodeTool(path string, b []byte) (ResponseTool, error) {
 			refuseSet(o, "output_schema", "function output schemas are not supported"),
 			refuseCallers(o))
 	case ToolTypeFileSearch:
-		var ranking json.RawMessage
+		var ranking, filters json.RawMessage
 		err = firstErr(o.strings("vector_store_ids", &t.VectorStoreIDs), o.int("max_num_results", &t.MaxNumResults),
-			o.rawObject("filters", &t.Filters), o.rawObject("ranking_options", &ranking))
+			o.rawObject("filters", &filters), o.rawObject("ranking_options", &ranking))
+		if err == nil && filters != nil {
+			t.Filters, err = DecodeFilter(o.at("filters"), filters)
+		}
 		if err == nil && !o.has("vector_store_ids") {
 			err = missingParam(o.at("vector_store_ids"))
 		}
@@ -197,7 +197,7 @@ func decodeRanking(path string, b []byte) (*ResponseRankingOptions, error) {
 		return nil, err
 	}
 	r := &ResponseRankingOptions{}
-	if err := firstErr(o.enum("ranker", &r.Ranker, "auto", "default-2024-11-15"), o.float("score_threshold", &r.ScoreThreshold),
+	if err := firstErr(o.enum("ranker", &r.Ranker, RankerAuto, RankerDefault20241115), o.float("score_threshold", &r.ScoreThreshold),
 		refuseSet(o, "hybrid_search", "hybrid search weights are not supported")); err != nil {
 		return nil, err
 	}

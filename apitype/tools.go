@@ -35,10 +35,16 @@ type FileSearchTool struct {
 	RankingOptions *RankingOptions `json:"ranking_options,omitempty"`
 }
 
-// Rankers for file search.
+// Rankers for file search. RankerAuto and RankerDefault are the Assistants
+// API's; the Responses API and vector store search name
+// RankerDefault20241115 and (search only) RankerNone. Hearth ranks auto and
+// default-2024-11-15 alike (its hybrid ranker), default_2024_08_21 and none
+// by vector similarity alone.
 const (
-	RankerAuto    = "auto"
-	RankerDefault = "default_2024_08_21"
+	RankerAuto            = "auto"
+	RankerDefault         = "default_2024_08_21"
+	RankerDefault20241115 = "default-2024-11-15"
+	RankerNone            = "none"
 )
 
 // RankingOptions tunes file search ranking.

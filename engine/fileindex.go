@@ -61,7 +61,12 @@ func (s *searchIndex) Remove(ctx context.Context, vsID, fileID string) error {
 func (s *searchIndex) Drop(ctx context.Context, vsID string) error { return s.ix.DropStore(ctx, vsID) }
 
 func (s *searchIndex) Search(ctx context.Context, vsIDs []string, query string, max int, r apitype.RankingOptions) ([]SearchHit, error) {
-	res, err := s.ix.Search(ctx, vsIDs, query, filesearch.SearchOptions{MaxNumResults: max, Ranker: r.Ranker, ScoreThreshold: r.ScoreThreshold})
+	return s.SearchFiles(ctx, vsIDs, query, max, r, nil)
+}
+
+// SearchFiles makes the default index a FilteredIndex.
+func (s *searchIndex) SearchFiles(ctx context.Context, vsIDs []string, query string, max int, r apitype.RankingOptions, allow func(vsID, fileID string) bool) ([]SearchHit, error) {
+	res, err := s.ix.Search(ctx, vsIDs, query, filesearch.SearchOptions{MaxNumResults: max, Ranker: r.Ranker, ScoreThreshold: r.ScoreThreshold, Allow: allow})
 	if errors.Is(err, filesearch.ErrEmbedderMismatch) {
 		return nil, apitype.InvalidState("%v; re-index the vector store (VectorStores.Reindex) to search it with the configured embedder", err)
 	}

@@ -43,24 +43,25 @@ func (e *Engine) runFileSearch(ctx context.Context, call *ToolCall, ordinal int)
 			ranking = *fs.RankingOptions
 		}
 	}
-	return e.searchStores(ctx, ids, decodeArgs(call.Arguments, "query"), max, ranking, ordinal)
+	return e.searchStores(ctx, ids, decodeArgs(call.Arguments, "query"), max, ranking, nil, ordinal)
 }
 
 // searchStores searches vector stores for query (once the files being
 // ingested are in) and returns the results behind the markers the answer
 // cites: 【ordinal:index†filename】, ordinal being the search's among the
-// execution's, or 【index†filename】 when it is negative.
-func (e *Engine) searchStores(ctx context.Context, ids []string, query string, max int, ranking apitype.RankingOptions, ordinal int) (*ToolResult, error) {
+// execution's, or 【index†filename】 when it is negative. filter (nil: none)
+// keeps the search to files whose attributes pass it.
+func (e *Engine) searchStores(ctx context.Context, ids []string, query string, max int, ranking apitype.RankingOptions, filter *apitype.Filter, ordinal int) (*ToolResult, error) {
 	for _, id := range ids {
 		if _, err := e.VectorStores.Wait(ctx, id); err != nil && ctx.Err() != nil {
 			return nil, err
 		}
 	}
-	hits, err := e.search(ctx, ids, query, max, ranking)
+	hits, err := e.search(ctx, ids, query, max, ranking, filter)
 	if err != nil {
 		return nil, err
 	}
-	res := &ToolResult{FileSearch: &apitype.FileSearchCall{RankingOptions: &ranking, Results: []apitype.FileSearchResult{}}}
+	res := &ToolResult{FileSearch: &apitype.FileSearchCall{RankingOptions: &ranking, Results: []apitype.FileSearchResult{}}, hits: hits}
 	var b strings.Builder
 	if len(hits) == 0 {
 		b.WriteString("No results.")

@@ -59,17 +59,37 @@ func itemTokens(it apitype.Item) int {
 	return (len(text)+3)/4 + images*truncate.ImageTokens + truncate.MessageOverhead
 }
 
+// textOnly reports whether a message is text parts alone: what a prompt
+// keeps of it is its role and its text.
+func textOnly(m *apitype.MessageItem) bool {
+	for _, p := range m.Content {
+		switch p.Type {
+		case apitype.PartInputText, apitype.PartOutputText, apitype.PartText:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // itemText is the text of an item itemTokens counts, and its images.
 func itemText(it apitype.Item) (string, int) {
 	switch v := it.AsAny().(type) {
 	case *apitype.MessageItem:
-		images := 0
+		images, texts, text := 0, 0, ""
 		for _, p := range v.Content {
-			if p.Type == apitype.PartInputImage {
+			switch p.Type {
+			case apitype.PartInputImage:
 				images++
+			case apitype.PartInputText, apitype.PartOutputText, apitype.PartText:
+				texts, text = texts+1, p.Text
 			}
 		}
-		return v.Text(), images
+		if texts > 1 {
+			text = v.Text()
+		}
+		// One part (a prompt's usual message) is its own text: no copy.
+		return text, images
 	case *apitype.FunctionCallItem:
 		return v.Name + "\n" + v.Arguments, 0
 	case *apitype.FunctionCallOutputItem:

@@ -31,25 +31,28 @@ func fileSearchToolOf(r *apitype.Response) *apitype.ResponseTool {
 }
 
 // checkFileSearchTools refuses what the file_search tools of a request
-// name but the store does not hold, and filters (vector store files carry
-// no attributes here yet): a clear 4xx, nothing written.
-func checkFileSearchTools(tx *store.Tx, tools []apitype.ResponseTool) error {
+// name but the store does not hold, or holds expired: a clear 4xx, nothing
+// written. (Their
+// filters were checked with the request; one on an attribute no file has
+// is valid and matches nothing.)
+func (e *Engine) checkFileSearchTools(tx *store.Tx, tools []apitype.ResponseTool) error {
 	for i, t := range tools {
 		if t.Type != apitype.ToolTypeFileSearch {
 			continue
 		}
-		if len(t.Filters) > 0 && string(t.Filters) != "null" {
-			return &apitype.Error{Type: apitype.ErrorTypeInvalidRequest, Code: apitype.CodeUnsupported, Status: 400,
-				Param: fmt.Sprintf("tools[%d].filters", i), Message: "file_search filters are not supported yet: vector store files carry no attributes in Hearth."}
-		}
 		for j, id := range t.VectorStoreIDs {
-			if _, err := tx.GetVectorStore(id); err != nil {
+			param := fmt.Sprintf("tools[%d].vector_store_ids[%d]", i, j)
+			v, err := tx.GetVectorStore(id)
+			if err != nil {
 				if e, ok := err.(*apitype.Error); ok {
 					c := *e
-					c.Param = fmt.Sprintf("tools[%d].vector_store_ids[%d]", i, j)
+					c.Param = param
 					return &c
 				}
 				return err
+			}
+			if e.markExpired(v); v.Status == apitype.StatusExpired {
+				return apitype.Invalid(param, "Vector store %s has expired and cannot be searched.", id)
 			}
 		}
 	}
@@ -83,10 +86,11 @@ func (x *responseRun) runFileSearch(call llm.ToolCall) error {
 		}
 	}
 	var ids []string
+	var filter *apitype.Filter
 	if tool != nil {
-		ids = tool.VectorStoreIDs
+		ids, filter = tool.VectorStoreIDs, tool.Filters
 	}
-	res, err := x.e.searchStores(x.ctx, ids, query, max, ranking, x.searchOrdinal(idx))
+	res, err := x.e.searchStores(x.ctx, ids, query, max, ranking, filter, x.searchOrdinal(idx))
 	if err != nil {
 		if x.ctx.Err() != nil {
 			return x.ctx.Err()
@@ -96,12 +100,9 @@ func (x *responseRun) runFileSearch(call llm.ToolCall) error {
 	} else {
 		it.Status = "completed"
 		it.Results = []apitype.FileSearchCallResult{}
-		for _, r := range res.FileSearch.Results {
-			text := ""
-			if len(r.Content) > 0 {
-				text = r.Content[0].Text
-			}
-			it.Results = append(it.Results, apitype.FileSearchCallResult{FileID: r.FileID, Filename: r.FileName, Score: r.Score, Text: text})
+		for _, h := range res.hits {
+			it.Results = append(it.Results, apitype.FileSearchCallResult{FileID: h.FileID, Filename: h.Filename, Score: h.Score,
+				Text: h.Text, Attributes: orAttrs(h.Attributes)})
 		}
 	}
 	x.resp.Output[idx] = apitype.ItemOf(it)

@@ -31,6 +31,7 @@ func TestResponseFileSearch(t *testing.T) {
 	}
 	p := respParams("How long is the kettle covered?")
 	p.Tools = []apitype.ResponseTool{{Type: apitype.ToolTypeFileSearch, VectorStoreIDs: []string{vs.ID}}}
+	p.Include = []string{apitype.IncludeFileSearchResults}
 	var types []string
 	var final *apitype.Response
 	for ev, err := range e.Responses.CreateStream(ctx, p) {

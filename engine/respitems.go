@@ -62,10 +62,7 @@ func (e *Engine) itemMessages(kept []truncate.Item) ([]llm.Message, error) {
 			case "system", "developer":
 				role = llm.RoleSystem
 			}
-			text := v.Text()
-			if k.Shortened || hasInputFiles(it) {
-				text = k.Text // with the files' text
-			}
+			text := k.Text // itemText's, shortened by Fit or with the files' text before it
 			images, err := e.itemImageBytes(v)
 			if err != nil {
 				return nil, err

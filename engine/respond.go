@@ -35,6 +35,9 @@ type respJob struct {
 	// tokens counts input.
 	tokens    []int
 	requestID string
+	// unstored: a response to be stored (store true) that is not yet; the
+	// transaction that ends it creates it (see createResponse).
+	unstored bool
 }
 
 // responseRun is one execution of a response.
@@ -43,6 +46,8 @@ type responseRun struct {
 	resp   *apitype.Response // the response as it grows
 	input  []apitype.Item
 	tokens []int
+	// create: end creates the stored response (respJob.unstored).
+	create bool
 	log    *respLog
 	// msg is the output index of the message the model is writing, -1 when
 	// none is open; calls maps a streamed call's index to its output index.
@@ -128,9 +133,27 @@ func (x *responseRun) claim(j *respJob) error {
 		r := *j.resp
 		x.resp, x.input, x.tokens = &r, j.input, j.tokens
 	}
-	stored := j.resp == nil || j.resp.Store
+	stored := j.resp == nil || j.resp.Store && !j.unstored
+	x.create = j.unstored
 	if !stored {
 		x.resp.Status = apitype.ResponseInProgress
+		x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventResponseInProgress, Response: x.snapshot()})
+		return nil
+	}
+	if j.resp != nil && j.resp.Status == apitype.ResponseInProgress {
+		// A new foreground response was stored in progress, with its input,
+		// by the transaction that created it: there is nothing to change,
+		// and a commit (an fsync) less per response. It is only checked to
+		// be still there (Delete may have come first).
+		err := e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+			if !tx.HasResponse(j.id) {
+				return apitype.NotFound("response", j.id)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		x.log.publish(apitype.ResponseStreamEvent{Type: apitype.EventResponseInProgress, Response: x.snapshot()})
 		return nil
 	}
@@ -196,6 +219,9 @@ func cloneItem(it apitype.Item) apitype.Item {
 			c.Code = &code
 		}
 		c.Outputs = slices.Clone(v.Outputs)
+		return apitype.ItemOf(&c)
+	case *apitype.FileSearchCallItem:
+		c := *v // its status and results are set after the added event
 		return apitype.ItemOf(&c)
 	}
 	return it
@@ -585,7 +611,12 @@ func (x *responseRun) end(err error, start time.Time) {
 	}
 	appendTurn := r.Conversation != nil && (r.Status == apitype.ResponseCompleted || r.Status == apitype.ResponseIncomplete)
 	werr := e.store.Update(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
-		if r.Store {
+		switch {
+		case x.create:
+			if err := tx.CreateResponseOutput(r, x.input, x.tokens, tokens); err != nil {
+				return err
+			}
+		case r.Store:
 			cur, err := tx.GetResponse(r.ID)
 			if err != nil {
 				return err // deleted meanwhile
@@ -684,7 +715,13 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 	}
 	scale := e.calib.Ratio(r.Model) * 1.1
 	b := truncate.Budget{ContextWindow: int(float64(window) / scale), ReservedOutput: int(float64(reserve) / scale), Fixed: fixed}
-	candidates := func(yield func(truncate.Item, error) bool) {
+	stopped := false // Fit left candidates unread
+	candidates := func(fitYield func(truncate.Item, error) bool) {
+		yield := func(it truncate.Item, err error) bool {
+			ok := fitYield(it, err)
+			stopped = stopped || !ok
+			return ok
+		}
 		searches := 0
 		for _, it := range own {
 			if it.FileSearchCall != nil {
@@ -717,7 +754,24 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 				return
 			}
 		}
+		// The history is lent (the store's scratch, its texts the stored
+		// bytes): a text message — nearly all of it — is kept as its text,
+		// copied, and a bare message of its role standing for it, which is
+		// all itemMessages reads of one; anything else is the caller's.
+		roles := map[apitype.Role]*apitype.Item{}
 		history := func(it *apitype.Item, n int) (bool, error) {
+			if m := it.Message; m != nil && textOnly(m) {
+				t := promptItem(it, n, true, -1)
+				t.ID, t.Text = "", strings.Clone(t.Text)
+				bare := roles[m.Role]
+				if bare == nil {
+					b := apitype.ItemOf(&apitype.MessageItem{Type: apitype.ItemMessage, Role: m.Role, Status: apitype.ItemCompleted})
+					bare = &b
+					roles[m.Role] = bare
+				}
+				t.Ref = bare
+				return yield(t, nil), nil
+			}
 			t, err := candidate(it, n, true)
 			if err != nil {
 				return false, err
@@ -727,9 +781,9 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 		var err error
 		switch {
 		case r.Conversation != nil:
-			err = tx.EachConversationItem(r.Conversation.ID, true, history)
+			err = tx.LendConversationItems(r.Conversation.ID, true, history)
 		case r.PreviousResponseID != nil:
-			err = tx.ResponseHistory(*r.PreviousResponseID, history)
+			err = tx.LendResponseHistory(*r.PreviousResponseID, history)
 		}
 		if err != nil {
 			yield(truncate.Item{}, err)
@@ -743,7 +797,7 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 	if err != nil {
 		return nil, 0, err
 	}
-	if r.Truncation != apitype.TruncationAuto && (!res.Complete || res.Shortened > 0) {
+	if r.Truncation != apitype.TruncationAuto && !res.Complete && (stopped || res.Dropped > 0 || shortenedInput(res.Kept, own)) {
 		return nil, 0, contextTooLong(fmt.Errorf("the input and its history come to more than the %d tokens the context window leaves", b.Available()))
 	}
 	msgs, err := e.itemMessages(res.Kept)
@@ -783,6 +837,28 @@ func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Re
 		}
 	}
 	return req, res.Tokens + fixed, nil
+}
+
+// shortenedInput reports whether Fit shortened anything but the
+// response's own file_search results: truncation "disabled" refuses an
+// input and history that do not fit whole, but a search's results are
+// fitted to the window whatever it says, as a run's are (the stored item
+// keeps them whole).
+func shortenedInput(kept []truncate.Item, own []apitype.Item) bool {
+	ownSearch := func(ref any) bool {
+		for i := range own {
+			if ref == any(&own[i]) {
+				return own[i].FileSearchCall != nil
+			}
+		}
+		return false
+	}
+	for _, k := range kept {
+		if k.Shortened && !ownSearch(k.Ref) {
+			return true
+		}
+	}
+	return false
 }
 
 // contextTooLong is the API's context_length_exceeded failure.

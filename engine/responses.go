@@ -25,7 +25,7 @@ type Responses struct{ e *Engine }
 // is returned queued at once (Retrieve or Stream it, Cancel stops it). A
 // request the API refuses returns its *apitype.Error and writes nothing.
 func (s *Responses) Create(ctx context.Context, p *apitype.ResponseCreateParams) (*apitype.Response, error) {
-	r, log, err := s.e.createResponse(ctx, p)
+	r, log, err := s.e.createResponse(ctx, p, true)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func (s *Responses) Create(ctx context.Context, p *apitype.ResponseCreateParams)
 			return nil, err
 		}
 		if ev.Response != nil && ev.Response.Status.Terminal() {
-			return presentResponse(ev.Response, p.Include), nil
+			return responseFor(ev.Response, p.Include), nil
 		}
 	}
 	return nil, ErrClosed
@@ -58,26 +58,30 @@ func (s *Responses) CreateStream(ctx context.Context, p *apitype.ResponseCreateP
 			yield(apitype.ResponseStreamEvent{}, ErrStreamUsed)
 			return
 		}
-		_, log, err := s.e.createResponse(ctx, p)
+		_, log, err := s.e.createResponse(ctx, p, false)
 		if err != nil {
 			yield(apitype.ResponseStreamEvent{}, err)
 			return
 		}
 		for ev, err := range log.events(ctx, 0) {
-			if !yield(presentEvent(ev, p.Include), err) || err != nil {
+			if !yield(eventFor(ev, p.Include), err) || err != nil {
 				return
 			}
 		}
 	}
 }
 
-// Retrieve reads a stored response with its output.
+// Retrieve reads a stored response with its output (file_search_call
+// results only when p.Include asks for them).
 func (s *Responses) Retrieve(ctx context.Context, id string, p apitype.ResponseRetrieveParams) (*apitype.Response, error) {
 	if err := apitype.CheckInclude("include", p.Include); err != nil {
 		return nil, err
 	}
 	r, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
-	return presentResponse(r, p.Include), err
+	if err != nil {
+		return nil, err
+	}
+	return responseFor(r, p.Include), nil
 }
 
 // Stream yields a stored response's events after sequence number
@@ -86,6 +90,12 @@ func (s *Responses) Retrieve(ctx context.Context, id string, p apitype.ResponseR
 // events are no longer held (an older one, or one from before a restart)
 // the events that rebuild its final state. It ends as CreateStream does.
 func (s *Responses) Stream(ctx context.Context, id string, startingAfter int) iter.Seq2[apitype.ResponseStreamEvent, error] {
+	return s.StreamIncluding(ctx, id, startingAfter, nil)
+}
+
+// StreamIncluding is Stream showing what include asks for
+// (file_search_call.results).
+func (s *Responses) StreamIncluding(ctx context.Context, id string, startingAfter int, include []string) iter.Seq2[apitype.ResponseStreamEvent, error] {
 	return func(yield func(apitype.ResponseStreamEvent, error) bool) {
 		r, err := s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
 		if err != nil {
@@ -103,7 +113,7 @@ func (s *Responses) Stream(ctx context.Context, id string, startingAfter int) it
 			}
 		}
 		for ev, err := range log.events(ctx, startingAfter+1) {
-			if !yield(presentEvent(ev, nil), err) || err != nil {
+			if !yield(eventFor(ev, include), err) || err != nil {
 				return
 			}
 		}
@@ -147,7 +157,7 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 		return nil
 	})
 	if errors.Is(err, errNoChange) {
-		return r, nil
+		return responseFor(r, nil), nil
 	}
 	if err != nil {
 		return nil, err
@@ -169,7 +179,7 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 			break
 		}
 		if ev.Response != nil && ev.Response.Status.Terminal() {
-			return presentResponse(ev.Response, nil), nil
+			return responseFor(ev.Response, nil), nil
 		}
 	}
 	return s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
@@ -184,9 +194,11 @@ func (s *Responses) InputItems(ctx context.Context, id string, p apitype.InputIt
 	if p.Order == "" {
 		p.Order = apitype.OrderDesc
 	}
-	return read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Item], error) {
+	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Item], error) {
 		return tx.ListResponseInputItems(id, p.ListParams)
 	})
+	page.Data = itemsFor(page.Data, p.Include)
+	return page, err
 }
 
 // AllInputItems iterates over a response's input items from p's position.
@@ -221,7 +233,15 @@ func (e *Engine) executing(id string) bool {
 // createResponse checks a request against what is stored, stores the new
 // response (unless store is false) with its input in one transaction,
 // queues it, and returns it with the log its events go to.
-func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreateParams) (*apitype.Response, *respLog, error) {
+//
+// quiet is Create's call, whose caller learns of a foreground response only
+// when it has ended: nobody can name it before (there is no list of
+// responses, and no event has told its id), so it is checked here without
+// a write and stored, input and output, by the transaction that ends it —
+// one commit where it would be two. A crash meanwhile leaves nothing, as
+// the request it answered is gone with the process. A stream's response is
+// stored first: its response.created event names it.
+func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreateParams, quiet bool) (*apitype.Response, *respLog, error) {
 	if p.Model == "" && p.Prompt == nil && e.cfg.DefaultModel != "" {
 		q := *p
 		q.Model, p = e.cfg.DefaultModel, &q
@@ -260,9 +280,14 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 	tokens := make([]int, 0, len(in))
 	r := apitype.NewResponse(e.newID(store.PrefixResponse), e.now(), p)
 	log := newRespLog()
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	deferred := quiet && r.Store && !r.Background
+	write := e.store.Update
+	if deferred {
+		write = e.store.View
+	}
+	err := write(ctx, func(tx *store.Tx) error {
 		var err error
-		if err := firstErr(checkFileSearchTools(tx, p.Tools), e.checkCodeTools(tx, p.Tools), checkInputFiles(tx, in)); err != nil {
+		if err := firstErr(e.checkFileSearchTools(tx, p.Tools), e.checkCodeTools(tx, p.Tools), checkInputFiles(tx, in)); err != nil {
 			return err
 		}
 		if input, err = e.resolveInput(tx, p, in); err != nil {
@@ -282,7 +307,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 				}
 			}
 		}
-		if !r.Store {
+		if !r.Store || deferred {
 			return nil
 		}
 		return tx.CreateResponse(&r, input, tokens)
@@ -297,7 +322,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 		log.publish(apitype.ResponseStreamEvent{Type: apitype.EventResponseQueued, Response: &queued})
 	}
 	e.holdLog(r.ID, log, r.Background)
-	j := &respJob{id: r.ID, resp: &r, input: input, tokens: tokens, requestID: RequestID(ctx)}
+	j := &respJob{id: r.ID, resp: &r, input: input, tokens: tokens, requestID: RequestID(ctx), unstored: deferred}
 	e.queue.push(queuedRun{response: j})
 	return &r, log, nil
 }
@@ -536,6 +561,11 @@ const keptLogs = 64
 func (e *Engine) holdLog(id string, l *respLog, background bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.holdLogLocked(id, l, background)
+}
+
+// holdLogLocked is holdLog with e.mu held.
+func (e *Engine) holdLogLocked(id string, l *respLog, background bool) {
 	if e.rlogs == nil {
 		e.rlogs = map[string]*respLog{}
 	}
@@ -575,22 +605,25 @@ func (e *Engine) heldLog(id string) *respLog {
 
 // responseLog is the response's held log, or a new one held for it (a
 // resumed response's).
+// The look-up and the registration are one critical section: a resumed
+// response's executor and a Stream reader ask at the same moment, and must
+// get the same log.
 func (e *Engine) responseLog(id string) *respLog {
 	e.mu.Lock()
-	l := e.rlogs[id]
-	e.mu.Unlock()
-	if l != nil {
+	defer e.mu.Unlock()
+	if l := e.rlogs[id]; l != nil {
 		return l
 	}
-	l = newRespLog()
-	e.holdLog(id, l, true)
+	l := newRespLog()
+	e.holdLogLocked(id, l, true)
 	return l
 }
 
 // resumeLeftResponses ends or resumes what a previous process left: a
 // background response queued or in progress runs again from its input (at
-// most maxResumes times); any other was being answered to a client that
-// is gone, and ends failed saying so.
+// most maxResumes times); any other (a streamed one: Create's foreground
+// responses are stored only as they end) was being answered to a client
+// that is gone, and ends failed saying so.
 func (e *Engine) resumeLeftResponses(ctx context.Context) error {
 	var ids []string
 	if err := e.store.View(ctx, func(tx *store.Tx) error {

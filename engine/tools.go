@@ -37,6 +37,8 @@ type ToolResult struct {
 	ImageFileIDs []string
 	// FileSearch is recorded on a file_search call (results with content).
 	FileSearch *apitype.FileSearchCall
+	// hits are the file search's hits with their files' attributes.
+	hits []SearchHit
 }
 
 // Built-in tool schemas as the model sees them.

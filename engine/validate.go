@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"unicode/utf8"
 
@@ -76,17 +77,34 @@ func checkAttributes(param string, a map[string]any) error {
 		if k == "" || !utf8.ValidString(k) || utf8.RuneCountInString(k) > MaxMetadataKey {
 			return apitype.Invalid(param, "'%s' key %q must be 1 to %d characters of valid UTF-8.", param, truncateForError(k), MaxMetadataKey)
 		}
-		switch v := v.(type) {
+		switch v := apitype.NormalizeAttribute(v).(type) {
 		case string:
 			if !utf8.ValidString(v) || utf8.RuneCountInString(v) > MaxMetadataValue {
 				return apitype.Invalid(param+"."+k, "'%s.%s' must be at most %d characters of valid UTF-8.", param, truncateForError(k), MaxMetadataValue)
 			}
-		case float64, bool:
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return apitype.Invalid(param+"."+k, "'%s.%s' must be a finite number.", param, truncateForError(k))
+			}
+		case bool:
 		default:
 			return apitype.Invalid(param+"."+k, "'%s.%s' must be a string, a number or a boolean.", param, truncateForError(k))
 		}
 	}
 	return nil
+}
+
+// normAttributes copies checked attributes with Go's integers as float64,
+// the type they come back with from the store.
+func normAttributes(a map[string]any) map[string]any {
+	if a == nil {
+		return nil
+	}
+	out := make(map[string]any, len(a))
+	for k, v := range a {
+		out[k] = apitype.NormalizeAttribute(v)
+	}
+	return out
 }
 
 func truncateForError(s string) string {

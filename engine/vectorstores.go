@@ -40,13 +40,28 @@ type FileIndex interface {
 	Search(ctx context.Context, vectorStoreIDs []string, query string, maxResults int, ranking apitype.RankingOptions) ([]SearchHit, error)
 }
 
+// FilteredIndex is a FileIndex that can keep a search to some files,
+// ranking only their chunks, so that maxResults counts matching chunks
+// (attribute filters). The default index is one; with another, the engine
+// asks Search for MaxFilteredCandidates hits and drops those not allowed.
+type FilteredIndex interface {
+	SearchFiles(ctx context.Context, vectorStoreIDs []string, query string, maxResults int, ranking apitype.RankingOptions,
+		allow func(vectorStoreID, fileID string) bool) ([]SearchHit, error)
+}
+
+// MaxFilteredCandidates is how many hits a filtered search asks of a
+// FileIndex that is not a FilteredIndex.
+const MaxFilteredCandidates = 1000
+
 // SearchHit is one chunk found by a search, its score normalized to 0–1.
+// Attributes are its file's (filled by the engine, not the index).
 type SearchHit struct {
 	VectorStoreID string
 	FileID        string
 	Filename      string
 	Score         float64
 	Text          string
+	Attributes    map[string]any
 }
 
 // ErrUnsupportedFile is what a FileIndex returns for content of a type it
@@ -170,7 +185,7 @@ func (e *Engine) attach(tx *store.Tx, vsID, batchID string, ids []string, chunki
 			return nil, apitype.Invalid(fmt.Sprintf("%s[%d]", param, i), "file %s not found.", id)
 		}
 		f := &apitype.VectorStoreFile{ID: id, Object: apitype.ObjectVectorStoreFile, CreatedAt: e.now(), VectorStoreID: vsID,
-			Status: apitype.StatusInProgress, ChunkingStrategy: defaultChunking(chunking), Attributes: attrs}
+			Status: apitype.StatusInProgress, ChunkingStrategy: defaultChunking(chunking), Attributes: normAttributes(attrs)}
 		if err := tx.PutVectorStoreFile(f, batchID); err != nil {
 			return nil, err
 		}
@@ -373,7 +388,7 @@ func (s *VectorStores) UpdateFile(ctx context.Context, vsID, fileID string, p ap
 		if f, err = tx.GetVectorStoreFile(vsID, fileID); err != nil {
 			return err
 		}
-		f.Attributes = maps.Clone(p.Attributes)
+		f.Attributes = normAttributes(p.Attributes)
 		return tx.PutVectorStoreFile(f, "")
 	})
 	if err != nil {
@@ -543,8 +558,20 @@ func (s *VectorStores) Search(ctx context.Context, vsID string, p apitype.Vector
 	if p.MaxNumResults != 0 && (p.MaxNumResults < 1 || p.MaxNumResults > 50) {
 		return nil, apitype.Invalid("max_num_results", "'max_num_results' must be between 1 and 50, got %d.", p.MaxNumResults)
 	}
-	if err := checkRanking("ranking_options", p.RankingOptions); err != nil {
+	if r := p.RankingOptions; r != nil && (r.Ranker == apitype.RankerNone || r.Ranker == apitype.RankerDefault20241115) {
+		// The search endpoint's rankers (the Assistants tool has neither).
+		q := *r
+		q.Ranker = ""
+		if err := checkRanking("ranking_options", &q); err != nil {
+			return nil, err
+		}
+	} else if err := checkRanking("ranking_options", p.RankingOptions); err != nil {
 		return nil, err
+	}
+	if p.Filters != nil {
+		if err := p.Filters.Check("filters"); err != nil {
+			return nil, err
+		}
 	}
 	v, err := s.Retrieve(ctx, vsID)
 	if err != nil {
@@ -561,14 +588,14 @@ func (s *VectorStores) Search(ctx context.Context, vsID string, p apitype.Vector
 	if p.RankingOptions != nil {
 		ranking = *p.RankingOptions
 	}
-	hits, err := s.e.search(ctx, []string{vsID}, joinQuery(p.Query), max, ranking)
+	hits, err := s.e.search(ctx, []string{vsID}, joinQuery(p.Query), max, ranking, p.Filters)
 	if err != nil {
 		return nil, err
 	}
 	page := &apitype.VectorStoreSearchPage{Object: apitype.ObjectSearchResultPage, SearchQuery: p.Query, Data: []apitype.VectorStoreSearchResult{}}
 	for _, h := range hits {
 		page.Data = append(page.Data, apitype.VectorStoreSearchResult{FileID: h.FileID, Filename: h.Filename, Score: h.Score,
-			Attributes: map[string]any{}, Content: []apitype.FileSearchText{{Type: "text", Text: h.Text}}})
+			Attributes: orAttrs(h.Attributes), Content: []apitype.FileSearchText{{Type: "text", Text: h.Text}}})
 	}
 	s.e.touch(ctx, vsID)
 	return page, nil
@@ -585,12 +612,116 @@ func joinQuery(q []string) string {
 	return out
 }
 
-func (e *Engine) search(ctx context.Context, vsIDs []string, query string, max int, ranking apitype.RankingOptions) ([]SearchHit, error) {
+// search searches vector stores, keeping to the files whose attributes
+// pass filter (nil: all), and gives each hit its file's attributes.
+func (e *Engine) search(ctx context.Context, vsIDs []string, query string, max int, ranking apitype.RankingOptions, filter *apitype.Filter) ([]SearchHit, error) {
 	idx := e.cfg.FileIndex
 	if idx == nil {
 		return nil, apitype.ServerError("file search is not configured (engine.Config.FileIndex is nil)")
 	}
-	return idx.Search(ctx, vsIDs, query, max, ranking)
+	ranking.Ranker = indexRanker(ranking.Ranker)
+	var hits []SearchHit
+	var attrs map[string]map[string]map[string]any // store → file → attributes
+	var err error
+	if filter == nil {
+		if hits, err = idx.Search(ctx, vsIDs, query, max, ranking); err != nil {
+			return nil, err
+		}
+	} else {
+		if attrs, err = e.storeAttributes(ctx, vsIDs); err != nil {
+			return nil, err
+		}
+		allow := func(vs, f string) bool { a, ok := attrs[vs][f]; return ok && filter.Match(a) }
+		if fi, ok := idx.(FilteredIndex); ok {
+			hits, err = fi.SearchFiles(ctx, vsIDs, query, max, ranking, allow)
+		} else if hits, err = idx.Search(ctx, vsIDs, query, MaxFilteredCandidates, ranking); err == nil {
+			kept := hits[:0]
+			for _, h := range hits {
+				if allow(h.VectorStoreID, h.FileID) && len(kept) < max {
+					kept = append(kept, h)
+				}
+			}
+			hits = kept
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(hits) == 0 {
+		return hits, nil
+	}
+	if attrs == nil {
+		// Only the hits' files: a store of many files costs nothing more.
+		err = e.store.View(ctx, func(tx *store.Tx) error {
+			attrs = map[string]map[string]map[string]any{}
+			for _, h := range hits {
+				if _, done := attrs[h.VectorStoreID][h.FileID]; done {
+					continue
+				}
+				f, err := tx.GetVectorStoreFile(h.VectorStoreID, h.FileID)
+				if errors.Is(err, apitype.ErrNotFound) {
+					continue // detached meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				if attrs[h.VectorStoreID] == nil {
+					attrs[h.VectorStoreID] = map[string]map[string]any{}
+				}
+				attrs[h.VectorStoreID][h.FileID] = f.Attributes
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for i := range hits {
+		hits[i].Attributes = maps.Clone(attrs[hits[i].VectorStoreID][hits[i].FileID])
+	}
+	return hits, nil
+}
+
+// storeAttributes reads the attributes of every file of the vector stores.
+func (e *Engine) storeAttributes(ctx context.Context, vsIDs []string) (map[string]map[string]map[string]any, error) {
+	out := map[string]map[string]map[string]any{}
+	err := e.store.View(ctx, func(tx *store.Tx) error {
+		for _, id := range vsIDs {
+			m := map[string]map[string]any{}
+			if err := tx.EachVectorStoreFile(id, func(f *apitype.VectorStoreFile) error {
+				m[f.ID] = maps.Clone(f.Attributes)
+				if m[f.ID] == nil {
+					m[f.ID] = map[string]any{}
+				}
+				return nil
+			}); err != nil && !errors.Is(err, apitype.ErrNotFound) {
+				return err
+			}
+			out[id] = m
+		}
+		return nil
+	})
+	return out, err
+}
+
+// indexRanker maps the API's rankers onto the index's two: the hybrid
+// ranker for auto and default-2024-11-15 (the one auto picks), vector
+// similarity for default_2024_08_21 and none (no re-ranking).
+func indexRanker(r string) string {
+	switch r {
+	case apitype.RankerDefault20241115:
+		return apitype.RankerAuto
+	case apitype.RankerNone:
+		return apitype.RankerDefault
+	}
+	return r
+}
+
+func orAttrs(a map[string]any) map[string]any {
+	if a == nil {
+		return map[string]any{}
+	}
+	return a
 }
 
 // touch moves a vector store's last_active_at (and so its expiry) to now.
@@ -766,7 +897,8 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 	}
 	if err == nil && e.cfg.OnFileIngested != nil {
 		e.cfg.OnFileIngested(apitype.VectorStoreFile{ID: fileID, Object: apitype.ObjectVectorStoreFile, VectorStoreID: vsID,
-			Status: status, UsageBytes: usage, LastError: lastErr, CreatedAt: vf.CreatedAt, ChunkingStrategy: vf.ChunkingStrategy})
+			Status: status, UsageBytes: usage, LastError: lastErr, CreatedAt: vf.CreatedAt, ChunkingStrategy: vf.ChunkingStrategy,
+			Attributes: vf.Attributes})
 	}
 	if errors.Is(err, errNoChange) || errors.Is(err, apitype.ErrNotFound) {
 		// Detached, the file deleted, or the vector store deleted while the

@@ -133,6 +133,27 @@ func benchQuery(b *testing.B, n int) {
 			}
 		})
 	}
+	// Attribute filters: Allow admitting half the files, or a tenth, whose
+	// chunks are scored exactly.
+	for _, keep := range []struct {
+		name string
+		n    int
+	}{{"half", 5}, {"tenth", 1}} {
+		files := map[string]bool{}
+		for f := range keep.n {
+			files[fmt.Sprint("file-", f)] = true
+		}
+		allow := func(_, file string) bool { return files[file] }
+		for _, r := range []string{RankerDefault, RankerAuto} {
+			b.Run("hearth-"+r+"-allow-"+keep.name, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if _, err := ix.Search(ctx, []string{"vs_bench"}, queries[i%len(queries)], SearchOptions{Ranker: r, Allow: allow}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 	b.Run("hearth-keyword-only", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			if _, err := ix.search(ctx, []string{"vs_bench"}, queries[i%len(queries)], SearchOptions{Ranker: rankerKeyword}); err != nil {

@@ -35,6 +35,10 @@ type SearchOptions struct {
 	MaxNumResults  int     // 1–50; 0 means 20
 	Ranker         string  // "", auto or default_2024_08_21
 	ScoreThreshold float64 // 0–1; results scoring below are dropped
+	// Allow, when set, keeps the search to the files it admits: they are
+	// ranked among themselves, so MaxNumResults counts their chunks only
+	// (attribute filters run here, before ranking, not on its results).
+	Allow func(storeID, fileID string) bool
 }
 
 // Result is one ranked chunk.
@@ -125,7 +129,12 @@ func (ix *Index) search(ctx context.Context, storeIDs []string, query string, op
 				return nil, fmt.Errorf("%w: store %s holds %d-dimensional vectors, the query has %d", ErrEmbedderMismatch, sid, dim, len(qv))
 			}
 		}
-		rs, err := ms.search(ctx, query, qv, ranker, n, ix.hybridW)
+		var rs []Result
+		if opts.Allow != nil {
+			rs, err = ms.searchAllowed(ctx, query, qv, ranker, n, ix.hybridW, func(f string) bool { return opts.Allow(sid, f) })
+		} else {
+			rs, err = ms.search(ctx, query, qv, ranker, n, ix.hybridW)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -224,6 +233,58 @@ func (ms *memStore) search(ctx context.Context, query string, qv []float32, rank
 			}
 		}
 		out = append(out, mk(id, c.text, w*c.vec+(1-w)*c.kw))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		if out[i].FileID != out[j].FileID {
+			return out[i].FileID < out[j].FileID
+		}
+		return out[i].ChunkIndex < out[j].ChunkIndex
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}
+
+// searchAllowed ranks the chunks of the files allow admits, scoring each
+// exactly (the vector side is exhaustive anyway), with the scores search
+// gives the same chunks.
+func (ms *memStore) searchAllowed(ctx context.Context, query string, qv []float32, ranker string, n int, w float64, allow func(fileID string) bool) ([]Result, error) {
+	ms.mu.RLock()
+	defer ms.mu.RUnlock()
+	var prep preparedQuery
+	if ranker != RankerDefault {
+		prep = ms.kw.prepareQuery(query)
+	}
+	var out []Result
+	for fid, mf := range ms.files {
+		if !allow(fid) {
+			continue
+		}
+		for i := 0; i < mf.chunks; i++ {
+			id := docID(fid, i)
+			doc, err := ms.coll.GetByID(ctx, id)
+			if err != nil {
+				continue
+			}
+			var kw float64
+			if ord, ok := ms.ords[id]; ok && ranker != RankerDefault {
+				kw = ms.kw.scorePrepared(prep, ord)
+			}
+			var score float64
+			switch ranker {
+			case rankerKeyword:
+				score = kw
+			case RankerDefault:
+				score = clamp01(float64(dot(qv, doc.Embedding)))
+			default:
+				score = w*clamp01(float64(dot(qv, doc.Embedding))) + (1-w)*kw
+			}
+			out = append(out, Result{FileID: fid, Filename: mf.name, ChunkIndex: i, Text: doc.Content, Score: score})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Score != out[j].Score {

@@ -104,7 +104,14 @@ func unmarshalParams(b []byte, dst any) error {
 	}
 	// A custom decoder (content, tool_choice, response_format…) refused a
 	// value: find which top-level field by decoding them one at a time.
-	return apitype.Invalid(failingField(b, dst), "Invalid value: %s.", trimErr(err))
+	field := failingField(b, dst)
+	top, _, _ := strings.Cut(field, ".")
+	top, _, _ = strings.Cut(top, "[")
+	var ae *apitype.Error
+	if errors.As(err, &ae) && top != "" && (ae.Param == top || strings.HasPrefix(ae.Param, top+".") || strings.HasPrefix(ae.Param, top+"[")) {
+		return ae // a strict decoder (filters) that named the exact path already
+	}
+	return apitype.Invalid(field, "Invalid value: %s.", trimErr(err))
 }
 
 // failingField names the field of the object b that does not decode into

@@ -76,7 +76,7 @@ func (h *Handler) getResponse(w http.ResponseWriter, r *http.Request) (any, erro
 		after = *p.StartingAfter
 	}
 	return h.serveResponseStream(w, r, func(ctx context.Context) iter.Seq2[apitype.ResponseStreamEvent, error] {
-		return h.eng.Responses.Stream(ctx, id, after)
+		return h.eng.Responses.StreamIncluding(ctx, id, after, p.Include)
 	})
 }
 

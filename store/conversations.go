@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/hearth-go/hearth/apitype"
 	bolt "go.etcd.io/bbolt"
@@ -193,11 +195,159 @@ func decodeItem(rec []byte, k []byte) (*apitype.Item, int, error) {
 	if n <= 0 {
 		return nil, 0, fmt.Errorf("store: item record %x: bad token count", k)
 	}
-	var it apitype.Item
-	if err := json.Unmarshal(rec[n:], &it); err != nil {
+	it, err := unmarshalItem(rec[n:])
+	if err != nil {
 		return nil, 0, fmt.Errorf("store: decode item record %x: %w", k, err)
 	}
-	return &it, int(tokens), nil
+	return it, int(tokens), nil
+}
+
+// unmarshalItem decodes a stored item. The records the store reads most —
+// the text messages of a conversation or a chain, thousands per prompt —
+// are read by plainMessage; anything else by the strict apitype decoder,
+// which costs several times as much (it checks every field as a request's
+// are checked, which what the store wrote needs no more).
+func unmarshalItem(b []byte) (*apitype.Item, error) {
+	if it, ok := plainMessage(b, new(plainItem), false); ok {
+		return it, nil
+	}
+	var it apitype.Item
+	if err := json.Unmarshal(b, &it); err != nil {
+		return nil, err
+	}
+	return &it, nil
+}
+
+// plainMessage reads a text message exactly as json.Marshal writes a
+// MessageItem — {"id":…,"type":"message","role":…,"status":…,"content":[…]}
+// with input_text parts (output_text ones, without annotations or
+// logprobs, for an assistant) — into what the strict decoder makes of it.
+// ok is false for any other record, which the caller decodes strictly.
+//
+// The message is made in x. lend makes its strings the record's own bytes
+// where they need no unescaping: valid while the transaction is, and only
+// until x is reused.
+func plainMessage(b []byte, x *plainItem, lend bool) (*apitype.Item, bool) {
+	r := plainReader{b: b, lend: lend}
+	content := x.part[:0]
+	if lend && x.m.Content != nil {
+		content = x.m.Content[:0] // a lender's scratch keeps what it grew to
+	}
+	*x = plainItem{}
+	m, ok := &x.m, false
+	m.Type = apitype.ItemMessage
+	if !r.lit(`{`) {
+		return nil, false
+	}
+	if r.lit(`"id":`) {
+		if m.ID, ok = r.str(); !ok || !r.lit(`,`) {
+			return nil, false
+		}
+	}
+	if !r.lit(`"type":"message","role":`) {
+		return nil, false
+	}
+	role, ok := r.str()
+	switch apitype.Role(role) {
+	case apitype.RoleUser, apitype.RoleAssistant, apitype.RoleSystem, apitype.RoleDeveloper:
+		m.Role = apitype.Role(role)
+	default:
+		return nil, false
+	}
+	if r.lit(`,"status":`) {
+		switch m.Status, ok = r.str(); m.Status {
+		case apitype.ItemInProgress, apitype.ItemCompleted, apitype.ItemIncomplete:
+		default:
+			return nil, false
+		}
+	}
+	if !ok || !r.lit(`,"content":[`) {
+		return nil, false
+	}
+	part, tail := `{"type":"input_text","text":`, `}`
+	if m.Role == apitype.RoleAssistant {
+		part, tail = `{"type":"output_text","text":`, `,"annotations":[]}`
+	}
+	m.Content = content
+	for first := true; !r.lit(`]`); first = false {
+		if !first && !r.lit(`,`) || !r.lit(part) {
+			return nil, false
+		}
+		text, ok := r.str()
+		if !ok || !r.lit(tail) {
+			return nil, false
+		}
+		p := apitype.ContentPart{Type: apitype.PartInputText, Text: text}
+		if m.Role == apitype.RoleAssistant {
+			p = apitype.OutputText(text)
+		}
+		m.Content = append(m.Content, p)
+	}
+	if !r.lit(`}`) || r.i != len(b) {
+		return nil, false
+	}
+	x.it.Message = m
+	return &x.it, true
+}
+
+// plainItem is an item, its message and its (usual) one part in one
+// allocation.
+type plainItem struct {
+	it   apitype.Item
+	m    apitype.MessageItem
+	part [1]apitype.ContentPart
+}
+
+// plainReader steps through a JSON record the store wrote.
+type plainReader struct {
+	b    []byte
+	i    int
+	lend bool // strings alias b where they can
+}
+
+// lit consumes s if the input continues with it.
+func (r *plainReader) lit(s string) bool {
+	if len(r.b)-r.i < len(s) || string(r.b[r.i:r.i+len(s)]) != s {
+		return false
+	}
+	r.i += len(s)
+	return true
+}
+
+// str consumes a string: copied as it is when it has no escapes (and is
+// valid UTF-8, as json.Marshal writes), unquoted by encoding/json when it
+// has some.
+func (r *plainReader) str() (string, bool) {
+	if r.i >= len(r.b) || r.b[r.i] != '"' {
+		return "", false
+	}
+	start, escaped := r.i+1, false
+	for j := start; j < len(r.b); j++ {
+		switch c := r.b[j]; {
+		case c == '\\':
+			escaped = true
+			j++ // the escaped byte is never the closing quote
+		case c == '"':
+			r.i = j + 1
+			if !escaped {
+				if !utf8.Valid(r.b[start:j]) {
+					return "", false
+				}
+				if r.lend && j > start {
+					return unsafe.String(&r.b[start], j-start), true
+				}
+				return string(r.b[start:j]), true
+			}
+			var s string
+			if err := json.Unmarshal(r.b[start-1:j+1], &s); err != nil {
+				return "", false
+			}
+			return s, true
+		case c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // GetConversationItem reads one item of a conversation.
@@ -292,6 +442,43 @@ func (t *Tx) EachConversationItem(convID string, desc bool, fn func(it *apitype.
 		}
 		return fn(it, tokens)
 	})
+}
+
+// LendConversationItems is EachConversationItem for a reader that keeps
+// nothing it is given past its call but what it copies (a prompt, which
+// keeps only texts): the plain text messages — nearly all a conversation
+// holds — are lent, made in one scratch item reused for every one, their
+// strings the stored bytes; every other item is the caller's, as
+// EachConversationItem's are.
+func (t *Tx) LendConversationItems(convID string, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+	if err := t.hasConversation(convID); err != nil {
+		return err
+	}
+	var scratch plainItem
+	return t.walkItems(convID, !desc, nil, func(k, rec []byte) (bool, error) {
+		it, tokens, err := lendItem(rec, &scratch)
+		if err != nil {
+			return false, fmt.Errorf("%w (key %x)", err, k)
+		}
+		return fn(it, tokens)
+	})
+}
+
+// lendItem reads a token-counted item record, lending a plain message in
+// scratch.
+func lendItem(rec []byte, scratch *plainItem) (*apitype.Item, int, error) {
+	tokens, n := binary.Uvarint(rec)
+	if n <= 0 {
+		return nil, 0, fmt.Errorf("store: corrupt item record: bad token count")
+	}
+	if it, ok := plainMessage(rec[n:], scratch, true); ok {
+		return it, int(tokens), nil
+	}
+	var it apitype.Item
+	if err := json.Unmarshal(rec[n:], &it); err != nil {
+		return nil, 0, fmt.Errorf("store: corrupt item record: %w", err)
+	}
+	return &it, int(tokens), nil
 }
 
 // walkItems visits a conversation's item records forward or backward,

@@ -61,17 +61,24 @@ func readTokenRecord(v []byte) (*apitype.Item, int, error) {
 	if w <= 0 {
 		return nil, 0, fmt.Errorf("store: corrupt item record")
 	}
-	var it apitype.Item
-	if err := json.Unmarshal(v[w:], &it); err != nil {
+	it, err := unmarshalItem(v[w:])
+	if err != nil {
 		return nil, 0, fmt.Errorf("store: corrupt item record: %w", err)
 	}
-	return &it, int(n), nil
+	return it, int(n), nil
 }
 
 // CreateResponse stores a new response with its input items (each with an
 // id, and its token count in tokens) and links it to its previous response.
 // A response that is queued or in_progress is indexed as live.
 func (t *Tx) CreateResponse(r *apitype.Response, input []apitype.Item, tokens []int) error {
+	return t.CreateResponseOutput(r, input, tokens, nil)
+}
+
+// CreateResponseOutput is CreateResponse for a response stored with its
+// output too (outTokens[i] counts r.Output[i]; nil: no output is written),
+// as a response stored only when it ends is.
+func (t *Tx) CreateResponseOutput(r *apitype.Response, input []apitype.Item, tokens, outTokens []int) error {
 	if len(tokens) != len(input) {
 		return fmt.Errorf("store: %d input items, %d token counts", len(input), len(tokens))
 	}
@@ -100,7 +107,7 @@ func (t *Tx) CreateResponse(r *apitype.Response, input []apitype.Item, tokens []
 			return err
 		}
 	}
-	return t.PutResponse(r, nil)
+	return t.PutResponse(r, outTokens)
 }
 
 // PutResponse replaces a stored response and, when tokens is not nil, its
@@ -191,22 +198,50 @@ func (t *Tx) ResponseInput(id string, desc bool, fn func(it *apitype.Item, token
 // next one, newest first: its output items, then its input items, then its
 // previous response's, back along the previous_response_id chain until fn
 // returns false or the chain ends (at its first response, or one deleted).
-// Each response costs one seek, so a prompt that keeps the newest items of
-// a long chain reads only those.
+// Each response costs one seek — to its chain link, the key after its
+// outputs, which come after its inputs — so a prompt that keeps the newest
+// items of a long chain reads only those.
 func (t *Tx) ResponseHistory(id string, fn func(it *apitype.Item, tokens int) (bool, error)) error {
-	data := t.tx.Bucket(bResponseData)
-	for id != "" && t.HasResponse(id) {
-		more := true
-		for _, kind := range []byte{rOutput, rInput} {
-			if err := t.eachResponseItem(id, kind, true, func(it *apitype.Item, n int) (bool, error) {
-				ok, err := fn(it, n)
-				more = ok
-				return ok, err
-			}); err != nil || !more {
+	return t.responseHistory(id, nil, fn)
+}
+
+// LendResponseHistory is ResponseHistory for a reader that keeps nothing
+// past its call but what it copies: plain text messages are lent, as
+// LendConversationItems lends them.
+func (t *Tx) LendResponseHistory(id string, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+	return t.responseHistory(id, new(plainItem), fn)
+}
+
+func (t *Tx) responseHistory(id string, scratch *plainItem, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+	c := t.tx.Bucket(bResponseData).Cursor()
+	var link [64]byte
+	for id != "" {
+		lk := append(append(link[:0], id...), rPrevious)
+		k, v := c.Seek(lk)
+		prev := ""
+		if bytes.Equal(k, lk) {
+			prev = string(v)
+		}
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		// A deleted response has no keys left: its chain ends here.
+		for ; len(k) == len(id)+5 && string(k[:len(id)]) == id && (k[len(id)] == rOutput || k[len(id)] == rInput); k, v = c.Prev() {
+			read := readTokenRecord
+			if scratch != nil {
+				read = func(v []byte) (*apitype.Item, int, error) { return lendItem(v, scratch) }
+			}
+			it, n, err := read(v)
+			if err != nil {
+				return err
+			}
+			if more, err := fn(it, n); err != nil || !more {
 				return err
 			}
 		}
-		id = string(data.Get(rkey(id, rPrevious, nil)))
+		id = prev
 	}
 	return nil
 }

@@ -32,6 +32,9 @@ var script = []scripted.Turn{
 	// Function calling: the call, then the answer to its output.
 	{Calls: []scripted.Call{{Name: "get_weather", Arguments: `{"location":"Paris, France"}`}}, StreamArguments: true},
 	{Match: scripted.HasToolResult, Text: "It is 14°C and cloudy in Paris."},
+	// Documents searched, with citations.
+	{Calls: []scripted.Call{{Name: "file_search", Arguments: `{"query":"kettle warranty"}`}}},
+	{Match: scripted.HasToolResult, Text: "Two years from the date of purchase【0:0†kettle.md】."},
 	// A conversation.
 	{Text: "Nice to meet you, Ada."},
 	{Text: "Your name is Ada."},
@@ -114,6 +117,11 @@ func run(ctx context.Context, w io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(w, "weather: %s\n", answer.OutputText())
+	}
+
+	// Documents searched with file_search: attributes, a filter, citations.
+	if err := searchDocuments(ctx, e, b.Name, w); err != nil {
+		return err
 	}
 
 	// A conversation: each response reads its items first and adds its

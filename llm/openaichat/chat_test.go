@@ -81,7 +81,7 @@ func TestToolCallQuirks(t *testing.T) {
 				}
 			}
 			if args[0] != calls[0].Arguments || args[1] != calls[1].Arguments {
-				t.Fatalf("quirk %d: streamed arguments %q", q, args)
+				t.Fatalf("quirk %d: streamed arguments %v", q, args)
 			}
 			if q == openaichattest.Standard && len(r.deltas) <= 4 {
 				t.Fatalf("standard streaming: only %d deltas, the fragments were not passed on", len(r.deltas))
