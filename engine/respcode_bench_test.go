@@ -22,6 +22,12 @@ import (
 //     neither reads a growing history (a previous_response_id chain costs
 //     what the Responses core's history costs, benchmarked with it).
 //
+//   - chain: the session is live and both read a growing history: the
+//     response continues the previous one (previous_response_id, an auto
+//     container reused from it), the run is one more message and run on
+//     one thread; both truncate to the window (auto), as a run does by
+//     default.
+//
 //   - fresh: each starts a session: an auto container per response, a new
 //     thread per run (each deleted, untimed, so sessions do not pile up).
 //
@@ -57,6 +63,9 @@ func BenchmarkCodeInterpreterResponse(b *testing.B) {
 	respond := func(tool *apitype.ToolContainer, prev *string) *apitype.Response {
 		p := respParams("What is 6 * 7?")
 		p.Model, p.PreviousResponseID = "m", prev
+		if prev != nil {
+			p.Truncation = apitype.Ptr(apitype.TruncationAuto) // as the run's default: fit the window
+		}
 		p.Tools = []apitype.ResponseTool{codeTool(tool)}
 		r, err := e.Responses.Create(ctx, p)
 		if err != nil || r.Status != apitype.ResponseCompleted || r.Output[0].CodeInterpreterCall == nil ||
@@ -74,6 +83,9 @@ func BenchmarkCodeInterpreterResponse(b *testing.B) {
 	one := apitype.Ptr(1)
 	run(warmThread.ID, one) // both sessions live before timing
 	respond(warmTool, nil)
+	chainThread := mustThread(b, e, "start")
+	run(chainThread.ID, nil)
+	prev := respond(autoContainer(), nil).ID
 	ops := []struct {
 		name        string
 		floor, work func() time.Duration
@@ -86,6 +98,17 @@ func BenchmarkCodeInterpreterResponse(b *testing.B) {
 			start := time.Now()
 			respond(warmTool, nil)
 			return time.Since(start)
+		}},
+		{"chain", func() time.Duration {
+			start := time.Now()
+			run(chainThread.ID, nil)
+			return time.Since(start)
+		}, func() time.Duration {
+			start := time.Now()
+			r := respond(autoContainer(), &prev)
+			d := time.Since(start)
+			prev = r.ID
+			return d
 		}},
 		{"fresh", func() time.Duration {
 			th := mustThread(b, e, "start")
