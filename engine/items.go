@@ -107,9 +107,8 @@ func itemText(it apitype.Item) (string, int) {
 		}
 		return b.String(), 0
 	case *apitype.CodeInterpreterCallItem:
-		if v.Code != nil {
-			return *v.Code, 0
-		}
+		// The code and what the model reads back of it: both are in the prompt.
+		return codeOf(v) + "\n" + codeCallText(v), 0
 	case *apitype.FileSearchCallItem:
 		return strings.Join(v.Queries, "\n") + "\n" + fileSearchText(v, -1), 0
 	}
