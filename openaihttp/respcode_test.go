@@ -15,19 +15,15 @@ import (
 
 	"github.com/hearth-go/hearth/codeinterp/wasi"
 	"github.com/hearth-go/hearth/engine"
-	"github.com/hearth-go/hearth/llm/scripted"
 )
-
-func codeTurn(code string) scripted.Turn {
-	b, _ := json.Marshal(map[string]string{"code": code})
-	return scripted.Turn{StreamArguments: true, Calls: []scripted.Call{{Name: "code_interpreter", Arguments: string(b)}}}
-}
 
 // A CSV analysed in a container through openai-go v3: a streamed response
 // with an auto container, read event by event and accumulated by the SDK;
 // the code_interpreter_call item and the container_file_citation as the
 // SDK reads them; the cited file fetched through client.Containers; then
-// a response naming the container, with include for its outputs.
+// a response naming the container, with include for its outputs. Against
+// the scripted model (the code streamed) and the fake Ollama (the call
+// whole).
 func TestOpenAIGoCodeInterpreter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts CPython")
@@ -37,12 +33,21 @@ func TestOpenAIGoCodeInterpreter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Close()
-	m := scripted.New(
-		codeTurn("import csv\nrows = list(csv.DictReader(open('/mnt/data/sales.csv')))\nbest = max(rows, key=lambda r: int(r['sales']))\nprint(best['month'])\nopen('/mnt/data/best.txt', 'w').write(best['month'])"),
-		scripted.Turn{Match: scripted.HasToolResult, Text: "February sold most ([best.txt](sandbox:/mnt/data/best.txt))."},
-		codeTurn("print(len(rows), best['sales'])"),
-		scripted.Turn{Match: scripted.HasToolResult, Text: "Three months; 12."},
-	)
+	for _, b := range respBackends {
+		t.Run(b.name, func(t *testing.T) { openAIGoCodeInterpreter(t, b, sb) })
+	}
+}
+
+func openAIGoCodeInterpreter(t *testing.T, b respBackend, sb *wasi.Sandbox) {
+	m, queue := b.open(t)
+	codeCall := func(c string) respTurn {
+		args, _ := json.Marshal(map[string]string{"code": c})
+		return respTurn{call: "code_interpreter", args: string(args)}
+	}
+	queue(codeCall("import csv\nrows = list(csv.DictReader(open('/mnt/data/sales.csv')))\nbest = max(rows, key=lambda r: int(r['sales']))\nprint(best['month'])\nopen('/mnt/data/best.txt', 'w').write(best['month'])"),
+		respTurn{text: "February sold most ([best.txt](sandbox:/mnt/data/best.txt))."},
+		codeCall("print(len(rows), best['sales'])"),
+		respTurn{text: "Three months; 12."})
 	e := newEnvWith(t, engine.Config{Model: m, FileIndex: &wordIndex{}, CodeInterpreter: sb})
 	ctx := context.Background()
 	f, err := e.client.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader("month,sales\njan,10\nfeb,12\nmar,7\n"), "sales.csv", "text/csv"),
@@ -106,10 +111,10 @@ func TestOpenAIGoCodeInterpreter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if string(b) != "feb" {
-		t.Fatalf("cited file %q", b)
+	if string(body) != "feb" {
+		t.Fatalf("cited file %q", body)
 	}
 
 	// The same container by id keeps the notebook's variables.
