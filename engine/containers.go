@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path"
 	"path/filepath"
@@ -196,7 +197,7 @@ func (s *Containers) List(ctx context.Context, p apitype.ContainerListParams) (*
 }
 
 // All iterates over containers from p's position, page by page.
-func (s *Containers) All(ctx context.Context, p apitype.ContainerListParams) func(func(apitype.Container, error) bool) {
+func (s *Containers) All(ctx context.Context, p apitype.ContainerListParams) iter.Seq2[apitype.Container, error] {
 	return paginate(p.ListParams, func(lp apitype.ListParams) (*apitype.Page[apitype.Container], error) {
 		q := p
 		q.ListParams = lp
@@ -478,6 +479,11 @@ func (s *ContainerFiles) record(ctx context.Context, containerID, id, name strin
 		return nil, err
 	}
 	return f, nil
+}
+
+// All iterates over a container's files from p's position, page by page.
+func (s *ContainerFiles) All(ctx context.Context, containerID string, p apitype.ListParams) iter.Seq2[apitype.ContainerFile, error] {
+	return paginate(p, func(p apitype.ListParams) (*apitype.Page[apitype.ContainerFile], error) { return s.List(ctx, containerID, p) })
 }
 
 // Retrieve reads a container file's record.

@@ -88,7 +88,7 @@ func TestContainersCRUD(t *testing.T) {
 		t.Fatal(err)
 	}
 	var paths []string
-	for f, err := range paginateFiles(ctx, e, c.ID) {
+	for f, err := range e.Containers.Files.All(ctx, c.ID, apitype.ListParams{Order: "asc", Limit: 2}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,28 +147,6 @@ func TestContainersCRUD(t *testing.T) {
 	}
 	if left := containerDirFiles(t, e); len(left) != 0 {
 		t.Fatalf("bytes left after the delete: %q", left)
-	}
-}
-
-func paginateFiles(ctx context.Context, e *engine.Engine, cid string) func(func(apitype.ContainerFile, error) bool) {
-	return func(yield func(apitype.ContainerFile, error) bool) {
-		p := apitype.ListParams{Order: "asc", Limit: 2}
-		for {
-			page, err := e.Containers.Files.List(ctx, cid, p)
-			if err != nil {
-				yield(apitype.ContainerFile{}, err)
-				return
-			}
-			for _, f := range page.Data {
-				if !yield(f, nil) {
-					return
-				}
-			}
-			if !page.HasMore {
-				return
-			}
-			p.After = *page.LastID
-		}
 	}
 }
 
