@@ -483,7 +483,9 @@ func (s *ContainerFiles) record(ctx context.Context, containerID, id, name strin
 
 // All iterates over a container's files from p's position, page by page.
 func (s *ContainerFiles) All(ctx context.Context, containerID string, p apitype.ListParams) iter.Seq2[apitype.ContainerFile, error] {
-	return paginate(p, func(p apitype.ListParams) (*apitype.Page[apitype.ContainerFile], error) { return s.List(ctx, containerID, p) })
+	return paginate(p, func(p apitype.ListParams) (*apitype.Page[apitype.ContainerFile], error) {
+		return s.List(ctx, containerID, p)
+	})
 }
 
 // Retrieve reads a container file's record.
