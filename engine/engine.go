@@ -92,7 +92,8 @@ type Config struct {
 	// ContextWindow is the prompt budget in tokens when the backend does not
 	// report one (llm.ContextWindower). Default 8192.
 	ContextWindow int
-	// FilesDir holds uploaded files' bytes. Default: Path + ".files".
+	// FilesDir holds uploaded files' bytes, and containers' files in its
+	// containers/ directory. Default: Path + ".files".
 	FilesDir string
 	// MaxFileBytes caps one upload. Default 512 MiB.
 	MaxFileBytes int64
