@@ -643,3 +643,33 @@ func TestCodeInterpreterSilentCode(t *testing.T) {
 		t.Fatalf("the model read %q", tool)
 	}
 }
+
+// tool_choice {type: code_interpreter} makes the call: the request names
+// the tool, and a reply without it is asked again.
+func TestCodeInterpreterToolChoice(t *testing.T) {
+	sb := realSandbox(t)
+	defer sb.Close()
+	ctx := context.Background()
+	m := scripted.New(scripted.Turn{Text: "I will just answer."}, codeCall("print(2 + 2)"),
+		scripted.Turn{Match: scripted.HasToolResult, Text: "4"})
+	e := openEngine(t, m, func(c *engine.Config) { c.CodeInterpreter = sb })
+	p := respParams("add")
+	p.Tools = []apitype.ResponseTool{codeTool(autoContainer())}
+	p.ToolChoice = &apitype.ResponseToolChoice{Type: string(apitype.ToolTypeCodeInterpreter)}
+	r, err := e.Responses.Create(ctx, p)
+	if err != nil || r.Status != apitype.ResponseCompleted {
+		t.Fatalf("%v %+v", err, r)
+	}
+	req := m.Requests()[0]
+	if req.ToolChoice.Mode != llm.ToolChoiceFunction || req.ToolChoice.Name != "code_interpreter" {
+		t.Fatalf("tool choice %+v", req.ToolChoice)
+	}
+	// The reply that missed the choice stays (as a run keeps it); then the
+	// call, then the answer: asked once more only, and free to answer.
+	if n := len(r.Output); n != 3 || r.Output[1].CodeInterpreterCall == nil || r.Output[2].Message.Text() != "4" || len(m.Requests()) != 3 {
+		t.Fatalf("output %+v after %d requests", r.Output, len(m.Requests()))
+	}
+	if last := m.Requests()[2]; last.ToolChoice.Mode == llm.ToolChoiceFunction {
+		t.Fatalf("the answer was forced to call again: %+v", last.ToolChoice)
+	}
+}

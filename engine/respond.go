@@ -228,8 +228,21 @@ func cloneItem(it apitype.Item) apitype.Item {
 }
 
 func (x *responseRun) policy() turnState {
-	return turnState{toolChoice: responseToolChoice(x.resp.ToolChoice), parallelToolCalls: x.resp.ParallelToolCalls,
+	st := turnState{toolChoice: responseToolChoice(x.resp.ToolChoice), parallelToolCalls: x.resp.ParallelToolCalls,
 		formatProblem: x.formatProblem}
+	if x.choiceMet() {
+		st.toolChoice = nil
+	}
+	return st
+}
+
+// choiceMet reports whether a tool_choice that forces a built-in tool (or
+// any tool) was followed by a built-in call already run: the model is then
+// free to answer with what it found, instead of being made to call again.
+func (x *responseRun) choiceMet() bool {
+	tc := x.resp.ToolChoice
+	return x.builtinCalls > 0 && (tc.Type == string(apitype.ToolTypeFileSearch) || tc.Type == string(apitype.ToolTypeCodeInterpreter) ||
+		tc.Mode == apitype.ToolChoiceRequired)
 }
 
 // responseToolChoice is a response's tool_choice as decide reads it.
@@ -316,7 +329,13 @@ func (x *responseRun) prompt() (*llm.Request, error) {
 				return t.Name == fileSearchTool.Name || t.Name == codeInterpreterTool.Name
 			})
 		}
-		req, x.estimate, err = x.e.responsePrompt(x.ctx, tx, x.resp, x.input, x.tokens, x.resp.Output, x.nudges, tools, x.contextWindow())
+		r := x.resp
+		if x.choiceMet() {
+			free := *r
+			free.ToolChoice = apitype.ResponseToolChoice{}
+			r = &free
+		}
+		req, x.estimate, err = x.e.responsePrompt(x.ctx, tx, r, x.input, x.tokens, x.resp.Output, x.nudges, tools, x.contextWindow())
 		return err
 	})
 	return req, err
