@@ -1,8 +1,9 @@
 // Responses runs the seed tutorials again on the Responses API, the one
 // that replaced Assistants: the math tutor (instructions and an input),
 // a streamed answer, weather function calling continued over
-// previous_response_id, a conversation that remembers across turns, and a
-// CSV analysed by the code interpreter in a container.
+// previous_response_id, documents searched with citations, a conversation
+// that remembers across turns, a CSV analysed by the code interpreter in a
+// container, and an Assistants thread carried into a conversation.
 //
 //	go run ./examples/responses
 package main
@@ -42,6 +43,8 @@ var script = []scripted.Turn{
 	{Calls: []scripted.Call{{Name: "code_interpreter", Arguments: `{"code":"import csv\nrows = list(csv.DictReader(open('/mnt/data/sales.csv')))\nbest = max(rows, key=lambda r: int(r['sales']))\nprint(best['month'], best['sales'])\nopen('/mnt/data/best.txt', 'w').write(best['month'])"}`}},
 		StreamArguments: true},
 	{Match: scripted.HasToolResult, Text: "February sold most (12); see [best.txt](sandbox:/mnt/data/best.txt)."},
+	// A thread carried into a conversation.
+	{Text: "You asked about the kettle's warranty: two years."},
 }
 
 func main() {
@@ -186,5 +189,25 @@ func run(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(w, "cited %s: %q\n", a.Filename, b)
 		}
 	}
+
+	// An Assistants thread carried into a conversation: its messages become
+	// the conversation's items (the thread stays as it was), and the next
+	// turn is a response in it, so an app moves one call site at a time.
+	th, err := e.Threads.Create(ctx, apitype.ThreadCreateParams{Messages: []apitype.MessageCreateParams{
+		{Role: apitype.RoleUser, Content: apitype.TextInput("How long is the kettle's warranty?")},
+		{Role: apitype.RoleAssistant, Content: apitype.TextInput("Two years.")}}})
+	if err != nil {
+		return err
+	}
+	moved, err := e.Conversations.FromThread(ctx, th.ID)
+	if err != nil {
+		return err
+	}
+	next, err := e.Responses.Create(ctx, &apitype.ResponseCreateParams{Model: b.Name,
+		Conversation: &apitype.ConversationRef{ID: moved.ID}, Input: apitype.TextResponseInput("What did I ask you?")})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "thread %s → conversation %s: %s\n", th.ID, moved.ID, next.OutputText())
 	return nil
 }

@@ -26,6 +26,8 @@ func TestResponsesExample(t *testing.T) {
 		"cited kettle.md (file_citation)",
 		"assistant: Your name is Ada.",
 		"holds 4 items",
+		"→ conversation conv_",
+		"You asked about the kettle's warranty",
 		"logs: feb 12",
 		"analysis: February sold most (12)",
 		`cited best.txt: "feb"`,
