@@ -2,7 +2,8 @@
 // in ../../responses_npm_test.go with OPENAI_MODULE, HEARTH_URL and
 // HEARTH_KEY as conformance.mjs; prints "ok <flow>" per flow. The model
 // answers "echo: <last user text>", calls get_weather when offered it, and
-// never finishes a turn whose input is "slow" (until cancelled).
+// never finishes a turn whose input is "slow" (until cancelled). The last
+// flow is the bridge from Assistants, through the same client.
 const { default: OpenAI, NotFoundError, BadRequestError } = await import(process.env.OPENAI_MODULE);
 
 const client = new OpenAI({ baseURL: process.env.HEARTH_URL, apiKey: process.env.HEARTH_KEY, maxRetries: 0 });
@@ -141,3 +142,23 @@ try {
   check(e instanceof BadRequestError, 'cancel foreground: ' + e);
 }
 console.log('ok errors');
+
+// The bridge from Assistants: an assistant stands where a prompt does (its
+// model, instructions with the variables, tools), and a thread is carried
+// into a conversation that a response then continues.
+const tutor = await client.beta.assistants.create({ model, instructions: 'You tutor {{subject}}.' });
+const viaPrompt = await client.responses.create({ input: 'Solve 2x = 4', prompt: { id: tutor.id, variables: { subject: 'math' } } });
+check(viaPrompt.model === model && viaPrompt.instructions === 'You tutor math.' && viaPrompt.prompt.id === tutor.id && viaPrompt.output_text === 'echo: Solve 2x = 4', 'prompt ' + JSON.stringify(viaPrompt));
+const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'Capital of France?' }, { role: 'assistant', content: 'Paris.' }] });
+const carried = await client.post(`/threads/${thread.id}/conversation`);
+check(carried.id.startsWith('conv_') && carried.object === 'conversation', 'carried ' + JSON.stringify(carried));
+const cont = await client.responses.create({ model, input: 'And of Italy?', conversation: carried.id });
+check(cont.output_text === 'echo: And of Italy?', 'continued ' + JSON.stringify(cont));
+const texts = [];
+for await (const item of client.conversations.items.list(carried.id, { order: 'asc' })) {
+  texts.push(item.role + ':' + item.content[0].text);
+}
+check(texts.join('|') === 'user:Capital of France?|assistant:Paris.|user:And of Italy?|assistant:echo: And of Italy?', 'carried items ' + texts);
+const still = await client.beta.threads.messages.list(thread.id);
+check(still.data.length === 2, 'the thread keeps its messages');
+console.log('ok bridge');
