@@ -43,7 +43,7 @@ func TestNpmResponses(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			e := newEnv(t, m.open(t))
 			npmtest.Run(t, filepath.Join("testdata", "npm", "responses.mjs"), []string{"HEARTH_URL=" + e.srv.URL + "/v1", "HEARTH_KEY=" + testKey},
-				"create", "stream", "functions", "conversation", "background", "errors", "bridge")
+				"create", "stream", "functions", "conversation", "background", "errors", "bridge", "inputs")
 		})
 	}
 }

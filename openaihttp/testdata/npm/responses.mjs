@@ -4,7 +4,7 @@
 // answers "echo: <last user text>", calls get_weather when offered it, and
 // never finishes a turn whose input is "slow" (until cancelled). The last
 // flow is the bridge from Assistants, through the same client.
-const { default: OpenAI, NotFoundError, BadRequestError } = await import(process.env.OPENAI_MODULE);
+const { default: OpenAI, NotFoundError, BadRequestError, toFile } = await import(process.env.OPENAI_MODULE);
 
 const client = new OpenAI({ baseURL: process.env.HEARTH_URL, apiKey: process.env.HEARTH_KEY, maxRetries: 0 });
 const model = 'llama3.2';
@@ -162,3 +162,20 @@ check(texts.join('|') === 'user:Capital of France?|assistant:Paris.|user:And of 
 const still = await client.beta.threads.messages.list(thread.id);
 check(still.data.length === 2, 'the thread keeps its messages');
 console.log('ok bridge');
+
+// Input files and images: an uploaded file and inline file_data reach the
+// model as their text; an image as a data URL reaches a vision model.
+const notes = await client.files.create({ file: await toFile(Buffer.from('The kettle warranty lasts two years.'), 'notes.txt'), purpose: 'user_data' });
+const withFile = await client.responses.create({ model, input: [{ role: 'user', content: [
+  { type: 'input_text', text: 'Summarise:' }, { type: 'input_file', file_id: notes.id }] }] });
+check(withFile.output_text.includes('The kettle warranty lasts two years.'), 'input_file ' + withFile.output_text);
+const inline = await client.responses.create({ model, input: [{ role: 'user', content: [
+  { type: 'input_file', filename: 'inline.txt', file_data: 'data:text/plain;base64,' + Buffer.from('Toasters brown bread.').toString('base64') }] }] });
+check(inline.output_text.includes('Toasters brown bread.'), 'file_data ' + inline.output_text);
+const png = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+const seen = await client.responses.create({ model: 'llava', input: [{ role: 'user', content: [
+  { type: 'input_text', text: 'What is this?' }, { type: 'input_image', image_url: png, detail: 'low' }] }] });
+check(seen.status === 'completed' && seen.output_text.startsWith('echo: What is this?'), 'input_image ' + JSON.stringify(seen));
+const inItems = await client.responses.inputItems.list(seen.id);
+check(inItems.data[0].content[1].type === 'input_image', 'image kept in input items ' + JSON.stringify(inItems.data[0]));
+console.log('ok inputs');
