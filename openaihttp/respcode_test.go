@@ -39,7 +39,7 @@ func TestOpenAIGoCodeInterpreter(t *testing.T) {
 }
 
 func openAIGoCodeInterpreter(t *testing.T, b respBackend, sb *wasi.Sandbox) {
-	m, queue := b.open(t)
+	m, queue, _ := b.open(t)
 	codeCall := func(c string) respTurn {
 		args, _ := json.Marshal(map[string]string{"code": c})
 		return respTurn{call: "code_interpreter", args: string(args)}

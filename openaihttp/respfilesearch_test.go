@@ -31,7 +31,7 @@ import (
 func TestOpenAIGoResponseFileSearch(t *testing.T) {
 	for _, b := range respBackends {
 		t.Run(b.name, func(t *testing.T) {
-			model, queue := b.open(t)
+			model, queue, _ := b.open(t)
 			e := newEnvWith(t, engine.Config{Model: model})
 			ctx := context.Background()
 			rs := &e.client.Responses

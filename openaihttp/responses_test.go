@@ -31,16 +31,18 @@ type respTurn struct {
 	call, args string
 }
 
-// respBackend is a model and a way to queue its next replies: the scripted
-// model, or real Ollama's wire format from ollamatest's fake.
+// respBackend is a model, a way to queue its next replies, and the text of
+// the last user message it was sent: the scripted model, or real Ollama's
+// wire format from ollamatest's fake.
 type respBackend struct {
 	name string
-	open func(t *testing.T) (llm.Model, func(...respTurn))
+	open func(t *testing.T) (llm.Model, func(...respTurn), func() string)
 }
 
 var respBackends = []respBackend{
-	{"scripted", func(t *testing.T) (llm.Model, func(...respTurn)) {
+	{"scripted", func(t *testing.T) (llm.Model, func(...respTurn), func() string) {
 		m := scripted.New()
+		last := func() string { reqs := m.Requests(); return scripted.LastUser(&reqs[len(reqs)-1]) }
 		return m, func(turns ...respTurn) {
 			for _, tu := range turns {
 				st := scripted.Turn{Text: tu.text, Pieces: 3}
@@ -49,23 +51,32 @@ var respBackends = []respBackend{
 				}
 				m.Add(st)
 			}
-		}
+		}, last
 	}},
-	{"ollama", func(t *testing.T) (llm.Model, func(...respTurn)) {
+	{"ollama", func(t *testing.T) (llm.Model, func(...respTurn), func() string) {
 		fake := ollamatest.NewServer(t)
 		m, err := ollama.New(ollama.Config{URL: fake.URL(), RetryBackoff: 1e6})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return m, func(turns ...respTurn) {
-			for _, tu := range turns {
-				r := ollamatest.Reply{Text: tu.text}
-				if tu.call != "" {
-					r = ollamatest.Reply{ToolCalls: []ollamatest.ToolCall{{Name: tu.call, Arguments: tu.args}}}
+				for _, tu := range turns {
+					r := ollamatest.Reply{Text: tu.text}
+					if tu.call != "" {
+						r = ollamatest.Reply{ToolCalls: []ollamatest.ToolCall{{Name: tu.call, Arguments: tu.args}}}
+					}
+					fake.Enqueue(r)
 				}
-				fake.Enqueue(r)
+			}, func() string {
+				reqs := fake.Requests()
+				msgs := reqs[len(reqs)-1].Messages
+				for i := len(msgs) - 1; i >= 0; i-- {
+					if msgs[i].Role == "user" {
+						return msgs[i].Content
+					}
+				}
+				return ""
 			}
-		}
 	}},
 }
 
@@ -80,7 +91,7 @@ func respInput(s string) responses.ResponseNewParamsInputUnion {
 func TestOpenAIGoResponses(t *testing.T) {
 	for _, b := range respBackends {
 		t.Run(b.name, func(t *testing.T) {
-			model, queue := b.open(t)
+			model, queue, _ := b.open(t)
 			e := newEnv(t, model)
 			ctx := context.Background()
 			rs := &e.client.Responses
