@@ -1,0 +1,180 @@
+-- Hearth's Postgres schema, version 1: the bbolt store's entities, a table
+-- each. Ids are the store's time-ordered ids compared byte by byte (COLLATE
+-- "C"), so a page is a keyset seek on an index as it is a cursor seek in
+-- bbolt. A record is the JSON the bbolt store keeps, as text (json, not
+-- jsonb: its bytes come back as written); the columns beside it are what
+-- queries select, order or constrain on.
+
+CREATE TABLE assistants (
+	id         text COLLATE "C" PRIMARY KEY,
+	created_at bigint NOT NULL,
+	record     json   NOT NULL
+);
+
+CREATE TABLE threads (
+	id            text COLLATE "C" PRIMARY KEY,
+	created_at    bigint NOT NULL,
+	message_count bigint NOT NULL DEFAULT 0,
+	record        json   NOT NULL
+);
+
+-- tokens is the exact count truncation fits by, stored at insert as bbolt
+-- stores it; run_id lists a run's messages.
+CREATE TABLE messages (
+	thread_id text COLLATE "C" NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+	id        text COLLATE "C" NOT NULL,
+	run_id    text COLLATE "C",
+	tokens    integer NOT NULL,
+	record    json    NOT NULL,
+	PRIMARY KEY (thread_id, id)
+);
+CREATE INDEX messages_of_run ON messages (thread_id, run_id, id) WHERE run_id IS NOT NULL;
+
+-- resumes counts the restarts (or rescues) that resumed the run.
+CREATE TABLE runs (
+	id         text COLLATE "C" PRIMARY KEY,
+	thread_id  text COLLATE "C" NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+	status     text   NOT NULL,
+	expires_at bigint,
+	resumes    integer NOT NULL DEFAULT 0,
+	record     json   NOT NULL
+);
+CREATE INDEX runs_of_thread ON runs (thread_id, id);
+-- The API's rule, one active run per thread, as a constraint: two replicas
+-- creating runs on one thread at once cannot both commit.
+CREATE UNIQUE INDEX one_active_run_per_thread ON runs (thread_id)
+	WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling');
+-- The expiry sweep and crash recovery read only the live runs.
+CREATE INDEX live_runs ON runs (expires_at)
+	WHERE status NOT IN ('completed', 'failed', 'cancelled', 'expired', 'incomplete');
+
+CREATE TABLE run_steps (
+	run_id text COLLATE "C" NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	id     text COLLATE "C" NOT NULL,
+	record json NOT NULL,
+	PRIMARY KEY (run_id, id)
+);
+
+-- Every event of a live run or response, numbered as streams number them:
+-- a stream opened on any replica reads what it missed here and is woken by
+-- NOTIFY for the rest.
+CREATE TABLE stream_events (
+	owner_id text COLLATE "C" NOT NULL,
+	seq      bigint NOT NULL,
+	name     text   NOT NULL,
+	data     json   NOT NULL,
+	PRIMARY KEY (owner_id, seq)
+);
+
+-- File bytes live here, a MiB a row, so any replica serves and mounts them.
+CREATE TABLE files (
+	id      text COLLATE "C" PRIMARY KEY,
+	purpose text   NOT NULL,
+	bytes   bigint NOT NULL,
+	record  json   NOT NULL
+);
+CREATE TABLE file_chunks (
+	file_id text COLLATE "C" NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+	n       integer NOT NULL,
+	data    bytea   NOT NULL,
+	PRIMARY KEY (file_id, n)
+);
+
+CREATE TABLE vector_stores (
+	id         text COLLATE "C" PRIMARY KEY,
+	expires_at bigint,
+	record     json NOT NULL
+);
+-- attributes are also a jsonb column, for filters pushed down to SQL.
+CREATE TABLE vector_store_files (
+	vector_store_id text COLLATE "C" NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+	file_id         text COLLATE "C" NOT NULL,
+	status          text  NOT NULL,
+	attributes      jsonb NOT NULL DEFAULT '{}',
+	record          json  NOT NULL,
+	PRIMARY KEY (vector_store_id, file_id)
+);
+CREATE TABLE vector_store_file_batches (
+	vector_store_id text COLLATE "C" NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+	id              text COLLATE "C" NOT NULL,
+	record          json NOT NULL,
+	PRIMARY KEY (vector_store_id, id)
+);
+-- The file search index's chunks and their vectors: each replica builds its
+-- in-memory index from them and follows what other replicas ingest.
+CREATE TABLE search_chunks (
+	vector_store_id text COLLATE "C" NOT NULL,
+	file_id         text COLLATE "C" NOT NULL,
+	n               integer NOT NULL,
+	text            text    NOT NULL,
+	embedding       real[]  NOT NULL,
+	PRIMARY KEY (vector_store_id, file_id, n),
+	FOREIGN KEY (vector_store_id, file_id) REFERENCES vector_store_files ON DELETE CASCADE
+);
+
+-- A response's record without its output; its items in response_items.
+-- previous_response_id has no foreign key: deleting a response ends the
+-- chains through it, as in bbolt.
+CREATE TABLE responses (
+	id                   text COLLATE "C" PRIMARY KEY,
+	previous_response_id text COLLATE "C",
+	conversation_id      text COLLATE "C",
+	status               text    NOT NULL,
+	background           boolean NOT NULL,
+	resumes              integer NOT NULL DEFAULT 0,
+	record               json    NOT NULL
+);
+CREATE INDEX live_responses ON responses (id) WHERE status IN ('queued', 'in_progress');
+CREATE TABLE response_items (
+	response_id text COLLATE "C" NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+	output      boolean NOT NULL, -- false: an input item, true: an output item
+	pos         integer NOT NULL,
+	item_id     text COLLATE "C" NOT NULL,
+	tokens      integer NOT NULL,
+	record      json    NOT NULL,
+	PRIMARY KEY (response_id, output, pos),
+	UNIQUE (response_id, item_id, output)
+);
+
+CREATE TABLE conversations (
+	id         text COLLATE "C" PRIMARY KEY,
+	created_at bigint NOT NULL,
+	item_count bigint NOT NULL DEFAULT 0,
+	next_pos   bigint NOT NULL DEFAULT 0,
+	record     json   NOT NULL
+);
+CREATE TABLE conversation_items (
+	conversation_id text COLLATE "C" NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+	pos             bigint  NOT NULL,
+	item_id         text COLLATE "C" NOT NULL,
+	tokens          integer NOT NULL,
+	record          json    NOT NULL,
+	PRIMARY KEY (conversation_id, pos),
+	UNIQUE (conversation_id, item_id)
+);
+
+CREATE TABLE containers (
+	id              text COLLATE "C" PRIMARY KEY,
+	status          text    NOT NULL,
+	last_active_at  bigint  NOT NULL,
+	expires_minutes integer NOT NULL,
+	record          json    NOT NULL
+);
+CREATE INDEX container_expiry ON containers ((last_active_at + 60 * expires_minutes::bigint)) WHERE status = 'active';
+CREATE TABLE container_files (
+	container_id text COLLATE "C" NOT NULL REFERENCES containers (id) ON DELETE CASCADE,
+	id           text COLLATE "C" NOT NULL,
+	path         text   NOT NULL,
+	bytes        bigint NOT NULL,
+	record       json   NOT NULL,
+	PRIMARY KEY (container_id, id),
+	UNIQUE (container_id, path)
+);
+CREATE TABLE container_file_chunks (
+	container_id text COLLATE "C" NOT NULL,
+	file_id      text COLLATE "C" NOT NULL,
+	n            integer NOT NULL,
+	data         bytea   NOT NULL,
+	PRIMARY KEY (container_id, file_id, n),
+	FOREIGN KEY (container_id, file_id) REFERENCES container_files ON DELETE CASCADE
+);
