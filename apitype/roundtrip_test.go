@@ -136,10 +136,15 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`"auto"`))
 	f.Add([]byte(`{"type":"json_schema","json_schema":null}`))
 	f.Add([]byte(`[{"type":"text"}]`))
+	f.Add([]byte(`{"items":[{"type":"message","role":"user","content":"hi"}],"metadata":{"a":"b"}}`))
+	f.Add([]byte(`{"name":"c","file_ids":["file-1"],"expires_after":{"anchor":"last_active_at","minutes":20},"memory_limit":"1g"}`))
+	f.Add([]byte(`{"type":"and","filters":[{"type":"eq","key":"k","value":"v"},{"type":"in","key":"n","value":[1,2]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		targets := []any{new(Assistant), new(Message), new(Run), new(RunStep), new(ResponseFormat), new(ToolChoice),
 			new(MessageContentInput), new(StringList), new(RunCreateParams), new(ThreadAndRunCreateParams),
-			new(AssistantCreateParams), new(VectorStoreSearchParams), new(SubmitToolOutputsParams)}
+			new(AssistantCreateParams), new(VectorStoreSearchParams), new(SubmitToolOutputsParams),
+			new(Item), new(ConversationCreateParams), new(ConversationUpdateParams), new(ConversationItemCreateParams),
+			new(ContainerCreateParams), new(ContainerFileCreateParams), new(Filter), new(ResponseTool)}
 		for _, v := range targets {
 			if json.Unmarshal(data, v) == nil {
 				if _, err := json.Marshal(v); err != nil {
