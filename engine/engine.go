@@ -384,7 +384,7 @@ func (e *Engine) Close() error {
 	e.wg.Wait()
 	// Runs stopped here resume on the next Open without counting against
 	// the resume cap, which is for runs that bring the process down.
-	if err := e.store.Update(context.Background(), func(tx *store.Tx) error { return tx.MarkCleanClose() }); err != nil {
+	if err := e.store.Update(context.Background(), func(tx store.Tx) error { return tx.MarkCleanClose() }); err != nil {
 		e.log.Warn("mark clean shutdown", "err", err)
 	}
 	e.bus.closeAll()

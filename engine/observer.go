@@ -125,5 +125,5 @@ func (e *Engine) Ready(ctx context.Context) error {
 	if e.isDraining() {
 		return errors.New("engine: shutting down")
 	}
-	return e.store.Update(ctx, func(*store.Tx) error { return nil })
+	return e.store.Update(ctx, func(store.Tx) error { return nil })
 }
