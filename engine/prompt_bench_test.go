@@ -152,7 +152,7 @@ func BenchmarkPrompt128k(b *testing.B) {
 	b.Run("raw_cursor", func(b *testing.B) {
 		for b.Loop() {
 			n := 0
-			err := e.store.DB().View(func(tx *bolt.Tx) error {
+			err := e.bolt.DB().View(func(tx *bolt.Tx) error {
 				// Messages are the thread bucket's keys under "m" (schema 4).
 				c := tx.Bucket([]byte("thread_data")).Bucket([]byte(threadID)).Cursor()
 				c.Seek([]byte("n"))

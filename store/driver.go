@@ -30,10 +30,13 @@ import (
 // locks (SELECT … FOR UPDATE) and constraints that give the same outcome,
 // retrying fn on a serialisation failure (fn may run more than once).
 //
-// What only some drivers can do — compaction, releasing mapped pages, a
-// byte-for-byte backup, the file's size — is in the optional interfaces
-// below (Compacter, MappedReleaser, Sizer, Backuper, BoltStore); the
-// engine asks for them with a type assertion and does without.
+// What only some drivers can do — compaction, releasing mapped pages,
+// knowing their size, keeping a capability package's own buckets — is in
+// the optional interfaces below (Compacter, MappedReleaser, Sizer,
+// BoltStore): the engine asks for them with a type assertion and does
+// without (no auto-compaction, no release). The bbolt file's other
+// operations (Backup, Check, DB, CompactFile) are methods of *Store only,
+// which the engine's Store method returns when it runs on bbolt.
 type Driver interface {
 	// View runs fn in a read-only transaction: a consistent snapshot of
 	// every object, whatever commits meanwhile. Views run concurrently with
