@@ -62,7 +62,7 @@ func (x *runner) openMessage() error {
 	// Committed in the background: the reply keeps streaming in while it
 	// syncs, and its deltas go out right after the message's creation.
 	threadID, runID := x.run.ThreadID, x.run.ID
-	x.async(func(tx *store.Tx) ([]apitype.Event, error) {
+	x.async(func(tx store.Tx) ([]apitype.Event, error) {
 		r, err := tx.GetRun(threadID, runID)
 		if err != nil {
 			return nil, err
@@ -146,7 +146,7 @@ func (x *runner) closeMessage(status apitype.MessageStatus, reason string) error
 		return nil
 	}
 	c := x.closing(status, reason)
-	err := x.write(func(tx *store.Tx, r *apitype.Run) ([]apitype.Event, error) {
+	err := x.write(func(tx store.Tx, r *apitype.Run) ([]apitype.Event, error) {
 		return x.closeMessageTx(tx, r, c)
 	})
 	if err == nil {
@@ -155,7 +155,7 @@ func (x *runner) closeMessage(status apitype.MessageStatus, reason string) error
 	return err
 }
 
-func (x *runner) closeMessageTx(tx *store.Tx, r *apitype.Run, c closing) ([]apitype.Event, error) {
+func (x *runner) closeMessageTx(tx store.Tx, r *apitype.Run, c closing) ([]apitype.Event, error) {
 	s := *x.msgStep
 	s.Status, s.CompletedAt = apitype.StepCompleted, &c.now
 	if x.toolStep == nil {
@@ -190,7 +190,7 @@ func (x *runner) complete() error {
 		cl := x.closing(apitype.MessageCompleted, "")
 		c = &cl
 	}
-	return x.write(func(tx *store.Tx, r *apitype.Run) ([]apitype.Event, error) {
+	return x.write(func(tx store.Tx, r *apitype.Run) ([]apitype.Event, error) {
 		var events []apitype.Event
 		if c != nil {
 			evs, err := x.closeMessageTx(tx, r, *c)

@@ -18,7 +18,7 @@ import (
 // nothing: the model, the instructions (its {{variables}} substituted),
 // the tools with the assistant's tool resources, temperature, top_p and
 // response_format as text.format. p itself is left as it was.
-func withPrompt(tx *store.Tx, p *apitype.ResponseCreateParams) (*apitype.ResponseCreateParams, error) {
+func withPrompt(tx store.Tx, p *apitype.ResponseCreateParams) (*apitype.ResponseCreateParams, error) {
 	if p.Prompt == nil {
 		return p, nil
 	}
@@ -157,7 +157,7 @@ const (
 func (s *Conversations) FromThread(ctx context.Context, threadID string) (*apitype.Conversation, error) {
 	e := s.e
 	var c *apitype.Conversation
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		th, err := tx.GetThread(threadID)
 		if err != nil {
 			return err

@@ -128,7 +128,7 @@ func (x *runner) runCode(ctx context.Context, call *ToolCall) (*ToolResult, erro
 	}
 	out := &ToolResult{Logs: res.Logs()}
 	if len(res.Files) > 0 && !x.threadLoaded {
-		err := e.store.View(ctx, func(tx *store.Tx) error {
+		err := e.store.View(ctx, func(tx store.Tx) error {
 			var err error
 			x.threadFiles, x.threadBytes, err = tx.OutputFiles(x.run.ThreadID)
 			return err
@@ -227,7 +227,7 @@ func (x *runner) mountFiles(ctx context.Context, sess codeinterp.Session) (map[s
 			continue
 		}
 		var f *apitype.File
-		err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+		err := e.store.View(ctx, func(tx store.Tx) (err error) {
 			f, err = tx.GetFile(id)
 			return err
 		})
@@ -277,7 +277,7 @@ func (x *runner) codeFilesNote() string {
 		return ""
 	}
 	var names []string
-	_ = x.e.store.View(x.ctx, func(tx *store.Tx) error {
+	_ = x.e.store.View(x.ctx, func(tx store.Tx) error {
 		for _, id := range ids {
 			if f, err := tx.GetFile(id); err == nil {
 				names = append(names, fmt.Sprintf("/mnt/data/%s (%s)", f.Filename, id))

@@ -1,6 +1,10 @@
 package engine
 
-import "context"
+import (
+	"context"
+
+	"github.com/hearth-go/hearth/store"
+)
 
 // compactIfFree compacts the store online when at least half the file, and
 // at least Config.AutoCompactMinFreeBytes, is free pages. Run every
@@ -8,11 +12,15 @@ import "context"
 // deleted threads otherwise keep their disk, and every commit pays for the
 // scattered free list.
 func (e *Engine) compactIfFree(ctx context.Context) {
-	free, size := e.store.FreeBytes(), e.store.Size()
+	c, ok := e.store.(store.Compacter)
+	if !ok {
+		return // a store that gives deleted space back itself
+	}
+	free, size := c.FreeBytes(), c.Size()
 	if free < e.cfg.AutoCompactMinFreeBytes || free*2 < size {
 		return
 	}
-	st, err := e.store.Compact(ctx)
+	st, err := c.Compact(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Warn("auto-compact the store", "free_bytes", free, "err", err)
@@ -26,7 +34,11 @@ func (e *Engine) compactIfFree(ctx context.Context) {
 // releaseMapped takes the file pages reads have mapped out of the resident
 // set, every Config.ReleaseMappedInterval.
 func (e *Engine) releaseMapped(ctx context.Context) {
-	if _, err := e.store.ReleaseMapped(ctx); err != nil && ctx.Err() == nil {
+	r, ok := e.store.(store.MappedReleaser)
+	if !ok {
+		return
+	}
+	if _, err := r.ReleaseMapped(ctx); err != nil && ctx.Err() == nil {
 		e.log.Warn("release the store's mapped pages", "err", err)
 	}
 }

@@ -84,7 +84,7 @@ func (e *Engine) createContainer(ctx context.Context, p apitype.ContainerCreateP
 	// The files' names first (refusing unknown ids), then their bytes,
 	// then every record in one transaction.
 	var srcs []*apitype.File
-	if err := e.store.View(ctx, func(tx *store.Tx) error {
+	if err := e.store.View(ctx, func(tx store.Tx) error {
 		for i, id := range p.FileIDs {
 			f, err := tx.GetFile(id)
 			if err != nil {
@@ -114,7 +114,7 @@ func (e *Engine) createContainer(ctx context.Context, p apitype.ContainerCreateP
 		written = append(written, cf.ID)
 		files = append(files, cf)
 	}
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.PutContainer(c); err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func (s *Containers) Retrieve(ctx context.Context, id string) (*apitype.Containe
 // errContainerOverdue when its time ran out unnoticed.
 func (e *Engine) touchContainer(ctx context.Context, id, param string) (*apitype.Container, error) {
 	var c *apitype.Container
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if c, err = tx.GetContainer(id); err != nil {
 			return err
@@ -171,7 +171,7 @@ func (e *Engine) touchContainer(ctx context.Context, id, param string) (*apitype
 }
 
 // touchActive moves an active container's last_active_at to now, within tx.
-func (e *Engine) touchActive(tx *store.Tx, c *apitype.Container, param string) error {
+func (e *Engine) touchActive(tx store.Tx, c *apitype.Container, param string) error {
 	now := e.now()
 	switch {
 	case c.Status == apitype.ContainerExpired:
@@ -190,7 +190,7 @@ func (s *Containers) List(ctx context.Context, p apitype.ContainerListParams) (*
 	if err := checkList(p.ListParams, store.PrefixContainer); err != nil {
 		return nil, err
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Container], error) {
+	page, err := read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.Container], error) {
 		return tx.ListContainers(p.ListParams, p.Name)
 	})
 	return &page, err
@@ -209,7 +209,7 @@ func (s *Containers) All(ctx context.Context, p apitype.ContainerListParams) ite
 func (s *Containers) Delete(ctx context.Context, id string) (apitype.Deleted, error) {
 	defer s.lock(id)()
 	var files []apitype.ContainerFile
-	err := s.e.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.e.store.Update(ctx, func(tx store.Tx) (err error) {
 		files, err = tx.DeleteContainer(id)
 		return err
 	})
@@ -243,7 +243,7 @@ func (e *Engine) expireContainer(ctx context.Context, id string) (*apitype.Conta
 	defer e.Containers.lock(id)()
 	var c *apitype.Container
 	var files []apitype.ContainerFile
-	err := e.store.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	err := e.store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
 		var err error
 		if c, err = tx.GetContainer(id); err != nil {
 			return err
@@ -277,7 +277,7 @@ func (e *Engine) expireContainer(ctx context.Context, id string) (*apitype.Conta
 // engine's expirer calls it with expireDue.
 func (e *Engine) expireContainersDue(ctx context.Context) {
 	var due []string
-	_ = e.store.View(ctx, func(tx *store.Tx) error {
+	_ = e.store.View(ctx, func(tx store.Tx) error {
 		tx.DueContainers(e.now(), func(id string) bool {
 			due = append(due, id)
 			return len(due) < 1000
@@ -365,7 +365,7 @@ func (e *Engine) sweepContainerFiles(ctx context.Context) error {
 		return fmt.Errorf("engine: container files directory: %w", err)
 	}
 	known := map[string]bool{}
-	if err := e.store.View(ctx, func(tx *store.Tx) error {
+	if err := e.store.View(ctx, func(tx store.Tx) error {
 		p := apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc}
 		for {
 			page, err := tx.ListContainers(p, "")
@@ -406,7 +406,7 @@ func (s *ContainerFiles) Create(ctx context.Context, containerID string, p apity
 			Message: "Send either 'file' (an upload) or 'file_id' (an uploaded file)."}
 	}
 	var src *apitype.File
-	if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+	if err := e.store.View(ctx, func(tx store.Tx) (err error) {
 		if _, err = tx.GetContainer(containerID); err != nil {
 			return err
 		}
@@ -432,7 +432,7 @@ func (s *ContainerFiles) Upload(ctx context.Context, containerID string, r io.Re
 	if !safeName(name) {
 		return nil, apitype.Invalid("file", "the file needs a plain name (at most 200 bytes of valid UTF-8), got %q.", truncateForError(filename))
 	}
-	if _, err := read(ctx, e, func(tx *store.Tx) (*apitype.Container, error) { return tx.GetContainer(containerID) }); err != nil {
+	if _, err := read(ctx, e, func(tx store.Tx) (*apitype.Container, error) { return tx.GetContainer(containerID) }); err != nil {
 		return nil, err
 	}
 	id := e.newID(store.PrefixContainerFile)
@@ -450,7 +450,7 @@ func (s *ContainerFiles) record(ctx context.Context, containerID, id, name strin
 	f := &apitype.ContainerFile{ID: id, Object: apitype.ObjectContainerFile, ContainerID: containerID, CreatedAt: e.now(), Bytes: n,
 		Source: apitype.ContainerFileUser}
 	unlock := e.Containers.lock(containerID)
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		c, err := tx.GetContainer(containerID)
 		if err != nil {
 			return err
@@ -490,7 +490,7 @@ func (s *ContainerFiles) All(ctx context.Context, containerID string, p apitype.
 
 // Retrieve reads a container file's record.
 func (s *ContainerFiles) Retrieve(ctx context.Context, containerID, id string) (*apitype.ContainerFile, error) {
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.ContainerFile, error) { return tx.GetContainerFile(containerID, id) })
+	return read(ctx, s.e, func(tx store.Tx) (*apitype.ContainerFile, error) { return tx.GetContainerFile(containerID, id) })
 }
 
 // List returns one page of a container's files, newest first unless
@@ -499,7 +499,7 @@ func (s *ContainerFiles) List(ctx context.Context, containerID string, p apitype
 	if err := checkList(p, store.PrefixContainerFile); err != nil {
 		return nil, err
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.ContainerFile], error) {
+	page, err := read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.ContainerFile], error) {
 		return tx.ListContainerFiles(containerID, p)
 	})
 	return &page, err
@@ -524,7 +524,7 @@ func (s *ContainerFiles) Delete(ctx context.Context, containerID, id string) (ap
 	e := s.e
 	defer e.Containers.lock(containerID)()
 	var f *apitype.ContainerFile
-	err := e.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := e.store.Update(ctx, func(tx store.Tx) (err error) {
 		if f, err = tx.GetContainerFile(containerID, id); err != nil {
 			return err
 		}
@@ -562,7 +562,7 @@ func (e *Engine) containerSession(ctx context.Context, containerID string) (code
 	}
 	m, _ := e.mounts.get(sess)
 	var files []apitype.ContainerFile
-	if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+	if err := e.store.View(ctx, func(tx store.Tx) (err error) {
 		files, err = tx.ContainerFiles(containerID)
 		return err
 	}); err != nil {

@@ -33,7 +33,7 @@ func (s *Conversations) Create(ctx context.Context, p apitype.ConversationCreate
 	c := &apitype.Conversation{ID: s.e.newID(store.PrefixConversation), Object: apitype.ObjectConversation,
 		CreatedAt: s.e.now(), Metadata: orMeta(p.Metadata)}
 	items, tokens := s.e.storedItems(p.Items)
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.PutConversation(c); err != nil {
 			return err
 		}
@@ -58,7 +58,7 @@ func (e *Engine) storedItems(in []apitype.Item) ([]apitype.Item, []int) {
 
 // Retrieve reads a conversation.
 func (s *Conversations) Retrieve(ctx context.Context, id string) (*apitype.Conversation, error) {
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Conversation, error) { return tx.GetConversation(id) })
+	return read(ctx, s.e, func(tx store.Tx) (*apitype.Conversation, error) { return tx.GetConversation(id) })
 }
 
 // Update replaces a conversation's metadata (null clears it).
@@ -67,7 +67,7 @@ func (s *Conversations) Update(ctx context.Context, id string, p apitype.Convers
 		return nil, err
 	}
 	var c *apitype.Conversation
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if c, err = tx.GetConversation(id); err != nil {
 			return err
@@ -84,7 +84,7 @@ func (s *Conversations) Update(ctx context.Context, id string, p apitype.Convers
 // Delete deletes a conversation and its items. Responses that used it keep
 // its id.
 func (s *Conversations) Delete(ctx context.Context, id string) (apitype.Deleted, error) {
-	if err := s.e.store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteConversation(id) }); err != nil {
+	if err := s.e.store.Update(ctx, func(tx store.Tx) error { return tx.DeleteConversation(id) }); err != nil {
 		return apitype.Deleted{}, err
 	}
 	return apitype.ConversationDeleted(id), nil
@@ -97,7 +97,7 @@ func (s *ConversationItems) Create(ctx context.Context, convID string, p apitype
 		return apitype.Page[apitype.Item]{}, err
 	}
 	items, tokens := s.e.storedItems(p.Items)
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error { return tx.AppendConversationItems(convID, items, tokens) })
+	err := s.e.store.Update(ctx, func(tx store.Tx) error { return tx.AppendConversationItems(convID, items, tokens) })
 	if err != nil {
 		return apitype.Page[apitype.Item]{}, err
 	}
@@ -111,7 +111,7 @@ func (s *ConversationItems) List(ctx context.Context, convID string, p apitype.L
 	if err := checkItemList(p); err != nil {
 		return apitype.Page[apitype.Item]{}, err
 	}
-	return read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Item], error) { return tx.ListConversationItems(convID, p) })
+	return read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.Item], error) { return tx.ListConversationItems(convID, p) })
 }
 
 // checkItemList validates the paging of an item list: item ids have
@@ -141,14 +141,14 @@ func (s *ConversationItems) All(ctx context.Context, convID string, p apitype.Li
 
 // Retrieve reads one item of a conversation.
 func (s *ConversationItems) Retrieve(ctx context.Context, convID, itemID string) (*apitype.Item, error) {
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Item, error) { return tx.GetConversationItem(convID, itemID) })
+	return read(ctx, s.e, func(tx store.Tx) (*apitype.Item, error) { return tx.GetConversationItem(convID, itemID) })
 }
 
 // Delete deletes one item of a conversation and returns the conversation,
 // as the API does.
 func (s *ConversationItems) Delete(ctx context.Context, convID, itemID string) (*apitype.Conversation, error) {
 	var c *apitype.Conversation
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.DeleteConversationItem(convID, itemID); err != nil {
 			return err
 		}

@@ -343,7 +343,7 @@ func TestCrashRecovery(t *testing.T) {
 // phasesSeen counts the live runs of a killed process's file by status, and
 // in_progress ones by the type of their open step.
 func phasesSeen(t *testing.T, st *store.Store, seen map[string]int) {
-	err := st.View(context.Background(), func(tx *store.Tx) error {
+	err := st.View(context.Background(), func(tx store.Tx) error {
 		return tx.LiveRuns(func(threadID, runID string) error {
 			r, err := tx.GetRun(threadID, runID)
 			if err != nil {
@@ -410,7 +410,7 @@ func finishLiveRuns(t *testing.T, e *engine.Engine) {
 
 func liveRuns(t *testing.T, e *engine.Engine) [][2]string {
 	var live [][2]string
-	err := e.Store().View(context.Background(), func(tx *store.Tx) error {
+	err := e.Store().View(context.Background(), func(tx store.Tx) error {
 		return tx.LiveRuns(func(threadID, runID string) error {
 			live = append(live, [2]string{threadID, runID})
 			return nil

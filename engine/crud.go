@@ -41,7 +41,7 @@ func (s *Assistants) Create(ctx context.Context, p apitype.AssistantCreateParams
 		Temperature: orFloat(p.Temperature, 1), TopP: orFloat(p.TopP, 1), ResponseFormat: orFormat(p.ResponseFormat),
 	}
 	var ingest []*apitype.VectorStoreFile
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		res := *a.ToolResources
 		var err error
 		if ingest, err = s.e.storeResources(tx, &res); err != nil {
@@ -64,7 +64,7 @@ func (s *Assistants) Create(ctx context.Context, p apitype.AssistantCreateParams
 
 // Retrieve reads an assistant.
 func (s *Assistants) Retrieve(ctx context.Context, id string) (*apitype.Assistant, error) {
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Assistant, error) { return tx.GetAssistant(id) })
+	return read(ctx, s.e, func(tx store.Tx) (*apitype.Assistant, error) { return tx.GetAssistant(id) })
 }
 
 // Update modifies the fields p sets; metadata, when given, replaces the old.
@@ -93,7 +93,7 @@ func (s *Assistants) Update(ctx context.Context, id string, p apitype.AssistantU
 	}
 	var a *apitype.Assistant
 	var ingest []*apitype.VectorStoreFile
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if a, err = tx.GetAssistant(id); err != nil {
 			return err
@@ -128,7 +128,7 @@ func (s *Assistants) Update(ctx context.Context, id string, p apitype.AssistantU
 
 // Delete deletes an assistant. Threads and runs that used it keep its id.
 func (s *Assistants) Delete(ctx context.Context, id string) (*apitype.Deleted, error) {
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteAssistant(id) })
+	err := s.e.store.Update(ctx, func(tx store.Tx) error { return tx.DeleteAssistant(id) })
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (s *Assistants) List(ctx context.Context, p apitype.ListParams) (*apitype.P
 	if err := checkList(p, store.PrefixAssistant); err != nil {
 		return nil, err
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Assistant], error) { return tx.ListAssistants(p) })
+	page, err := read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.Assistant], error) { return tx.ListAssistants(p) })
 	return &page, err
 }
 
@@ -158,7 +158,7 @@ func (s *Threads) List(ctx context.Context, p apitype.ListParams) (*apitype.Page
 	if err := checkList(p, store.PrefixThread); err != nil {
 		return nil, err
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Thread], error) { return tx.ListThreads(p) })
+	page, err := read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.Thread], error) { return tx.ListThreads(p) })
 	return &page, err
 }
 
@@ -175,7 +175,7 @@ func (s *Threads) Create(ctx context.Context, p apitype.ThreadCreateParams) (*ap
 
 // create validates p and returns the thread and its messages, stored by fn's
 // transaction (extra, when set, runs in the same transaction).
-func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extra func(*store.Tx, *apitype.Thread) error) (*apitype.Thread, []*apitype.Message, error) {
+func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extra func(store.Tx, *apitype.Thread) error) (*apitype.Thread, []*apitype.Message, error) {
 	th, msgs, err := s.prepare(p)
 	if err != nil {
 		return nil, nil, err
@@ -185,7 +185,7 @@ func (s *Threads) create(ctx context.Context, p apitype.ThreadCreateParams, extr
 		tokens[i] = s.e.countTokens(m)
 	}
 	var ingest []*apitype.VectorStoreFile
-	err = s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err = s.e.store.Update(ctx, func(tx store.Tx) error {
 		ingest = nil
 		res := *th.ToolResources
 		t := *th
@@ -249,7 +249,7 @@ func (s *Threads) prepare(p apitype.ThreadCreateParams) (*apitype.Thread, []*api
 
 // Retrieve reads a thread.
 func (s *Threads) Retrieve(ctx context.Context, id string) (*apitype.Thread, error) {
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Thread, error) { return tx.GetThread(id) })
+	return read(ctx, s.e, func(tx store.Tx) (*apitype.Thread, error) { return tx.GetThread(id) })
 }
 
 // Update modifies a thread's tool_resources and metadata.
@@ -259,7 +259,7 @@ func (s *Threads) Update(ctx context.Context, id string, p apitype.ThreadUpdateP
 	}
 	var th *apitype.Thread
 	var ingest []*apitype.VectorStoreFile
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if th, err = tx.GetThread(id); err != nil {
 			return err
@@ -286,7 +286,7 @@ func (s *Threads) Update(ctx context.Context, id string, p apitype.ThreadUpdateP
 // flight on it is cancelled first.
 func (s *Threads) Delete(ctx context.Context, id string) (*apitype.Deleted, error) {
 	var active string
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		active = tx.ActiveRun(id)
 		return tx.DeleteThread(id)
 	})
@@ -320,7 +320,7 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 	m := s.e.newMessage(threadID, &p)
 	tokens := s.e.countTokens(m) // here, not in the transaction every writer waits for
 	var ingest []*apitype.VectorStoreFile
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.GetThread(threadID); err != nil {
 			return err
 		}
@@ -349,7 +349,7 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 
 // Retrieve reads a message.
 func (s *Messages) Retrieve(ctx context.Context, threadID, id string) (*apitype.Message, error) {
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.Message, error) { return tx.GetMessage(threadID, id) })
+	return read(ctx, s.e, func(tx store.Tx) (*apitype.Message, error) { return tx.GetMessage(threadID, id) })
 }
 
 // Update replaces a message's metadata.
@@ -358,7 +358,7 @@ func (s *Messages) Update(ctx context.Context, threadID, id string, p apitype.Me
 		return nil, err
 	}
 	var m *apitype.Message
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if m, err = tx.GetMessage(threadID, id); err != nil {
 			return err
@@ -376,7 +376,7 @@ func (s *Messages) Update(ctx context.Context, threadID, id string, p apitype.Me
 
 // Delete deletes a message. Messages of an active run cannot be deleted.
 func (s *Messages) Delete(ctx context.Context, threadID, id string) (*apitype.Deleted, error) {
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		m, err := tx.GetMessage(threadID, id)
 		if err != nil {
 			return err
@@ -400,7 +400,7 @@ func (s *Messages) List(ctx context.Context, threadID string, p apitype.MessageL
 	if p.RunID != "" && !store.ValidID(store.PrefixRun, p.RunID) {
 		return nil, apitype.Invalid("run_id", "'run_id' must be a run id, got %q.", truncateForError(p.RunID))
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Message], error) { return tx.ListMessages(threadID, p) })
+	page, err := read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.Message], error) { return tx.ListMessages(threadID, p) })
 	return &page, err
 }
 
@@ -414,9 +414,9 @@ func (s *Messages) All(ctx context.Context, threadID string, p apitype.MessageLi
 }
 
 // read runs get in a read transaction and returns what it read.
-func read[T any](ctx context.Context, e *Engine, get func(*store.Tx) (T, error)) (T, error) {
+func read[T any](ctx context.Context, e *Engine, get func(store.Tx) (T, error)) (T, error) {
 	var out T
-	err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := e.store.View(ctx, func(tx store.Tx) (err error) {
 		out, err = get(tx)
 		return err
 	})
@@ -475,7 +475,7 @@ func textPart(s string) apitype.MessageContent {
 }
 
 // checkResources verifies that the files and vector stores named exist.
-func (e *Engine) checkResources(tx *store.Tx, param string, r *apitype.ToolResources) error {
+func (e *Engine) checkResources(tx store.Tx, param string, r *apitype.ToolResources) error {
 	if r == nil {
 		return nil
 	}
@@ -497,7 +497,7 @@ func (e *Engine) checkResources(tx *store.Tx, param string, r *apitype.ToolResou
 }
 
 // checkFilesOf verifies that a message's image files and attachments exist.
-func (e *Engine) checkFilesOf(tx *store.Tx, param string, m *apitype.Message) error {
+func (e *Engine) checkFilesOf(tx store.Tx, param string, m *apitype.Message) error {
 	for i, c := range m.Content {
 		if c.ImageFile != nil {
 			if _, err := tx.GetFile(c.ImageFile.FileID); err != nil {
@@ -508,7 +508,7 @@ func (e *Engine) checkFilesOf(tx *store.Tx, param string, m *apitype.Message) er
 	return e.checkAttachments(tx, param+"attachments", m.Attachments)
 }
 
-func (e *Engine) checkAttachments(tx *store.Tx, param string, atts []apitype.Attachment) error {
+func (e *Engine) checkAttachments(tx store.Tx, param string, atts []apitype.Attachment) error {
 	for i, a := range atts {
 		if _, err := tx.GetFile(a.FileID); err != nil {
 			return apitype.Invalid(fmt.Sprintf("%s[%d].file_id", param, i), "file %s not found.", a.FileID)
@@ -573,7 +573,7 @@ func orFormat(f *apitype.ResponseFormat) *apitype.ResponseFormat {
 // storeResources creates the vector stores r asks for inline and checks
 // that every file and vector store it names exists, in tx; it returns the
 // files to ingest once tx commits.
-func (e *Engine) storeResources(tx *store.Tx, r *apitype.ToolResources) ([]*apitype.VectorStoreFile, error) {
+func (e *Engine) storeResources(tx store.Tx, r *apitype.ToolResources) ([]*apitype.VectorStoreFile, error) {
 	ingest, err := e.createInlineStores(tx, r)
 	if err != nil {
 		return nil, err

@@ -18,14 +18,28 @@ import (
 	"github.com/hearth-go/hearth/truncate"
 )
 
-// Config configures an Engine. Only Path is required; every other field has
+// Config configures an Engine. Only Path (or Store) is required; every other field has
 // the default its comment gives, which its zero value selects. Open refuses
 // (with an error matching ErrInvalidConfig) a negative count, size or
 // interval where none is meaningful, and settings that contradict each
 // other, rather than quietly replacing them.
 type Config struct {
-	// Path is the bbolt database file, created if missing.
+	// Path is the bbolt database file, created if missing. With Store set
+	// it only places FilesDir by default, and may be empty if FilesDir is
+	// set.
 	Path string
+	// Store is the store the engine keeps every object in: a store.Driver
+	// (issue 23: the bbolt file's *store.Store, later Postgres). Default:
+	// the bbolt file at Path, opened with LockTimeout and NoSync, its
+	// schema 2 migration counting tokens as the engine does, its commits
+	// told to Observer. A Store given here is the caller's: opened with
+	// what options it chose (Observer.StoreCommit hears its commits only
+	// through its own store.Options.OnCommit), and closed by the caller
+	// after Engine.Close, which leaves it open. One engine at a time may
+	// use it. A driver without the optional interfaces of package store
+	// (store.Compacter, store.MappedReleaser) is never auto-compacted or
+	// released; one that is not a store.BoltStore needs FileIndex set.
+	Store store.Driver
 	// Model answers runs. Default: none — runs fail with a last_error saying
 	// no model backend is configured.
 	Model llm.Model
@@ -140,8 +154,14 @@ func (c *Config) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 	}
-	if c.Path == "" {
+	if c.Path == "" && c.Store == nil {
 		return bad("Path is required")
+	}
+	if c.Path == "" && c.FilesDir == "" {
+		return bad("FilesDir is required when Store is set and Path is not")
+	}
+	if _, bolt := c.Store.(store.BoltStore); c.Store != nil && !bolt && c.FileIndex == nil {
+		return bad("FileIndex is required with a Store that is not bbolt's (the default index keeps its vectors in the bbolt file)")
 	}
 	for _, f := range []struct {
 		name string
@@ -235,10 +255,14 @@ func (c *Config) setDefaults() {
 // concurrent use. Close it to stop the run workers and release the file.
 type Engine struct {
 	cfg   Config
-	store *store.Store
-	log   *slog.Logger
-	obs   Observer
-	bus   *bus
+	store store.Driver
+	// bolt is store when it is the bbolt file (Store), else nil.
+	bolt *store.Store
+	// ownStore: the engine opened store, so Close closes it.
+	ownStore bool
+	log      *slog.Logger
+	obs      Observer
+	bus      *bus
 
 	Assistants *Assistants
 	Threads    *Threads
@@ -294,8 +318,8 @@ type Engine struct {
 	testDraining func()
 }
 
-// Open opens (or creates) the database at cfg.Path and starts the run
-// workers, resuming runs a previous process left unfinished.
+// Open opens (or creates) the database at cfg.Path, or takes cfg.Store, and
+// starts the run workers, resuming runs a previous process left unfinished.
 func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -309,16 +333,27 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if _, nop := cfg.Observer.(NopObserver); !nop {
 		onCommit = cfg.Observer.StoreCommit
 	}
-	st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
-		CountTokens: e.countTokens, OnCommit: onCommit})
-	if err != nil {
-		return nil, err
-	}
-	e.store = st
-	if e.cfg.FileIndex == nil {
-		ix, err := NewFileIndex(st.Bolt(), e.cfg.Embedder)
+	if cfg.Store != nil {
+		e.store = cfg.Store
+	} else {
+		st, err := store.Open(cfg.Path, store.Options{LockTimeout: cfg.LockTimeout, NoSync: cfg.NoSync, Logger: cfg.Logger,
+			CountTokens: e.countTokens, OnCommit: onCommit})
 		if err != nil {
-			st.Close()
+			return nil, err
+		}
+		e.store, e.ownStore = st, true
+	}
+	e.bolt, _ = e.store.(*store.Store)
+	// closeStore undoes what this Open did to the store when it fails.
+	closeStore := func() {
+		if e.ownStore {
+			e.store.Close()
+		}
+	}
+	if e.cfg.FileIndex == nil {
+		ix, err := NewFileIndex(e.store.(store.BoltStore).Bolt(), e.cfg.Embedder) // validate saw to it
+		if err != nil {
+			closeStore()
 			return nil, fmt.Errorf("engine: file search index: %w", err)
 		}
 		e.cfg.FileIndex, e.ownIndex = ix, ix.(io.Closer)
@@ -335,14 +370,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.Responses = &Responses{e}
 	e.Containers = newContainers(e)
 	if err := firstErr(e.sweepFiles(ctx), e.sweepContainerFiles(ctx)); err != nil {
-		st.Close()
+		e.closeIndex()
+		closeStore()
 		return nil, err
 	}
 	for range cfg.MaxConcurrentRuns {
 		e.wg.Add(1)
 		go e.worker()
 	}
-	err = e.resumeLeftRuns(ctx)
+	err := e.resumeLeftRuns(ctx)
 	if err == nil {
 		err = e.resumeLeftResponses(ctx)
 	}
@@ -352,18 +388,19 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		e.cancel()
 		e.wg.Wait()
-		st.Close()
+		e.closeIndex()
+		closeStore()
 		return nil, err
 	}
 	e.wg.Add(1)
 	go e.every(cfg.ExpiryInterval, e.expireDue)
 	e.wg.Add(1)
 	go e.every(cfg.ExpiryInterval, e.expireContainersDue)
-	if cfg.AutoCompactInterval > 0 {
+	if _, ok := e.store.(store.Compacter); ok && cfg.AutoCompactInterval > 0 {
 		e.wg.Add(1)
 		go e.every(cfg.AutoCompactInterval, e.compactIfFree)
 	}
-	if cfg.ReleaseMappedInterval > 0 {
+	if _, ok := e.store.(store.MappedReleaser); ok && cfg.ReleaseMappedInterval > 0 {
 		e.wg.Add(1)
 		go e.every(cfg.ReleaseMappedInterval, e.releaseMapped)
 	}
@@ -384,14 +421,22 @@ func (e *Engine) Close() error {
 	e.wg.Wait()
 	// Runs stopped here resume on the next Open without counting against
 	// the resume cap, which is for runs that bring the process down.
-	if err := e.store.Update(context.Background(), func(tx *store.Tx) error { return tx.MarkCleanClose() }); err != nil {
+	if err := e.store.Update(context.Background(), func(tx store.Tx) error { return tx.MarkCleanClose() }); err != nil {
 		e.log.Warn("mark clean shutdown", "err", err)
 	}
 	e.bus.closeAll()
+	e.closeIndex()
+	if !e.ownStore {
+		return nil // Config.Store is the caller's to close
+	}
+	return e.store.Close()
+}
+
+// closeIndex closes the default file index, which Open made.
+func (e *Engine) closeIndex() {
 	if e.ownIndex != nil {
 		e.ownIndex.Close()
 	}
-	return e.store.Close()
 }
 
 // Shutdown stops the engine gracefully: it starts no more runs (those
@@ -430,13 +475,19 @@ func (e *Engine) isDraining() bool {
 	return e.draining
 }
 
-// Store exposes the engine's store, for backups and capability packages.
+// Store exposes the engine's bbolt store, for backups, compaction and
+// capability packages; nil when Config.Store is another driver (then
+// Driver is the store, and what only a bbolt file does is not there).
 //
 // Unstable: the store's API is Hearth's storage layer, not part of the
 // engine's contract; it changes without notice (and is moving under
 // internal/). Use the services for data, and Store only for Backup and the
 // like.
-func (e *Engine) Store() *store.Store { return e.store }
+func (e *Engine) Store() *store.Store { return e.bolt }
+
+// Driver is the store the engine runs on (Config.Store, or the bbolt file
+// it opened at Config.Path). Unstable, as Store is.
+func (e *Engine) Driver() store.Driver { return e.store }
 
 func (e *Engine) now() int64 { return e.cfg.Clock().Unix() }
 

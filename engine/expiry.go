@@ -41,7 +41,7 @@ func (e *Engine) every(d time.Duration, fn func(context.Context)) {
 // expireDue expires every overdue live run.
 func (e *Engine) expireDue(ctx context.Context) {
 	var due [][2]string
-	_ = e.store.View(ctx, func(tx *store.Tx) error {
+	_ = e.store.View(ctx, func(tx store.Tx) error {
 		return tx.LiveRuns(func(threadID, runID string) error {
 			if r, err := tx.GetRun(threadID, runID); err == nil && e.overdue(r) {
 				due = append(due, [2]string{threadID, runID})

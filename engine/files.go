@@ -81,7 +81,7 @@ func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose, thre
 		return nil, serverError(err, "cannot store the upload")
 	}
 	f := &apitype.File{ID: id, Object: apitype.ObjectFile, Bytes: n, CreatedAt: e.now(), Filename: name, Purpose: purpose, Status: "processed"}
-	if err := e.store.Update(ctx, func(tx *store.Tx) error {
+	if err := e.store.Update(ctx, func(tx store.Tx) error {
 		if thread != "" {
 			return tx.PutOutputFile(thread, f)
 		}
@@ -119,7 +119,7 @@ func (e *Engine) filePath(id string) string { return filepath.Join(e.cfg.FilesDi
 
 // Retrieve reads a file's record.
 func (s *Files) Retrieve(ctx context.Context, id string) (*apitype.File, error) {
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.File, error) { return tx.GetFile(id) })
+	return read(ctx, s.e, func(tx store.Tx) (*apitype.File, error) { return tx.GetFile(id) })
 }
 
 // Content opens a file's bytes; close the reader.
@@ -140,7 +140,7 @@ func (s *Files) Delete(ctx context.Context, id string) (*apitype.Deleted, error)
 	// A deleted file leaves every vector store in the same transaction, so
 	// it is never searched or cited again; its chunks go after the commit.
 	var holders []string
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.DeleteFile(id); err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (s *Files) List(ctx context.Context, p apitype.ListParams, purpose string) 
 	if err := checkListUpTo(p, store.PrefixFile, apitype.MaxFileListLimit); err != nil {
 		return nil, err
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.File], error) { return tx.ListFiles(p, purpose) })
+	page, err := read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.File], error) { return tx.ListFiles(p, purpose) })
 	return &page, err
 }
 
@@ -202,7 +202,7 @@ func (e *Engine) sweepFiles(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("engine: files directory: %w", err)
 	}
-	return e.store.View(ctx, func(tx *store.Tx) error {
+	return e.store.View(ctx, func(tx store.Tx) error {
 		for _, ent := range entries {
 			name := ent.Name()
 			orphan := strings.HasSuffix(name, ".tmp")

@@ -146,7 +146,7 @@ func resolveCitation(searches [][]apitype.FileSearchResult, call, idx int, name 
 }
 
 // runSearches collects the results of the run's file_search calls in order.
-func runSearches(tx *store.Tx, r *apitype.Run) ([][]apitype.FileSearchResult, error) {
+func runSearches(tx store.Tx, r *apitype.Run) ([][]apitype.FileSearchResult, error) {
 	var out [][]apitype.FileSearchResult
 	after := ""
 	for {
@@ -173,7 +173,7 @@ func runSearches(tx *store.Tx, r *apitype.Run) ([][]apitype.FileSearchResult, er
 // thread's code_interpreter files (so the code finds them in /mnt/data),
 // file_search attachments go into the thread's vector store, made for the
 // thread when it has none. It returns the vector store files to ingest.
-func (e *Engine) attachToThread(tx *store.Tx, th *apitype.Thread, param string, atts []apitype.Attachment) ([]*apitype.VectorStoreFile, error) {
+func (e *Engine) attachToThread(tx store.Tx, th *apitype.Thread, param string, atts []apitype.Attachment) ([]*apitype.VectorStoreFile, error) {
 	var ids []string
 	changed := false
 	for _, a := range atts {
@@ -246,7 +246,7 @@ func (e *Engine) attachToThread(tx *store.Tx, th *apitype.Thread, param string, 
 
 // createInlineStores makes the vector stores a tool_resources.file_search
 // .vector_stores helper asks for and names them in vector_store_ids.
-func (e *Engine) createInlineStores(tx *store.Tx, r *apitype.ToolResources) ([]*apitype.VectorStoreFile, error) {
+func (e *Engine) createInlineStores(tx store.Tx, r *apitype.ToolResources) ([]*apitype.VectorStoreFile, error) {
 	if r == nil || r.FileSearch == nil || len(r.FileSearch.VectorStores) == 0 {
 		return nil, nil
 	}

@@ -97,7 +97,8 @@ func RequestID(ctx context.Context) string {
 // Stats is a snapshot of the engine's load, for gauges read at scrape time.
 type Stats struct {
 	QueuedRuns, BusyWorkers, Workers int
-	// DatabaseBytes is the database file's size.
+	// DatabaseBytes is the database file's size (0 with a store that does
+	// not know its size: see store.Sizer).
 	DatabaseBytes int64
 	// Sandbox is the code interpreter's load, when its sandbox reports it
 	// (codeinterp.StatsReporter, as the wasi sandbox does).
@@ -112,7 +113,10 @@ func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	busy := len(e.inflight)
 	e.mu.Unlock()
-	st := Stats{QueuedRuns: q, BusyWorkers: busy, Workers: e.cfg.MaxConcurrentRuns, DatabaseBytes: e.store.Size()}
+	st := Stats{QueuedRuns: q, BusyWorkers: busy, Workers: e.cfg.MaxConcurrentRuns}
+	if sz, ok := e.store.(store.Sizer); ok {
+		st.DatabaseBytes = sz.Size()
+	}
 	if r, ok := e.cfg.CodeInterpreter.(codeinterp.StatsReporter); ok {
 		st.Sandbox = r.Stats()
 	}
@@ -125,5 +129,5 @@ func (e *Engine) Ready(ctx context.Context) error {
 	if e.isDraining() {
 		return errors.New("engine: shutting down")
 	}
-	return e.store.Update(ctx, func(*store.Tx) error { return nil })
+	return e.store.Update(ctx, func(store.Tx) error { return nil })
 }

@@ -70,13 +70,13 @@ func (o *outbox) publish(evs ...apitype.Event) {
 // submit queues a write whose events fn returns inside the transaction;
 // they are published when it commits (dropped if it fails), and onDecided,
 // if set, also runs then, on the committer.
-func (o *outbox) submit(s *store.Store, fn func(*store.Tx) ([]apitype.Event, error), onDecided func(error)) store.Pending {
+func (o *outbox) submit(s store.Driver, fn func(store.Tx) ([]apitype.Event, error), onDecided func(error)) store.Pending {
 	it := &outItem{}
 	o.mu.Lock()
 	o.queue = append(o.queue, it)
 	o.mu.Unlock()
 	var events []apitype.Event
-	return s.Submit(context.Background(), func(tx *store.Tx) error {
+	return s.Submit(context.Background(), func(tx store.Tx) error {
 		var err error
 		events, err = fn(tx)
 		return err

@@ -67,7 +67,7 @@ func (x *runner) prompt() (*llm.Request, error) {
 	var res truncate.Result
 	var msgs []llm.Message
 	total := 0
-	err = x.e.store.View(x.ctx, func(tx *store.Tx) error {
+	err = x.e.store.View(x.ctx, func(tx store.Tx) error {
 		own, err := x.runItems(tx)
 		if err != nil {
 			return err
@@ -406,7 +406,7 @@ type ownItem struct {
 // runItems replays this run's committed steps as prompt items, oldest
 // first: an assistant message per completed message_creation step, and per
 // tool_calls step the calls and their outputs as one group.
-func (x *runner) runItems(tx *store.Tx) ([]ownItem, error) {
+func (x *runner) runItems(tx store.Tx) ([]ownItem, error) {
 	enc, _ := truncate.Default()
 	var out []ownItem
 	x.ownMessages = 0
@@ -456,7 +456,7 @@ func (x *runner) runItems(tx *store.Tx) ([]ownItem, error) {
 // candidates yields the prompt candidates newest first: this run's own
 // items, then the thread's other messages, read one by one as Fit pulls
 // them (their cached counts, then their text).
-func (x *runner) candidates(tx *store.Tx, own []ownItem) iter.Seq2[truncate.Item, error] {
+func (x *runner) candidates(tx store.Tx, own []ownItem) iter.Seq2[truncate.Item, error] {
 	return func(yield func(truncate.Item, error) bool) {
 		for i := len(own) - 1; i >= 0; i-- {
 			if !yield(own[i].item, nil) {

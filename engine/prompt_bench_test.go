@@ -47,7 +47,7 @@ func benchEngine(b *testing.B) (*Engine, string) {
 		f.thread = th.ID
 		enc, _ := truncate.Default()
 		for done := 0; done < 100_000; done += 5000 {
-			f.err = f.e.store.Update(context.Background(), func(tx *store.Tx) error {
+			f.err = f.e.store.Update(context.Background(), func(tx store.Tx) error {
 				for i := done; i < done+5000; i++ {
 					role := apitype.RoleUser
 					if i%2 == 1 {
@@ -102,7 +102,7 @@ func BenchmarkPrompt128k(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			n := 0
-			err := e.store.View(context.Background(), func(tx *store.Tx) error {
+			err := e.store.View(context.Background(), func(tx store.Tx) error {
 				return tx.EachMessage(threadID, true, func(m *apitype.Message, _ int) (bool, error) {
 					n++
 					return n < kept, nil
@@ -120,7 +120,7 @@ func BenchmarkPrompt128k(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			n := 0
-			err := e.store.View(context.Background(), func(tx *store.Tx) error {
+			err := e.store.View(context.Background(), func(tx store.Tx) error {
 				return tx.LendMessages(threadID, true, func(m *apitype.Message, _ int) (bool, error) {
 					n++
 					return n < kept, nil
@@ -137,7 +137,7 @@ func BenchmarkPrompt128k(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			n, texts := 0, make([]string, 0, kept)
-			err := e.store.View(context.Background(), func(tx *store.Tx) error {
+			err := e.store.View(context.Background(), func(tx store.Tx) error {
 				return tx.LendMessages(threadID, true, func(m *apitype.Message, _ int) (bool, error) {
 					texts = append(texts, m.ID+messageText(m))
 					n++
@@ -152,7 +152,7 @@ func BenchmarkPrompt128k(b *testing.B) {
 	b.Run("raw_cursor", func(b *testing.B) {
 		for b.Loop() {
 			n := 0
-			err := e.store.DB().View(func(tx *bolt.Tx) error {
+			err := e.bolt.DB().View(func(tx *bolt.Tx) error {
 				// Messages are the thread bucket's keys under "m" (schema 4).
 				c := tx.Bucket([]byte("thread_data")).Bucket([]byte(threadID)).Cursor()
 				c.Seek([]byte("n"))
@@ -203,7 +203,7 @@ func BenchmarkPrompt128kPaired(b *testing.B) {
 		}
 		t1 := time.Now()
 		n := 0
-		err := e.store.View(context.Background(), func(tx *store.Tx) error {
+		err := e.store.View(context.Background(), func(tx store.Tx) error {
 			return tx.EachMessage(threadID, true, func(*apitype.Message, int) (bool, error) {
 				n++
 				return n < kept, nil

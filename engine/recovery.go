@@ -16,7 +16,7 @@ func (e *Engine) resumeLeftRuns(ctx context.Context) error {
 	type live struct{ thread, run string }
 	var runs []live
 	var clean bool
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if clean, err = tx.TakeCleanClose(); err != nil {
 			return err

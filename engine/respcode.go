@@ -77,7 +77,7 @@ func (x *responseRun) withCodeFiles(tools []llm.Tool) []llm.Tool {
 		return tools
 	}
 	var paths []string
-	_ = x.e.store.View(x.ctx, func(tx *store.Tx) error {
+	_ = x.e.store.View(x.ctx, func(tx store.Tx) error {
 		switch c := t.Container; {
 		case c != nil && c.ID != "":
 			files, err := tx.ContainerFiles(c.ID)
@@ -113,7 +113,7 @@ func (x *responseRun) withCodeFiles(tools []llm.Tool) []llm.Tool {
 // checkCodeTools refuses, before anything is written, a code_interpreter
 // tool that cannot run: no sandbox configured, an unknown or expired
 // container, auto files the store does not hold.
-func (e *Engine) checkCodeTools(tx *store.Tx, tools []apitype.ResponseTool) error {
+func (e *Engine) checkCodeTools(tx store.Tx, tools []apitype.ResponseTool) error {
 	for i, t := range tools {
 		if t.Type != apitype.ToolTypeCodeInterpreter {
 			continue
@@ -370,7 +370,7 @@ const maxContainerLookback = 1000
 func (x *responseRun) contextContainer() string {
 	found := ""
 	e := x.e
-	_ = e.store.View(x.ctx, func(tx *store.Tx) error {
+	_ = e.store.View(x.ctx, func(tx store.Tx) error {
 		active := func(id string) bool {
 			c, err := tx.GetContainer(id)
 			return err == nil && c.Status == apitype.ContainerActive && e.now() < c.ExpiresAt()
@@ -414,7 +414,7 @@ func (x *responseRun) addAutoFiles(ctx context.Context, containerID string, file
 	e := x.e
 	var have []apitype.ContainerFile
 	var srcs []*apitype.File
-	if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+	if err := e.store.View(ctx, func(tx store.Tx) (err error) {
 		if have, err = tx.ContainerFiles(containerID); err != nil {
 			return err
 		}
@@ -458,7 +458,7 @@ func (x *responseRun) keepWritten(cid string, m *mounted, written []codeinterp.O
 	}
 	ctx := context.WithoutCancel(x.ctx)
 	var have []apitype.ContainerFile
-	if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+	if err := e.store.View(ctx, func(tx store.Tx) (err error) {
 		have, err = tx.ContainerFiles(cid)
 		return err
 	}); err != nil {
@@ -517,7 +517,7 @@ func (x *responseRun) keepWritten(cid string, m *mounted, written []codeinterp.O
 		ownFiles++
 		ownBytes += f.Bytes
 	}
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		c, err := tx.GetContainer(cid)
 		if err != nil {
 			return err

@@ -35,7 +35,7 @@ func fileSearchToolOf(r *apitype.Response) *apitype.ResponseTool {
 // written. (Their
 // filters were checked with the request; one on an attribute no file has
 // is valid and matches nothing.)
-func (e *Engine) checkFileSearchTools(tx *store.Tx, tools []apitype.ResponseTool) error {
+func (e *Engine) checkFileSearchTools(tx store.Tx, tools []apitype.ResponseTool) error {
 	for i, t := range tools {
 		if t.Type != apitype.ToolTypeFileSearch {
 			continue

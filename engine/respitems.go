@@ -134,7 +134,7 @@ func hasInputFiles(it *apitype.Item) bool {
 // withInputFiles is a message's prompt candidate with the text of its
 // input_file parts before its own (extracted as file search extracts
 // documents, PDFs included), counted now: the files' text is not stored.
-func (e *Engine) withInputFiles(tx *store.Tx, t truncate.Item, m *apitype.MessageItem) (truncate.Item, error) {
+func (e *Engine) withInputFiles(tx store.Tx, t truncate.Item, m *apitype.MessageItem) (truncate.Item, error) {
 	var b strings.Builder
 	for _, p := range m.Content {
 		if p.Type != apitype.PartInputFile {
@@ -156,7 +156,7 @@ func (e *Engine) withInputFiles(tx *store.Tx, t truncate.Item, m *apitype.Messag
 
 // inputFile reads an input_file part: an uploaded file (file_id) or inline
 // base64 data (file_data, a data: URL or bare base64, with its filename).
-func (e *Engine) inputFile(tx *store.Tx, p apitype.ContentPart) (string, []byte, error) {
+func (e *Engine) inputFile(tx store.Tx, p apitype.ContentPart) (string, []byte, error) {
 	switch {
 	case p.FileID != nil && *p.FileID != "":
 		f, err := tx.GetFile(*p.FileID)
@@ -184,7 +184,7 @@ func (e *Engine) inputFile(tx *store.Tx, p apitype.ContentPart) (string, []byte,
 // checkInputFiles refuses, before anything is written, input_file and
 // input_image parts naming files the store does not hold, and URLs that
 // cannot be fetched offline.
-func checkInputFiles(tx *store.Tx, items []apitype.Item) error {
+func checkInputFiles(tx store.Tx, items []apitype.Item) error {
 	for i, it := range items {
 		if it.Message == nil {
 			continue

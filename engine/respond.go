@@ -145,7 +145,7 @@ func (x *responseRun) claim(j *respJob) error {
 		// by the transaction that created it: there is nothing to change,
 		// and a commit (an fsync) less per response. It is only checked to
 		// be still there (Delete may have come first).
-		err := e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+		err := e.store.View(context.WithoutCancel(x.ctx), func(tx store.Tx) error {
 			if !tx.HasResponse(j.id) {
 				return apitype.NotFound("response", j.id)
 			}
@@ -158,7 +158,7 @@ func (x *responseRun) claim(j *respJob) error {
 		return nil
 	}
 	var r *apitype.Response
-	err := e.store.Update(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+	err := e.store.Update(context.WithoutCancel(x.ctx), func(tx store.Tx) error {
 		var err error
 		if r, err = tx.GetResponse(j.id); err != nil {
 			return err
@@ -320,7 +320,7 @@ func (x *responseRun) formatProblem() string {
 
 func (x *responseRun) prompt() (*llm.Request, error) {
 	var req *llm.Request
-	err := x.e.store.View(x.ctx, func(tx *store.Tx) error {
+	err := x.e.store.View(x.ctx, func(tx store.Tx) error {
 		var err error
 		tools := x.tools
 		if m := x.resp.MaxToolCalls; m != nil && x.builtinCalls >= *m {
@@ -629,7 +629,7 @@ func (x *responseRun) end(err error, start time.Time) {
 		tokens[i] = itemTokens(it)
 	}
 	appendTurn := r.Conversation != nil && (r.Status == apitype.ResponseCompleted || r.Status == apitype.ResponseIncomplete)
-	werr := e.store.Update(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+	werr := e.store.Update(context.WithoutCancel(x.ctx), func(tx store.Tx) error {
 		switch {
 		case x.create:
 			if err := tx.CreateResponseOutput(r, x.input, x.tokens, tokens); err != nil {
@@ -681,7 +681,7 @@ func responseIncompleteReason(reason string) string {
 // conversation holds already (sent again by id) are not added twice. A
 // conversation deleted while the response ran gets nothing, and the
 // response is still recorded.
-func (e *Engine) appendTurn(tx *store.Tx, convID string, input []apitype.Item, inTokens []int, output []apitype.Item, outTokens []int) error {
+func (e *Engine) appendTurn(tx store.Tx, convID string, input []apitype.Item, inTokens []int, output []apitype.Item, outTokens []int) error {
 	if _, err := tx.GetConversation(convID); errors.Is(err, apitype.ErrNotFound) {
 		return nil
 	} else if err != nil {
@@ -713,7 +713,7 @@ func (e *Engine) appendTurn(tx *store.Tx, convID string, input []apitype.Item, i
 // inputs and outputs) and its input, fitted to the window newest first by
 // truncate.Fit when truncation is auto, refused when it is disabled and
 // they do not fit; then own, the output so far, and the nudges.
-func (e *Engine) responsePrompt(ctx context.Context, tx *store.Tx, r *apitype.Response, input []apitype.Item, inTokens []int,
+func (e *Engine) responsePrompt(ctx context.Context, tx store.Tx, r *apitype.Response, input []apitype.Item, inTokens []int,
 	own []apitype.Item, nudges []string, tools []llm.Tool, window int) (*llm.Request, int, error) {
 	enc, err := truncate.Default()
 	if err != nil {

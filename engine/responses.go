@@ -77,7 +77,7 @@ func (s *Responses) Retrieve(ctx context.Context, id string, p apitype.ResponseR
 	if err := apitype.CheckInclude("include", p.Include); err != nil {
 		return nil, err
 	}
-	r, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
+	r, err := read(ctx, s.e, func(tx store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (s *Responses) StreamIncluding(ctx context.Context, id string, startingAfte
 // Delete removes a stored response (stopping it if it is running).
 func (s *Responses) Delete(ctx context.Context, id string) (apitype.Deleted, error) {
 	e := s.e
-	err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteResponse(id) })
+	err := e.store.Update(ctx, func(tx store.Tx) error { return tx.DeleteResponse(id) })
 	if err != nil {
 		return apitype.Deleted{}, err
 	}
@@ -138,7 +138,7 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 	e := s.e
 	var r *apitype.Response
 	direct := false
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if r, err = tx.GetResponse(id); err != nil {
 			return err
@@ -194,7 +194,7 @@ func (s *Responses) InputItems(ctx context.Context, id string, p apitype.InputIt
 	if p.Order == "" {
 		p.Order = apitype.OrderDesc
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Item], error) {
+	page, err := read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.Item], error) {
 		return tx.ListResponseInputItems(id, p.ListParams)
 	})
 	page.Data = itemsFor(page.Data, p.Include)
@@ -250,7 +250,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 		return nil, nil, err
 	}
 	if p.Prompt != nil {
-		if err := e.store.View(ctx, func(tx *store.Tx) (err error) {
+		if err := e.store.View(ctx, func(tx store.Tx) (err error) {
 			p, err = withPrompt(tx, p)
 			return err
 		}); err != nil {
@@ -285,7 +285,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 	if deferred {
 		write = e.store.View
 	}
-	err := write(ctx, func(tx *store.Tx) error {
+	err := write(ctx, func(tx store.Tx) error {
 		var err error
 		if err := firstErr(e.checkFileSearchTools(tx, p.Tools), e.checkCodeTools(tx, p.Tools), checkInputFiles(tx, in)); err != nil {
 			return err
@@ -331,7 +331,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 // previous response and conversation exist, every function_call_output
 // answers a call made before it, and a previous response's calls are all
 // answered. It returns the input items as they are stored (with ids).
-func (e *Engine) resolveInput(tx *store.Tx, p *apitype.ResponseCreateParams, in []apitype.Item) ([]apitype.Item, error) {
+func (e *Engine) resolveInput(tx store.Tx, p *apitype.ResponseCreateParams, in []apitype.Item) ([]apitype.Item, error) {
 	var prev *apitype.Response
 	if p.PreviousResponseID != nil {
 		var err error
@@ -626,14 +626,14 @@ func (e *Engine) responseLog(id string) *respLog {
 // that is gone, and ends failed saying so.
 func (e *Engine) resumeLeftResponses(ctx context.Context) error {
 	var ids []string
-	if err := e.store.View(ctx, func(tx *store.Tx) error {
+	if err := e.store.View(ctx, func(tx store.Tx) error {
 		return tx.LiveResponses(func(id string) error { ids = append(ids, id); return nil })
 	}); err != nil {
 		return err
 	}
 	for _, id := range ids {
 		resume := false
-		err := e.store.Update(ctx, func(tx *store.Tx) error {
+		err := e.store.Update(ctx, func(tx store.Tx) error {
 			r, err := tx.GetResponse(id)
 			if err != nil {
 				return err

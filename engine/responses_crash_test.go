@@ -295,7 +295,7 @@ func TestResponsesCrashRecovery(t *testing.T) {
 			t.Fatalf("bbolt check after kill %d: %v", i, err)
 		}
 		live := map[string]apitype.ResponseStatus{}
-		err = st.View(ctx, func(tx *store.Tx) error {
+		err = st.View(ctx, func(tx store.Tx) error {
 			return tx.LiveResponses(func(id string) error {
 				r, err := tx.GetResponse(id)
 				if err != nil {
@@ -344,7 +344,7 @@ func TestResponsesCrashRecovery(t *testing.T) {
 		}
 		cancel()
 		st = e.Store()
-		err = st.View(ctx, func(tx *store.Tx) error {
+		err = st.View(ctx, func(tx store.Tx) error {
 			return tx.LiveResponses(func(id string) error { return fmt.Errorf("response %s still live", id) })
 		})
 		if err != nil {
@@ -396,7 +396,7 @@ func awaitResponse(ctx context.Context, e *engine.Engine, id string) (*apitype.R
 // output) if it completed, and not one of them otherwise.
 func checkResponseState(t *testing.T, st *store.Store, kill int, when string, items map[string]string, resps []string) {
 	t.Helper()
-	err := st.View(context.Background(), func(tx *store.Tx) error {
+	err := st.View(context.Background(), func(tx store.Tx) error {
 		for id, conv := range items {
 			if _, err := tx.GetConversationItem(conv, id); err != nil {
 				return fmt.Errorf("acknowledged item %s of %s: %w", id, conv, err)
@@ -410,7 +410,7 @@ func checkResponseState(t *testing.T, st *store.Store, kill int, when string, it
 		// Every stored response, acknowledged or not (a kill may land
 		// between a commit and its acknowledgement).
 		var all []string
-		if err := tx.Bolt().Bucket([]byte("responses")).ForEach(func(k, _ []byte) error {
+		if err := tx.(store.BoltTx).Bolt().Bucket([]byte("responses")).ForEach(func(k, _ []byte) error {
 			all = append(all, string(k))
 			return nil
 		}); err != nil {

@@ -57,7 +57,7 @@ func respBenchEngine(b *testing.B) (*Engine, string, string) {
 		e := f.e
 		var prev *string
 		for done := 0; done < 10_000; done += 500 {
-			f.err = e.store.Update(ctx, func(tx *store.Tx) error {
+			f.err = e.store.Update(ctx, func(tx store.Tx) error {
 				for i := done; i < done+500; i++ {
 					r := apitype.NewResponse(e.newID(store.PrefixResponse), e.now(), &apitype.ResponseCreateParams{Model: "m"})
 					r.PreviousResponseID = prev
@@ -90,7 +90,7 @@ func respBenchEngine(b *testing.B) (*Engine, string, string) {
 				items = append(items, benchItem(e, i))
 			}
 			items, tokens := e.storedItems(items)
-			if f.err = e.store.Update(ctx, func(tx *store.Tx) error { return tx.AppendConversationItems(c.ID, items, tokens) }); f.err != nil {
+			if f.err = e.store.Update(ctx, func(tx store.Tx) error { return tx.AppendConversationItems(c.ID, items, tokens) }); f.err != nil {
 				return
 			}
 		}
@@ -105,7 +105,7 @@ func respBenchEngine(b *testing.B) (*Engine, string, string) {
 // the history r names, for the 128k window, as the executor does.
 func respPrompt(e *Engine, r *apitype.Response, input []apitype.Item, tokens []int) (int, error) {
 	var kept int
-	err := e.store.View(context.Background(), func(tx *store.Tx) error {
+	err := e.store.View(context.Background(), func(tx store.Tx) error {
 		req, _, err := e.responsePrompt(context.Background(), tx, r, input, tokens, nil, nil, nil, 128_000)
 		if err == nil {
 			kept = len(req.Messages)
@@ -129,14 +129,14 @@ func BenchmarkResponsePrompt128kPaired(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		r    *apitype.Response
-		walk func(tx *store.Tx, fn func(*apitype.Item, int) (bool, error)) error
+		walk func(tx store.Tx, fn func(*apitype.Item, int) (bool, error)) error
 	}{
 		{"chain", &apitype.Response{ID: "resp_bench", Model: "m", Truncation: auto, PreviousResponseID: &chain},
-			func(tx *store.Tx, fn func(*apitype.Item, int) (bool, error)) error {
+			func(tx store.Tx, fn func(*apitype.Item, int) (bool, error)) error {
 				return tx.ResponseHistory(chain, fn)
 			}},
 		{"conversation", &apitype.Response{ID: "resp_bench", Model: "m", Truncation: auto, Conversation: &apitype.ConversationRef{ID: conv}},
-			func(tx *store.Tx, fn func(*apitype.Item, int) (bool, error)) error {
+			func(tx store.Tx, fn func(*apitype.Item, int) (bool, error)) error {
 				return tx.EachConversationItem(conv, true, fn)
 			}},
 	} {
@@ -148,7 +148,7 @@ func BenchmarkResponsePrompt128kPaired(b *testing.B) {
 			history := kept - len(input) // the input is in memory, not read
 			floor := func() error {
 				n := 0
-				return e.store.View(context.Background(), func(tx *store.Tx) error {
+				return e.store.View(context.Background(), func(tx store.Tx) error {
 					return c.walk(tx, func(*apitype.Item, int) (bool, error) {
 						n++
 						return n < history, nil

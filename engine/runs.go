@@ -101,7 +101,7 @@ func (s *Runs) createThreadAndRun(ctx context.Context, p apitype.ThreadAndRunCre
 		tp.ToolResources = p.ToolResources
 	}
 	var run *apitype.Run
-	th, _, err := s.e.Threads.create(ctx, tp, func(tx *store.Tx, th *apitype.Thread) error {
+	th, _, err := s.e.Threads.create(ctx, tp, func(tx store.Tx, th *apitype.Thread) error {
 		var err error
 		run, err = s.e.insertRun(tx, th.ID, &rp, runID)
 		return err
@@ -158,7 +158,7 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 	// while that write syncs; the write re-checks what the run depends on,
 	// and the execution's claim, queued behind it, fails if it did.
 	var a *apitype.Assistant
-	err := e.store.View(ctx, func(tx *store.Tx) error {
+	err := e.store.View(ctx, func(tx store.Tx) error {
 		if _, err := tx.GetThread(threadID); err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 	}
 	pub, exec := *run, *run // the events' and the executor's own copies
 	var ingest []*apitype.VectorStoreFile
-	created := e.store.Submit(ctx, func(tx *store.Tx) (err error) {
+	created := e.store.Submit(ctx, func(tx store.Tx) (err error) {
 		// Re-checked, not re-read: this runs on the committer.
 		if !tx.HasThread(threadID) {
 			return apitype.NotFound("thread", threadID)
@@ -203,7 +203,7 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 	return run, nil
 }
 
-func assistantFor(tx *store.Tx, id string) (*apitype.Assistant, error) {
+func assistantFor(tx store.Tx, id string) (*apitype.Assistant, error) {
 	a, err := tx.GetAssistant(id)
 	if err != nil {
 		return nil, noAssistant(id)
@@ -221,7 +221,7 @@ func noAssistant(id string) error {
 
 // insertRun resolves a run from its params and assistant and stores it
 // queued, with its additional messages, in tx.
-func (e *Engine) insertRun(tx *store.Tx, threadID string, p *apitype.RunCreateParams, runID string) (*apitype.Run, error) {
+func (e *Engine) insertRun(tx store.Tx, threadID string, p *apitype.RunCreateParams, runID string) (*apitype.Run, error) {
 	a, err := assistantFor(tx, p.AssistantID)
 	if err != nil {
 		return nil, err
@@ -292,7 +292,7 @@ func (e *Engine) newRun(threadID string, p *apitype.RunCreateParams, a *apitype.
 // storeRun stores a new queued run with its additional messages, unless
 // the thread has an active run. Their attachments join the thread's tool
 // resources as a created message's do; it returns the files to ingest.
-func (e *Engine) storeRun(tx *store.Tx, p *apitype.RunCreateParams, r *apitype.Run) ([]*apitype.VectorStoreFile, error) {
+func (e *Engine) storeRun(tx store.Tx, p *apitype.RunCreateParams, r *apitype.Run) ([]*apitype.VectorStoreFile, error) {
 	threadID := r.ThreadID
 	if active := tx.ActiveRun(threadID); active != "" {
 		return nil, apitype.ActiveRunError(threadID, active)
@@ -333,7 +333,7 @@ func (e *Engine) started(ctx context.Context, r *apitype.Run) {
 
 // Retrieve reads a run; an overdue run is expired on the way.
 func (s *Runs) Retrieve(ctx context.Context, threadID, runID string) (*apitype.Run, error) {
-	r, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.Run, error) { return tx.GetRun(threadID, runID) })
+	r, err := read(ctx, s.e, func(tx store.Tx) (*apitype.Run, error) { return tx.GetRun(threadID, runID) })
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +351,7 @@ func (s *Runs) Update(ctx context.Context, threadID, runID string, p apitype.Run
 	if err := checkMetadata("metadata", p.Metadata); err != nil {
 		return nil, err
 	}
-	return s.e.updateRun(ctx, threadID, runID, func(_ *store.Tx, r *apitype.Run) error {
+	return s.e.updateRun(ctx, threadID, runID, func(_ store.Tx, r *apitype.Run) error {
 		if p.Metadata != nil {
 			r.Metadata = maps.Clone(p.Metadata)
 		}
@@ -364,7 +364,7 @@ func (s *Runs) List(ctx context.Context, threadID string, p apitype.ListParams) 
 	if err := checkList(p, store.PrefixRun); err != nil {
 		return nil, err
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.Run], error) { return tx.ListRuns(threadID, p) })
+	page, err := read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.Run], error) { return tx.ListRuns(threadID, p) })
 	return &page, err
 }
 
@@ -384,7 +384,7 @@ func (s *Runs) Cancel(ctx context.Context, threadID, runID string) (*apitype.Run
 	// Held across commit and publish so the executor's thread.run.cancelled
 	// (see finish) never overtakes this thread.run.cancelling on a stream.
 	s.e.cancelMu.Lock()
-	r, err := s.e.updateRun(ctx, threadID, runID, func(_ *store.Tx, r *apitype.Run) error {
+	r, err := s.e.updateRun(ctx, threadID, runID, func(_ store.Tx, r *apitype.Run) error {
 		switch r.Status {
 		case apitype.RunQueued, apitype.RunInProgress, apitype.RunRequiresAction:
 			r.Status = apitype.RunCancelling
@@ -445,7 +445,7 @@ func (s *Steps) List(ctx context.Context, threadID, runID string, p apitype.Step
 		return nil, err
 	}
 	var page apitype.Page[apitype.RunStep]
-	err := s.e.store.View(ctx, func(tx *store.Tx) error {
+	err := s.e.store.View(ctx, func(tx store.Tx) error {
 		if _, err := tx.GetRun(threadID, runID); err != nil {
 			return err
 		}
@@ -476,7 +476,7 @@ func (s *Steps) Retrieve(ctx context.Context, threadID, runID, stepID string, in
 	if err := checkInclude(include); err != nil {
 		return nil, err
 	}
-	st, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.RunStep, error) { return tx.GetStep(threadID, runID, stepID) })
+	st, err := read(ctx, s.e, func(tx store.Tx) (*apitype.RunStep, error) { return tx.GetStep(threadID, runID, stepID) })
 	if err != nil {
 		return nil, err
 	}

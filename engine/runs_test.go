@@ -151,7 +151,7 @@ func TestResumeLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		if err := s.Update(ctx, func(tx *store.Tx) error { _, err := tx.TakeCleanClose(); return err }); err != nil {
+		if err := s.Update(ctx, func(tx store.Tx) error { _, err := tx.TakeCleanClose(); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -68,7 +68,7 @@ func storedStatus(t *testing.T, path string, r *apitype.Run) apitype.RunStatus {
 	}
 	defer st.Close()
 	var got *apitype.Run
-	if err := st.View(context.Background(), func(tx *store.Tx) error { got, err = tx.GetRun(r.ThreadID, r.ID); return err }); err != nil {
+	if err := st.View(context.Background(), func(tx store.Tx) error { got, err = tx.GetRun(r.ThreadID, r.ID); return err }); err != nil {
 		t.Fatal(err)
 	}
 	return got.Status

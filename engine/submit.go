@@ -35,7 +35,7 @@ func (e *Engine) submit(ctx context.Context, threadID, runID string, p apitype.S
 		return nil, apitype.InvalidState("Run %s expired before its tool outputs were submitted.", runID)
 	}
 	var step *apitype.RunStep
-	r, err := e.updateRun(ctx, threadID, runID, func(tx *store.Tx, r *apitype.Run) error {
+	r, err := e.updateRun(ctx, threadID, runID, func(tx store.Tx, r *apitype.Run) error {
 		if r.Status != apitype.RunRequiresAction || r.RequiredAction == nil {
 			return apitype.InvalidState("Runs in status \"%s\" do not accept tool outputs.", r.Status)
 		}
@@ -90,7 +90,7 @@ func callIDs(calls []apitype.FunctionToolCall) string {
 }
 
 // openToolStep finds the run's tool_calls step that waits for outputs.
-func openToolStep(tx *store.Tx, r *apitype.Run) (*apitype.RunStep, error) {
+func openToolStep(tx store.Tx, r *apitype.Run) (*apitype.RunStep, error) {
 	page, err := tx.ListSteps(r.ThreadID, r.ID, apitype.ListParams{Limit: apitype.MaxListLimit})
 	if err != nil {
 		return nil, err

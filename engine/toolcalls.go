@@ -102,7 +102,7 @@ func (x *runner) openToolStep() error {
 	// The events get their own copy: the runner fills x.toolStep's calls
 	// later, and subscribers read events after that.
 	pub := *s
-	err := x.write(func(tx *store.Tx, _ *apitype.Run) ([]apitype.Event, error) {
+	err := x.write(func(tx store.Tx, _ *apitype.Run) ([]apitype.Event, error) {
 		return []apitype.Event{{Event: apitype.EventRunStepCreated, Step: &pub}, {Event: apitype.EventRunStepInProgress, Step: &pub}}, tx.PutStep(s)
 	})
 	if err == nil {
@@ -205,7 +205,7 @@ func (x *runner) toolCalls(calls []llm.ToolCall) (bool, error) {
 		}
 	}
 	step := *x.toolStep
-	err := x.write(func(tx *store.Tx, r *apitype.Run) ([]apitype.Event, error) {
+	err := x.write(func(tx store.Tx, r *apitype.Run) ([]apitype.Event, error) {
 		s := step
 		s.Usage = usageOf(x.pending)
 		r.Usage = addUsage(r.Usage, x.pending)
@@ -369,7 +369,7 @@ func (x *runner) searchesSoFar() ([][]apitype.FileSearchResult, error) {
 	if x.searchesLoaded {
 		return x.searches, nil
 	}
-	err := x.e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+	err := x.e.store.View(context.WithoutCancel(x.ctx), func(tx store.Tx) error {
 		var err error
 		x.searches, err = runSearches(tx, x.run)
 		return err

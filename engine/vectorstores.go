@@ -150,7 +150,7 @@ func (s *VectorStores) Create(ctx context.Context, p apitype.VectorStoreCreatePa
 	}
 	setExpiry(v)
 	var files []*apitype.VectorStoreFile
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.PutVectorStore(v); err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func setExpiry(v *apitype.VectorStore) {
 
 // attach records files as in_progress members of a vector store (and of a
 // batch when batchID is set).
-func (e *Engine) attach(tx *store.Tx, vsID, batchID string, ids []string, chunking *apitype.ChunkingStrategy, attrs map[string]any, param string) ([]*apitype.VectorStoreFile, error) {
+func (e *Engine) attach(tx store.Tx, vsID, batchID string, ids []string, chunking *apitype.ChunkingStrategy, attrs map[string]any, param string) ([]*apitype.VectorStoreFile, error) {
 	var out []*apitype.VectorStoreFile
 	for i, id := range ids {
 		if _, err := tx.GetFile(id); err != nil {
@@ -196,7 +196,7 @@ func (e *Engine) attach(tx *store.Tx, vsID, batchID string, ids []string, chunki
 
 // recount recomputes a vector store's (and a batch's) file counts, status
 // and usage from its files.
-func (e *Engine) recount(tx *store.Tx, vsID, batchID string) error {
+func (e *Engine) recount(tx store.Tx, vsID, batchID string) error {
 	v, err := tx.GetVectorStore(vsID)
 	if err != nil {
 		return err
@@ -272,7 +272,7 @@ func count(c *apitype.FileCounts, status string) {
 
 // Retrieve reads a vector store; one past its expires_at reads as expired.
 func (s *VectorStores) Retrieve(ctx context.Context, id string) (*apitype.VectorStore, error) {
-	v, err := read(ctx, s.e, func(tx *store.Tx) (*apitype.VectorStore, error) { return tx.GetVectorStore(id) })
+	v, err := read(ctx, s.e, func(tx store.Tx) (*apitype.VectorStore, error) { return tx.GetVectorStore(id) })
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (s *VectorStores) Update(ctx context.Context, id string, p apitype.VectorSt
 		return nil, err
 	}
 	var v *apitype.VectorStore
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if v, err = tx.GetVectorStore(id); err != nil {
 			return err
@@ -319,7 +319,7 @@ func (s *VectorStores) Update(ctx context.Context, id string, p apitype.VectorSt
 
 // Delete deletes a vector store and its index; the files themselves stay.
 func (s *VectorStores) Delete(ctx context.Context, id string) (*apitype.Deleted, error) {
-	if err := s.e.store.Update(ctx, func(tx *store.Tx) error { return tx.DeleteVectorStore(id) }); err != nil {
+	if err := s.e.store.Update(ctx, func(tx store.Tx) error { return tx.DeleteVectorStore(id) }); err != nil {
 		return nil, err
 	}
 	if idx := s.e.cfg.FileIndex; idx != nil {
@@ -335,7 +335,7 @@ func (s *VectorStores) List(ctx context.Context, p apitype.ListParams) (*apitype
 	if err := checkList(p, store.PrefixVectorStore); err != nil {
 		return nil, err
 	}
-	page, err := read(ctx, s.e, func(tx *store.Tx) (apitype.Page[apitype.VectorStore], error) { return tx.ListVectorStores(p) })
+	page, err := read(ctx, s.e, func(tx store.Tx) (apitype.Page[apitype.VectorStore], error) { return tx.ListVectorStores(p) })
 	for i := range page.Data {
 		s.e.markExpired(&page.Data[i])
 	}
@@ -354,7 +354,7 @@ func (s *VectorStores) CreateFile(ctx context.Context, vsID string, p apitype.Ve
 		return nil, trimIndex(err, "file_id")
 	}
 	var files []*apitype.VectorStoreFile
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if files, err = s.e.attach(tx, vsID, "", []string{p.FileID}, p.ChunkingStrategy, p.Attributes, "file_id"); err != nil {
 			return trimIndex(err, "file_id")
@@ -384,7 +384,7 @@ func (s *VectorStores) UpdateFile(ctx context.Context, vsID, fileID string, p ap
 		return nil, err
 	}
 	var f *apitype.VectorStoreFile
-	err := s.e.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.e.store.Update(ctx, func(tx store.Tx) (err error) {
 		if f, err = tx.GetVectorStoreFile(vsID, fileID); err != nil {
 			return err
 		}
@@ -399,12 +399,12 @@ func (s *VectorStores) UpdateFile(ctx context.Context, vsID, fileID string, p ap
 
 // RetrieveFile reads a vector store file.
 func (s *VectorStores) RetrieveFile(ctx context.Context, vsID, fileID string) (*apitype.VectorStoreFile, error) {
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.VectorStoreFile, error) { return tx.GetVectorStoreFile(vsID, fileID) })
+	return read(ctx, s.e, func(tx store.Tx) (*apitype.VectorStoreFile, error) { return tx.GetVectorStoreFile(vsID, fileID) })
 }
 
 // DeleteFile detaches a file from a vector store (the file stays).
 func (s *VectorStores) DeleteFile(ctx context.Context, vsID, fileID string) (*apitype.Deleted, error) {
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.DeleteVectorStoreFile(vsID, fileID); err != nil {
 			return err
 		}
@@ -439,7 +439,7 @@ func (s *VectorStores) listFiles(ctx context.Context, vsID, batchID string, p ap
 		return nil, err
 	}
 	var page apitype.Page[apitype.VectorStoreFile]
-	err := s.e.store.View(ctx, func(tx *store.Tx) error {
+	err := s.e.store.View(ctx, func(tx store.Tx) error {
 		if batchID != "" {
 			if _, err := tx.GetFileBatch(vsID, batchID); err != nil {
 				return err
@@ -474,7 +474,7 @@ func (s *VectorStores) CreateBatch(ctx context.Context, vsID string, p apitype.V
 	b := &apitype.VectorStoreFileBatch{ID: s.e.newID(store.PrefixFileBatch), Object: apitype.ObjectFileBatch, CreatedAt: s.e.now(),
 		VectorStoreID: vsID, Status: apitype.StatusInProgress}
 	var files []*apitype.VectorStoreFile
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.GetVectorStore(vsID); err != nil {
 			return err
 		}
@@ -505,13 +505,13 @@ func (s *VectorStores) CreateBatch(ctx context.Context, vsID string, p apitype.V
 
 // RetrieveBatch reads a file batch.
 func (s *VectorStores) RetrieveBatch(ctx context.Context, vsID, batchID string) (*apitype.VectorStoreFileBatch, error) {
-	return read(ctx, s.e, func(tx *store.Tx) (*apitype.VectorStoreFileBatch, error) { return tx.GetFileBatch(vsID, batchID) })
+	return read(ctx, s.e, func(tx store.Tx) (*apitype.VectorStoreFileBatch, error) { return tx.GetFileBatch(vsID, batchID) })
 }
 
 // CancelBatch cancels the batch's files still in progress.
 func (s *VectorStores) CancelBatch(ctx context.Context, vsID, batchID string) (*apitype.VectorStoreFileBatch, error) {
 	var b *apitype.VectorStoreFileBatch
-	err := s.e.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.e.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if b, err = tx.GetFileBatch(vsID, batchID); err != nil {
 			return err
@@ -652,7 +652,7 @@ func (e *Engine) search(ctx context.Context, vsIDs []string, query string, max i
 	}
 	if attrs == nil {
 		// Only the hits' files: a store of many files costs nothing more.
-		err = e.store.View(ctx, func(tx *store.Tx) error {
+		err = e.store.View(ctx, func(tx store.Tx) error {
 			attrs = map[string]map[string]map[string]any{}
 			for _, h := range hits {
 				if _, done := attrs[h.VectorStoreID][h.FileID]; done {
@@ -685,7 +685,7 @@ func (e *Engine) search(ctx context.Context, vsIDs []string, query string, max i
 // storeAttributes reads the attributes of every file of the vector stores.
 func (e *Engine) storeAttributes(ctx context.Context, vsIDs []string) (map[string]map[string]map[string]any, error) {
 	out := map[string]map[string]map[string]any{}
-	err := e.store.View(ctx, func(tx *store.Tx) error {
+	err := e.store.View(ctx, func(tx store.Tx) error {
 		for _, id := range vsIDs {
 			m := map[string]map[string]any{}
 			if err := tx.EachVectorStoreFile(id, func(f *apitype.VectorStoreFile) error {
@@ -726,7 +726,7 @@ func orAttrs(a map[string]any) map[string]any {
 
 // touch moves a vector store's last_active_at (and so its expiry) to now.
 func (e *Engine) touch(ctx context.Context, vsID string) {
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		v, err := tx.GetVectorStore(vsID)
 		if err != nil {
 			return err
@@ -821,7 +821,7 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 	ctx := e.ctx
 	var vf *apitype.VectorStoreFile
 	var file *apitype.File
-	err := e.store.View(ctx, func(tx *store.Tx) error {
+	err := e.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if vf, err = tx.GetVectorStoreFile(vsID, fileID); err != nil {
 			return err
@@ -862,7 +862,7 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		}
 		status, lastErr = apitype.StatusFailed, &apitype.LastError{Code: code, Message: err.Error()}
 	}
-	err = e.store.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	err = e.store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
 		f, err := tx.GetVectorStoreFile(vsID, fileID)
 		if err != nil {
 			return err
@@ -905,7 +905,7 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		// file was indexed: what the indexing wrote must go too.
 		if idx := e.cfg.FileIndex; idx != nil {
 			wctx := context.WithoutCancel(ctx)
-			gone := e.store.View(wctx, func(tx *store.Tx) error { _, err := tx.GetVectorStore(vsID); return err })
+			gone := e.store.View(wctx, func(tx store.Tx) error { _, err := tx.GetVectorStore(vsID); return err })
 			if errors.Is(gone, apitype.ErrNotFound) {
 				_ = idx.Drop(wctx, vsID) // the vector store is gone: leave none of its keys
 			} else {
@@ -918,7 +918,7 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 	e.ingest.broadcast()
 }
 
-func (e *Engine) recountBatches(tx *store.Tx, vsID, fileID string) error {
+func (e *Engine) recountBatches(tx store.Tx, vsID, fileID string) error {
 	page, err := tx.ListFileBatchesOf(vsID, fileID)
 	if err != nil {
 		return err
@@ -939,7 +939,7 @@ func (e *Engine) readFile(id string) ([]byte, error) {
 // progress.
 func (e *Engine) resumeIngestion(ctx context.Context) error {
 	var files []*apitype.VectorStoreFile
-	err := e.store.View(ctx, func(tx *store.Tx) error {
+	err := e.store.View(ctx, func(tx store.Tx) error {
 		page, err := tx.ListVectorStores(apitype.ListParams{Limit: apitype.MaxListLimit})
 		for err == nil {
 			for _, v := range page.Data {

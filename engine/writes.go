@@ -10,9 +10,9 @@ import (
 )
 
 // updateRun reads a run, lets fn change it, and stores it, in one transaction.
-func (e *Engine) updateRun(ctx context.Context, threadID, runID string, fn func(*store.Tx, *apitype.Run) error) (*apitype.Run, error) {
+func (e *Engine) updateRun(ctx context.Context, threadID, runID string, fn func(store.Tx, *apitype.Run) error) (*apitype.Run, error) {
 	var out *apitype.Run
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		r, err := tx.GetRun(threadID, runID)
 		if err != nil {
 			return err
@@ -39,7 +39,7 @@ func (e *Engine) finish(ctx context.Context, threadID, runID string, cause error
 	}
 	now := e.now()
 	var events []apitype.Event
-	r, err := e.updateRun(ctx, threadID, runID, func(tx *store.Tx, r *apitype.Run) error {
+	r, err := e.updateRun(ctx, threadID, runID, func(tx store.Tx, r *apitype.Run) error {
 		events = events[:0]
 		var stepStatus apitype.StepStatus
 		var msgReason string
@@ -99,7 +99,7 @@ func (e *Engine) finish(ctx context.Context, threadID, runID string, cause error
 
 // closeOpen gives every in-progress step of r stepStatus and every
 // in-progress message of r the incomplete reason, returning their events.
-func (e *Engine) closeOpen(tx *store.Tx, r *apitype.Run, x *runner, stepStatus apitype.StepStatus, stepErr *apitype.LastError, msgReason string, now int64) ([]apitype.Event, error) {
+func (e *Engine) closeOpen(tx store.Tx, r *apitype.Run, x *runner, stepStatus apitype.StepStatus, stepErr *apitype.LastError, msgReason string, now int64) ([]apitype.Event, error) {
 	var events []apitype.Event
 	after := ""
 	for {
@@ -181,7 +181,7 @@ func (x *runner) claim(q queuedRun) error {
 	}
 	e := x.e
 	var events []apitype.Event
-	err := e.store.Update(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+	err := e.store.Update(context.WithoutCancel(x.ctx), func(tx store.Tx) error {
 		r, err := tx.GetRun(threadID, runID)
 		if err != nil {
 			return err
@@ -217,7 +217,7 @@ func (x *runner) claim(q queuedRun) error {
 func (x *runner) claimAsync(q queuedRun) (bool, error) {
 	e := x.e
 	fast, early := false, false
-	err := e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) error {
+	err := e.store.View(context.WithoutCancel(x.ctx), func(tx store.Tx) error {
 		r, err := tx.GetRun(q.threadID, q.runID)
 		if q.created != nil && errors.Is(err, apitype.ErrNotFound) {
 			r, err, early = q.run, nil, true // its write is still syncing
@@ -237,7 +237,7 @@ func (x *runner) claimAsync(q queuedRun) (bool, error) {
 		if err == nil && fast {
 			// Their attachments may have added files to the thread's
 			// tool resources: read it again now that the write is in.
-			err = e.store.View(context.WithoutCancel(x.ctx), func(tx *store.Tx) (err error) {
+			err = e.store.View(context.WithoutCancel(x.ctx), func(tx store.Tx) (err error) {
 				x.thread, err = tx.GetThread(q.threadID)
 				return err
 			})
@@ -261,7 +261,7 @@ func (x *runner) submitClaim() {
 	}
 	x.run.Status = apitype.RunInProgress
 	startedAt := *x.run.StartedAt
-	x.async(func(tx *store.Tx) ([]apitype.Event, error) {
+	x.async(func(tx store.Tx) ([]apitype.Event, error) {
 		r, err := tx.GetRun(threadID, runID)
 		if err != nil {
 			return nil, err
@@ -283,7 +283,7 @@ func (x *runner) submitClaim() {
 // steps the dead process left open closed, unless it has been resumed too
 // often; an overdue run is errExpired, a cancelling one errCancelled, any
 // other errNoChange. r is changed in place for the caller to store.
-func (e *Engine) claimTx(tx *store.Tx, r *apitype.Run, q queuedRun, now int64) ([]apitype.Event, error) {
+func (e *Engine) claimTx(tx store.Tx, r *apitype.Run, q queuedRun, now int64) ([]apitype.Event, error) {
 	if e.overdue(r) {
 		return nil, errExpired
 	}
@@ -320,7 +320,7 @@ func (e *Engine) claimTx(tx *store.Tx, r *apitype.Run, q queuedRun, now int64) (
 // its events go out when it commits; if it fails, the execution is
 // cancelled with the error as cause, undo runs on the executor's goroutine
 // when it settles, and settle returns the error.
-func (x *runner) async(fn func(*store.Tx) ([]apitype.Event, error), undo func()) {
+func (x *runner) async(fn func(store.Tx) ([]apitype.Event, error), undo func()) {
 	p := x.out.submit(x.e.store, fn, func(err error) {
 		if err != nil {
 			x.cancel(err)
@@ -331,13 +331,13 @@ func (x *runner) async(fn func(*store.Tx) ([]apitype.Event, error), undo func())
 
 // write runs fn on the current run in one transaction, failing with
 // errRunMoved when the run is no longer in_progress, then publishes events.
-func (x *runner) write(fn func(tx *store.Tx, r *apitype.Run) ([]apitype.Event, error)) error {
+func (x *runner) write(fn func(tx store.Tx, r *apitype.Run) ([]apitype.Event, error)) error {
 	threadID, runID := x.run.ThreadID, x.run.ID
 	var out *apitype.Run
 	// Queued behind the background writes, not after them: when the disk
 	// is busy they share one commit. It builds on them, so it refuses to
 	// apply if one of them failed.
-	err := x.out.submit(x.e.store, func(tx *store.Tx) ([]apitype.Event, error) {
+	err := x.out.submit(x.e.store, func(tx store.Tx) ([]apitype.Event, error) {
 		if x.out.failed() {
 			return nil, errEarlierWriteFailed
 		}

@@ -167,7 +167,7 @@ func TestConversationBadInputHTTP(t *testing.T) {
 	if len(cases) < 15 {
 		t.Fatalf("only %d cases", len(cases))
 	}
-	if err := e.eng.Store().View(ctx, func(tx *store.Tx) error {
+	if err := e.eng.Store().View(ctx, func(tx store.Tx) error {
 		n, err := tx.CountConversationItems(c.ID)
 		if err == nil && n != 1 {
 			err = fmt.Errorf("conversation holds %d items", n)

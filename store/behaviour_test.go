@@ -17,14 +17,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-func update(t testing.TB, s *Store, fn func(*Tx) error) {
+func update(t testing.TB, s *Store, fn func(Tx) error) {
 	t.Helper()
 	if err := s.Update(context.Background(), fn); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func view(t testing.TB, s *Store, fn func(*Tx) error) {
+func view(t testing.TB, s *Store, fn func(Tx) error) {
 	t.Helper()
 	if err := s.View(context.Background(), fn); err != nil {
 		t.Fatal(err)
@@ -108,12 +108,12 @@ func TestBackupWhileWriting(t *testing.T) {
 	s := openTest(t)
 	gen := NewIDGenerator(nil, nil)
 	th := gen.New(PrefixThread)
-	update(t, s, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
+	update(t, s, func(tx Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
 	var mu sync.Mutex
 	var written []string
 	appendOne := func() error {
 		m := &apitype.Message{ID: gen.New(PrefixMessage), ThreadID: th}
-		if err := s.Update(ctx, func(tx *Tx) error { return tx.PutMessage(m, 1) }); err != nil {
+		if err := s.Update(ctx, func(tx Tx) error { return tx.PutMessage(m, 1) }); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -171,7 +171,7 @@ func TestBackupWhileWriting(t *testing.T) {
 		if err := b.Check(); err != nil {
 			t.Fatal(err)
 		}
-		view(t, b, func(tx *Tx) error {
+		view(t, b, func(tx Tx) error {
 			for _, id := range written[:counts[i]] {
 				if _, err := tx.GetMessage(th, id); err != nil {
 					return err
@@ -189,7 +189,7 @@ func TestDeleteThreadRemovesEverything(t *testing.T) {
 	keep, doomed := gen.New(PrefixThread), gen.New(PrefixThread)
 	live := map[string]string{}
 	for _, th := range []string{keep, doomed} {
-		update(t, s, func(tx *Tx) error {
+		update(t, s, func(tx Tx) error {
 			if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 				return err
 			}
@@ -210,12 +210,12 @@ func TestDeleteThreadRemovesEverything(t *testing.T) {
 			return nil
 		})
 	}
-	update(t, s, func(tx *Tx) error { return tx.DeleteThread(doomed) })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.DeleteThread(doomed) })
+	view(t, s, func(tx Tx) error {
 		if _, err := tx.GetThread(doomed); !errors.Is(err, apitype.ErrNotFound) {
 			return fmt.Errorf("thread still there: %v", err)
 		}
-		if tx.tx.Bucket(bThreadData).Bucket([]byte(doomed)) != nil {
+		if tx.(*boltTx).tx.Bucket(bThreadData).Bucket([]byte(doomed)) != nil {
 			return errors.New("thread data bucket left behind")
 		}
 		if id := tx.ActiveRun(doomed); id != "" {
@@ -245,7 +245,7 @@ func TestDeleteThreadRemovesEverything(t *testing.T) {
 		}
 		// Runs and steps live in top-level buckets (schema 4): only the
 		// kept thread's two runs and their steps are left.
-		if n, m := tx.tx.Bucket(bRuns).Stats().KeyN, tx.tx.Bucket(bSteps).Stats().KeyN; n != 2 || m != 2 {
+		if n, m := tx.(*boltTx).tx.Bucket(bRuns).Stats().KeyN, tx.(*boltTx).tx.Bucket(bSteps).Stats().KeyN; n != 2 || m != 2 {
 			return fmt.Errorf("%d runs and %d steps left, want the other thread's 2 and 2", n, m)
 		}
 		if p, err := tx.ListRuns(keep, apitype.ListParams{}); err != nil || len(p.Data) != 2 {
@@ -254,13 +254,13 @@ func TestDeleteThreadRemovesEverything(t *testing.T) {
 		return nil
 	})
 	// Writes into the deleted thread fail as 404s, and a second delete too.
-	err := s.Update(context.Background(), func(tx *Tx) error {
+	err := s.Update(context.Background(), func(tx Tx) error {
 		return tx.PutMessage(&apitype.Message{ID: gen.New(PrefixMessage), ThreadID: doomed}, 0)
 	})
 	if !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("PutMessage into deleted thread: %v", err)
 	}
-	err = s.Update(context.Background(), func(tx *Tx) error { return tx.DeleteThread(doomed) })
+	err = s.Update(context.Background(), func(tx Tx) error { return tx.DeleteThread(doomed) })
 	if !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("second DeleteThread: %v", err)
 	}
@@ -273,8 +273,8 @@ func TestRunIndexes(t *testing.T) {
 	s := openTest(t)
 	gen := NewIDGenerator(nil, nil)
 	th := gen.New(PrefixThread)
-	update(t, s, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
-	liveRuns := func(tx *Tx) []string {
+	update(t, s, func(tx Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
+	liveRuns := func(tx Tx) []string {
 		var ids []string
 		tx.LiveRuns(func(thread, run string) error {
 			if thread != th {
@@ -288,8 +288,8 @@ func TestRunIndexes(t *testing.T) {
 	r1 := &apitype.Run{ID: gen.New(PrefixRun), ThreadID: th}
 	for _, st := range []apitype.RunStatus{apitype.RunQueued, apitype.RunInProgress, apitype.RunRequiresAction, apitype.RunCancelling} {
 		r1.Status = st
-		update(t, s, func(tx *Tx) error { return tx.PutRun(r1) })
-		view(t, s, func(tx *Tx) error {
+		update(t, s, func(tx Tx) error { return tx.PutRun(r1) })
+		view(t, s, func(tx Tx) error {
 			if tx.ActiveRun(th) != r1.ID || !slices.Equal(liveRuns(tx), []string{r1.ID}) {
 				return fmt.Errorf("%s: active %q live %v", st, tx.ActiveRun(th), liveRuns(tx))
 			}
@@ -298,10 +298,10 @@ func TestRunIndexes(t *testing.T) {
 	}
 	for _, st := range []apitype.RunStatus{apitype.RunCancelled, apitype.RunFailed, apitype.RunCompleted, apitype.RunIncomplete, apitype.RunExpired} {
 		r := &apitype.Run{ID: gen.New(PrefixRun), ThreadID: th, Status: apitype.RunQueued}
-		update(t, s, func(tx *Tx) error { return tx.PutRun(r) })
+		update(t, s, func(tx Tx) error { return tx.PutRun(r) })
 		r.Status = st
-		update(t, s, func(tx *Tx) error { return tx.PutRun(r) })
-		view(t, s, func(tx *Tx) error {
+		update(t, s, func(tx Tx) error { return tx.PutRun(r) })
+		view(t, s, func(tx Tx) error {
 			if slices.Contains(liveRuns(tx), r.ID) {
 				return fmt.Errorf("%s run still live", st)
 			}
@@ -314,24 +314,24 @@ func TestRunIndexes(t *testing.T) {
 	// r1 was overwritten as the active run by the later queued runs; ending
 	// one of those must not clear another run's lock. Put r1 back as active,
 	// then end a different run: the lock stays with r1.
-	update(t, s, func(tx *Tx) error { return tx.PutRun(r1) })
+	update(t, s, func(tx Tx) error { return tx.PutRun(r1) })
 	other := &apitype.Run{ID: gen.New(PrefixRun), ThreadID: th, Status: apitype.RunFailed}
-	update(t, s, func(tx *Tx) error { return tx.PutRun(other) })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.PutRun(other) })
+	view(t, s, func(tx Tx) error {
 		if tx.ActiveRun(th) != r1.ID {
 			return fmt.Errorf("ending another run cleared the lock: %q", tx.ActiveRun(th))
 		}
 		return nil
 	})
 	r1.Status = apitype.RunCancelled
-	update(t, s, func(tx *Tx) error { return tx.PutRun(r1) })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.PutRun(r1) })
+	view(t, s, func(tx Tx) error {
 		if tx.ActiveRun(th) != "" || len(liveRuns(tx)) != 0 {
 			return fmt.Errorf("after all ended: active %q live %v", tx.ActiveRun(th), liveRuns(tx))
 		}
 		return nil
 	})
-	err := s.Update(context.Background(), func(tx *Tx) error {
+	err := s.Update(context.Background(), func(tx Tx) error {
 		return tx.PutRun(&apitype.Run{ID: gen.New(PrefixRun), ThreadID: "thread_nope", Status: apitype.RunQueued})
 	})
 	if !errors.Is(err, apitype.ErrNotFound) {
@@ -343,34 +343,34 @@ func TestMaxMessagesPerThread(t *testing.T) {
 	s := openTest(t)
 	gen := NewIDGenerator(nil, nil)
 	th := gen.New(PrefixThread)
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 			return err
 		}
 		// Stand in for 99,998 earlier messages by setting the count record.
-		tb, _ := tx.threadBucket(th)
+		tb, _ := tx.(*boltTx).threadBucket(th)
 		return tb.Put(tCount, u64(MaxMessagesPerThread-2))
 	})
 	last := &apitype.Message{ID: gen.New(PrefixMessage), ThreadID: th}
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutMessage(&apitype.Message{ID: gen.New(PrefixMessage), ThreadID: th}, 1); err != nil {
 			return err
 		}
 		return tx.PutMessage(last, 1)
 	})
 	over := &apitype.Message{ID: gen.New(PrefixMessage), ThreadID: th}
-	err := s.Update(context.Background(), func(tx *Tx) error { return tx.PutMessage(over, 1) })
+	err := s.Update(context.Background(), func(tx Tx) error { return tx.PutMessage(over, 1) })
 	var ae *apitype.Error
 	if !errors.Is(err, apitype.ErrInvalidRequest) || !errors.As(err, &ae) || ae.Param == "" {
 		t.Fatalf("message over the cap: %v", err)
 	}
 	// Replacing an existing message is not an addition.
 	last.Status = apitype.MessageCompleted
-	update(t, s, func(tx *Tx) error { return tx.PutMessage(last, -1) })
+	update(t, s, func(tx Tx) error { return tx.PutMessage(last, -1) })
 	// Deleting one makes room again.
-	update(t, s, func(tx *Tx) error { return tx.DeleteMessage(th, last.ID) })
-	update(t, s, func(tx *Tx) error { return tx.PutMessage(over, 1) })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.DeleteMessage(th, last.ID) })
+	update(t, s, func(tx Tx) error { return tx.PutMessage(over, 1) })
+	view(t, s, func(tx Tx) error {
 		if n, _ := tx.CountMessages(th); n != MaxMessagesPerThread {
 			return fmt.Errorf("count %d", n)
 		}
@@ -383,7 +383,7 @@ func TestMessageTokens(t *testing.T) {
 	gen := NewIDGenerator(nil, nil)
 	th := gen.New(PrefixThread)
 	var ids []string
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 			return err
 		}
@@ -397,9 +397,9 @@ func TestMessageTokens(t *testing.T) {
 		// tokens < 0 on a replace keeps the cached count.
 		return tx.PutMessage(&apitype.Message{ID: ids[0], ThreadID: th, Status: apitype.MessageCompleted}, -1)
 	})
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		var got []int
-		tx.MessageTokens(th, true, func(id string, n int) bool {
+		tx.(*boltTx).MessageTokens(th, true, func(id string, n int) bool {
 			got = append(got, n)
 			return len(got) < 3
 		})
@@ -407,7 +407,7 @@ func TestMessageTokens(t *testing.T) {
 			return fmt.Errorf("desc tokens %v", got)
 		}
 		got = nil
-		tx.MessageTokens(th, false, func(id string, n int) bool { got = append(got, n); return true })
+		tx.(*boltTx).MessageTokens(th, false, func(id string, n int) bool { got = append(got, n); return true })
 		if !slices.Equal(got, []int{10, 20, 30, 40, 50}) {
 			return fmt.Errorf("asc tokens %v", got)
 		}
@@ -422,7 +422,7 @@ func TestVectorStoreFiles(t *testing.T) {
 	batch := gen.New(PrefixFileBatch)
 	var files []string
 	status := map[string]string{}
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutVectorStore(&apitype.VectorStore{ID: vs}); err != nil {
 			return err
 		}
@@ -446,7 +446,7 @@ func TestVectorStoreFiles(t *testing.T) {
 		}
 		return nil
 	})
-	list := func(tx *Tx, batchID, filter string, p apitype.ListParams) []string {
+	list := func(tx Tx, batchID, filter string, p apitype.ListParams) []string {
 		page, err := tx.ListVectorStoreFiles(vs, batchID, apitype.VectorStoreFileListParams{ListParams: p, Filter: filter})
 		if err != nil {
 			t.Fatal(err)
@@ -457,7 +457,7 @@ func TestVectorStoreFiles(t *testing.T) {
 		}
 		return ids
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		if got := list(tx, "", "", apitype.ListParams{Order: "asc"}); !slices.Equal(got, files) {
 			return fmt.Errorf("all files %v", got)
 		}
@@ -484,7 +484,7 @@ func TestVectorStoreFiles(t *testing.T) {
 		return nil
 	})
 	// A filtered page has has_more only when another matching file follows.
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		page, err := tx.ListVectorStoreFiles(vs, "", apitype.VectorStoreFileListParams{ListParams: apitype.ListParams{Order: "asc", Limit: 2}, Filter: apitype.StatusCompleted})
 		if err != nil || len(page.Data) != 2 || !page.HasMore {
 			return fmt.Errorf("completed page 1: %v more=%v", err, page.HasMore)
@@ -496,8 +496,8 @@ func TestVectorStoreFiles(t *testing.T) {
 		return nil
 	})
 	// Detaching a file drops it from the store's and the batch's lists.
-	update(t, s, func(tx *Tx) error { return tx.DeleteVectorStoreFile(vs, files[3]) })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.DeleteVectorStoreFile(vs, files[3]) })
+	view(t, s, func(tx Tx) error {
 		if got := list(tx, batch, "", apitype.ListParams{Order: "asc"}); !slices.Equal(got, []string{files[2], files[4], files[5]}) {
 			return fmt.Errorf("batch after detach %v", got)
 		}
@@ -506,8 +506,8 @@ func TestVectorStoreFiles(t *testing.T) {
 		}
 		return nil
 	})
-	update(t, s, func(tx *Tx) error { return tx.DeleteVectorStore(vs) })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.DeleteVectorStore(vs) })
+	view(t, s, func(tx Tx) error {
 		if _, err := tx.ListVectorStoreFiles(vs, "", apitype.VectorStoreFileListParams{}); !errors.Is(err, apitype.ErrNotFound) {
 			return fmt.Errorf("files of deleted store: %v", err)
 		}
@@ -522,7 +522,7 @@ func TestFilesByPurpose(t *testing.T) {
 	s := openTest(t)
 	gen := NewIDGenerator(nil, nil)
 	var asst []string
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		for i := range 6 {
 			f := &apitype.File{ID: gen.New(PrefixFile), Purpose: apitype.PurposeVision}
 			if i%3 != 0 {
@@ -535,15 +535,15 @@ func TestFilesByPurpose(t *testing.T) {
 		}
 		return nil
 	})
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		p, err := tx.ListFiles(apitype.ListParams{Order: "asc", Limit: 3}, apitype.PurposeAssistants)
 		if err != nil || len(p.Data) != 3 || !p.HasMore || p.Data[0].ID != asst[0] || p.Data[2].ID != asst[2] {
 			return fmt.Errorf("files page %+v %v", p, err)
 		}
 		return nil
 	})
-	update(t, s, func(tx *Tx) error { return tx.DeleteFile(asst[0]) })
-	err := s.Update(context.Background(), func(tx *Tx) error { return tx.DeleteFile(asst[0]) })
+	update(t, s, func(tx Tx) error { return tx.DeleteFile(asst[0]) })
+	err := s.Update(context.Background(), func(tx Tx) error { return tx.DeleteFile(asst[0]) })
 	if !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("second DeleteFile: %v", err)
 	}
@@ -556,7 +556,7 @@ func TestUpdateFailureIsolated(t *testing.T) {
 	s := openTest(t)
 	gen := NewIDGenerator(nil, nil)
 	th := gen.New(PrefixThread)
-	update(t, s, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
+	update(t, s, func(tx Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
 	errBoom := errors.New("boom")
 	var wg sync.WaitGroup
 	results := make([]error, 64)
@@ -564,7 +564,7 @@ func TestUpdateFailureIsolated(t *testing.T) {
 	for i := range 64 {
 		ids[i] = gen.New(PrefixMessage)
 		wg.Go(func() {
-			results[i] = s.Update(ctx, func(tx *Tx) error {
+			results[i] = s.Update(ctx, func(tx Tx) error {
 				if err := tx.PutMessage(&apitype.Message{ID: ids[i], ThreadID: th}, 1); err != nil {
 					return err
 				}
@@ -579,7 +579,7 @@ func TestUpdateFailureIsolated(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		n := 0
 		for i, err := range results {
 			_, gerr := tx.GetMessage(th, ids[i])
@@ -617,10 +617,10 @@ func TestClosed(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := s.Update(context.Background(), func(*Tx) error { return nil }); !errors.Is(err, ErrClosed) {
+	if err := s.Update(context.Background(), func(Tx) error { return nil }); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Update after Close: %v", err)
 	}
-	if err := s.View(context.Background(), func(*Tx) error { return nil }); !errors.Is(err, ErrClosed) {
+	if err := s.View(context.Background(), func(Tx) error { return nil }); !errors.Is(err, ErrClosed) {
 		t.Fatalf("View after Close: %v", err)
 	}
 	if _, err := s.SchemaVersion(); !errors.Is(err, ErrClosed) {
@@ -640,7 +640,7 @@ func TestUpdateCancelledWhileQueued(t *testing.T) {
 	s := openTest(t)
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go s.Update(context.Background(), func(*Tx) error {
+	go s.Update(context.Background(), func(Tx) error {
 		select {
 		case <-started:
 		default:
@@ -653,7 +653,7 @@ func TestUpdateCancelledWhileQueued(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	ran := false
-	err := s.Update(ctx, func(*Tx) error { ran = true; return nil })
+	err := s.Update(ctx, func(Tx) error { ran = true; return nil })
 	close(release)
 	if !errors.Is(err, context.DeadlineExceeded) || ran {
 		t.Fatalf("queued Update with an ended context: %v ran=%v", err, ran)
@@ -670,7 +670,7 @@ func TestConcurrentReadersSeeSnapshots(t *testing.T) {
 	gen := NewIDGenerator(nil, nil)
 	threads := []string{gen.New(PrefixThread), gen.New(PrefixThread)}
 	for _, th := range threads {
-		update(t, s, func(tx *Tx) error {
+		update(t, s, func(tx Tx) error {
 			if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 				return err
 			}
@@ -697,7 +697,7 @@ func TestConcurrentReadersSeeSnapshots(t *testing.T) {
 				}
 				del := i%3 == 2 && len(mine) > 0
 				m := &apitype.Message{ID: gen.New(PrefixMessage), ThreadID: th, Metadata: apitype.Metadata{}}
-				err := s.Update(ctx, func(tx *Tx) error {
+				err := s.Update(ctx, func(tx Tx) error {
 					if del {
 						return tx.DeleteMessage(th, mine[0])
 					}
@@ -719,7 +719,7 @@ func TestConcurrentReadersSeeSnapshots(t *testing.T) {
 		readers.Go(func() {
 			th, asc := threads[r], r == 1
 			for range 100 {
-				err := s.View(ctx, func(tx *Tx) error {
+				err := s.View(ctx, func(tx Tx) error {
 					n, err := tx.CountMessages(th)
 					if err != nil {
 						return err
@@ -762,7 +762,7 @@ func TestConcurrentReadersSeeSnapshots(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		n, _ := tx.CountMessages(threads[0])
 		if n == 0 {
 			return errors.New("writers wrote nothing while readers ran")
@@ -780,12 +780,12 @@ func TestSubmitCallbacksInCommitOrder(t *testing.T) {
 	s := openTest(t)
 	gen := NewIDGenerator(nil, nil)
 	th := gen.New(PrefixThread)
-	update(t, s, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
+	update(t, s, func(tx Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) })
 	errBoom := errors.New("boom")
 
 	// Hold the committer so the writes below pile up into one batch.
 	release, started := make(chan struct{}), make(chan struct{})
-	go s.Update(ctx, func(*Tx) error { close(started); <-release; return nil })
+	go s.Update(ctx, func(Tx) error { close(started); <-release; return nil })
 	<-started
 
 	const n = 40
@@ -796,7 +796,7 @@ func TestSubmitCallbacksInCommitOrder(t *testing.T) {
 	ids := make([]string, n)
 	for i := range n {
 		ids[i] = gen.New(PrefixMessage)
-		pending[i] = s.Submit(ctx, func(tx *Tx) error {
+		pending[i] = s.Submit(ctx, func(tx Tx) error {
 			if i%7 == 3 {
 				return errBoom
 			}
@@ -843,7 +843,7 @@ func TestSubmitCallbacksInCommitOrder(t *testing.T) {
 	// After Close, Submit decides at once with ErrClosed (callback too).
 	s.Close()
 	var closedErr error
-	p := s.Submit(ctx, func(*Tx) error { return nil }, func(err error) { closedErr = err })
+	p := s.Submit(ctx, func(Tx) error { return nil }, func(err error) { closedErr = err })
 	if err := p.Wait(); !errors.Is(err, ErrClosed) || !errors.Is(closedErr, ErrClosed) {
 		t.Fatalf("Submit after Close: %v / callback %v", err, closedErr)
 	}
@@ -851,13 +851,13 @@ func TestSubmitCallbacksInCommitOrder(t *testing.T) {
 
 func TestHasAssistantAndThread(t *testing.T) {
 	s := openTest(t)
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutAssistant(&apitype.Assistant{ID: "asst_1"}); err != nil {
 			return err
 		}
 		return tx.PutThread(&apitype.Thread{ID: "thread_1"})
 	})
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		if !tx.HasAssistant("asst_1") || tx.HasAssistant("asst_2") || !tx.HasThread("thread_1") || tx.HasThread("thread_2") || tx.HasThread("") {
 			return fmt.Errorf("existence checks disagree with what was stored")
 		}
@@ -873,7 +873,7 @@ func TestRunsBelongToTheirThread(t *testing.T) {
 	a, b := gen.New(PrefixThread), gen.New(PrefixThread)
 	r := &apitype.Run{ID: gen.New(PrefixRun), ThreadID: a, Status: apitype.RunCompleted}
 	st := &apitype.RunStep{ID: gen.New(PrefixStep), ThreadID: a, RunID: r.ID}
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		for _, th := range []string{a, b} {
 			if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 				return err
@@ -884,13 +884,13 @@ func TestRunsBelongToTheirThread(t *testing.T) {
 		}
 		return tx.PutStep(st)
 	})
-	err := s.Update(context.Background(), func(tx *Tx) error {
+	err := s.Update(context.Background(), func(tx Tx) error {
 		return tx.PutStep(&apitype.RunStep{ID: gen.New(PrefixStep), ThreadID: b, RunID: r.ID})
 	})
 	if !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("a step of thread b for a's run: %v, want not found", err)
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		if got, err := tx.GetRun(a, r.ID); err != nil || got.ID != r.ID {
 			t.Fatalf("GetRun(a) = %v, %v", got, err)
 		}

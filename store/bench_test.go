@@ -91,7 +91,7 @@ func fixture(b *testing.B) *benchFile {
 		gen := NewIDGenerator(nil, nil)
 		f.th, f.run = gen.New(PrefixThread), gen.New(PrefixRun)
 		ctx := context.Background()
-		if f.err = s.Update(ctx, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: f.th}) }); f.err != nil {
+		if f.err = s.Update(ctx, func(tx Tx) error { return tx.PutThread(&apitype.Thread{ID: f.th}) }); f.err != nil {
 			return
 		}
 		const chunk = 5000
@@ -105,7 +105,7 @@ func fixture(b *testing.B) *benchFile {
 					f.mid = msgs[len(msgs)-1].ID
 				}
 			}
-			f.err = s.Update(ctx, func(tx *Tx) error {
+			f.err = s.Update(ctx, func(tx Tx) error {
 				for _, m := range msgs {
 					if err := tx.PutMessage(m, 40); err != nil {
 						return err
@@ -170,10 +170,10 @@ func BenchmarkList(b *testing.B) {
 			})
 		}
 		scan := func() error {
-			return s.View(ctx, func(tx *Tx) error { return benchScan(tx, f.th, c.p) })
+			return s.View(ctx, func(tx Tx) error { return benchScan(tx, f.th, c.p) })
 		}
 		list := func() error {
-			return s.View(ctx, func(tx *Tx) error {
+			return s.View(ctx, func(tx Tx) error {
 				page, err := tx.ListMessages(f.th, c.p)
 				if err == nil && (len(page.Data) != 20 || !page.HasMore) {
 					err = fmt.Errorf("page of %d, has_more %v", len(page.Data), page.HasMore)
@@ -254,7 +254,7 @@ func BenchmarkList(b *testing.B) {
 		b.ReportAllocs()
 		defer reportCPU(b, cpuTime())
 		for b.Loop() {
-			if err := s.View(ctx, func(tx *Tx) error { return benchScan(tx, f.th, runP) }); err != nil {
+			if err := s.View(ctx, func(tx Tx) error { return benchScan(tx, f.th, runP) }); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -263,7 +263,7 @@ func BenchmarkList(b *testing.B) {
 		b.ReportAllocs()
 		defer reportCPU(b, cpuTime())
 		for b.Loop() {
-			err := s.View(ctx, func(tx *Tx) error {
+			err := s.View(ctx, func(tx Tx) error {
 				page, err := tx.ListMessages(f.th, runP)
 				if err == nil && len(page.Data) != 20 {
 					err = fmt.Errorf("page of %d", len(page.Data))
@@ -279,9 +279,9 @@ func BenchmarkList(b *testing.B) {
 
 // benchScan lends a page of 20 and looks at each message as a caller
 // rendering it would (its id and text), keeping nothing.
-func benchScan(tx *Tx, th string, p apitype.MessageListParams) error {
+func benchScan(tx Tx, th string, p apitype.MessageListParams) error {
 	n, size := 0, 0
-	info, err := tx.ScanMessages(th, p, func(m *apitype.Message) error {
+	info, err := tx.(*boltTx).ScanMessages(th, p, func(m *apitype.Message) error {
 		n++
 		size += len(m.ID) + len(m.Content[0].Text.Value)
 		return nil
@@ -343,7 +343,7 @@ func BenchmarkAppend(b *testing.B) {
 		threads := make([]string, writers)
 		for i := range threads {
 			threads[i] = gen.New(PrefixThread)
-			if err := s.Update(ctx, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: threads[i]}) }); err != nil {
+			if err := s.Update(ctx, func(tx Tx) error { return tx.PutThread(&apitype.Thread{ID: threads[i]}) }); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -367,7 +367,7 @@ func BenchmarkAppend(b *testing.B) {
 				wg.Go(func() {
 					for j := range perWriter {
 						m := benchMessage(gen, threads[w], "", j)
-						if err := s.Update(ctx, func(tx *Tx) error { return tx.PutMessage(m, 40) }); err != nil {
+						if err := s.Update(ctx, func(tx Tx) error { return tx.PutMessage(m, 40) }); err != nil {
 							errs <- err
 							return
 						}
@@ -399,7 +399,7 @@ func BenchmarkAppend(b *testing.B) {
 			threads := make([]string, writers)
 			for i := range threads {
 				threads[i] = gen.New(PrefixThread)
-				if err := s.Update(ctx, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: threads[i]}) }); err != nil {
+				if err := s.Update(ctx, func(tx Tx) error { return tx.PutThread(&apitype.Thread{ID: threads[i]}) }); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -416,7 +416,7 @@ func BenchmarkAppend(b *testing.B) {
 				wg.Go(func() {
 					for i := range n {
 						m := benchMessage(gen, threads[w], "", i)
-						if err := s.Update(ctx, func(tx *Tx) error { return tx.PutMessage(m, 40) }); err != nil {
+						if err := s.Update(ctx, func(tx Tx) error { return tx.PutMessage(m, 40) }); err != nil {
 							errs <- err
 							return
 						}

@@ -201,7 +201,7 @@ func TestMessageDecodeLegacyJSON(t *testing.T) {
 	th, id := "thread_legacy", "msg_legacy"
 	m := &apitype.Message{ID: id, ThreadID: th, Object: apitype.ObjectMessage, RunID: apitype.Ptr("run_1"),
 		Content: []apitype.MessageContent{{Type: apitype.ContentText, Text: &apitype.TextContent{Value: "old", Annotations: []apitype.Annotation{}}}}}
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 			return err
 		}
@@ -210,13 +210,13 @@ func TestMessageDecodeLegacyJSON(t *testing.T) {
 		}
 		// Overwrite the record with its JSON form and its count beside it,
 		// as an older build wrote them.
-		tb, _ := tx.threadBucket(th)
+		tb, _ := tx.(*boltTx).threadBucket(th)
 		if err := tb.Put(tkey(nil, tTokens, id), []byte{9}); err != nil {
 			return err
 		}
 		return putJSON(tb, tkey(nil, tMessages, id), m)
 	})
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		got, err := tx.GetMessage(th, id)
 		if err != nil {
 			return err
@@ -228,7 +228,7 @@ func TestMessageDecodeLegacyJSON(t *testing.T) {
 		if err != nil || len(page.Data) != 1 {
 			t.Fatalf("legacy record listed: %v %v", page.Data, err)
 		}
-		tx.MessageTokens(th, true, func(_ string, n int) bool {
+		tx.(*boltTx).MessageTokens(th, true, func(_ string, n int) bool {
 			if n != 9 {
 				t.Fatalf("legacy token count read as %d", n)
 			}
@@ -238,14 +238,14 @@ func TestMessageDecodeLegacyJSON(t *testing.T) {
 	})
 	// Re-putting it under no run clears the run index entry (old record JSON).
 	m.RunID = nil
-	update(t, s, func(tx *Tx) error { return tx.PutMessage(m, -1) })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.PutMessage(m, -1) })
+	view(t, s, func(tx Tx) error {
 		page, err := tx.ListMessages(th, apitype.MessageListParams{RunID: "run_1"})
 		if err != nil || len(page.Data) != 0 {
 			t.Fatalf("run index after re-put: %v %v", page.Data, err)
 		}
 		// The count kept with tokens < 0 moved into the new record.
-		tx.MessageTokens(th, true, func(_ string, n int) bool {
+		tx.(*boltTx).MessageTokens(th, true, func(_ string, n int) bool {
 			if n != 9 {
 				t.Fatalf("token count after re-put %d", n)
 			}
@@ -258,30 +258,30 @@ func TestMessageDecodeLegacyJSON(t *testing.T) {
 // TestCorruptMessageIsAnError: a damaged record fails the read with an error.
 func TestCorruptMessageIsAnError(t *testing.T) {
 	s := openTest(t)
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutThread(&apitype.Thread{ID: "thread_c"}); err != nil {
 			return err
 		}
-		tb, _ := tx.threadBucket("thread_c")
+		tb, _ := tx.(*boltTx).threadBucket("thread_c")
 		return tb.Put(tkey(nil, tMessages, "msg_bad"), []byte{msgCodecV1, 200})
 	})
-	err := s.View(context.Background(), func(tx *Tx) error {
+	err := s.View(context.Background(), func(tx Tx) error {
 		_, err := tx.ListMessages("thread_c", apitype.MessageListParams{})
 		return err
 	})
 	if err == nil {
 		t.Fatal("corrupt record listed without error")
 	}
-	err = s.View(context.Background(), func(tx *Tx) error {
-		_, err := tx.ScanMessages("thread_c", apitype.MessageListParams{}, func(*apitype.Message) error { return nil })
+	err = s.View(context.Background(), func(tx Tx) error {
+		_, err := tx.(*boltTx).ScanMessages("thread_c", apitype.MessageListParams{}, func(*apitype.Message) error { return nil })
 		return err
 	})
 	if !errors.Is(err, errCorrupt) {
 		t.Fatalf("corrupt record scanned: %v", err)
 	}
 	// It can still be deleted, which heals the list.
-	update(t, s, func(tx *Tx) error { return tx.DeleteMessage("thread_c", "msg_bad") })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.DeleteMessage("thread_c", "msg_bad") })
+	view(t, s, func(tx Tx) error {
 		if n, _ := tx.CountMessages("thread_c"); n != 0 {
 			t.Fatalf("count after deleting an uncounted record: %d", n)
 		}
@@ -438,8 +438,8 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 	th := "thread_old"
 	rng := rand.New(rand.NewPCG(5, 6))
 	var want []apitype.Message
-	update(t, s, func(tx *Tx) error {
-		tb, err := putOldThread(tx.Bolt(), &apitype.Thread{ID: th})
+	update(t, s, func(tx Tx) error {
+		tb, err := putOldThread(tx.(*boltTx).Bolt(), &apitype.Thread{ID: th})
 		if err != nil {
 			return err
 		}
@@ -461,7 +461,7 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 			}
 			want = append(want, *jsonRoundTrip(t, m))
 		}
-		return tx.Bolt().Bucket(bMeta).Put(kSchema, u64(2))
+		return tx.(*boltTx).Bolt().Bucket(bMeta).Put(kSchema, u64(2))
 	})
 	s.Close()
 
@@ -510,8 +510,8 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 	if v, err := s.SchemaVersion(); err != nil || v != SchemaVersion {
 		t.Fatalf("schema %d %v, want %d", v, err, SchemaVersion)
 	}
-	view(t, s, func(tx *Tx) error {
-		tb, _ := tx.threadBucket(th)
+	view(t, s, func(tx Tx) error {
+		tb, _ := tx.(*boltTx).threadBucket(th)
 		tokens := 0
 		tb.ForEach(func(k, v []byte) error {
 			if k[0] == tMessages[0] && v[0] != msgCodecV2 {
@@ -535,7 +535,7 @@ func TestSchema3RewritesOlderRecords(t *testing.T) {
 			}
 		}
 		i := 0
-		return tx.MessageTokens(th, false, func(id string, n int) bool {
+		return tx.(*boltTx).MessageTokens(th, false, func(id string, n int) bool {
 			if n != i {
 				t.Fatalf("%s tokens %d, want %d", id, n, i)
 			}
@@ -555,8 +555,8 @@ func TestRecountMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	th := "thread_json"
-	update(t, s, func(tx *Tx) error {
-		tb, err := putOldThread(tx.Bolt(), &apitype.Thread{ID: th})
+	update(t, s, func(tx Tx) error {
+		tb, err := putOldThread(tx.(*boltTx).Bolt(), &apitype.Thread{ID: th})
 		if err != nil {
 			return err
 		}
@@ -571,7 +571,7 @@ func TestRecountMigration(t *testing.T) {
 				return err
 			}
 		}
-		return tx.Bolt().Bucket(bMeta).Put(kSchema, u64(1))
+		return tx.(*boltTx).Bolt().Bucket(bMeta).Put(kSchema, u64(1))
 	})
 	s.Close()
 
@@ -616,9 +616,9 @@ func TestRecountMigration(t *testing.T) {
 	if v, _ := s.SchemaVersion(); v != SchemaVersion {
 		t.Fatalf("schema %d", v)
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		i := 0
-		return tx.MessageTokens(th, false, func(id string, n int) bool {
+		return tx.(*boltTx).MessageTokens(th, false, func(id string, n int) bool {
 			if n != i+1 {
 				t.Fatalf("%s: %d tokens, want %d", id, n, i+1)
 			}

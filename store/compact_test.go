@@ -25,15 +25,15 @@ func fillAndDelete(t testing.TB, s *Store, n, keep int) (string, []string) {
 	t.Helper()
 	th := appendMessages(t, s, n, 500)
 	var ids []string
-	if err := s.View(context.Background(), func(tx *Tx) error {
-		return tx.MessageTokens(th, false, func(id string, _ int) bool { ids = append(ids, id); return true })
+	if err := s.View(context.Background(), func(tx Tx) error {
+		return tx.(*boltTx).MessageTokens(th, false, func(id string, _ int) bool { ids = append(ids, id); return true })
 	}); err != nil {
 		t.Fatal(err)
 	}
 	var kept []string
 	for lo := 0; lo < len(ids); lo += 1000 {
 		chunk := ids[lo:min(len(ids), lo+1000)]
-		if err := s.Update(context.Background(), func(tx *Tx) error {
+		if err := s.Update(context.Background(), func(tx Tx) error {
 			for i, id := range chunk {
 				if (lo+i)%keep == 0 {
 					continue
@@ -57,7 +57,7 @@ func fillAndDelete(t testing.TB, s *Store, n, keep int) (string, []string) {
 
 func checkKept(t *testing.T, s *Store, th string, kept []string) {
 	t.Helper()
-	err := s.View(context.Background(), func(tx *Tx) error {
+	err := s.View(context.Background(), func(tx Tx) error {
 		n, err := tx.CountMessages(th)
 		if err != nil {
 			return err
@@ -95,7 +95,7 @@ func TestCompactOnline(t *testing.T) {
 	inView, release, viewErr := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	old := append([]string(nil), kept...)
 	go func() {
-		viewErr <- s.View(ctx, func(tx *Tx) error {
+		viewErr <- s.View(ctx, func(tx Tx) error {
 			close(inView)
 			<-release
 			// The old file is still mapped: its messages read as before.
@@ -123,7 +123,7 @@ func TestCompactOnline(t *testing.T) {
 	// file's place, commits and lands in the file that stays.
 	<-copied
 	late := benchMessage(NewIDGenerator(nil, nil), th, "run_late", 2)
-	p := s.Submit(ctx, func(tx *Tx) error { return tx.PutMessage(late, 3) }, nil)
+	p := s.Submit(ctx, func(tx Tx) error { return tx.PutMessage(late, 3) }, nil)
 	close(swap)
 	if err := p.Wait(); err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func TestCompactOnline(t *testing.T) {
 	}
 	// And writes go on in the new file.
 	more := benchMessage(NewIDGenerator(nil, nil), th, "run_more", 4)
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.PutMessage(more, 3) }); err != nil {
+	if err := s.Update(ctx, func(tx Tx) error { return tx.PutMessage(more, 3) }); err != nil {
 		t.Fatal(err)
 	}
 	kept = append(kept, more.ID)
@@ -269,7 +269,7 @@ func childCompact(path string) int {
 	}
 	s.compactTx = 32 << 10 // the copy grows commit by commit, to be killed midway
 	th := crashThreads[0]
-	if err := s.Update(ctx, func(tx *Tx) error {
+	if err := s.Update(ctx, func(tx Tx) error {
 		if tx.HasThread(th) {
 			return nil
 		}
@@ -288,7 +288,7 @@ func childCompact(path string) int {
 		gen := NewIDGenerator(nil, nil)
 		for i := 0; ; i++ {
 			m := benchMessage(gen, th, "run_crash", i)
-			if err := s.Update(ctx, func(tx *Tx) error { return tx.PutMessage(m, 1) }); err != nil {
+			if err := s.Update(ctx, func(tx Tx) error { return tx.PutMessage(m, 1) }); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(1)
 			}

@@ -31,7 +31,7 @@ func expiryKey(at int64, id string) []byte {
 
 // PutContainer inserts or replaces a container and keeps its place in the
 // expiry index (an expired container has none).
-func (t *Tx) PutContainer(c *apitype.Container) error {
+func (t *boltTx) PutContainer(c *apitype.Container) error {
 	b := t.tx.Bucket(bContainers)
 	ix := t.tx.Bucket(bContainerExpiry)
 	if old := b.Get([]byte(c.ID)); old != nil {
@@ -52,7 +52,7 @@ func (t *Tx) PutContainer(c *apitype.Container) error {
 }
 
 // GetContainer reads a container.
-func (t *Tx) GetContainer(id string) (*apitype.Container, error) {
+func (t *boltTx) GetContainer(id string) (*apitype.Container, error) {
 	v := t.tx.Bucket(bContainers).Get([]byte(id))
 	if v == nil {
 		return nil, apitype.ContainerNotFound(id)
@@ -66,7 +66,7 @@ func (t *Tx) GetContainer(id string) (*apitype.Container, error) {
 
 // DeleteContainer deletes a container and its file records, returning
 // those records (their bytes are the caller's to remove after the commit).
-func (t *Tx) DeleteContainer(id string) ([]apitype.ContainerFile, error) {
+func (t *boltTx) DeleteContainer(id string) ([]apitype.ContainerFile, error) {
 	c, err := t.GetContainer(id)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func (t *Tx) DeleteContainer(id string) ([]apitype.ContainerFile, error) {
 
 // ListContainers pages through containers, only those named name when it
 // is set.
-func (t *Tx) ListContainers(p apitype.ListParams, name string) (apitype.Page[apitype.Container], error) {
+func (t *boltTx) ListContainers(p apitype.ListParams, name string) (apitype.Page[apitype.Container], error) {
 	if name == "" {
 		return listJSON[apitype.Container](t.tx.Bucket(bContainers), nil, p)
 	}
@@ -95,7 +95,7 @@ func (t *Tx) ListContainers(p apitype.ListParams, name string) (apitype.Page[api
 
 // DueContainers calls fn with the id of each active container whose idle
 // time ran out at or before now, soonest first, until fn returns false.
-func (t *Tx) DueContainers(now int64, fn func(id string) bool) {
+func (t *boltTx) DueContainers(now int64, fn func(id string) bool) {
 	c := t.tx.Bucket(bContainerExpiry).Cursor()
 	for k, _ := c.First(); k != nil && len(k) > 8; k, _ = c.Next() {
 		if int64(binary.BigEndian.Uint64(k[:8])) > now || !fn(string(k[8:])) {
@@ -105,7 +105,7 @@ func (t *Tx) DueContainers(now int64, fn func(id string) bool) {
 }
 
 // PutContainerFile inserts or replaces a file of an existing container.
-func (t *Tx) PutContainerFile(f *apitype.ContainerFile) error {
+func (t *boltTx) PutContainerFile(f *apitype.ContainerFile) error {
 	if t.tx.Bucket(bContainers).Get([]byte(f.ContainerID)) == nil {
 		return apitype.ContainerNotFound(f.ContainerID)
 	}
@@ -113,7 +113,7 @@ func (t *Tx) PutContainerFile(f *apitype.ContainerFile) error {
 }
 
 // GetContainerFile reads a container file.
-func (t *Tx) GetContainerFile(containerID, id string) (*apitype.ContainerFile, error) {
+func (t *boltTx) GetContainerFile(containerID, id string) (*apitype.ContainerFile, error) {
 	if t.tx.Bucket(bContainers).Get([]byte(containerID)) == nil {
 		return nil, apitype.ContainerNotFound(containerID)
 	}
@@ -129,7 +129,7 @@ func (t *Tx) GetContainerFile(containerID, id string) (*apitype.ContainerFile, e
 }
 
 // DeleteContainerFile deletes a container file's record.
-func (t *Tx) DeleteContainerFile(containerID, id string) error {
+func (t *boltTx) DeleteContainerFile(containerID, id string) error {
 	if _, err := t.GetContainerFile(containerID, id); err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (t *Tx) DeleteContainerFile(containerID, id string) error {
 }
 
 // ListContainerFiles pages through a container's files.
-func (t *Tx) ListContainerFiles(containerID string, p apitype.ListParams) (apitype.Page[apitype.ContainerFile], error) {
+func (t *boltTx) ListContainerFiles(containerID string, p apitype.ListParams) (apitype.Page[apitype.ContainerFile], error) {
 	if t.tx.Bucket(bContainers).Get([]byte(containerID)) == nil {
 		return apitype.Page[apitype.ContainerFile]{}, apitype.ContainerNotFound(containerID)
 	}
@@ -145,7 +145,7 @@ func (t *Tx) ListContainerFiles(containerID string, p apitype.ListParams) (apity
 }
 
 // ContainerFiles returns all of a container's files, oldest first.
-func (t *Tx) ContainerFiles(containerID string) ([]apitype.ContainerFile, error) {
+func (t *boltTx) ContainerFiles(containerID string) ([]apitype.ContainerFile, error) {
 	prefix := pair(containerID, "")
 	var out []apitype.ContainerFile
 	c := t.tx.Bucket(bContainerFiles).Cursor()
@@ -161,6 +161,6 @@ func (t *Tx) ContainerFiles(containerID string) ([]apitype.ContainerFile, error)
 
 // HasContainerFile reports whether a container file record exists, for the
 // sweep of bytes left by an interrupted write.
-func (t *Tx) HasContainerFile(containerID, id string) bool {
+func (t *boltTx) HasContainerFile(containerID, id string) bool {
 	return t.tx.Bucket(bContainerFiles).Get(pair(containerID, id)) != nil
 }

@@ -19,7 +19,7 @@ func TestContainerExpiryIndex(t *testing.T) {
 			ExpiresAfter: apitype.ContainerExpiresAfter{Anchor: apitype.ContainerAnchorLastActive, Minutes: minutes}}
 	}
 	a, b := mk(1000, 1), mk(1000, 10) // due at 1060 and 1600
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutContainer(a); err != nil {
 			return err
 		}
@@ -27,7 +27,7 @@ func TestContainerExpiryIndex(t *testing.T) {
 	})
 	due := func(now int64) []string {
 		var ids []string
-		if err := s.View(t.Context(), func(tx *Tx) error {
+		if err := s.View(t.Context(), func(tx Tx) error {
 			tx.DueContainers(now, func(id string) bool { ids = append(ids, id); return true })
 			return nil
 		}); err != nil {
@@ -42,28 +42,28 @@ func TestContainerExpiryIndex(t *testing.T) {
 		t.Fatalf("due at 1600: %q", got)
 	}
 	a.LastActiveAt = 2000 // touched: due at 2060, once
-	update(t, s, func(tx *Tx) error { return tx.PutContainer(a) })
+	update(t, s, func(tx Tx) error { return tx.PutContainer(a) })
 	if got := due(2000); !slices.Equal(got, []string{b.ID}) {
 		t.Fatalf("after the touch, due at 2000: %q", got)
 	}
 	b.Status = apitype.ContainerExpired
-	update(t, s, func(tx *Tx) error { return tx.PutContainer(b) })
+	update(t, s, func(tx Tx) error { return tx.PutContainer(b) })
 	if got := due(1 << 40); !slices.Equal(got, []string{a.ID}) {
 		t.Fatalf("after b expired: %q", got)
 	}
 	for _, c := range []*apitype.Container{a, b} {
 		f := &apitype.ContainerFile{ID: gen.New(PrefixContainerFile), ContainerID: c.ID, Path: "/mnt/data/x"}
-		update(t, s, func(tx *Tx) error { return tx.PutContainerFile(f) })
+		update(t, s, func(tx Tx) error { return tx.PutContainerFile(f) })
 	}
 	var gone []apitype.ContainerFile
-	update(t, s, func(tx *Tx) (err error) { gone, err = tx.DeleteContainer(a.ID); return err })
+	update(t, s, func(tx Tx) (err error) { gone, err = tx.DeleteContainer(a.ID); return err })
 	if len(gone) != 1 || gone[0].ContainerID != a.ID {
 		t.Fatalf("deleted files %+v", gone)
 	}
 	if got := due(1 << 40); len(got) != 0 {
 		t.Fatalf("after the delete: %q", got)
 	}
-	if err := s.View(t.Context(), func(tx *Tx) error {
+	if err := s.View(t.Context(), func(tx Tx) error {
 		if _, err := tx.GetContainer(a.ID); !errors.Is(err, apitype.ErrNotFound) {
 			t.Errorf("deleted container: %v", err)
 		}
@@ -77,7 +77,7 @@ func TestContainerExpiryIndex(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(t.Context(), func(tx *Tx) error {
+	if err := s.Update(t.Context(), func(tx Tx) error {
 		return tx.PutContainerFile(&apitype.ContainerFile{ID: "cfile_x", ContainerID: a.ID})
 	}); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("a file for a deleted container: %v", err)

@@ -51,12 +51,12 @@ func conversationItemNotFound(convID, itemID string) *apitype.Error {
 }
 
 // PutConversation inserts or replaces a conversation (its metadata).
-func (t *Tx) PutConversation(c *apitype.Conversation) error {
+func (t *boltTx) PutConversation(c *apitype.Conversation) error {
 	return putJSON(t.appending(t.tx.Bucket(bConversations)), []byte(c.ID), c)
 }
 
 // GetConversation reads a conversation.
-func (t *Tx) GetConversation(id string) (*apitype.Conversation, error) {
+func (t *boltTx) GetConversation(id string) (*apitype.Conversation, error) {
 	v := t.tx.Bucket(bConversations).Get([]byte(id))
 	if v == nil {
 		return nil, ConversationNotFound(id)
@@ -68,7 +68,7 @@ func (t *Tx) GetConversation(id string) (*apitype.Conversation, error) {
 	return &c, nil
 }
 
-func (t *Tx) hasConversation(id string) error {
+func (t *boltTx) hasConversation(id string) error {
 	if t.tx.Bucket(bConversations).Get([]byte(id)) == nil {
 		return ConversationNotFound(id)
 	}
@@ -76,7 +76,7 @@ func (t *Tx) hasConversation(id string) error {
 }
 
 // DeleteConversation deletes a conversation and all its items.
-func (t *Tx) DeleteConversation(id string) error {
+func (t *boltTx) DeleteConversation(id string) error {
 	if err := t.hasConversation(id); err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func putCounts(items *bolt.Bucket, convID string, n, next uint64) error {
 // AppendConversationItems appends items, in order, to a conversation, with
 // their token counts. Every item must have an id no item of the
 // conversation has.
-func (t *Tx) AppendConversationItems(convID string, items []apitype.Item, tokens []int) error {
+func (t *boltTx) AppendConversationItems(convID string, items []apitype.Item, tokens []int) error {
 	if len(tokens) != len(items) {
 		return fmt.Errorf("store: %d items with %d token counts", len(items), len(tokens))
 	}
@@ -174,7 +174,7 @@ func itemPos(ids *bolt.Bucket, convID, itemID string) (pos uint64, ok bool) {
 }
 
 // itemRecord reads the record of an item that is in the conversation.
-func (t *Tx) itemRecord(convID, itemID string) (key, rec []byte, err error) {
+func (t *boltTx) itemRecord(convID, itemID string) (key, rec []byte, err error) {
 	if err := t.hasConversation(convID); err != nil {
 		return nil, nil, err
 	}
@@ -351,7 +351,7 @@ func (r *plainReader) str() (string, bool) {
 }
 
 // GetConversationItem reads one item of a conversation.
-func (t *Tx) GetConversationItem(convID, itemID string) (*apitype.Item, error) {
+func (t *boltTx) GetConversationItem(convID, itemID string) (*apitype.Item, error) {
 	key, rec, err := t.itemRecord(convID, itemID)
 	if err != nil {
 		return nil, err
@@ -361,7 +361,7 @@ func (t *Tx) GetConversationItem(convID, itemID string) (*apitype.Item, error) {
 }
 
 // DeleteConversationItem deletes one item of a conversation.
-func (t *Tx) DeleteConversationItem(convID, itemID string) error {
+func (t *boltTx) DeleteConversationItem(convID, itemID string) error {
 	key, _, err := t.itemRecord(convID, itemID)
 	if err != nil {
 		return err
@@ -378,7 +378,7 @@ func (t *Tx) DeleteConversationItem(convID, itemID string) error {
 }
 
 // CountConversationItems returns how many items a conversation holds.
-func (t *Tx) CountConversationItems(convID string) (int, error) {
+func (t *boltTx) CountConversationItems(convID string) (int, error) {
 	if err := t.hasConversation(convID); err != nil {
 		return 0, err
 	}
@@ -389,7 +389,7 @@ func (t *Tx) CountConversationItems(convID string) (int, error) {
 // ListConversationItems pages through a conversation's items in insertion
 // order (asc) or newest first (desc; the engine's default), after the item
 // p.After names. p.Before is not part of this list.
-func (t *Tx) ListConversationItems(convID string, p apitype.ListParams) (apitype.Page[apitype.Item], error) {
+func (t *boltTx) ListConversationItems(convID string, p apitype.ListParams) (apitype.Page[apitype.Item], error) {
 	if p.Before != "" {
 		return apitype.Page[apitype.Item]{}, apitype.Invalid("before", "conversation items page with after only")
 	}
@@ -431,7 +431,7 @@ func (t *Tx) ListConversationItems(convID string, p apitype.ListParams) (apitype
 // EachConversationItem walks a conversation's items newest first (desc) or
 // oldest first with their token counts, until fn returns false: one cursor
 // step and one decode per item, for readers that stop early (a prompt).
-func (t *Tx) EachConversationItem(convID string, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+func (t *boltTx) EachConversationItem(convID string, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
 	if err := t.hasConversation(convID); err != nil {
 		return err
 	}
@@ -450,7 +450,7 @@ func (t *Tx) EachConversationItem(convID string, desc bool, fn func(it *apitype.
 // holds — are lent, made in one scratch item reused for every one, their
 // strings the stored bytes; every other item is the caller's, as
 // EachConversationItem's are.
-func (t *Tx) LendConversationItems(convID string, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+func (t *boltTx) LendConversationItems(convID string, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
 	if err := t.hasConversation(convID); err != nil {
 		return err
 	}
@@ -483,7 +483,7 @@ func lendItem(rec []byte, scratch *plainItem) (*apitype.Item, int, error) {
 
 // walkItems visits a conversation's item records forward or backward,
 // strictly after the key start when it is set.
-func (t *Tx) walkItems(convID string, forward bool, start []byte, fn func(k, rec []byte) (bool, error)) error {
+func (t *boltTx) walkItems(convID string, forward bool, start []byte, fn func(k, rec []byte) (bool, error)) error {
 	prefix := convPrefix(convID)
 	c := t.tx.Bucket(bConvItems).Cursor()
 	for k, v := walkStart(c, prefix, forward, start); k != nil && bytes.HasPrefix(k, prefix); k, v = step(c, !forward) {

@@ -23,7 +23,7 @@ func convMessage(id, text string) apitype.Item {
 func newConversation(t testing.TB, s *Store, gen *IDGenerator, n int) string {
 	t.Helper()
 	id := gen.New(PrefixConversation)
-	update(t, s, func(tx *Tx) error { return tx.PutConversation(&apitype.Conversation{ID: id, CreatedAt: 1}) })
+	update(t, s, func(tx Tx) error { return tx.PutConversation(&apitype.Conversation{ID: id, CreatedAt: 1}) })
 	for start := 0; start < n; start += 5000 {
 		var items []apitype.Item
 		var tokens []int
@@ -31,7 +31,7 @@ func newConversation(t testing.TB, s *Store, gen *IDGenerator, n int) string {
 			items = append(items, convMessage(fmt.Sprintf("msg_%06d", i), benchText(i)))
 			tokens = append(tokens, i)
 		}
-		update(t, s, func(tx *Tx) error { return tx.AppendConversationItems(id, items, tokens) })
+		update(t, s, func(tx Tx) error { return tx.AppendConversationItems(id, items, tokens) })
 	}
 	return id
 }
@@ -50,7 +50,7 @@ func TestConversationItems(t *testing.T) {
 	gen := NewIDGenerator(nil, nil)
 	conv := gen.New(PrefixConversation)
 	meta := apitype.Metadata{"topic": "math"}
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		return tx.PutConversation(&apitype.Conversation{ID: conv, CreatedAt: 7, Metadata: meta})
 	})
 
@@ -66,10 +66,10 @@ func TestConversationItems(t *testing.T) {
 			Content: []apitype.ContentPart{apitype.OutputText("4")}}),
 		apitype.ItemOf(&apitype.CodeInterpreterCallItem{ID: "ci_1", Code: &code, ContainerID: "cntr_1", Status: apitype.ItemCompleted}),
 	}
-	update(t, s, func(tx *Tx) error { return tx.AppendConversationItems(conv, items, []int{1, 2, 3, 4, 5, 6}) })
+	update(t, s, func(tx Tx) error { return tx.AppendConversationItems(conv, items, []int{1, 2, 3, 4, 5, 6}) })
 	want := itemIDs(items)
 
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		c, err := tx.GetConversation(conv)
 		if err != nil || c.ID != conv || c.CreatedAt != 7 || c.Metadata["topic"] != "math" {
 			return fmt.Errorf("GetConversation: %+v %v", c, err)
@@ -119,12 +119,12 @@ func TestConversationItems(t *testing.T) {
 		"duplicate in batch":  {convMessage("msg_new", "x"), convMessage("msg_new", "y")},
 		"no id":               {convMessage("", "x")},
 	} {
-		err := s.Update(ctx, func(tx *Tx) error { return tx.AppendConversationItems(conv, bad, make([]int, len(bad))) })
+		err := s.Update(ctx, func(tx Tx) error { return tx.AppendConversationItems(conv, bad, make([]int, len(bad))) })
 		if !errors.Is(err, apitype.ErrInvalidRequest) {
 			t.Fatalf("%s: %v, want invalid request", name, err)
 		}
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		if n, _ := tx.CountConversationItems(conv); n != 6 {
 			return fmt.Errorf("count after refused appends %d", n)
 		}
@@ -135,7 +135,7 @@ func TestConversationItems(t *testing.T) {
 	})
 
 	// Unknown ids are 404s with the API's messages.
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		_, err := tx.GetConversation("conv_nope")
 		var ae *apitype.Error
 		if !errors.As(err, &ae) || ae.Status != 404 || ae.Message != "Conversation with id 'conv_nope' not found." {
@@ -157,10 +157,10 @@ func TestConversationItems(t *testing.T) {
 		}
 		return nil
 	})
-	for name, fn := range map[string]func(tx *Tx) error{
-		"append":      func(tx *Tx) error { return tx.AppendConversationItems("conv_nope", items[:1], []int{1}) },
-		"delete item": func(tx *Tx) error { return tx.DeleteConversationItem(conv, "msg_nope") },
-		"delete":      func(tx *Tx) error { return tx.DeleteConversation("conv_nope") },
+	for name, fn := range map[string]func(tx Tx) error{
+		"append":      func(tx Tx) error { return tx.AppendConversationItems("conv_nope", items[:1], []int{1}) },
+		"delete item": func(tx Tx) error { return tx.DeleteConversationItem(conv, "msg_nope") },
+		"delete":      func(tx Tx) error { return tx.DeleteConversation("conv_nope") },
 	} {
 		if err := s.Update(ctx, fn); !errors.Is(err, apitype.ErrNotFound) {
 			t.Fatalf("%s: %v, want not found", name, err)
@@ -184,7 +184,7 @@ func TestConversationItemPages(t *testing.T) {
 		p := apitype.ListParams{Order: order, Limit: limit}
 		for {
 			var page apitype.Page[apitype.Item]
-			view(t, s, func(tx *Tx) (err error) { page, err = tx.ListConversationItems(conv, p); return err })
+			view(t, s, func(tx Tx) (err error) { page, err = tx.ListConversationItems(conv, p); return err })
 			pages++
 			ids = append(ids, itemIDs(page.Data)...)
 			if len(page.Data) > 0 && (*page.FirstID != page.Data[0].ID() || *page.LastID != page.Data[len(page.Data)-1].ID()) {
@@ -213,8 +213,8 @@ func TestConversationItemPages(t *testing.T) {
 	// Deleting in the middle: the item goes, the count follows, the
 	// neighbours page across the gap, and a cursor naming the deleted item
 	// still pages from where it was.
-	update(t, s, func(tx *Tx) error { return tx.DeleteConversationItem(conv, "msg_000012") })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.DeleteConversationItem(conv, "msg_000012") })
+	view(t, s, func(tx Tx) error {
 		if n, _ := tx.CountConversationItems(conv); n != 24 {
 			return fmt.Errorf("count after delete %d", n)
 		}
@@ -249,10 +249,10 @@ func TestConversationItemPages(t *testing.T) {
 		return nil
 	})
 	// A deleted id may be added again, at the end.
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		return tx.AppendConversationItems(conv, []apitype.Item{convMessage("msg_000012", "again")}, []int{3})
 	})
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		page, err := tx.ListConversationItems(conv, apitype.ListParams{Limit: 2})
 		if got := itemIDs(page.Data); err != nil || !slices.Equal(got, []string{"msg_000012", "msg_000024"}) {
 			return fmt.Errorf("newest after re-adding: %v %v", got, err)
@@ -271,19 +271,19 @@ func TestDeleteConversationLeavesNoKeys(t *testing.T) {
 	gen := NewIDGenerator(nil, nil)
 	keep := newConversation(t, s, gen, 30)
 	doomed := newConversation(t, s, gen, 40)
-	update(t, s, func(tx *Tx) error { return tx.DeleteConversationItem(doomed, "msg_000003") })
+	update(t, s, func(tx Tx) error { return tx.DeleteConversationItem(doomed, "msg_000003") })
 	keys := func() (n map[string]int) {
 		n = map[string]int{}
-		view(t, s, func(tx *Tx) error {
+		view(t, s, func(tx Tx) error {
 			for _, b := range [][]byte{bConversations, bConvItems, bConvItemIDs} {
-				n[string(b)] = tx.tx.Bucket(b).Stats().KeyN
+				n[string(b)] = tx.(*boltTx).tx.Bucket(b).Stats().KeyN
 			}
 			return nil
 		})
 		return n
 	}
 	before := keys()
-	update(t, s, func(tx *Tx) error { return tx.DeleteConversation(doomed) })
+	update(t, s, func(tx Tx) error { return tx.DeleteConversation(doomed) })
 	after := keys()
 	// doomed had its record; 39 items and its counts; 40 index entries
 	// (one a deleted item's).
@@ -292,9 +292,9 @@ func TestDeleteConversationLeavesNoKeys(t *testing.T) {
 	if !reflect.DeepEqual(after, want) {
 		t.Fatalf("keys after delete %v, want %v (before %v)", after, want, before)
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		for _, b := range [][]byte{bConvItems, bConvItemIDs} {
-			c := tx.tx.Bucket(b).Cursor()
+			c := tx.(*boltTx).tx.Bucket(b).Cursor()
 			for k, _ := c.First(); k != nil; k, _ = c.Next() {
 				if bytes.HasPrefix(k, []byte(doomed)) {
 					return fmt.Errorf("%s keeps key %q", b, k)
@@ -324,7 +324,7 @@ func TestLargeConversationPage(t *testing.T) {
 	s := openTest(t)
 	gen := NewIDGenerator(nil, nil)
 	conv := newConversation(t, s, gen, 100_000)
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		if n, _ := tx.CountConversationItems(conv); n != 100_000 {
 			return fmt.Errorf("count %d", n)
 		}
@@ -357,7 +357,7 @@ func BenchmarkConversationItems(b *testing.B) {
 		mid := fmt.Sprintf("msg_%06d", n/2)
 		b.Run(fmt.Sprintf("page20/items=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				view(b, s, func(tx *Tx) error {
+				view(b, s, func(tx Tx) error {
 					page, err := tx.ListConversationItems(conv, apitype.ListParams{Limit: 20, After: mid})
 					if err == nil && len(page.Data) != 20 {
 						err = fmt.Errorf("page of %d", len(page.Data))
@@ -368,7 +368,7 @@ func BenchmarkConversationItems(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("newest50/items=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				view(b, s, func(tx *Tx) error {
+				view(b, s, func(tx Tx) error {
 					seen := 0
 					return tx.EachConversationItem(conv, true, func(*apitype.Item, int) (bool, error) {
 						seen++
@@ -416,8 +416,8 @@ func TestConversationOutputItemsRoundTrip(t *testing.T) {
 		apitype.ItemOf(&apitype.FunctionCallOutputItem{ID: "fco_1", CallID: "call_1", Status: apitype.ItemCompleted,
 			Output: apitype.FunctionCallOutput{Parts: []apitype.ContentPart{apitype.InputText("out")}}}),
 	}
-	update(t, s, func(tx *Tx) error { return tx.AppendConversationItems(conv, items, make([]int, len(items))) })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.AppendConversationItems(conv, items, make([]int, len(items))) })
+	view(t, s, func(tx Tx) error {
 		page, err := tx.ListConversationItems(conv, apitype.ListParams{Order: apitype.OrderAsc})
 		if err != nil {
 			return err

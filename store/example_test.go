@@ -26,7 +26,7 @@ func ExampleOpen() {
 	ctx := context.Background()
 	ids := store.NewIDGenerator(nil, nil)
 	th := &apitype.Thread{ID: ids.New(store.PrefixThread), Object: apitype.ObjectThread}
-	err = s.Update(ctx, func(tx *store.Tx) error {
+	err = s.Update(ctx, func(tx store.Tx) error {
 		if err := tx.PutThread(th); err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ func ExampleOpen() {
 	p := apitype.MessageListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc, Limit: 2}}
 	for {
 		var page apitype.Page[apitype.Message]
-		err := s.View(ctx, func(tx *store.Tx) error {
+		err := s.View(ctx, func(tx store.Tx) error {
 			var err error
 			page, err = tx.ListMessages(th.ID, p)
 			return err

@@ -159,7 +159,7 @@ func BenchmarkAfterDeletes(b *testing.B) {
 			ctx := context.Background()
 			create := func(s *Store, i int) {
 				m := benchMessage(gen, f.th, "run_bench", i)
-				if err := s.Update(ctx, func(tx *Tx) error { return tx.PutMessage(m, 40) }); err != nil {
+				if err := s.Update(ctx, func(tx Tx) error { return tx.PutMessage(m, 40) }); err != nil {
 					b.Fatal(err)
 				}
 			}

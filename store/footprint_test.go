@@ -51,7 +51,7 @@ func appendMessages(t testing.TB, s *Store, n, batch int) string {
 	gen := NewIDGenerator(nil, nil)
 	th, run := gen.New(PrefixThread), gen.New(PrefixRun)
 	ctx := context.Background()
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) }); err != nil {
+	if err := s.Update(ctx, func(tx Tx) error { return tx.PutThread(&apitype.Thread{ID: th}) }); err != nil {
 		t.Fatal(err)
 	}
 	for lo := 0; lo < n; lo += batch {
@@ -59,7 +59,7 @@ func appendMessages(t testing.TB, s *Store, n, batch int) string {
 		for i := lo; i < min(n, lo+batch); i++ {
 			msgs = append(msgs, benchMessage(gen, th, run, i))
 		}
-		if err := s.Update(ctx, func(tx *Tx) error {
+		if err := s.Update(ctx, func(tx Tx) error {
 			for _, m := range msgs {
 				if err := tx.PutMessage(m, 40); err != nil {
 					return err
@@ -124,7 +124,7 @@ func TestCommitsStaySmallAfterDeletes(t *testing.T) {
 		gen := NewIDGenerator(nil, nil)
 		create := func(i int) {
 			m := benchMessage(gen, th, "run_x", i)
-			if err := s.Update(context.Background(), func(tx *Tx) error { return tx.PutMessage(m, 1) }); err != nil {
+			if err := s.Update(context.Background(), func(tx Tx) error { return tx.PutMessage(m, 1) }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -152,7 +152,7 @@ func TestCommitsStaySmallAfterDeletes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Update(context.Background(), func(tx *Tx) error {
+		if err := s.Update(context.Background(), func(tx Tx) error {
 			return tx.PutMessage(benchMessage(NewIDGenerator(nil, nil), th, "run_y", 3), 1)
 		}); err != nil {
 			t.Fatal(err)

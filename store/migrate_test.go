@@ -277,8 +277,8 @@ func checkMigrated(t testing.TB, path string, f *oldFile) {
 	if v, err := s.SchemaVersion(); err != nil || v != SchemaVersion {
 		t.Fatalf("schema %d %v", v, err)
 	}
-	view(t, s, func(tx *Tx) error {
-		if tx.tx.Bucket(bFlatten) != nil {
+	view(t, s, func(tx Tx) error {
+		if tx.(*boltTx).tx.Bucket(bFlatten) != nil {
 			t.Fatal("the migration's copies are left")
 		}
 		for th, recs := range f.threads {

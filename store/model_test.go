@@ -100,12 +100,12 @@ func checkPage(t testing.TB, s *Store, threadID string, model *msgModel, p apity
 	var page apitype.Page[apitype.Message]
 	var lent []*apitype.Message
 	var info PageInfo
-	err := s.View(context.Background(), func(tx *Tx) error {
+	err := s.View(context.Background(), func(tx Tx) error {
 		var err error
 		if page, err = tx.ListMessages(threadID, p); err != nil {
 			return err
 		}
-		info, err = tx.ScanMessages(threadID, p, func(m *apitype.Message) error {
+		info, err = tx.(*boltTx).ScanMessages(threadID, p, func(m *apitype.Message) error {
 			lent = append(lent, m.Clone())
 			return nil
 		})
@@ -174,7 +174,7 @@ func TestListMatchesModel(t *testing.T) {
 	threads := []string{gen.New(PrefixThread), gen.New(PrefixThread)}
 	models := map[string]*msgModel{}
 	runs := []string{gen.New(PrefixRun), gen.New(PrefixRun), gen.New(PrefixRun)}
-	if err := s.Update(ctx, func(tx *Tx) error {
+	if err := s.Update(ctx, func(tx Tx) error {
 		for _, id := range threads {
 			if err := tx.PutThread(&apitype.Thread{ID: id, Object: apitype.ObjectThread}); err != nil {
 				return err
@@ -246,7 +246,7 @@ func TestListMatchesModel(t *testing.T) {
 				cursors = append(cursors, gen.New(PrefixMessage))
 			}
 		}
-		err := s.Update(ctx, func(tx *Tx) error {
+		err := s.Update(ctx, func(tx Tx) error {
 			for _, o := range ops {
 				if o.del {
 					if err := tx.DeleteMessage(o.thread, o.id); err != nil && !errors.Is(err, apitype.ErrNotFound) {
@@ -288,7 +288,7 @@ func TestListMatchesModel(t *testing.T) {
 		}
 		for _, th := range threads {
 			var n int
-			if err := s.View(ctx, func(tx *Tx) error {
+			if err := s.View(ctx, func(tx Tx) error {
 				var err error
 				n, err = tx.CountMessages(th)
 				return err
@@ -317,7 +317,7 @@ func TestListMatchesModel(t *testing.T) {
 					p.After = *page.LastID
 					if rng.IntN(2) == 0 {
 						// Delete the cursor's message (not yet in seen's future).
-						if err := s.Update(ctx, func(tx *Tx) error { return tx.DeleteMessage(th, p.After) }); err != nil {
+						if err := s.Update(ctx, func(tx Tx) error { return tx.DeleteMessage(th, p.After) }); err != nil {
 							t.Fatal(err)
 						}
 						md.del(p.After)
@@ -359,7 +359,7 @@ func fuzzFixture(f *testing.F) (*Store, string, *msgModel) {
 	gen := NewIDGenerator(nil, nil)
 	th := gen.New(PrefixThread)
 	model := newMsgModel()
-	err := s.Update(ctx, func(tx *Tx) error {
+	err := s.Update(ctx, func(tx Tx) error {
 		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 			return err
 		}
@@ -412,7 +412,7 @@ func TestListOtherKinds(t *testing.T) {
 	th := gen.New(PrefixThread)
 	var runIDs, asstIDs []string
 	steps := map[string][]string{}
-	err := s.Update(ctx, func(tx *Tx) error {
+	err := s.Update(ctx, func(tx Tx) error {
 		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 			return err
 		}
@@ -440,7 +440,7 @@ func TestListOtherKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.View(ctx, func(tx *Tx) error {
+	err = s.View(ctx, func(tx Tx) error {
 		rp, err := tx.ListRuns(th, apitype.ListParams{Order: "asc", After: runIDs[1], Limit: 2})
 		if err != nil {
 			return err

@@ -60,7 +60,7 @@ func childAppend(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	err = s.Update(ctx, func(tx *Tx) error {
+	err = s.Update(ctx, func(tx Tx) error {
 		for _, th := range crashThreads {
 			if _, err := tx.GetThread(th); err == nil {
 				continue
@@ -86,7 +86,7 @@ func childAppend(path string) int {
 				m := &apitype.Message{ID: gen.New(PrefixMessage), Object: apitype.ObjectMessage, ThreadID: th,
 					Role: apitype.RoleUser, Content: []apitype.MessageContent{{Type: apitype.ContentText,
 						Text: &apitype.TextContent{Value: strings.Repeat("x", i%50)}}}}
-				err := s.Update(ctx, func(tx *Tx) error {
+				err := s.Update(ctx, func(tx Tx) error {
 					if err := tx.PutMessage(m, i%50); err != nil {
 						return err
 					}
@@ -213,14 +213,14 @@ func verifyCrashDB(t *testing.T, path string, acked map[string]string) {
 	if err := s.Check(); err != nil {
 		t.Fatalf("Check after kill: %v", err)
 	}
-	err = s.View(context.Background(), func(tx *Tx) error {
+	err = s.View(context.Background(), func(tx Tx) error {
 		for id, th := range acked {
 			if _, err := tx.GetMessage(th, id); err != nil {
 				return fmt.Errorf("acknowledged %s lost: %w", id, err)
 			}
 		}
 		for _, th := range crashThreads {
-			tb, err := tx.threadBucket(th)
+			tb, err := tx.(*boltTx).threadBucket(th)
 			if err != nil {
 				continue // killed before the threads were made
 			}
@@ -229,7 +229,7 @@ func verifyCrashDB(t *testing.T, path string, acked map[string]string) {
 				return fmt.Errorf("%s: count record %d, %d messages", th, n, k)
 			}
 			k := 0
-			tx.MessageTokens(th, false, func(string, int) bool { k++; return true })
+			tx.(*boltTx).MessageTokens(th, false, func(string, int) bool { k++; return true })
 			if k != n {
 				return fmt.Errorf("%s: %d token counts, %d messages", th, k, n)
 			}

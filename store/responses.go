@@ -71,14 +71,14 @@ func readTokenRecord(v []byte) (*apitype.Item, int, error) {
 // CreateResponse stores a new response with its input items (each with an
 // id, and its token count in tokens) and links it to its previous response.
 // A response that is queued or in_progress is indexed as live.
-func (t *Tx) CreateResponse(r *apitype.Response, input []apitype.Item, tokens []int) error {
+func (t *boltTx) CreateResponse(r *apitype.Response, input []apitype.Item, tokens []int) error {
 	return t.CreateResponseOutput(r, input, tokens, nil)
 }
 
 // CreateResponseOutput is CreateResponse for a response stored with its
 // output too (outTokens[i] counts r.Output[i]; nil: no output is written),
 // as a response stored only when it ends is.
-func (t *Tx) CreateResponseOutput(r *apitype.Response, input []apitype.Item, tokens, outTokens []int) error {
+func (t *boltTx) CreateResponseOutput(r *apitype.Response, input []apitype.Item, tokens, outTokens []int) error {
 	if len(tokens) != len(input) {
 		return fmt.Errorf("store: %d input items, %d token counts", len(input), len(tokens))
 	}
@@ -113,7 +113,7 @@ func (t *Tx) CreateResponseOutput(r *apitype.Response, input []apitype.Item, tok
 // PutResponse replaces a stored response and, when tokens is not nil, its
 // output items (tokens[i] counts r.Output[i]); the live index follows its
 // status.
-func (t *Tx) PutResponse(r *apitype.Response, tokens []int) error {
+func (t *boltTx) PutResponse(r *apitype.Response, tokens []int) error {
 	if tokens != nil {
 		if len(tokens) != len(r.Output) {
 			return fmt.Errorf("store: %d output items, %d token counts", len(r.Output), len(tokens))
@@ -145,7 +145,7 @@ func (t *Tx) PutResponse(r *apitype.Response, tokens []int) error {
 }
 
 // GetResponse reads a response with its output.
-func (t *Tx) GetResponse(id string) (*apitype.Response, error) {
+func (t *boltTx) GetResponse(id string) (*apitype.Response, error) {
 	v := t.tx.Bucket(bResponses).Get([]byte(id))
 	if v == nil {
 		return nil, responseNotFound(id)
@@ -163,12 +163,12 @@ func (t *Tx) GetResponse(id string) (*apitype.Response, error) {
 }
 
 // HasResponse reports whether a response is stored.
-func (t *Tx) HasResponse(id string) bool { return t.tx.Bucket(bResponses).Get([]byte(id)) != nil }
+func (t *boltTx) HasResponse(id string) bool { return t.tx.Bucket(bResponses).Get([]byte(id)) != nil }
 
 // DeleteResponse removes a response, its items and its chain link. The
 // responses that name it as previous keep their own items; their chain
 // ends there.
-func (t *Tx) DeleteResponse(id string) error {
+func (t *boltTx) DeleteResponse(id string) error {
 	b := t.tx.Bucket(bResponses)
 	if b.Get([]byte(id)) == nil {
 		return responseNotFound(id)
@@ -184,13 +184,13 @@ func (t *Tx) DeleteResponse(id string) error {
 
 // LiveResponses calls fn with every stored response still queued or
 // in_progress, for recovery after a restart.
-func (t *Tx) LiveResponses(fn func(id string) error) error {
+func (t *boltTx) LiveResponses(fn func(id string) error) error {
 	return t.tx.Bucket(bLiveResps).ForEach(func(k, _ []byte) error { return fn(string(k)) })
 }
 
 // ResponseInput calls fn with a response's input items in order (desc:
 // newest first) and their token counts, until fn returns false.
-func (t *Tx) ResponseInput(id string, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+func (t *boltTx) ResponseInput(id string, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
 	return t.eachResponseItem(id, rInput, desc, fn)
 }
 
@@ -201,18 +201,18 @@ func (t *Tx) ResponseInput(id string, desc bool, fn func(it *apitype.Item, token
 // Each response costs one seek — to its chain link, the key after its
 // outputs, which come after its inputs — so a prompt that keeps the newest
 // items of a long chain reads only those.
-func (t *Tx) ResponseHistory(id string, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+func (t *boltTx) ResponseHistory(id string, fn func(it *apitype.Item, tokens int) (bool, error)) error {
 	return t.responseHistory(id, nil, fn)
 }
 
 // LendResponseHistory is ResponseHistory for a reader that keeps nothing
 // past its call but what it copies: plain text messages are lent, as
 // LendConversationItems lends them.
-func (t *Tx) LendResponseHistory(id string, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+func (t *boltTx) LendResponseHistory(id string, fn func(it *apitype.Item, tokens int) (bool, error)) error {
 	return t.responseHistory(id, new(plainItem), fn)
 }
 
-func (t *Tx) responseHistory(id string, scratch *plainItem, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+func (t *boltTx) responseHistory(id string, scratch *plainItem, fn func(it *apitype.Item, tokens int) (bool, error)) error {
 	c := t.tx.Bucket(bResponseData).Cursor()
 	var link [64]byte
 	for id != "" {
@@ -246,7 +246,7 @@ func (t *Tx) responseHistory(id string, scratch *plainItem, fn func(it *apitype.
 	return nil
 }
 
-func (t *Tx) eachResponseItem(id string, kind byte, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
+func (t *boltTx) eachResponseItem(id string, kind byte, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error {
 	prefix := rkey(id, kind, nil)
 	c := t.tx.Bucket(bResponseData).Cursor()
 	var k, v []byte
@@ -269,7 +269,7 @@ func (t *Tx) eachResponseItem(id string, kind byte, desc bool, fn func(it *apity
 
 // ListResponseInputItems returns one page of a response's input items
 // (order desc unless p says asc; after and before are item ids).
-func (t *Tx) ListResponseInputItems(id string, p apitype.ListParams) (apitype.Page[apitype.Item], error) {
+func (t *boltTx) ListResponseInputItems(id string, p apitype.ListParams) (apitype.Page[apitype.Item], error) {
 	page := apitype.Page[apitype.Item]{Object: apitype.ObjectList, Data: []apitype.Item{}}
 	if !t.HasResponse(id) {
 		return page, responseNotFound(id)

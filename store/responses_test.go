@@ -51,7 +51,7 @@ func jsonOf(v any) string {
 func liveResponses(t *testing.T, s *Store) []string {
 	t.Helper()
 	var ids []string
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		return tx.LiveResponses(func(id string) error { ids = append(ids, id); return nil })
 	})
 	slices.Sort(ids)
@@ -73,11 +73,11 @@ func TestResponseRecords(t *testing.T) {
 	}
 	r := newResponse(id, apitype.ResponseQueued, "")
 	r.Metadata = apitype.Metadata{"k": "v"}
-	update(t, s, func(tx *Tx) error { return tx.CreateResponse(r, input, []int{3, 5, 7}) })
+	update(t, s, func(tx Tx) error { return tx.CreateResponse(r, input, []int{3, 5, 7}) })
 	if got := liveResponses(t, s); !slices.Equal(got, []string{id}) {
 		t.Fatalf("live %v", got)
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		got, err := tx.GetResponse(id)
 		if err != nil || got.ID != id || got.Status != apitype.ResponseQueued || got.Metadata["k"] != "v" || got.Output == nil || len(got.Output) != 0 {
 			return fmt.Errorf("GetResponse %+v %v", got, err)
@@ -120,14 +120,14 @@ func TestResponseRecords(t *testing.T) {
 
 	// Refused, writing nothing: the same id again, token counts that do
 	// not match the items.
-	if err := s.Update(context.Background(), func(tx *Tx) error { return tx.CreateResponse(r, input, []int{1, 2, 3}) }); !errors.Is(err, apitype.ErrConflict) {
+	if err := s.Update(context.Background(), func(tx Tx) error { return tx.CreateResponse(r, input, []int{1, 2, 3}) }); !errors.Is(err, apitype.ErrConflict) {
 		t.Fatalf("create again: %v", err)
 	}
 	other := newResponse(gen.New(PrefixResponse), apitype.ResponseQueued, "")
-	if err := s.Update(context.Background(), func(tx *Tx) error { return tx.CreateResponse(other, input, []int{1}) }); err == nil {
+	if err := s.Update(context.Background(), func(tx Tx) error { return tx.CreateResponse(other, input, []int{1}) }); err == nil {
 		t.Fatal("create with 1 count for 3 items")
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		if tx.HasResponse(other.ID) {
 			return fmt.Errorf("refused response stored")
 		}
@@ -137,16 +137,16 @@ func TestResponseRecords(t *testing.T) {
 	// In progress with a partial output, then completed with its final one.
 	r.Status = apitype.ResponseInProgress
 	r.Output = []apitype.Item{assistantItem("msg_out1", "par")}
-	update(t, s, func(tx *Tx) error { return tx.PutResponse(r, []int{1}) })
+	update(t, s, func(tx Tx) error { return tx.PutResponse(r, []int{1}) })
 	if got := liveResponses(t, s); !slices.Equal(got, []string{id}) {
 		t.Fatalf("live while in progress %v", got)
 	}
-	if err := s.Update(context.Background(), func(tx *Tx) error { return tx.PutResponse(r, []int{1, 2}) }); err == nil {
+	if err := s.Update(context.Background(), func(tx Tx) error { return tx.PutResponse(r, []int{1, 2}) }); err == nil {
 		t.Fatal("put with 2 counts for 1 output item")
 	}
 	r.Status = apitype.ResponseCompleted
 	r.Output = []apitype.Item{assistantItem("msg_out1", "Paris"), assistantItem("msg_out2", "is the capital.")}
-	update(t, s, func(tx *Tx) error { return tx.PutResponse(r, []int{4, 6}) })
+	update(t, s, func(tx Tx) error { return tx.PutResponse(r, []int{4, 6}) })
 	if got := liveResponses(t, s); len(got) != 0 {
 		t.Fatalf("live after completion %v", got)
 	}
@@ -154,8 +154,8 @@ func TestResponseRecords(t *testing.T) {
 	r.Metadata = apitype.Metadata{"k": "w"}
 	head := *r
 	head.Output = nil
-	update(t, s, func(tx *Tx) error { return tx.PutResponse(&head, nil) })
-	view(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error { return tx.PutResponse(&head, nil) })
+	view(t, s, func(tx Tx) error {
 		got, err := tx.GetResponse(id)
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func TestResponseRecords(t *testing.T) {
 		}
 		// The output's counts were replaced, not added to: two records.
 		var tokens []int
-		err = tx.eachResponseItem(id, rOutput, false, func(_ *apitype.Item, n int) (bool, error) { tokens = append(tokens, n); return true, nil })
+		err = tx.(*boltTx).eachResponseItem(id, rOutput, false, func(_ *apitype.Item, n int) (bool, error) { tokens = append(tokens, n); return true, nil })
 		if err != nil || !slices.Equal(tokens, []int{4, 6}) {
 			return fmt.Errorf("output tokens %v %v", tokens, err)
 		}
@@ -176,12 +176,12 @@ func TestResponseRecords(t *testing.T) {
 	})
 	// Back to live (a resumed response) and off again by status alone.
 	r.Status = apitype.ResponseQueued
-	update(t, s, func(tx *Tx) error { return tx.PutResponse(r, nil) })
+	update(t, s, func(tx Tx) error { return tx.PutResponse(r, nil) })
 	if got := liveResponses(t, s); !slices.Equal(got, []string{id}) {
 		t.Fatalf("live after requeue %v", got)
 	}
 	r.Status = apitype.ResponseFailed
-	update(t, s, func(tx *Tx) error { return tx.PutResponse(r, nil) })
+	update(t, s, func(tx Tx) error { return tx.PutResponse(r, nil) })
 	if got := liveResponses(t, s); len(got) != 0 {
 		t.Fatalf("live after failure %v", got)
 	}
@@ -193,7 +193,7 @@ func historyIDs(t *testing.T, s *Store, id string, limit int) ([]string, []int) 
 	t.Helper()
 	var ids []string
 	var tokens []int
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		return tx.ResponseHistory(id, func(it *apitype.Item, n int) (bool, error) {
 			ids, tokens = append(ids, it.ID()), append(tokens, n)
 			return limit == 0 || len(ids) < limit, nil
@@ -218,7 +218,7 @@ func TestResponseHistoryChain(t *testing.T) {
 		}
 		in, tokens := respItems(fmt.Sprint(i), 2)
 		r := newResponse(id, apitype.ResponseInProgress, prev)
-		update(t, s, func(tx *Tx) error {
+		update(t, s, func(tx Tx) error {
 			if err := tx.CreateResponse(r, in, tokens); err != nil {
 				return err
 			}
@@ -251,7 +251,7 @@ func TestResponseHistoryChain(t *testing.T) {
 		t.Fatalf("unknown response's history %v", got)
 	}
 	// Deleting the second ends the chain of the fourth after the third.
-	update(t, s, func(tx *Tx) error { return tx.DeleteResponse(ids[1]) })
+	update(t, s, func(tx Tx) error { return tx.DeleteResponse(ids[1]) })
 	if got, _ := historyIDs(t, s, ids[3], 0); !slices.Equal(got, want[:8]) {
 		t.Fatalf("history after deleting the second %v", got)
 	}
@@ -265,11 +265,11 @@ func TestResponseInputItemPages(t *testing.T) {
 	id := gen.New(PrefixResponse)
 	const n = 25
 	in, tokens := respItems("p", n)
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		return tx.CreateResponse(newResponse(id, apitype.ResponseCompleted, ""), in, tokens)
 	})
 	// A neighbour with the same item ids: its keys must not show.
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		return tx.CreateResponse(newResponse(gen.New(PrefixResponse), apitype.ResponseCompleted, ""), in, tokens)
 	})
 	name := func(i int) string { return fmt.Sprintf("msg_p_in_%03d", i) }
@@ -307,7 +307,7 @@ func TestResponseInputItemPages(t *testing.T) {
 		{apitype.ListParams{Limit: 3, Order: apitype.OrderAsc, After: name(3), Before: name(20)}, span(4, 6), true},
 		{apitype.ListParams{Limit: 10, Order: apitype.OrderAsc, Before: name(4)}, span(0, 3), false},
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		for _, c := range cases {
 			page, err := tx.ListResponseInputItems(id, c.p)
 			if err != nil {
@@ -380,7 +380,7 @@ func TestDeleteResponseLeavesNoKeys(t *testing.T) {
 		}
 		in, tokens := respItems(id, 5)
 		r := newResponse(id, apitype.ResponseInProgress, prev)
-		update(t, s, func(tx *Tx) error {
+		update(t, s, func(tx Tx) error {
 			if err := tx.CreateResponse(r, in, tokens); err != nil {
 				return err
 			}
@@ -390,16 +390,16 @@ func TestDeleteResponseLeavesNoKeys(t *testing.T) {
 	}
 	keys := func() map[string]int {
 		n := map[string]int{}
-		view(t, s, func(tx *Tx) error {
+		view(t, s, func(tx Tx) error {
 			for _, b := range [][]byte{bResponses, bResponseData, bLiveResps} {
-				n[string(b)] = tx.tx.Bucket(b).Stats().KeyN
+				n[string(b)] = tx.(*boltTx).tx.Bucket(b).Stats().KeyN
 			}
 			return nil
 		})
 		return n
 	}
 	before := keys()
-	update(t, s, func(tx *Tx) error { return tx.DeleteResponse(doomed) })
+	update(t, s, func(tx Tx) error { return tx.DeleteResponse(doomed) })
 	after := keys()
 	// doomed had 5 input records, 5 index entries, 3 output records and
 	// its chain link.
@@ -408,9 +408,9 @@ func TestDeleteResponseLeavesNoKeys(t *testing.T) {
 	if !reflect.DeepEqual(after, want) {
 		t.Fatalf("keys after delete %v, want %v (before %v)", after, want, before)
 	}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		for _, b := range [][]byte{bResponses, bResponseData, bLiveResps} {
-			c := tx.tx.Bucket(b).Cursor()
+			c := tx.(*boltTx).tx.Bucket(b).Cursor()
 			for k, _ := c.First(); k != nil; k, _ = c.Next() {
 				if bytes.HasPrefix(k, []byte(doomed)) {
 					return fmt.Errorf("%s keeps key %q", b, k)
@@ -438,7 +438,7 @@ func TestDeleteResponseLeavesNoKeys(t *testing.T) {
 	if got, _ := historyIDs(t, s, last, 0); len(got) != 16 {
 		t.Fatalf("the last response's chain to the first: %v", got)
 	}
-	if err := s.Update(context.Background(), func(tx *Tx) error { return tx.DeleteResponse(doomed) }); !errors.Is(err, apitype.ErrNotFound) {
+	if err := s.Update(context.Background(), func(tx Tx) error { return tx.DeleteResponse(doomed) }); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("delete again: %v", err)
 	}
 	if err := s.Check(); err != nil {
@@ -564,18 +564,18 @@ func TestLentItems(t *testing.T) {
 	for i := range tokens {
 		tokens[i] = i + 1
 	}
-	update(t, s, func(tx *Tx) error { return tx.AppendConversationItems(conv, items, tokens) })
+	update(t, s, func(tx Tx) error { return tx.AppendConversationItems(conv, items, tokens) })
 	var prev string
 	for i := 0; i < len(items); i += 3 {
 		id := gen.New(PrefixResponse)
 		r := newResponse(id, apitype.ResponseCompleted, prev)
 		r.Output = items[i+2 : i+3]
-		update(t, s, func(tx *Tx) error { return tx.CreateResponseOutput(r, items[i:i+2], tokens[i:i+2], tokens[i+2:i+3]) })
+		update(t, s, func(tx Tx) error { return tx.CreateResponseOutput(r, items[i:i+2], tokens[i:i+2], tokens[i+2:i+3]) })
 		prev = id
 	}
 	collect := func(walk func(fn func(*apitype.Item, int) (bool, error)) error) []string {
 		var out []string
-		view(t, s, func(tx *Tx) error {
+		view(t, s, func(tx Tx) error {
 			return walk(func(it *apitype.Item, n int) (bool, error) {
 				out = append(out, fmt.Sprintf("%d %s", n, jsonOf(it)))
 				return true, nil
@@ -586,20 +586,20 @@ func TestLentItems(t *testing.T) {
 	for _, desc := range []bool{true, false} {
 		var owned, lent []string
 		owned = collect(func(fn func(*apitype.Item, int) (bool, error)) error {
-			return s.View(context.Background(), func(tx *Tx) error { return tx.EachConversationItem(conv, desc, fn) })
+			return s.View(context.Background(), func(tx Tx) error { return tx.EachConversationItem(conv, desc, fn) })
 		})
 		lent = collect(func(fn func(*apitype.Item, int) (bool, error)) error {
-			return s.View(context.Background(), func(tx *Tx) error { return tx.LendConversationItems(conv, desc, fn) })
+			return s.View(context.Background(), func(tx Tx) error { return tx.LendConversationItems(conv, desc, fn) })
 		})
 		if len(owned) != len(items) || !slices.Equal(owned, lent) {
 			t.Fatalf("desc=%v: lent\n%v\nowned\n%v", desc, lent, owned)
 		}
 	}
 	owned := collect(func(fn func(*apitype.Item, int) (bool, error)) error {
-		return s.View(context.Background(), func(tx *Tx) error { return tx.ResponseHistory(prev, fn) })
+		return s.View(context.Background(), func(tx Tx) error { return tx.ResponseHistory(prev, fn) })
 	})
 	lent := collect(func(fn func(*apitype.Item, int) (bool, error)) error {
-		return s.View(context.Background(), func(tx *Tx) error { return tx.LendResponseHistory(prev, fn) })
+		return s.View(context.Background(), func(tx Tx) error { return tx.LendResponseHistory(prev, fn) })
 	})
 	if len(owned) != len(items) || !slices.Equal(owned, lent) {
 		t.Fatalf("history: lent\n%v\nowned\n%v", lent, owned)

@@ -21,7 +21,7 @@ func TestScanMessagesContract(t *testing.T) {
 	gen := NewIDGenerator(nil, nil)
 	th := gen.New(PrefixThread)
 	var ids []string
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 			return err
 		}
@@ -40,9 +40,9 @@ func TestScanMessagesContract(t *testing.T) {
 	})
 
 	stop := errors.New("stop")
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		n := 0
-		_, err := tx.ScanMessages(th, apitype.MessageListParams{}, func(*apitype.Message) error {
+		_, err := tx.(*boltTx).ScanMessages(th, apitype.MessageListParams{}, func(*apitype.Message) error {
 			if n++; n == 2 {
 				return stop
 			}
@@ -51,7 +51,7 @@ func TestScanMessagesContract(t *testing.T) {
 		if err != stop || n != 2 {
 			t.Fatalf("fn's error: got %v after %d messages", err, n)
 		}
-		_, err = tx.ScanMessages("thread_none", apitype.MessageListParams{}, func(*apitype.Message) error { return nil })
+		_, err = tx.(*boltTx).ScanMessages("thread_none", apitype.MessageListParams{}, func(*apitype.Message) error { return nil })
 		if !errors.Is(err, apitype.ErrNotFound) {
 			t.Fatalf("unknown thread: %v", err)
 		}
@@ -61,19 +61,19 @@ func TestScanMessagesContract(t *testing.T) {
 	var kept []*apitype.Message
 	var want apitype.Page[apitype.Message]
 	asc := apitype.MessageListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc, Limit: 10}}
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		var err error
 		if want, err = tx.ListMessages(th, asc); err != nil {
 			return err
 		}
-		_, err = tx.ScanMessages(th, asc, func(m *apitype.Message) error {
+		_, err = tx.(*boltTx).ScanMessages(th, asc, func(m *apitype.Message) error {
 			kept = append(kept, m.Clone())
 			return nil
 		})
 		return err
 	})
 	// Grow the file so bbolt remaps it: nothing kept may point into it.
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		for i := range 2000 {
 			if err := tx.PutMessage(benchMessage(gen, th, "", i), 1); err != nil {
 				return err
@@ -93,8 +93,8 @@ func TestScanMessagesContract(t *testing.T) {
 			p := apitype.MessageListParams{ListParams: apitype.ListParams{Order: apitype.OrderAsc, Limit: 5, After: ids[g]}}
 			for range 50 {
 				var got []string
-				err := s.View(context.Background(), func(tx *Tx) error {
-					_, err := tx.ScanMessages(th, p, func(m *apitype.Message) error {
+				err := s.View(context.Background(), func(tx Tx) error {
+					_, err := tx.(*boltTx).ScanMessages(th, p, func(m *apitype.Message) error {
 						got = append(got, m.ID)
 						return nil
 					})
@@ -118,7 +118,7 @@ func TestLendMessagesMatchesEachMessage(t *testing.T) {
 	s := openTest(t)
 	th := "thread_lend"
 	rng := rand.New(rand.NewPCG(7, 8))
-	update(t, s, func(tx *Tx) error {
+	update(t, s, func(tx Tx) error {
 		if err := tx.PutThread(&apitype.Thread{ID: th}); err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ func TestLendMessagesMatchesEachMessage(t *testing.T) {
 		}
 		return nil
 	})
-	view(t, s, func(tx *Tx) error {
+	view(t, s, func(tx Tx) error {
 		for _, desc := range []bool{false, true} {
 			var owned []*apitype.Message
 			var counts []int

@@ -120,7 +120,7 @@ type Store struct {
 }
 
 type write struct {
-	fn   func(*Tx) error
+	fn   func(Tx) error
 	then func(error) // Submit's callback, run by the committer; may be nil
 	err  chan error
 }
@@ -334,8 +334,8 @@ func (b Bolt) Update(fn func(*bolt.Tx) error) error {
 // SchemaVersion returns the schema version recorded in the file.
 func (s *Store) SchemaVersion() (int, error) {
 	var v int
-	err := s.View(context.Background(), func(tx *Tx) error {
-		v = int(binary.BigEndian.Uint64(tx.tx.Bucket(bMeta).Get(kSchema)))
+	err := s.View(context.Background(), func(tx Tx) error {
+		v = int(binary.BigEndian.Uint64(tx.(*boltTx).tx.Bucket(bMeta).Get(kSchema)))
 		return nil
 	})
 	return v, err
@@ -344,7 +344,7 @@ func (s *Store) SchemaVersion() (int, error) {
 // View runs fn in a read-only transaction. Views run concurrently with each
 // other and with writes. fn must not call Update: a commit that grows the
 // file waits for open reads to end, so it could wait for fn forever.
-func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+func (s *Store) View(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -352,7 +352,7 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 		return ErrClosed
 	}
 	h := s.acquire()
-	err := h.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, lenders: &s.lenders}) })
+	err := h.db.View(func(btx *bolt.Tx) error { return fn(&boltTx{tx: btx, lenders: &s.lenders}) })
 	s.release(h)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
@@ -369,7 +369,7 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 // others are retried), so it must have no effect outside tx other than
 // assigning captured variables; it must not call Update or View itself. When fn returns an error nothing it wrote is
 // kept and Update returns that error.
-func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+func (s *Store) Update(ctx context.Context, fn func(Tx) error) error {
 	p := s.Submit(ctx, fn, nil)
 	select {
 	case err := <-p.w.err:
@@ -403,7 +403,7 @@ func (p Pending) Wait() error {
 // write's events) is ordered exactly as the commits are. then must be quick
 // and must not use the store. ctx only matters if it has already ended:
 // a queued write is always decided.
-func (s *Store) Submit(ctx context.Context, fn func(*Tx) error, then func(error)) Pending {
+func (s *Store) Submit(ctx context.Context, fn func(Tx) error, then func(error)) Pending {
 	w := &write{fn: fn, then: then, err: make(chan error, 1)}
 	if err := ctx.Err(); err != nil {
 		w.decide(err)
@@ -492,7 +492,7 @@ func (s *Store) commit(batch []*write) {
 	for len(batch) > 0 {
 		failed := -1
 		err := db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{tx: btx, lenders: &s.lenders, fill: s.fill}
+			tx := &boltTx{tx: btx, lenders: &s.lenders, fill: s.fill}
 			for i, w := range batch {
 				if err := runSafe(w.fn, tx); err != nil {
 					failed = i
@@ -515,7 +515,7 @@ func (s *Store) commit(batch []*write) {
 			w.decide(err) // it ran first in a fresh transaction: that is its outcome
 		} else {
 			s.commit(batch[:failed:failed])
-			w.decide(db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &Tx{tx: btx, lenders: &s.lenders, fill: s.fill}) }))
+			w.decide(db.Update(func(btx *bolt.Tx) error { return runSafe(w.fn, &boltTx{tx: btx, lenders: &s.lenders, fill: s.fill}) }))
 		}
 		batch = batch[failed+1:]
 	}
@@ -523,7 +523,7 @@ func (s *Store) commit(batch []*write) {
 
 // runSafe turns a panic in fn into an error so one bad write cannot kill the
 // commit loop that every writer depends on.
-func runSafe(fn func(*Tx) error, tx *Tx) (err error) {
+func runSafe(fn func(Tx) error, tx Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("store: write panicked: %v", r)
@@ -535,9 +535,9 @@ func runSafe(fn func(*Tx) error, tx *Tx) (err error) {
 // Backup writes a consistent copy of the database to w while it stays in use.
 func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	var n int64
-	err := s.View(ctx, func(tx *Tx) error {
+	err := s.View(ctx, func(tx Tx) error {
 		var err error
-		n, err = tx.tx.WriteTo(w)
+		n, err = tx.(*boltTx).tx.WriteTo(w)
 		return err
 	})
 	return n, err
@@ -563,9 +563,9 @@ func (s *Store) BackupFile(ctx context.Context, path string) error {
 
 // Check verifies the file's consistency (bbolt's tx.Check).
 func (s *Store) Check() error {
-	return s.View(context.Background(), func(tx *Tx) error {
+	return s.View(context.Background(), func(tx Tx) error {
 		var errs []error
-		for err := range tx.tx.Check() {
+		for err := range tx.(*boltTx).tx.Check() {
 			errs = append(errs, err)
 		}
 		return errors.Join(errs...)

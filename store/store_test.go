@@ -25,7 +25,7 @@ func TestMessagesPageBothOrders(t *testing.T) {
 	ids := NewIDGenerator(nil, nil)
 	th := &apitype.Thread{ID: ids.New(PrefixThread), Object: apitype.ObjectThread}
 	var msgs []string
-	err := s.Update(ctx, func(tx *Tx) error {
+	err := s.Update(ctx, func(tx Tx) error {
 		if err := tx.PutThread(th); err != nil {
 			return err
 		}
@@ -45,7 +45,7 @@ func TestMessagesPageBothOrders(t *testing.T) {
 	check := func(p apitype.MessageListParams, want []string, more bool) {
 		t.Helper()
 		var page apitype.Page[apitype.Message]
-		if err := s.View(ctx, func(tx *Tx) error {
+		if err := s.View(ctx, func(tx Tx) error {
 			var err error
 			page, err = tx.ListMessages(th.ID, p)
 			return err
@@ -74,10 +74,10 @@ func TestMessagesPageBothOrders(t *testing.T) {
 	check(lp(2, "desc", msgs[1], ""), []string{msgs[0]}, false)
 	check(lp(2, "desc", "", msgs[1]), []string{msgs[3], msgs[2]}, true)
 	check(lp(10, "asc", msgs[0], msgs[4]), []string{msgs[1], msgs[2], msgs[3]}, false)
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.DeleteThread(th.ID) }); err != nil {
+	if err := s.Update(ctx, func(tx Tx) error { return tx.DeleteThread(th.ID) }); err != nil {
 		t.Fatal(err)
 	}
-	err = s.View(ctx, func(tx *Tx) error { _, err := tx.GetMessage(th.ID, msgs[0]); return err })
+	err = s.View(ctx, func(tx Tx) error { _, err := tx.GetMessage(th.ID, msgs[0]); return err })
 	if !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
@@ -96,7 +96,7 @@ func TestOutputFiles(t *testing.T) {
 		t.Helper()
 		var n int
 		var b int64
-		if err := s.View(ctx, func(tx *Tx) error {
+		if err := s.View(ctx, func(tx Tx) error {
 			var err error
 			n, b, err = tx.OutputFiles(th.ID)
 			return err
@@ -105,17 +105,17 @@ func TestOutputFiles(t *testing.T) {
 		}
 		return n, b
 	}
-	update := func(fn func(tx *Tx) error) {
+	update := func(fn func(tx Tx) error) {
 		t.Helper()
 		if err := s.Update(ctx, fn); err != nil {
 			t.Fatal(err)
 		}
 	}
-	update(func(tx *Tx) error { return tx.PutThread(th) })
+	update(func(tx Tx) error { return tx.PutThread(th) })
 	if n, b := counts(); n != 0 || b != 0 {
 		t.Fatalf("new thread: %d files %d bytes", n, b)
 	}
-	update(func(tx *Tx) error {
+	update(func(tx Tx) error {
 		if err := tx.PutMessage(&apitype.Message{ID: ids.New(PrefixMessage), ThreadID: th.ID, Role: apitype.RoleUser}, 1); err != nil {
 			return err
 		}
@@ -127,12 +127,12 @@ func TestOutputFiles(t *testing.T) {
 	if n, b := counts(); n != 2 || b != 120 {
 		t.Fatalf("two files: %d files %d bytes", n, b)
 	}
-	update(func(tx *Tx) error { return tx.DeleteFile(f1.ID) })
+	update(func(tx Tx) error { return tx.DeleteFile(f1.ID) })
 	if n, b := counts(); n != 1 || b != 20 {
 		t.Fatalf("after deleting one: %d files %d bytes", n, b)
 	}
 	// The thread's other records are untouched by the output keys.
-	if err := s.View(ctx, func(tx *Tx) error {
+	if err := s.View(ctx, func(tx Tx) error {
 		n, err := tx.CountMessages(th.ID)
 		if err == nil && n != 1 {
 			t.Errorf("%d messages, want 1", n)
@@ -141,11 +141,11 @@ func TestOutputFiles(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.PutOutputFile("thread_missing", f1) }); !errors.Is(err, apitype.ErrNotFound) {
+	if err := s.Update(ctx, func(tx Tx) error { return tx.PutOutputFile("thread_missing", f1) }); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("unknown thread: %v", err)
 	}
-	update(func(tx *Tx) error { return tx.DeleteThread(th.ID) })
-	if err := s.View(ctx, func(tx *Tx) error { _, _, err := tx.OutputFiles(th.ID); return err }); !errors.Is(err, apitype.ErrNotFound) {
+	update(func(tx Tx) error { return tx.DeleteThread(th.ID) })
+	if err := s.View(ctx, func(tx Tx) error { _, _, err := tx.OutputFiles(th.ID); return err }); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("deleted thread: %v", err)
 	}
 }

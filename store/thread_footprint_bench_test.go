@@ -24,40 +24,40 @@ func BenchmarkThreadFootprint(b *testing.B) {
 	const n = 10_000
 	shapes := []struct {
 		name string
-		fill func(tx func(func(*Tx) error), gen *IDGenerator, th string)
+		fill func(tx func(func(Tx) error), gen *IDGenerator, th string)
 	}{
-		{"empty", func(func(func(*Tx) error), *IDGenerator, string) {}},
-		{"3short", func(tx func(func(*Tx) error), gen *IDGenerator, th string) {
+		{"empty", func(func(func(Tx) error), *IDGenerator, string) {}},
+		{"3short", func(tx func(func(Tx) error), gen *IDGenerator, th string) {
 			for i := range 3 {
 				m := benchMessage(gen, th, "", i)
 				m.RunID, m.AssistantID = nil, nil
 				m.Content[0].Text.Value = "Hi, can you help me with this?"[:10+i*10]
-				tx(func(t *Tx) error { return t.PutMessage(m, 8) })
+				tx(func(t Tx) error { return t.PutMessage(m, 8) })
 			}
 		}},
-		{"3msgs", func(tx func(func(*Tx) error), gen *IDGenerator, th string) {
+		{"3msgs", func(tx func(func(Tx) error), gen *IDGenerator, th string) {
 			for i := range 3 {
 				m := benchMessage(gen, th, "", i)
 				m.RunID, m.AssistantID = nil, nil
-				tx(func(t *Tx) error { return t.PutMessage(m, 40) })
+				tx(func(t Tx) error { return t.PutMessage(m, 40) })
 			}
 		}},
-		{"3msgs+run", func(tx func(func(*Tx) error), gen *IDGenerator, th string) {
+		{"3msgs+run", func(tx func(func(Tx) error), gen *IDGenerator, th string) {
 			u := benchMessage(gen, th, "", 0)
-			tx(func(t *Tx) error { return t.PutMessage(u, 40) })
+			tx(func(t Tx) error { return t.PutMessage(u, 40) })
 			r := &apitype.Run{ID: gen.New(PrefixRun), Object: apitype.ObjectRun, CreatedAt: 1_750_000_000, ThreadID: th,
 				AssistantID: "asst_01jbench0000000000000000", Status: apitype.RunInProgress, Model: "llama3.2",
 				Instructions: "You are a helpful assistant.", Tools: []apitype.Tool{}, Metadata: apitype.Metadata{}}
-			tx(func(t *Tx) error { return t.PutRun(r) })
+			tx(func(t Tx) error { return t.PutRun(r) })
 			st := &apitype.RunStep{ID: gen.New(PrefixStep), Object: apitype.ObjectRunStep, CreatedAt: r.CreatedAt, AssistantID: r.AssistantID,
 				ThreadID: th, RunID: r.ID, Type: "message_creation", Status: apitype.StepCompleted}
-			tx(func(t *Tx) error { return t.PutStep(st) })
+			tx(func(t Tx) error { return t.PutStep(st) })
 			a := benchMessage(gen, th, r.ID, 1)
-			tx(func(t *Tx) error { return t.PutMessage(a, 40) })
+			tx(func(t Tx) error { return t.PutMessage(a, 40) })
 			r.Status, r.Usage = apitype.RunCompleted, &apitype.Usage{PromptTokens: 40, CompletionTokens: 40, TotalTokens: 80}
-			tx(func(t *Tx) error { return t.PutRun(r) })
+			tx(func(t Tx) error { return t.PutRun(r) })
 			u2 := benchMessage(gen, th, "", 2)
-			tx(func(t *Tx) error { return t.PutMessage(u2, 40) })
+			tx(func(t Tx) error { return t.PutMessage(u2, 40) })
 		}},
 	}
 	for _, shape := range shapes {
@@ -69,7 +69,7 @@ func BenchmarkThreadFootprint(b *testing.B) {
 				}
 				empty := measure(b, s.DB())
 				ctx := context.Background()
-				tx := func(fn func(*Tx) error) {
+				tx := func(fn func(Tx) error) {
 					if err := s.Update(ctx, fn); err != nil {
 						b.Fatal(err)
 					}
@@ -77,7 +77,7 @@ func BenchmarkThreadFootprint(b *testing.B) {
 				gen := NewIDGenerator(nil, nil)
 				for range n {
 					th := &apitype.Thread{ID: gen.New(PrefixThread), Object: apitype.ObjectThread, CreatedAt: 1_750_000_000, Metadata: apitype.Metadata{}}
-					tx(func(t *Tx) error { return t.PutThread(th) })
+					tx(func(t Tx) error { return t.PutThread(th) })
 					shape.fill(tx, gen, th.ID)
 				}
 				f := measure(b, s.DB())

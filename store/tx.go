@@ -83,7 +83,7 @@ const MaxMessagesPerThread = 100_000
 
 // Tx is one transaction with typed accessors. Reads return *apitype.Error
 // (404 not_found_error) for unknown ids.
-type Tx struct {
+type boltTx struct {
 	tx      *bolt.Tx
 	lenders *sync.Pool // the Store's, for ScanMessages; nil from Wrap
 	fill    float64    // FillPercent of append-only buckets; 0 is appendFill
@@ -99,7 +99,7 @@ const appendFill = 0.95
 
 // appending marks b, in this write transaction, as a bucket whose keys only
 // grow, so its pages split full (bbolt keeps the setting per transaction).
-func (t *Tx) appending(b *bolt.Bucket) *bolt.Bucket {
+func (t *boltTx) appending(b *bolt.Bucket) *bolt.Bucket {
 	if t.fill > 0 {
 		b.FillPercent = t.fill
 	} else {
@@ -110,7 +110,7 @@ func (t *Tx) appending(b *bolt.Bucket) *bolt.Bucket {
 
 // Bolt exposes the underlying transaction to capability packages.
 // Unstable: see the package doc.
-func (t *Tx) Bolt() *bolt.Tx { return t.tx }
+func (t *boltTx) Bolt() *bolt.Tx { return t.tx }
 
 func getJSON[T any](b *bolt.Bucket, id, kind string) (*T, error) {
 	return getJSONKey[T](b, []byte(id), id, kind)
@@ -140,20 +140,20 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 // ---- assistants
 
 // PutAssistant inserts or replaces an assistant.
-func (t *Tx) PutAssistant(a *apitype.Assistant) error {
+func (t *boltTx) PutAssistant(a *apitype.Assistant) error {
 	return putJSON(t.appending(t.tx.Bucket(bAssistants)), []byte(a.ID), a)
 }
 
 // GetAssistant reads an assistant.
-func (t *Tx) GetAssistant(id string) (*apitype.Assistant, error) {
+func (t *boltTx) GetAssistant(id string) (*apitype.Assistant, error) {
 	return getJSON[apitype.Assistant](t.tx.Bucket(bAssistants), id, "assistant")
 }
 
 // HasAssistant reports whether an assistant exists, without decoding it.
-func (t *Tx) HasAssistant(id string) bool { return t.tx.Bucket(bAssistants).Get([]byte(id)) != nil }
+func (t *boltTx) HasAssistant(id string) bool { return t.tx.Bucket(bAssistants).Get([]byte(id)) != nil }
 
 // DeleteAssistant deletes an assistant.
-func (t *Tx) DeleteAssistant(id string) error {
+func (t *boltTx) DeleteAssistant(id string) error {
 	b := t.tx.Bucket(bAssistants)
 	if b.Get([]byte(id)) == nil {
 		return apitype.NotFound("assistant", id)
@@ -162,14 +162,14 @@ func (t *Tx) DeleteAssistant(id string) error {
 }
 
 // ListAssistants pages through assistants.
-func (t *Tx) ListAssistants(p apitype.ListParams) (apitype.Page[apitype.Assistant], error) {
+func (t *boltTx) ListAssistants(p apitype.ListParams) (apitype.Page[apitype.Assistant], error) {
 	return listJSON[apitype.Assistant](t.tx.Bucket(bAssistants), nil, p)
 }
 
 // ---- threads
 
 // PutThread inserts or replaces a thread and makes its data bucket.
-func (t *Tx) PutThread(th *apitype.Thread) error {
+func (t *boltTx) PutThread(th *apitype.Thread) error {
 	if err := putJSON(t.appending(t.tx.Bucket(bThreads)), []byte(th.ID), th); err != nil {
 		return err
 	}
@@ -178,23 +178,23 @@ func (t *Tx) PutThread(th *apitype.Thread) error {
 }
 
 // GetThread reads a thread.
-func (t *Tx) GetThread(id string) (*apitype.Thread, error) {
+func (t *boltTx) GetThread(id string) (*apitype.Thread, error) {
 	return getJSON[apitype.Thread](t.tx.Bucket(bThreads), id, "thread")
 }
 
 // ListThreads pages through threads by cursor, like every list (thread ids
 // sort in creation order). The hosted API has no thread list; Hearth's
 // Playground and CLI use this one.
-func (t *Tx) ListThreads(p apitype.ListParams) (apitype.Page[apitype.Thread], error) {
+func (t *boltTx) ListThreads(p apitype.ListParams) (apitype.Page[apitype.Thread], error) {
 	return listJSON[apitype.Thread](t.tx.Bucket(bThreads), nil, p)
 }
 
 // HasThread reports whether a thread exists, without decoding it.
-func (t *Tx) HasThread(id string) bool { return t.tx.Bucket(bThreads).Get([]byte(id)) != nil }
+func (t *boltTx) HasThread(id string) bool { return t.tx.Bucket(bThreads).Get([]byte(id)) != nil }
 
 // DeleteThread deletes a thread and everything under it: messages, runs,
 // steps and its run indexes.
-func (t *Tx) DeleteThread(id string) error {
+func (t *boltTx) DeleteThread(id string) error {
 	b := t.tx.Bucket(bThreads)
 	if b.Get([]byte(id)) == nil {
 		return apitype.NotFound("thread", id)
@@ -224,7 +224,7 @@ func (t *Tx) DeleteThread(id string) error {
 	return b.Delete([]byte(id))
 }
 
-func (t *Tx) threadBucket(threadID string) (*bolt.Bucket, error) {
+func (t *boltTx) threadBucket(threadID string) (*bolt.Bucket, error) {
 	all := t.tx.Bucket(bThreadData)
 	tb := all.Bucket([]byte(threadID))
 	if tb == nil {
@@ -242,7 +242,7 @@ func (t *Tx) threadBucket(threadID string) (*bolt.Bucket, error) {
 
 // PutMessage inserts or replaces a message; tokens is its cached token count
 // (kept as it was when tokens < 0 and the message exists).
-func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
+func (t *boltTx) PutMessage(m *apitype.Message, tokens int) error {
 	tb, err := t.threadBucket(m.ThreadID)
 	if err != nil {
 		return err
@@ -287,7 +287,7 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 }
 
 // GetMessage reads a message of a thread.
-func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
+func (t *boltTx) GetMessage(threadID, id string) (*apitype.Message, error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return nil, err
@@ -305,7 +305,7 @@ func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
 }
 
 // DeleteMessage deletes a message of a thread.
-func (t *Tx) DeleteMessage(threadID, id string) error {
+func (t *boltTx) DeleteMessage(threadID, id string) error {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return err
@@ -337,7 +337,7 @@ func (t *Tx) DeleteMessage(threadID, id string) error {
 }
 
 // CountMessages returns how many messages a thread holds.
-func (t *Tx) CountMessages(threadID string) (int, error) {
+func (t *boltTx) CountMessages(threadID string) (int, error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return 0, err
@@ -348,7 +348,7 @@ func (t *Tx) CountMessages(threadID string) (int, error) {
 // ListMessages pages through a thread's messages, optionally those of one
 // run. The page owns its memory: it is ScanMessages' page with each record
 // copied into an arena the page's strings point into.
-func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype.Page[apitype.Message], error) {
+func (t *boltTx) ListMessages(threadID string, p apitype.MessageListParams) (apitype.Page[apitype.Message], error) {
 	var small [apitype.DefaultListLimit]pageRecord
 	recs := pageBuffer(small[:], p.ListParams)
 	n, more, err := t.messagePage(threadID, p, recs)
@@ -392,7 +392,7 @@ func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype
 // thread in this transaction. An error from fn stops the scan and is
 // returned as it is; a damaged record is an error wrapping the store's
 // corrupt-record error, never a panic.
-func (t *Tx) ScanMessages(threadID string, p apitype.MessageListParams, fn func(m *apitype.Message) error) (PageInfo, error) {
+func (t *boltTx) ScanMessages(threadID string, p apitype.MessageListParams, fn func(m *apitype.Message) error) (PageInfo, error) {
 	if p.RunID != "" || p.Before != "" {
 		return t.scanCut(threadID, p, fn)
 	}
@@ -443,7 +443,7 @@ func (t *Tx) ScanMessages(threadID string, p apitype.MessageListParams, fn func(
 
 // scanCut is ScanMessages for the pages cut before they are visited: a
 // run's messages, and pages bounded by before.
-func (t *Tx) scanCut(threadID string, p apitype.MessageListParams, fn func(m *apitype.Message) error) (PageInfo, error) {
+func (t *boltTx) scanCut(threadID string, p apitype.MessageListParams, fn func(m *apitype.Message) error) (PageInfo, error) {
 	var small [apitype.DefaultListLimit]pageRecord
 	recs := pageBuffer(small[:], p.ListParams)
 	n, more, err := t.messagePage(threadID, p, recs)
@@ -470,7 +470,7 @@ func (t *Tx) scanCut(threadID string, p apitype.MessageListParams, fn func(m *ap
 
 // lend decodes the record v of message id into lender's message and gives
 // it to fn.
-func (t *Tx) lend(id, v []byte, lender *msgArena, fn func(m *apitype.Message) error) error {
+func (t *boltTx) lend(id, v []byte, lender *msgArena, fn func(m *apitype.Message) error) error {
 	sid := unsafe.String(unsafe.SliceData(id), len(id))
 	if !lender.ls.lendV2(v, sid) { // lendMessage, unwrapped
 		if err := lendOther(v, sid, lender, &lender.ls.msg); err != nil {
@@ -482,7 +482,7 @@ func (t *Tx) lend(id, v []byte, lender *msgArena, fn func(m *apitype.Message) er
 
 // lender returns a lender for one scan. Lenders are pooled per Store: one is
 // about half a kilobyte, and allocating it was a tenth of a scan's cost.
-func (t *Tx) lender() *msgArena {
+func (t *boltTx) lender() *msgArena {
 	if t.lenders != nil {
 		if a, ok := t.lenders.Get().(*msgArena); ok {
 			return a
@@ -493,7 +493,7 @@ func (t *Tx) lender() *msgArena {
 
 // release returns a lender to the pool, holding no pointer into this
 // transaction's memory (which may be unmapped before it is used again).
-func (t *Tx) release(a *msgArena) {
+func (t *boltTx) release(a *msgArena) {
 	if t.lenders == nil || cap(a.parts) > 64 || len(a.ls.meta) > 64 {
 		return // unpooled, or grown by an unusual record: let it go
 	}
@@ -503,7 +503,7 @@ func (t *Tx) release(a *msgArena) {
 
 // messagePage cuts a page of a thread's messages into recs; the run_id
 // filter cuts the run's index and reads each message by key.
-func (t *Tx) messagePage(threadID string, p apitype.MessageListParams, recs []pageRecord) (n int, more bool, err error) {
+func (t *boltTx) messagePage(threadID string, p apitype.MessageListParams, recs []pageRecord) (n int, more bool, err error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return 0, false, err
@@ -526,7 +526,7 @@ func (t *Tx) messagePage(threadID string, p apitype.MessageListParams, recs []pa
 // MessageTokens walks a thread's messages from the newest (desc) or oldest,
 // giving each id with its cached token count, until fn returns false. It
 // reads the count at the head of each record and decodes no message.
-func (t *Tx) MessageTokens(threadID string, desc bool, fn func(id string, tokens int) bool) error {
+func (t *boltTx) MessageTokens(threadID string, desc bool, fn func(id string, tokens int) bool) error {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return err
@@ -576,7 +576,7 @@ func pair(a, b string) []byte {
 
 // PutRun inserts or replaces a run and keeps the thread's active-run lock and
 // the live-run index in step with its status.
-func (t *Tx) PutRun(r *apitype.Run) error {
+func (t *boltTx) PutRun(r *apitype.Run) error {
 	tb, err := t.threadBucket(r.ThreadID)
 	if err != nil {
 		return err
@@ -609,7 +609,7 @@ func (t *Tx) PutRun(r *apitype.Run) error {
 }
 
 // GetRun reads a run of a thread.
-func (t *Tx) GetRun(threadID, id string) (*apitype.Run, error) {
+func (t *boltTx) GetRun(threadID, id string) (*apitype.Run, error) {
 	// Runs are polled: the usual case is one lookup, the record naming its
 	// thread; the thread's bucket is looked at only to say what is missing.
 	if r, err := getJSON[apitype.Run](t.tx.Bucket(bRuns), id, "run"); err == nil && r.ThreadID == threadID {
@@ -645,7 +645,7 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 }
 
 // ListRuns pages through a thread's runs.
-func (t *Tx) ListRuns(threadID string, p apitype.ListParams) (apitype.Page[apitype.Run], error) {
+func (t *boltTx) ListRuns(threadID string, p apitype.ListParams) (apitype.Page[apitype.Run], error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return apitype.Page[apitype.Run]{}, err
@@ -661,19 +661,19 @@ func (t *Tx) ListRuns(threadID string, p apitype.ListParams) (apitype.Page[apity
 }
 
 // ActiveRun returns the id of the thread's active run, or "".
-func (t *Tx) ActiveRun(threadID string) string {
+func (t *boltTx) ActiveRun(threadID string) string {
 	return string(t.tx.Bucket(bActiveRuns).Get([]byte(threadID)))
 }
 
 // LiveRuns calls fn for every run that is not terminal, oldest first.
-func (t *Tx) LiveRuns(fn func(threadID, runID string) error) error {
+func (t *boltTx) LiveRuns(fn func(threadID, runID string) error) error {
 	return t.tx.Bucket(bLiveRuns).ForEach(func(k, v []byte) error { return fn(string(v), string(k)) })
 }
 
 // ---- steps
 
 // PutStep inserts or replaces a run step.
-func (t *Tx) PutStep(s *apitype.RunStep) error {
+func (t *boltTx) PutStep(s *apitype.RunStep) error {
 	tb, err := t.threadBucket(s.ThreadID)
 	if err != nil {
 		return err
@@ -685,7 +685,7 @@ func (t *Tx) PutStep(s *apitype.RunStep) error {
 }
 
 // GetStep reads a step of a run.
-func (t *Tx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
+func (t *boltTx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return nil, err
@@ -702,7 +702,7 @@ func (t *Tx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
 }
 
 // ListSteps pages through a run's steps.
-func (t *Tx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
+func (t *boltTx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return apitype.Page[apitype.RunStep]{}, err
@@ -716,17 +716,17 @@ func (t *Tx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Pa
 // ---- files
 
 // PutFile inserts or replaces a file's record.
-func (t *Tx) PutFile(f *apitype.File) error {
+func (t *boltTx) PutFile(f *apitype.File) error {
 	return putJSON(t.appending(t.tx.Bucket(bFiles)), []byte(f.ID), f)
 }
 
 // GetFile reads a file's record.
-func (t *Tx) GetFile(id string) (*apitype.File, error) {
+func (t *boltTx) GetFile(id string) (*apitype.File, error) {
 	return getJSON[apitype.File](t.tx.Bucket(bFiles), id, "file")
 }
 
 // DeleteFile deletes a file's record.
-func (t *Tx) DeleteFile(id string) error {
+func (t *boltTx) DeleteFile(id string) error {
 	b := t.tx.Bucket(bFiles)
 	if b.Get([]byte(id)) == nil {
 		return apitype.NotFound("file", id)
@@ -738,7 +738,7 @@ func (t *Tx) DeleteFile(id string) error {
 // one of a thread's runs and counts it against that thread (OutputFiles).
 // Entries of files deleted since are dropped here, so the count only holds
 // files that still take disk.
-func (t *Tx) PutOutputFile(threadID string, f *apitype.File) error {
+func (t *boltTx) PutOutputFile(threadID string, f *apitype.File) error {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return err
@@ -765,7 +765,7 @@ func (t *Tx) PutOutputFile(threadID string, f *apitype.File) error {
 
 // OutputFiles reports how many files the code interpreter has stored for a
 // thread's runs that still exist, and their bytes.
-func (t *Tx) OutputFiles(threadID string) (n int, size int64, err error) {
+func (t *boltTx) OutputFiles(threadID string) (n int, size int64, err error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return 0, 0, err
@@ -783,7 +783,7 @@ func (t *Tx) OutputFiles(threadID string) (n int, size int64, err error) {
 }
 
 // ListFiles pages through files, only those of purpose when it is set.
-func (t *Tx) ListFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error) {
+func (t *boltTx) ListFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error) {
 	if p.Limit <= apitype.MaxListLimit {
 		return t.listFiles(p, purpose)
 	}
@@ -811,7 +811,7 @@ func (t *Tx) ListFiles(p apitype.ListParams, purpose string) (apitype.Page[apity
 	return all, nil
 }
 
-func (t *Tx) listFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error) {
+func (t *boltTx) listFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error) {
 	if purpose == "" {
 		return listJSON[apitype.File](t.tx.Bucket(bFiles), nil, p)
 	}
@@ -821,7 +821,7 @@ func (t *Tx) listFiles(p apitype.ListParams, purpose string) (apitype.Page[apity
 // ---- vector stores
 
 // PutVectorStore inserts or replaces a vector store and makes its data bucket.
-func (t *Tx) PutVectorStore(v *apitype.VectorStore) error {
+func (t *boltTx) PutVectorStore(v *apitype.VectorStore) error {
 	if err := putJSON(t.appending(t.tx.Bucket(bVectorStores)), []byte(v.ID), v); err != nil {
 		return err
 	}
@@ -838,12 +838,12 @@ func (t *Tx) PutVectorStore(v *apitype.VectorStore) error {
 }
 
 // GetVectorStore reads a vector store.
-func (t *Tx) GetVectorStore(id string) (*apitype.VectorStore, error) {
+func (t *boltTx) GetVectorStore(id string) (*apitype.VectorStore, error) {
 	return getJSON[apitype.VectorStore](t.tx.Bucket(bVectorStores), id, "vector store")
 }
 
 // DeleteVectorStore deletes a vector store with its file records and batches.
-func (t *Tx) DeleteVectorStore(id string) error {
+func (t *boltTx) DeleteVectorStore(id string) error {
 	b := t.tx.Bucket(bVectorStores)
 	if b.Get([]byte(id)) == nil {
 		return apitype.NotFound("vector store", id)
@@ -857,11 +857,11 @@ func (t *Tx) DeleteVectorStore(id string) error {
 }
 
 // ListVectorStores pages through vector stores.
-func (t *Tx) ListVectorStores(p apitype.ListParams) (apitype.Page[apitype.VectorStore], error) {
+func (t *boltTx) ListVectorStores(p apitype.ListParams) (apitype.Page[apitype.VectorStore], error) {
 	return listJSON[apitype.VectorStore](t.tx.Bucket(bVectorStores), nil, p)
 }
 
-func (t *Tx) vsBucket(id string) (*bolt.Bucket, error) {
+func (t *boltTx) vsBucket(id string) (*bolt.Bucket, error) {
 	vb := t.tx.Bucket(bVectorStoreFi).Bucket([]byte(id))
 	if vb == nil {
 		return nil, apitype.NotFound("vector store", id)
@@ -871,7 +871,7 @@ func (t *Tx) vsBucket(id string) (*bolt.Bucket, error) {
 
 // PutVectorStoreFile inserts or replaces a vector store file; batchID, when
 // set, records the file as a member of that batch.
-func (t *Tx) PutVectorStoreFile(f *apitype.VectorStoreFile, batchID string) error {
+func (t *boltTx) PutVectorStoreFile(f *apitype.VectorStoreFile, batchID string) error {
 	vb, err := t.vsBucket(f.VectorStoreID)
 	if err != nil {
 		return err
@@ -885,7 +885,7 @@ func (t *Tx) PutVectorStoreFile(f *apitype.VectorStoreFile, batchID string) erro
 }
 
 // GetVectorStoreFile reads a vector store file.
-func (t *Tx) GetVectorStoreFile(vsID, fileID string) (*apitype.VectorStoreFile, error) {
+func (t *boltTx) GetVectorStoreFile(vsID, fileID string) (*apitype.VectorStoreFile, error) {
 	vb, err := t.vsBucket(vsID)
 	if err != nil {
 		return nil, err
@@ -894,7 +894,7 @@ func (t *Tx) GetVectorStoreFile(vsID, fileID string) (*apitype.VectorStoreFile, 
 }
 
 // DeleteVectorStoreFile detaches a file from a vector store.
-func (t *Tx) DeleteVectorStoreFile(vsID, fileID string) error {
+func (t *boltTx) DeleteVectorStoreFile(vsID, fileID string) error {
 	vb, err := t.vsBucket(vsID)
 	if err != nil {
 		return err
@@ -908,7 +908,7 @@ func (t *Tx) DeleteVectorStoreFile(vsID, fileID string) error {
 // VectorStoresHolding lists the vector stores a file is attached to. It
 // looks the file up in each vector store (no index by file): deleting a file
 // is rare beside the reads an index would slow.
-func (t *Tx) VectorStoresHolding(fileID string) ([]string, error) {
+func (t *boltTx) VectorStoresHolding(fileID string) ([]string, error) {
 	var ids []string
 	key := []byte(fileID)
 	err := t.tx.Bucket(bVectorStoreFi).ForEachBucket(func(vsID []byte) error {
@@ -922,7 +922,7 @@ func (t *Tx) VectorStoresHolding(fileID string) ([]string, error) {
 
 // ListVectorStoreFiles pages through a vector store's files, or a batch's
 // when batchID is set, keeping only status filter when it is set.
-func (t *Tx) ListVectorStoreFiles(vsID, batchID string, p apitype.VectorStoreFileListParams) (apitype.Page[apitype.VectorStoreFile], error) {
+func (t *boltTx) ListVectorStoreFiles(vsID, batchID string, p apitype.VectorStoreFileListParams) (apitype.Page[apitype.VectorStoreFile], error) {
 	vb, err := t.vsBucket(vsID)
 	if err != nil {
 		return apitype.Page[apitype.VectorStoreFile]{}, err
@@ -949,7 +949,7 @@ func (t *Tx) ListVectorStoreFiles(vsID, batchID string, p apitype.VectorStoreFil
 }
 
 // EachVectorStoreFile calls fn for every file of a vector store.
-func (t *Tx) EachVectorStoreFile(vsID string, fn func(*apitype.VectorStoreFile) error) error {
+func (t *boltTx) EachVectorStoreFile(vsID string, fn func(*apitype.VectorStoreFile) error) error {
 	vb, err := t.vsBucket(vsID)
 	if err != nil {
 		return err
@@ -964,7 +964,7 @@ func (t *Tx) EachVectorStoreFile(vsID string, fn func(*apitype.VectorStoreFile) 
 }
 
 // PutFileBatch inserts or replaces a file batch.
-func (t *Tx) PutFileBatch(b *apitype.VectorStoreFileBatch) error {
+func (t *boltTx) PutFileBatch(b *apitype.VectorStoreFileBatch) error {
 	vb, err := t.vsBucket(b.VectorStoreID)
 	if err != nil {
 		return err
@@ -973,7 +973,7 @@ func (t *Tx) PutFileBatch(b *apitype.VectorStoreFileBatch) error {
 }
 
 // GetFileBatch reads a file batch.
-func (t *Tx) GetFileBatch(vsID, id string) (*apitype.VectorStoreFileBatch, error) {
+func (t *boltTx) GetFileBatch(vsID, id string) (*apitype.VectorStoreFileBatch, error) {
 	vb, err := t.vsBucket(vsID)
 	if err != nil {
 		return nil, err
@@ -982,7 +982,7 @@ func (t *Tx) GetFileBatch(vsID, id string) (*apitype.VectorStoreFileBatch, error
 }
 
 // BatchFileIDs returns the ids of a batch's files.
-func (t *Tx) BatchFileIDs(vsID, batchID string) ([]string, error) {
+func (t *boltTx) BatchFileIDs(vsID, batchID string) ([]string, error) {
 	vb, err := t.vsBucket(vsID)
 	if err != nil {
 		return nil, err
@@ -997,7 +997,7 @@ func (t *Tx) BatchFileIDs(vsID, batchID string) ([]string, error) {
 }
 
 // ListFileBatchesOf returns the ids of a vector store's batches that hold a file.
-func (t *Tx) ListFileBatchesOf(vsID, fileID string) ([]string, error) {
+func (t *boltTx) ListFileBatchesOf(vsID, fileID string) ([]string, error) {
 	vb, err := t.vsBucket(vsID)
 	if err != nil {
 		return nil, err
@@ -1014,10 +1014,10 @@ func (t *Tx) ListFileBatchesOf(vsID, fileID string) ([]string, error) {
 
 // Wrap gives a migration (which runs on a raw bbolt transaction) the typed
 // accessors. Unstable: see the package doc.
-func Wrap(btx *bolt.Tx) *Tx { return &Tx{tx: btx} }
+func Wrap(btx *bolt.Tx) Tx { return &boltTx{tx: btx} }
 
 // EachThread calls fn with every thread's id.
-func (t *Tx) EachThread(fn func(id string) error) error {
+func (t *boltTx) EachThread(fn func(id string) error) error {
 	return t.tx.Bucket(bThreads).ForEach(func(k, _ []byte) error { return fn(string(k)) })
 }
 
@@ -1026,7 +1026,7 @@ func (t *Tx) EachThread(fn func(id string) error) error {
 // cursor step and one decode per message, for readers that stop early.
 // Each message is fn's to keep; LendMessages is the same walk without the
 // copy.
-func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message, tokens int) (bool, error)) error {
+func (t *boltTx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message, tokens int) (bool, error)) error {
 	arena := newMsgArena(threadID, 64)
 	return t.eachRecord(threadID, desc, func(k, v []byte, tokens int) (bool, error) {
 		m := new(apitype.Message)
@@ -1040,7 +1040,7 @@ func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message,
 // LendMessages is EachMessage lending each message as ScanMessages does:
 // valid only until fn returns, its strings the transaction's memory (Clone
 // what is kept). Prompt truncation reads this way what it keeps.
-func (t *Tx) LendMessages(threadID string, desc bool, fn func(m *apitype.Message, tokens int) (bool, error)) error {
+func (t *boltTx) LendMessages(threadID string, desc bool, fn func(m *apitype.Message, tokens int) (bool, error)) error {
 	lender := t.lender()
 	lender.setThread(threadID)
 	m := &lender.ls.msg
@@ -1057,7 +1057,7 @@ func (t *Tx) LendMessages(threadID string, desc bool, fn func(m *apitype.Message
 }
 
 // eachRecord walks a thread's message records with their token counts.
-func (t *Tx) eachRecord(threadID string, desc bool, fn func(k, v []byte, tokens int) (bool, error)) error {
+func (t *boltTx) eachRecord(threadID string, desc bool, fn func(k, v []byte, tokens int) (bool, error)) error {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return err
@@ -1073,11 +1073,11 @@ func (t *Tx) eachRecord(threadID string, desc bool, fn func(k, v []byte, tokens 
 
 // MarkCleanClose records that the process is shutting down cleanly: runs
 // it leaves in progress were stopped on purpose, not by what they did.
-func (t *Tx) MarkCleanClose() error { return t.tx.Bucket(bMeta).Put(kCleanClose, present) }
+func (t *boltTx) MarkCleanClose() error { return t.tx.Bucket(bMeta).Put(kCleanClose, present) }
 
 // TakeCleanClose reports whether the last process shut down cleanly, and
 // clears the mark for this one.
-func (t *Tx) TakeCleanClose() (bool, error) {
+func (t *boltTx) TakeCleanClose() (bool, error) {
 	meta := t.tx.Bucket(bMeta)
 	if meta.Get(kCleanClose) == nil {
 		return false, nil
@@ -1087,7 +1087,7 @@ func (t *Tx) TakeCleanClose() (bool, error) {
 
 // CountResume records that a restart resumed a run and returns how many
 // times that has happened; the count goes when the run ends.
-func (t *Tx) CountResume(runID string) (int, error) {
+func (t *boltTx) CountResume(runID string) (int, error) {
 	b := t.tx.Bucket(bResumes)
 	n := uint64(0)
 	if v := b.Get([]byte(runID)); len(v) == 8 {
