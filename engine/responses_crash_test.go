@@ -1,19 +1,16 @@
 package engine_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -462,72 +459,9 @@ func checkResponseState(t *testing.T, st *store.Store, kill int, when string, it
 	}
 }
 
-// runResponsesChild starts the child on path and SIGKILLs it: once it says
-// HELD (held), or delay after it is ready. It returns the lines the child
-// printed (without the HEARTH prefix).
+// runResponsesChild starts the crash child of TestResponsesCrashRecovery
+// on path and SIGKILLs it (see killChild).
 func runResponsesChild(t *testing.T, path string, held bool, delay time.Duration) []string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestResponsesCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), respCrashEnv+"="+path)
-	if held {
-		cmd.Env = append(cmd.Env, respCrashHeldEnv+"=1")
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	ready, holding := make(chan struct{}), make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			l, ok := strings.CutPrefix(sc.Text(), "HEARTH ")
-			if !ok {
-				continue
-			}
-			switch l {
-			case "READY":
-				close(ready)
-				continue
-			case "HELD":
-				close(holding)
-				continue
-			}
-			lines = append(lines, l)
-		}
-	}()
-	select {
-	case <-ready:
-	case <-done:
-		cmd.Wait()
-		t.Fatalf("child ended before it was ready: %v", lines)
-	}
-	if held {
-		select {
-		case <-holding:
-		case <-done:
-			cmd.Wait()
-			t.Fatalf("child ended before it held its responses: %v", lines)
-		}
-	} else {
-		select {
-		case <-time.After(delay): // the random kill moment, not a synchronisation
-		case <-done: // it failed: its ERR line says why
-		}
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	<-done
-	cmd.Wait()
-	for _, l := range lines {
-		if strings.HasPrefix(l, "ERR") {
-			t.Fatalf("child: %s", l)
-		}
-	}
-	return lines
+	return killChild(t, "TestResponsesCrashChild", respCrashEnv, respCrashHeldEnv, path, held, delay)
 }
