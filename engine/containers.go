@@ -302,36 +302,7 @@ func (e *Engine) writeContainerBytes(ctx context.Context, id string, r io.Reader
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, serverError(err, "cannot store the container file")
 	}
-	tmp, err := os.CreateTemp(dir, "upload-*.tmp")
-	if err != nil {
-		return 0, serverError(err, "cannot store the container file")
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	n, err := io.Copy(tmp, io.LimitReader(ctxReader{ctx, r}, limit+1))
-	if err == nil && n > limit {
-		err = &apitype.Error{Type: ErrFileTooLarge.Type, Code: ErrFileTooLarge.Code, Status: 400, Param: "file",
-			Message: fmt.Sprintf("File is larger than the limit of %d bytes.", limit)}
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), e.containerFilePath(id))
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		var ae *apitype.Error
-		if errors.As(err, &ae) || ctx.Err() != nil {
-			return 0, err
-		}
-		return 0, serverError(err, "cannot store the container file")
-	}
-	return n, nil
+	return writeDurable(ctx, dir, e.containerFilePath(id), r, limit)
 }
 
 // copyIntoContainer gives container file id the bytes of uploaded file

@@ -50,35 +50,9 @@ func (s *Files) Create(ctx context.Context, r io.Reader, p apitype.FileCreatePar
 // code interpreter wrote it, so it counts against that thread's cap.
 func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose, thread string) (*apitype.File, error) {
 	id := e.newID(store.PrefixFile)
-	tmp, err := os.CreateTemp(e.cfg.FilesDir, "upload-*.tmp")
+	n, err := writeDurable(ctx, e.cfg.FilesDir, e.filePath(id), r, e.cfg.MaxFileBytes)
 	if err != nil {
-		return nil, serverError(err, "cannot store the upload")
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	limit := e.cfg.MaxFileBytes
-	n, err := io.Copy(tmp, io.LimitReader(ctxReader{ctx, r}, limit+1))
-	if err == nil && n > limit {
-		err = &apitype.Error{Type: ErrFileTooLarge.Type, Code: ErrFileTooLarge.Code, Status: 400, Param: "file",
-			Message: fmt.Sprintf("File is larger than the limit of %d bytes.", limit)}
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), e.filePath(id))
-	}
-	if err == nil {
-		err = syncDir(e.cfg.FilesDir)
-	}
-	if err != nil {
-		var ae *apitype.Error
-		if errors.As(err, &ae) || ctx.Err() != nil {
-			return nil, err
-		}
-		return nil, serverError(err, "cannot store the upload")
+		return nil, err
 	}
 	f := &apitype.File{ID: id, Object: apitype.ObjectFile, Bytes: n, CreatedAt: e.now(), Filename: name, Purpose: purpose, Status: "processed"}
 	if err := e.store.Update(ctx, func(tx store.Tx) error {
@@ -91,6 +65,44 @@ func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose, thre
 		return nil, err
 	}
 	return f, nil
+}
+
+// writeDurable writes r's bytes (at most limit: more is a 400 naming file)
+// to dst in dir, whole or not at all: into a temporary file that is synced,
+// then renamed to dst, then the directory synced. A kill at any point
+// leaves dst absent or complete, and at worst an upload-*.tmp that Open
+// sweeps away. Errors other than the limit (and ctx's) are server errors.
+func writeDurable(ctx context.Context, dir, dst string, r io.Reader, limit int64) (int64, error) {
+	tmp, err := os.CreateTemp(dir, "upload-*.tmp")
+	if err != nil {
+		return 0, serverError(err, "cannot store the upload")
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	n, err := io.Copy(tmp, io.LimitReader(ctxReader{ctx, r}, limit+1))
+	if err == nil && n > limit {
+		err = &apitype.Error{Type: ErrFileTooLarge.Type, Code: ErrFileTooLarge.Code, Status: 400, Param: "file",
+			Message: fmt.Sprintf("File is larger than the limit of %d bytes.", limit)}
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		var ae *apitype.Error
+		if errors.As(err, &ae) || ctx.Err() != nil {
+			return 0, err
+		}
+		return 0, serverError(err, "cannot store the upload")
+	}
+	return n, nil
 }
 
 // ctxReader stops a copy when ctx is done.
