@@ -1,16 +1,11 @@
 package engine_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,50 +63,23 @@ func TestContainerFileCrash(t *testing.T) {
 		t.Skip("kills child processes")
 	}
 	path := filepath.Join(t.TempDir(), "hearth.db")
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 3))
+	rng := crashRNG(t, 3)
 	ctx := context.Background()
 	files := map[string]int{} // id → doc number
 	cid := ""
 	for kill := range 20 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestContainerFileCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), containerCrashEnv+"="+path)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ready, done := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(done)
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				f := strings.Fields(strings.TrimPrefix(sc.Text(), "HEARTH "))
-				switch {
-				case len(f) == 1 && f[0] == "READY":
-					close(ready)
-				case len(f) == 2 && f[0] == "CONTAINER":
-					cid = f[1]
-				case len(f) == 3 && f[0] == "FILE":
-					var n int
-					fmt.Sscan(f[2], &n)
-					files[f[1]] = n
-				}
+		delay := time.Duration(rng.IntN(100)) * time.Millisecond // a random kill point
+		for _, l := range killChild(t, "TestContainerFileCrashChild", containerCrashEnv, "", path, false, delay) {
+			f := strings.Fields(l)
+			switch {
+			case len(f) == 2 && f[0] == "CONTAINER":
+				cid = f[1]
+			case len(f) == 3 && f[0] == "FILE":
+				var n int
+				fmt.Sscan(f[2], &n)
+				files[f[1]] = n
 			}
-		}()
-		select {
-		case <-ready:
-		case <-done:
-			t.Fatal("child ended before READY")
 		}
-		time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond) // a random kill point
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-		cmd.Wait()
 
 		e, err := engine.Open(ctx, engine.Config{Path: path})
 		if err != nil {

@@ -260,15 +260,7 @@ func TestCrashRecovery(t *testing.T) {
 		kills = 6
 	}
 	path := filepath.Join(t.TempDir(), "hearth.db")
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("HEARTH_CRASH_SEED"); v != "" {
-		var err error
-		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
-			t.Fatalf("HEARTH_CRASH_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (HEARTH_CRASH_SEED=%d replays the random kills)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 7))
+	rng := crashRNG(t, 7)
 	ctx := context.Background()
 	seen := map[string]int{}
 	defer func() { t.Logf("phases the random kills caught: %v", seen) }()
@@ -420,6 +412,22 @@ func liveRuns(t *testing.T, e *engine.Engine) [][2]string {
 		t.Fatal(err)
 	}
 	return live
+}
+
+// crashRNG is a crash test's source of kill moments: seeded from the
+// clock, or from HEARTH_CRASH_SEED to replay a failure; the seed is logged.
+// stream tells the tests' sequences apart.
+func crashRNG(t *testing.T, stream uint64) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("HEARTH_CRASH_SEED"); v != "" {
+		var err error
+		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("HEARTH_CRASH_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (HEARTH_CRASH_SEED=%d replays the random kills)", seed, seed)
+	return rand.New(rand.NewPCG(seed, stream))
 }
 
 // runChildUntilKilled starts the crash child of TestCrashRecovery on path

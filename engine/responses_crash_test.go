@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -248,15 +246,7 @@ func TestResponsesCrashRecovery(t *testing.T) {
 		kills = 6
 	}
 	path := filepath.Join(t.TempDir(), "hearth.db")
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("HEARTH_CRASH_SEED"); v != "" {
-		var err error
-		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
-			t.Fatalf("HEARTH_CRASH_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (HEARTH_CRASH_SEED=%d replays the random kills)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 11))
+	rng := crashRNG(t, 11)
 	ctx := context.Background()
 	caught := map[apitype.ResponseStatus]int{} // live responses the random kills left
 	defer func() { t.Logf("live responses the random kills left, by status: %v", caught) }()
