@@ -358,7 +358,9 @@ func (c *copier) threads() error {
 			if err := c.w.add(size(r), &c.st.Runs, func(tx store.Tx) error { return tx.PutRun(r) }); err != nil {
 				return err
 			}
-			listSteps := func(p apitype.ListParams) (apitype.Page[apitype.RunStep], error) { return c.tx.ListSteps(th.ID, r.ID, p) }
+			listSteps := func(p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
+				return c.tx.ListSteps(th.ID, r.ID, p)
+			}
 			return pages(listSteps, func(s *apitype.RunStep) string { return s.ID }, func(s *apitype.RunStep) error {
 				return c.w.add(size(s), &c.st.Steps, func(tx store.Tx) error { return tx.PutStep(s) })
 			})

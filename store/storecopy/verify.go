@@ -339,7 +339,9 @@ func (v *verifier) vectorStores() error {
 			return err
 		}
 		batches := func(tx store.Tx) func(apitype.ListParams) (apitype.Page[apitype.VectorStoreFileBatch], error) {
-			return func(p apitype.ListParams) (apitype.Page[apitype.VectorStoreFileBatch], error) { return tx.ListFileBatches(vs.ID, p) }
+			return func(p apitype.ListParams) (apitype.Page[apitype.VectorStoreFileBatch], error) {
+				return tx.ListFileBatches(vs.ID, p)
+			}
 		}
 		return cmpPages(where+" batch", batches(v.s), batches(v.d), func(b *apitype.VectorStoreFileBatch) string { return b.ID }, &v.st.FileBatches, func(b *apitype.VectorStoreFileBatch) error {
 			return cmpPages(where+" batch "+b.ID+" file", files(v.s, b.ID), files(v.d, b.ID), id, &v.st.BatchMembers, nil)
@@ -411,11 +413,12 @@ func (v *verifier) containers() error {
 	}
 	return cmpPages("container", list(v.s), list(v.d), func(c *apitype.Container) string { return c.ID }, &v.st.Containers, func(c *apitype.Container) error {
 		files := func(tx store.Tx) func(apitype.ListParams) (apitype.Page[apitype.ContainerFile], error) {
-			return func(p apitype.ListParams) (apitype.Page[apitype.ContainerFile], error) { return tx.ListContainerFiles(c.ID, p) }
+			return func(p apitype.ListParams) (apitype.Page[apitype.ContainerFile], error) {
+				return tx.ListContainerFiles(c.ID, p)
+			}
 		}
 		return cmpPages("container "+c.ID+" file", files(v.s), files(v.d), func(f *apitype.ContainerFile) string { return f.ID }, &v.st.ContainerFiles, func(f *apitype.ContainerFile) error {
 			return v.blob(f.ContainerID, f.ID)
 		})
 	})
 }
-
