@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -329,4 +330,96 @@ func lastMessage(t *testing.T, tx store.Tx, thread string) *apitype.Message {
 		t.Fatalf("last message: %v", err)
 	}
 	return &p.Data[0]
+}
+
+// countingDriver records the most messages one destination transaction
+// wrote.
+type countingDriver struct {
+	store.Driver
+	most, txs int
+}
+
+type countingTx struct {
+	store.Tx
+	n int
+}
+
+func (c *countingTx) PutMessage(m *apitype.Message, tokens int) error {
+	c.n++
+	return c.Tx.PutMessage(m, tokens)
+}
+
+func (d *countingDriver) Update(ctx context.Context, fn func(store.Tx) error) error {
+	var n int
+	err := d.Driver.Update(ctx, func(tx store.Tx) error {
+		c := &countingTx{Tx: tx}
+		err := fn(c)
+		n = c.n
+		return err
+	})
+	if err == nil {
+		d.most, d.txs = max(d.most, n), d.txs+1
+	}
+	return err
+}
+
+// A thread of 100,000 messages is copied in transactions of at most
+// BatchObjects messages, and the copy holds no more than a transaction's
+// worth of them: the live heap after the last transaction is about what it
+// was after the first, far below the thread's size.
+func TestCopyLongThreadBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 100,000 messages")
+	}
+	ctx := context.Background()
+	const n, batch = store.MaxMessagesPerThread, 500
+	src := openBolt(t, filepath.Join(t.TempDir(), "src.db"))
+	th := &apitype.Thread{ID: "thread_long", Object: "thread"}
+	text := strings.Repeat("a message of a long thread ", 8)
+	if err := src.Update(ctx, func(tx store.Tx) error { return tx.PutThread(th) }); err != nil {
+		t.Fatal(err)
+	}
+	gen := store.NewIDGenerator(nil, nil)
+	for i := 0; i < n; i += 10000 {
+		if err := src.Update(ctx, func(tx store.Tx) error {
+			for j := range 10000 {
+				m := &apitype.Message{ID: gen.New(store.PrefixMessage), Object: "thread.message", ThreadID: th.ID, Role: apitype.RoleUser,
+					Status: apitype.MessageCompleted, Content: []apitype.MessageContent{{Type: "text", Text: &apitype.TextContent{Value: fmt.Sprint(text, i+j), Annotations: []apitype.Annotation{}}}}}
+				if err := tx.PutMessage(m, i+j); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := &countingDriver{Driver: openBolt(t, filepath.Join(t.TempDir(), "dst.db"))}
+	var heaps []uint64
+	st, err := storecopy.Copy(ctx, src, dst, storecopy.Options{BatchObjects: batch, Progress: func(storecopy.Stats) {
+		if len(heaps) < 2 || len(heaps)%50 == 0 {
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			heaps = append(heaps, ms.HeapAlloc)
+		} else {
+			heaps = append(heaps, heaps[len(heaps)-1])
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Messages != n || dst.most > batch || dst.txs < n/batch {
+		t.Fatalf("%d messages in %d transactions, at most %d in one (batch %d)", st.Messages, dst.txs, dst.most, batch)
+	}
+	thread := int64(n) * int64(len(text))
+	first, last := heaps[1], heaps[len(heaps)-1]
+	t.Logf("live heap after the first transaction %d KiB, after the last %d KiB; the thread's text %d KiB; %d objects/s",
+		first>>10, last>>10, thread>>10, int64(float64(st.Objects())/st.Took.Seconds()))
+	if int64(last)-int64(first) > thread/4 {
+		t.Fatalf("the live heap grew by %d KiB over the copy of a %d KiB thread", (int64(last)-int64(first))>>10, thread>>10)
+	}
+	if _, err := storecopy.Verify(ctx, src, dst, storecopy.Options{}); err != nil {
+		t.Fatal(err)
+	}
 }
