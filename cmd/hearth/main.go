@@ -31,11 +31,20 @@ func main() {
 	defer stop()
 	if err := a.run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "hearth:", err)
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode is 2 for a command line to fix, 3 for a store that is down (a
+// supervisor may retry), 1 for anything else.
+func exitCode(err error) int {
+	switch {
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, errStoreDown):
+		return 3
+	}
+	return 1
 }
 
 var errUsage = errors.New("usage")
