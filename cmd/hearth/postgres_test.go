@@ -114,4 +114,3 @@ func TestServePostgresRefused(t *testing.T) {
 		})
 	}
 }
-
