@@ -167,7 +167,7 @@ type Tx interface {
 
 	PutAssistant(a *apitype.Assistant) error
 	GetAssistant(id string) (*apitype.Assistant, error)
-	HasAssistant(id string) bool
+	HasAssistant(id string) (bool, error)
 	DeleteAssistant(id string) error
 	ListAssistants(p apitype.ListParams) (apitype.Page[apitype.Assistant], error)
 
@@ -178,7 +178,7 @@ type Tx interface {
 	GetThread(id string) (*apitype.Thread, error)
 	// ListThreads pages threads (Hearth's own list, for the Playground and CLI).
 	ListThreads(p apitype.ListParams) (apitype.Page[apitype.Thread], error)
-	HasThread(id string) bool
+	HasThread(id string) (bool, error)
 	// DeleteThread deletes a thread with its messages, runs, steps and
 	// indexes.
 	DeleteThread(id string) error
@@ -205,7 +205,7 @@ type Tx interface {
 	GetRun(threadID, id string) (*apitype.Run, error)
 	ListRuns(threadID string, p apitype.ListParams) (apitype.Page[apitype.Run], error)
 	// ActiveRun is the id of the thread's non-terminal run, or "".
-	ActiveRun(threadID string) string
+	ActiveRun(threadID string) (string, error)
 	// LiveRuns visits every non-terminal run, oldest first (recovery).
 	LiveRuns(fn func(threadID, runID string) error) error
 	PutStep(s *apitype.RunStep) error
@@ -287,7 +287,7 @@ type Tx interface {
 	// output items; the live index follows its status.
 	PutResponse(r *apitype.Response, tokens []int) error
 	GetResponse(id string) (*apitype.Response, error)
-	HasResponse(id string) bool
+	HasResponse(id string) (bool, error)
 	// DeleteResponse removes a response, its items and its chain link;
 	// responses naming it as previous keep their own items, their chain
 	// ending there.
@@ -317,7 +317,7 @@ type Tx interface {
 	ListContainers(p apitype.ListParams, name string) (apitype.Page[apitype.Container], error)
 	// DueContainers visits each active container idle since at or before
 	// now, soonest first, until fn returns false.
-	DueContainers(now int64, fn func(id string) bool)
+	DueContainers(now int64, fn func(id string) bool) error
 	// PutContainerFile needs the container to exist.
 	PutContainerFile(f *apitype.ContainerFile) error
 	GetContainerFile(containerID, id string) (*apitype.ContainerFile, error)
