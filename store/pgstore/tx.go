@@ -1070,4 +1070,3 @@ func (t *Tx) BatchFileIDs(vsID, batchID string) ([]string, error) {
 func (t *Tx) ListFileBatchesOf(vsID, fileID string) ([]string, error) {
 	return t.vsStrings(vsID, "SELECT batch_id FROM vector_store_batch_files WHERE vector_store_id = $1 AND file_id = $2 ORDER BY batch_id", vsID, fileID)
 }
-
