@@ -705,14 +705,15 @@ func (t *boltTx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
 	return &s, json.Unmarshal(v, &s)
 }
 
-// ListSteps pages through a run's steps.
+// ListSteps pages through a run's steps; a run the thread does not hold
+// is not found, as the Tx promises.
 func (t *boltTx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return apitype.Page[apitype.RunStep]{}, err
 	}
 	if !hasRun(tb, runID) {
-		return apitype.Page[apitype.RunStep]{Object: apitype.ObjectList, Data: []apitype.RunStep{}}, nil
+		return apitype.Page[apitype.RunStep]{}, apitype.NotFound("run", runID)
 	}
 	return listJSON[apitype.RunStep](t.tx.Bucket(bSteps), append([]byte(runID), 0), p)
 }
