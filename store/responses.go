@@ -163,7 +163,9 @@ func (t *boltTx) GetResponse(id string) (*apitype.Response, error) {
 }
 
 // HasResponse reports whether a response is stored.
-func (t *boltTx) HasResponse(id string) bool { return t.tx.Bucket(bResponses).Get([]byte(id)) != nil }
+func (t *boltTx) HasResponse(id string) (bool, error) {
+	return t.tx.Bucket(bResponses).Get([]byte(id)) != nil, nil
+}
 
 // ListResponses pages through stored responses, each with its output as
 // GetResponse reads it.
@@ -291,7 +293,7 @@ func (t *boltTx) eachResponseItem(id string, kind byte, desc bool, fn func(it *a
 // (order desc unless p says asc; after and before are item ids).
 func (t *boltTx) ListResponseInputItems(id string, p apitype.ListParams) (apitype.Page[apitype.Item], error) {
 	page := apitype.Page[apitype.Item]{Object: apitype.ObjectList, Data: []apitype.Item{}}
-	if !t.HasResponse(id) {
+	if t.tx.Bucket(bResponses).Get([]byte(id)) == nil {
 		return page, responseNotFound(id)
 	}
 	data := t.tx.Bucket(bResponseData)
