@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
+	"log/slog"
 
 	"github.com/hearth-go/hearth/store"
+	"github.com/hearth-go/hearth/store/pgstore"
 )
 
-// openPGStore opens the Postgres driver (store/pgstore, branch pgdrv-s10):
-// until it is merged, a clear refusal after the server was checked.
-func openPGStore(ctx context.Context, dsn string) (store.Driver, error) {
-	return nil, errors.New("this build has no Postgres driver yet (store/pgstore.Open)")
+// openPGStore opens the Postgres driver (its schema migrated).
+func openPGStore(ctx context.Context, dsn string, log *slog.Logger) (store.Driver, error) {
+	return pgstore.Open(ctx, dsn, pgstore.Options{Logger: log})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/filesearch"
@@ -60,12 +62,13 @@ func (a *app) postgresDSN(file string) (string, error) {
 // is told apart, clearly, before anything is opened or written. Its errors
 // never carry the DSN (nor, so, its password).
 func checkPostgres(ctx context.Context, dsn string) error {
-	cfg, err := pgx.ParseConfig(dsn)
+	pcfg, err := pgxpool.ParseConfig(dsn) // as the driver parses it: pool_max_conns and the like are the pool's
 	if err != nil {
 		// pgx's own message quotes the DSN (redacted best effort); ours
 		// names only the variable.
 		return fmt.Errorf("%w: the Postgres DSN does not parse: give a URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=…) or key=value pairs (host=… port=… user=… dbname=…)", errUsage)
 	}
+	cfg := pcfg.ConnConfig
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = pgConnectTimeout
 	}
@@ -121,7 +124,7 @@ func (r redacted) Error() string { return r.msg }
 func (r redacted) Unwrap() error { return r.err }
 
 // openPostgres reads the DSN, checks the server and opens the driver.
-func (a *app) openPostgres(ctx context.Context, dsnFile string) (store.Driver, error) {
+func (a *app) openPostgres(ctx context.Context, dsnFile string, log *slog.Logger) (store.Driver, error) {
 	dsn, err := a.postgresDSN(dsnFile)
 	if err != nil {
 		return nil, err
@@ -129,10 +132,10 @@ func (a *app) openPostgres(ctx context.Context, dsnFile string) (store.Driver, e
 	if err := checkPostgres(ctx, dsn); err != nil {
 		return nil, err
 	}
-	d, err := openPGStore(ctx, dsn)
+	d, err := openPGStore(ctx, dsn, log)
 	if err != nil {
-		if cfg, perr := pgx.ParseConfig(dsn); perr == nil {
-			err = redact(err, cfg.Password)
+		if cfg, perr := pgxpool.ParseConfig(dsn); perr == nil {
+			err = redact(err, cfg.ConnConfig.Password)
 		}
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}

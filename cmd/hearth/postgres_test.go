@@ -114,3 +114,39 @@ func TestServePostgresRefused(t *testing.T) {
 		})
 	}
 }
+
+// serve --store postgres on the real cluster keeps what it is given in
+// Postgres: a second server on the same database, with a new local index
+// file, serves it.
+func TestServePostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	dsnFile := filepath.Join(t.TempDir(), "dsn")
+	if err := os.WriteFile(dsnFile, []byte(dsn+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HEARTH_DB": filepath.Join(t.TempDir(), "index.db"), "HEARTH_STORE": "postgres", "HEARTH_POSTGRES_DSN_FILE": dsnFile}
+	srv := startServe(t, env, "--model-backend", "scripted")
+	code, body := do(t, "POST", srv.url+"/v1/assistants", "", `{"model":"m","name":"kept in postgres"}`)
+	if code != 200 {
+		t.Fatalf("create assistant: %d %s", code, body)
+	}
+	if code, body = do(t, "POST", srv.url+"/v1/threads/runs", "", `{"assistant_id":"`+jsonField(body, "id")+`","thread":{"messages":[{"role":"user","content":"hi"}]}}`); code != 200 {
+		t.Fatalf("create thread and run: %d %s", code, body)
+	}
+	thread := jsonField(body, "thread_id")
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if logs := srv.logs.String(); !strings.Contains(logs, "store=postgres") || strings.Contains(logs, dsn) {
+		t.Fatalf("the log does not name the store, or names the DSN:\n%s", logs)
+	}
+	env["HEARTH_DB"] = filepath.Join(t.TempDir(), "other-index.db")
+	srv = startServe(t, env, "--model-backend", "scripted")
+	code, body = do(t, "GET", srv.url+"/v1/assistants", "", "")
+	if code != 200 || !strings.Contains(body, "kept in postgres") {
+		t.Fatalf("the assistant is not in Postgres: %d %s", code, body)
+	}
+	if code, body = do(t, "GET", srv.url+"/v1/threads/"+thread+"/messages", "", ""); code != 200 || !strings.Contains(body, `"hi"`) {
+		t.Fatalf("the thread's messages: %d %s", code, body)
+	}
+}

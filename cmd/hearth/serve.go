@@ -123,7 +123,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 			log.Warn("a Postgres DSN is set but --store is bbolt: the DSN is not used")
 		}
 	case "postgres":
-		if driver, err = a.openPostgres(ctx, c.dsnFile); err != nil {
+		if driver, err = a.openPostgres(ctx, c.dsnFile, log); err != nil {
 			return err
 		}
 		defer driver.Close()
