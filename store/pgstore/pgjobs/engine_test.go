@@ -16,6 +16,7 @@ import (
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/internal/pgtest"
+	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/scripted"
 	"github.com/hearth-go/hearth/store"
 	"github.com/hearth-go/hearth/store/pgstore"
@@ -198,8 +199,17 @@ func TestEngineRunsOnEitherReplica(t *testing.T) {
 func TestEngineToolOutputsOnAnotherReplica(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	endedCh := make(chan ended, 16)
+	// Either replica may execute either step: each model calls the tool
+	// until the prompt carries its output.
 	model := func() *scripted.Model {
-		return scripted.New(scripted.Turn{Calls: []scripted.Call{{Name: "lookup", Arguments: `{}`}}}, scripted.Turn{Text: "done"})
+		m := scripted.New()
+		m.Fallback = func(req *llm.Request) scripted.Turn {
+			if last := req.Messages[len(req.Messages)-1]; last.ToolCallID != "" {
+				return scripted.Turn{Text: "done"}
+			}
+			return scripted.Turn{Calls: []scripted.Call{{Name: "lookup", Arguments: `{}`}}}
+		}
+		return m
 	}
 	ea, st := pgEngine(t, dsn, replicaOpts{name: "a", model: model(), ended: endedCh})
 	eb, _ := pgEngine(t, dsn, replicaOpts{name: "b", model: model(), ended: endedCh})
@@ -358,14 +368,24 @@ func TestEngineChildReplica(t *testing.T) {
 	e, _ := pgEngine(t, dsn, replicaOpts{name: "child", model: scripted.New(scripted.Turn{Text: "partial", Hold: hold}),
 		ended: make(chan ended, 16), rescue: time.Second})
 	asst, th := thread(t, e)
-	r, err := e.Runs.Create(context.Background(), th, apitype.RunCreateParams{AssistantID: asst})
-	if err != nil {
-		t.Fatal(err)
+	// The stream's events go out after their writes commit: once the
+	// message's delta is out, its step is in the database.
+	var runID string
+	for ev, err := range e.Runs.CreateStream(context.Background(), th, apitype.RunCreateParams{AssistantID: asst}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Run != nil {
+			runID = ev.Run.ID
+		}
+		if ev.Event == apitype.EventMessageDelta {
+			break
+		}
 	}
 	if err := hold.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("HEARTH HELD %s %s\n", th, r.ID)
+	fmt.Printf("HEARTH HELD %s %s\n", th, runID)
 	select {} // until killed
 }
 
