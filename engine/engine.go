@@ -139,6 +139,12 @@ type Config struct {
 	// Observer is told of runs, model calls, ingestion, sandbox sessions and
 	// commits, for metrics. Default NopObserver.
 	Observer Observer
+	// Events carries runs' events to the streams that follow them. Default:
+	// the engine's own in-process bus. Replicas sharing one Postgres give
+	// each a bus on it (store/pgstore/pgevents) so a stream on any replica
+	// sees a run executed on another. A bus given here is the caller's to
+	// close; the engine ends the streams it opened on it when it closes.
+	Events EventBus
 }
 
 // ErrClosed is what calls on a closed Engine return, and what ends the
@@ -262,7 +268,8 @@ type Engine struct {
 	ownStore bool
 	log      *slog.Logger
 	obs      Observer
-	bus      *bus
+	bus      EventBus
+	ownBus   *bus // the default bus, closed by Close
 
 	Assistants *Assistants
 	Threads    *Threads
@@ -325,10 +332,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, bus: newBus(),
+	e := &Engine{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, bus: cfg.Events,
 		queue: newRunQueue(), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{},
 		again: map[string]queuedRun{}, settled: make(chan struct{}, 1)}
+	if e.bus == nil {
+		e.ownBus = newBus()
+		e.bus = e.ownBus
+	}
 	var onCommit func(time.Duration, int)
 	if _, nop := cfg.Observer.(NopObserver); !nop {
 		onCommit = cfg.Observer.StoreCommit
@@ -424,7 +435,9 @@ func (e *Engine) Close() error {
 	if err := e.store.Update(context.Background(), func(tx store.Tx) error { return tx.MarkCleanClose() }); err != nil {
 		e.log.Warn("mark clean shutdown", "err", err)
 	}
-	e.bus.closeAll()
+	if e.ownBus != nil {
+		e.ownBus.Close()
+	}
 	e.closeIndex()
 	if !e.ownStore {
 		return nil // Config.Store is the caller's to close
