@@ -155,6 +155,7 @@ func (s *sub) Next(ctx context.Context) (apitype.Event, error) {
 		}
 	}
 }
+
 // ends reports whether ev ends a stream: the run needs action or is over.
 func ends(ev apitype.Event) bool {
 	if ev.Event == apitype.EventError {
