@@ -144,6 +144,12 @@ type Config struct {
 	// Observer is told of runs, model calls, ingestion, sandbox sessions and
 	// commits, for metrics. Default NopObserver.
 	Observer Observer
+	// Events carries runs' events to the streams that follow them. Default:
+	// the engine's own in-process bus. Replicas sharing one Postgres give
+	// each a bus on it (store/pgstore/pgevents) so a stream on any replica
+	// sees a run executed on another. A bus given here is the caller's to
+	// close; the engine ends the streams it opened on it when it closes.
+	Events EventBus
 }
 
 // ErrClosed is what calls on a closed Engine return, and what ends the
@@ -266,10 +272,11 @@ type Engine struct {
 	// ownStore: the engine opened store, so Close closes it.
 	ownStore bool
 	// jobs is Config.Jobs: nil for the in-process queue.
-	jobs Jobs
-	log  *slog.Logger
-	obs  Observer
-	bus  *bus
+	jobs   Jobs
+	log    *slog.Logger
+	obs    Observer
+	bus    EventBus
+	ownBus *bus // the default bus, closed by Close
 
 	Assistants *Assistants
 	Threads    *Threads
@@ -332,10 +339,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, jobs: cfg.Jobs, log: cfg.Logger, obs: cfg.Observer, bus: newBus(),
+	e := &Engine{cfg: cfg, jobs: cfg.Jobs, log: cfg.Logger, obs: cfg.Observer, bus: cfg.Events,
 		queue: newRunQueue(), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{},
 		again: map[string]queuedRun{}, settled: make(chan struct{}, 1)}
+	if e.bus == nil {
+		e.ownBus = newBus()
+		e.bus = e.ownBus
+	}
 	var onCommit func(time.Duration, int)
 	if _, nop := cfg.Observer.(NopObserver); !nop {
 		onCommit = cfg.Observer.StoreCommit
@@ -454,7 +465,9 @@ func (e *Engine) Close() error {
 			e.log.Warn("mark clean shutdown", "err", err)
 		}
 	}
-	e.bus.closeAll()
+	if e.ownBus != nil {
+		e.ownBus.Close()
+	}
 	e.closeIndex()
 	if !e.ownStore {
 		return nil // Config.Store is the caller's to close
