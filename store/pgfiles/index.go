@@ -33,7 +33,9 @@ func NewIndexStorage(pool *pgxpool.Pool) *IndexStorage { return &IndexStorage{po
 
 var _ filesearch.SharedStorage = (*IndexStorage)(nil)
 
-func notFound(storeID string) error { return fmt.Errorf("%w: %s", filesearch.ErrStoreNotFound, storeID) }
+func notFound(storeID string) error {
+	return fmt.Errorf("%w: %s", filesearch.ErrStoreNotFound, storeID)
+}
 
 // pgText is text Postgres takes: valid UTF-8 without NUL bytes.
 func pgText(s string) string {
