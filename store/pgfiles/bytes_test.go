@@ -197,9 +197,9 @@ func TestBytesGoWithTheirRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mustExec(t, p, `INSERT INTO files VALUES ('file-1', 'assistants', 1, '{}')`)
-	mustExec(t, p, `INSERT INTO containers VALUES ('cntr_1', 'active', 0, 20, '{}')`)
-	mustExec(t, p, `INSERT INTO container_files VALUES ('cntr_1', 'cfile_1', '/mnt/data/a', 1, '{}'), ('cntr_1', 'cfile_2', '/mnt/data/b', 1, '{}')`)
+	mustExec(t, p, `INSERT INTO files (id, purpose, bytes, record) VALUES ('file-1', 'assistants', 1, '{}')`)
+	mustExec(t, p, `INSERT INTO containers (id, status, last_active_at, expires_minutes, record) VALUES ('cntr_1', 'active', 0, 20, '{}')`)
+	mustExec(t, p, `INSERT INTO container_files (container_id, id, path, bytes, record) VALUES ('cntr_1', 'cfile_1', '/mnt/data/a', 1, '{}'), ('cntr_1', 'cfile_2', '/mnt/data/b', 1, '{}')`)
 
 	tx, err := p.Begin(ctx)
 	if err != nil {
@@ -250,7 +250,7 @@ func TestBytesSweep(t *testing.T) {
 	}
 	mustExec(t, p, `UPDATE file_chunks SET written_at = now() - interval '2 minutes' WHERE file_id <> 'file-young'`)
 	mustExec(t, p, `UPDATE container_file_chunks SET written_at = now() - interval '2 minutes'`)
-	mustExec(t, p, `INSERT INTO files VALUES ('file-rec', 'assistants', 1, '{}')`)
+	mustExec(t, p, `INSERT INTO files (id, purpose, bytes, record) VALUES ('file-rec', 'assistants', 1, '{}')`)
 	var asked []string
 	err := b.Sweep(ctx, func(space, id string) (bool, error) {
 		asked = append(asked, space+"/"+id)
