@@ -112,8 +112,13 @@ type Config struct {
 	// report one (llm.ContextWindower). Default 8192.
 	ContextWindow int
 	// FilesDir holds uploaded files' bytes, and containers' files in its
-	// containers/ directory. Default: Path + ".files".
+	// containers/ directory, when FileBytes is not set. Default: Path +
+	// ".files".
 	FilesDir string
+	// FileBytes keeps the bytes of uploaded files and containers' files.
+	// Default: DirFileBytes(FilesDir). With many replicas, bytes every
+	// replica reads (store/pgfiles.Bytes keeps them in Postgres).
+	FileBytes FileBytes
 	// MaxFileBytes caps one upload. Default 512 MiB.
 	MaxFileBytes int64
 	// MaxCodeOutputFiles and MaxCodeOutputBytes cap the files the code
@@ -168,8 +173,8 @@ func (c *Config) validate() error {
 	if c.Path == "" && c.Store == nil {
 		return bad("Path is required")
 	}
-	if c.Path == "" && c.FilesDir == "" {
-		return bad("FilesDir is required when Store is set and Path is not")
+	if c.Path == "" && c.FilesDir == "" && c.FileBytes == nil {
+		return bad("FilesDir (or FileBytes) is required when Store is set and Path is not")
 	}
 	if _, bolt := c.Store.(store.BoltStore); c.Store != nil && !bolt && c.FileIndex == nil {
 		return bad("FileIndex is required with a Store that is not bbolt's (the default index keeps its vectors in the bbolt file)")
@@ -232,6 +237,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.FilesDir == "" {
 		c.FilesDir = c.Path + ".files"
+	}
+	if c.FileBytes == nil {
+		c.FileBytes = DirFileBytes(c.FilesDir)
 	}
 	if c.MaxFileBytes == 0 {
 		c.MaxFileBytes = 512 << 20
@@ -387,7 +395,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.Conversations = newConversations(e)
 	e.Responses = &Responses{e}
 	e.Containers = newContainers(e)
-	if err := firstErr(e.sweepFiles(ctx), e.sweepContainerFiles(ctx)); err != nil {
+	if err := firstErr(e.sweepBytes(ctx)); err != nil {
 		e.closeIndex()
 		closeStore()
 		return nil, err
