@@ -100,8 +100,9 @@ func pgPool(t testing.TB, e *engine.Engine) *pgxpool.Pool {
 
 // pgSnapshot is every row of every table Hearth keeps, in one snapshot, as
 // text: two equal snapshots mean nothing was committed in between (the
-// Postgres run's backup). River's own bookkeeping (its leader, queues and
-// clients) changes by itself and is left out; its jobs are in.
+// Postgres run's backup). River's tables change by themselves (its leader,
+// its clients, the periodic sweep's jobs) and are left out: a job is
+// inserted with the run it executes, which is in.
 func pgSnapshot(t testing.TB, e *engine.Engine) []byte {
 	t.Helper()
 	ctx := context.Background()
@@ -111,7 +112,7 @@ func pgSnapshot(t testing.TB, e *engine.Engine) []byte {
 	}
 	defer tx.Rollback(ctx)
 	rows, err := tx.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()
-		AND tablename NOT IN ('river_leader', 'river_queue', 'river_client', 'river_client_queue', 'river_migration')
+		AND tablename NOT LIKE 'river\_%'
 		ORDER BY tablename`)
 	if err != nil {
 		t.Fatal(err)
