@@ -433,7 +433,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	}
 	b := &pgx.Batch{}
 	for _, p := range t.pre {
-		b.Queue(p.sql)
+		b.Queue(p.sql, p.args...)
 	}
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
@@ -453,6 +453,12 @@ func (s *Store) try(batch []*write) ([]error, error) {
 		if retryable(cerr) {
 			return nil, cerr
 		}
+		return nil, fmt.Errorf("pgstore: commit: nothing was written: %w", cerr)
+	}
+	if pgconn.SafeToRetry(cerr) || !conn.IsClosed() {
+		// COMMIT never reached the server (or the connection is still in
+		// step with it, so the server refused it): release closes the
+		// connection, which rolls the transaction back.
 		return nil, fmt.Errorf("pgstore: commit: nothing was written: %w", cerr)
 	}
 	// The connection went while COMMIT was in flight: ask the server.
