@@ -159,6 +159,11 @@ func (t *Tx) send(b *pgx.Batch, read func(pgx.BatchResults) error) error {
 		br.Close()
 		// The transaction's own machinery failed: nothing can go on.
 		t.fatal = t.lost(err)
+		if begin && connGone(err) {
+			// The connection was dead before the transaction began (the
+			// server restarted, or ended it while it idled in the pool).
+			t.fatal = &staleConnError{t.fatal}
+		}
 		return t.fatal
 	}
 	if read != nil {
@@ -173,12 +178,20 @@ func (t *Tx) send(b *pgx.Batch, read func(pgx.BatchResults) error) error {
 	return err
 }
 
+// staleConnError: the connection a transaction was to begin on was gone.
+// Nothing of it reached the server, so the committer runs the group again
+// once, on another connection.
+type staleConnError struct{ err error }
+
+func (e *staleConnError) Error() string { return e.err.Error() }
+func (e *staleConnError) Unwrap() error { return e.err }
+
 // lost is the error that fails a whole group.
 func (t *Tx) lost(err error) error {
 	if retryable(err) {
 		return err
 	}
-	if isServerError(err) {
+	if !connGone(err) {
 		return fmt.Errorf("pgstore: nothing was written: %w", err)
 	}
 	return fmt.Errorf("pgstore: connection lost, nothing was written: %w", err)
