@@ -52,6 +52,11 @@ type Store struct {
 	opts   Options
 	closed atomic.Bool
 
+	// views is held (shared) by each View, so Close waits for them;
+	// rollbacks are the ends of Views' transactions after View returned.
+	views     sync.RWMutex
+	rollbacks sync.WaitGroup
+
 	qmu    sync.Mutex
 	queue  []*write
 	ending bool
@@ -199,6 +204,8 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.views.RLock()
+	defer s.views.RUnlock()
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
@@ -211,14 +218,22 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	t := &Tx{ctx: ctx, conn: conn.Conn(), opts: pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}}
 	err = runSafe(fn, t)
-	if t.tx != nil {
-		// Read-only: nothing to keep, so the end is a rollback whatever fn
-		// returned (the same round trip as a commit).
-		if rerr := t.tx.Rollback(context.WithoutCancel(ctx)); rerr != nil && err == nil && !errors.Is(rerr, pgx.ErrTxClosed) {
-			err = fmt.Errorf("pgstore: view: end: %w", rerr)
-		}
+	if t.tx == nil {
+		conn.Release()
+		return err
 	}
-	conn.Release()
+	// Read-only: nothing fn read depends on how the transaction ends, so
+	// View returns now and the rollback's round trip is the Store's to wait
+	// for (Close waits for it); a connection it fails on is closed, not
+	// pooled.
+	s.rollbacks.Add(1)
+	go func() {
+		defer s.rollbacks.Done()
+		if rerr := t.tx.Rollback(context.WithoutCancel(ctx)); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
+			_ = conn.Conn().Close(context.Background())
+		}
+		conn.Release()
+	}()
 	return err
 }
 
@@ -296,6 +311,9 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.done
 		s.closed.Store(true)
+		s.views.Lock() // the Views under way end
+		s.views.Unlock()
+		s.rollbacks.Wait()
 		s.pool.Close()
 	})
 	return nil
@@ -359,8 +377,11 @@ func (s *Store) commit(batch []*write) {
 		errs, err = s.try(batch)
 		var sc *staleConnError
 		if errors.As(err, &sc) && !stale {
+			// The others idle in the pool went the same way (a restart, a
+			// failover): drop them all, and run the group again once.
 			stale = true
-			s.log.Info("pgstore: connection gone before the write began; running it again on another", "err", err)
+			s.log.Info("pgstore: connection gone before the write began; running it again on a new one", "err", err)
+			s.pool.Reset()
 			continue
 		}
 		if err == nil || !retryable(err) || attempt >= maxAttempts {
@@ -426,6 +447,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	if t.tx == nil {
 		return errs, nil // no write touched the database
 	}
+	t.flushCounts()
 	b := &pgx.Batch{}
 	for _, p := range t.pre {
 		b.Queue(p.sql, p.args...)

@@ -42,6 +42,9 @@ type Tx struct {
 	// message would leave a version of it per message in one transaction,
 	// each lookup of the row walking them all.
 	counts map[string]int
+	// group are the counts of the group's writes that succeeded, written
+	// once before COMMIT.
+	group map[string]int
 }
 
 type preStmt struct {
@@ -71,15 +74,29 @@ func (t *Tx) beginWrite() {
 	clear(t.counts)
 }
 
-// flushCounts queues the write's message count changes.
-func (t *Tx) flushCounts() {
+// keepCounts adds a write that succeeded to the group's counts.
+func (t *Tx) keepCounts() {
 	for id, d := range t.counts {
+		if t.group == nil {
+			t.group = map[string]int{}
+		}
+		t.group[id] += d
+	}
+	clear(t.counts)
+}
+
+// flushCounts queues the group's message count changes, before COMMIT.
+func (t *Tx) flushCounts() {
+	for id, d := range t.group {
 		if d != 0 {
 			t.pre = append(t.pre, preStmt{sql: "UPDATE threads SET message_count = greatest(message_count + $2, 0) WHERE id = $1", args: []any{id, d}})
 		}
 	}
-	clear(t.counts)
+	clear(t.group)
 }
+
+// pending is the change to a thread's message count not yet written.
+func (t *Tx) pending(threadID string) int { return t.counts[threadID] + t.group[threadID] }
 
 // endWrite closes the write's savepoint: rolled back to when it failed,
 // released when not (both sent with the next statement, unless the write
@@ -88,7 +105,7 @@ func (t *Tx) endWrite(rollback bool) error {
 	if rollback {
 		clear(t.counts)
 	} else {
-		t.flushCounts()
+		t.keepCounts()
 	}
 	if !t.sp {
 		// Nothing was sent: drop the savepoint unsent.
@@ -591,7 +608,10 @@ func (t *Tx) HasThread(id string) (bool, error) {
 // foreign keys' cascades, its runs' resume counts and its output files'
 // count here (the files stay).
 func (t *Tx) DeleteThread(id string) error {
-	delete(t.counts, id)
+	// A thread made again under this id starts at 0 (bbolt's bucket goes).
+	if d := t.pending(id); d != 0 {
+		t.count(id, -d)
+	}
 	return t.deleteBy(`WITH r AS (DELETE FROM resumes WHERE id IN (SELECT id FROM runs WHERE thread_id = $1)),
 		o AS (UPDATE files SET thread_id = NULL WHERE thread_id = $1)
 		DELETE FROM threads WHERE id = $1`, apitype.NotFound("thread", id), id)
@@ -613,7 +633,7 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 	if m.RunID != nil && *m.RunID != "" {
 		run = m.RunID
 	}
-	delta := t.counts[m.ThreadID]
+	delta := t.pending(m.ThreadID)
 	var thread, existed bool
 	var count int64
 	_, err = t.row(`WITH th AS (SELECT message_count + $7 AS n FROM threads WHERE id = $1),
@@ -689,7 +709,7 @@ func (t *Tx) CountMessages(threadID string) (int, error) {
 	if !found {
 		return 0, apitype.NotFound("thread", threadID)
 	}
-	return max(int(n)+t.counts[threadID], 0), nil
+	return max(int(n)+t.pending(threadID), 0), nil
 }
 
 func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype.Page[apitype.Message], error) {
