@@ -3,13 +3,16 @@ package pgtest
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"encoding/hex"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The environment a test run reads: the cluster's DSN (its role may create
@@ -49,7 +52,19 @@ func DSN(t testing.TB) string {
 	}
 	t.Logf("pgtest: database %s", name)
 	t.Cleanup(func() {
-		if err := exec(ctx, cluster, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+		// FORCE cannot end an autovacuum worker (it runs as no role, and
+		// the test's role may only end its own): one busy with what a test
+		// wrote fails the drop with 42501 until it is done.
+		var err error
+		for wait := 10 * time.Millisecond; wait < 10*time.Second; wait *= 2 {
+			err = exec(ctx, cluster, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
+			var pe *pgconn.PgError
+			if err == nil || !errors.As(err, &pe) || pe.Code != "42501" {
+				break
+			}
+			time.Sleep(wait)
+		}
+		if err != nil {
 			t.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,12 +27,20 @@ func benchMessage(threadID string, i int) *apitype.Message {
 // through Update (group commit), paired with its floor: one writer doing
 // raw single-row INSERTs in autocommit on one pooled connection (a round
 // trip and a commit each). Rounds alternate 64 raw INSERTs and 256 store
-// appends; store/raw > 1 is the store's speed-up per append. It also
-// reports how many writes shared a commit.
+// appends; speedup > 1 is the store's speed-up per append. It also
+// reports how many writes shared a commit. The test cluster runs without
+// fsync; HEARTH_BENCH_DURABLE=1 runs on a cluster of the benchmark's own
+// with fsync and synchronous_commit on, as a deployment does.
 func BenchmarkAppend16(b *testing.B) {
 	ctx := context.Background()
 	var commits, writes atomic.Int64
-	s := openDSN(b, pgtest.DSN(b), pgstore.Options{OnCommit: func(_ time.Duration, n int) { commits.Add(1); writes.Add(int64(n)) }})
+	dsn := pgtest.DSN(b)
+	if os.Getenv("HEARTH_BENCH_DURABLE") == "1" {
+		c := startCluster(b)
+		c.durable(b)
+		dsn = c.dsn
+	}
+	s := openDSN(b, dsn, pgstore.Options{OnCommit: func(_ time.Duration, n int) { commits.Add(1); writes.Add(int64(n)) }})
 	if _, err := s.Pool().Exec(ctx, `CREATE TABLE raw_messages (thread_id text COLLATE "C", id text COLLATE "C", tokens integer, record json, PRIMARY KEY (thread_id, id))`); err != nil {
 		b.Fatal(err)
 	}

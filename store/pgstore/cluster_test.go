@@ -21,7 +21,7 @@ type cluster struct {
 	dir, dsn, port string
 }
 
-func startCluster(t *testing.T) *cluster {
+func startCluster(t testing.TB) *cluster {
 	t.Helper()
 	script, err := filepath.Abs("../../scripts/postgres.sh")
 	if err != nil {
@@ -54,7 +54,7 @@ func startCluster(t *testing.T) *cluster {
 	return c
 }
 
-func (c *cluster) pgCtl(t *testing.T, args ...string) {
+func (c *cluster) pgCtl(t testing.TB, args ...string) {
 	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
 	if len(bins) == 0 {
@@ -69,9 +69,18 @@ func (c *cluster) pgCtl(t *testing.T, args ...string) {
 	}
 }
 
-func (c *cluster) stop(t *testing.T) { c.pgCtl(t, "stop", "-m", "fast") }
+func (c *cluster) stop(t testing.TB) { c.pgCtl(t, "stop", "-m", "fast") }
 
-func (c *cluster) start(t *testing.T) {
+func (c *cluster) start(t testing.TB) { c.startWith(t, "-c fsync=off -c synchronous_commit=off -c full_page_writes=off") }
+
+// durable restarts the server with fsync and synchronous commit on, as a
+// deployment runs it (the script's clusters trade them for speed).
+func (c *cluster) durable(t testing.TB) {
+	c.stop(t)
+	c.startWith(t, "-c fsync=on -c synchronous_commit=on -c full_page_writes=on")
+}
+
+func (c *cluster) startWith(t testing.TB, settings string) {
 	c.pgCtl(t, "-l", c.dir+"/server.log", "start", "-o",
-		"-c listen_addresses=127.0.0.1 -p "+c.port+" -k '"+c.dir+"' -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+		"-c listen_addresses=127.0.0.1 -p "+c.port+" -k '"+c.dir+"' -c max_connections=50 "+settings)
 }
