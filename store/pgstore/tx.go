@@ -433,6 +433,12 @@ func listN[T any](t *Tx, q listQ, p apitype.ListParams, limit int, kind string) 
 	}
 	page := apitype.Page[T]{Object: apitype.ObjectList, Data: make([]T, len(recs)), HasMore: more}
 	for i, r := range recs {
+		if m, ok := any(&page.Data[i]).(*apitype.Message); ok {
+			if readMessage(r.v, m) {
+				continue
+			}
+			*m = apitype.Message{}
+		}
 		if err := json.Unmarshal(r.v, &page.Data[i]); err != nil {
 			return apitype.Page[T]{}, fmt.Errorf("pgstore: decode %s %s: %w", kind, r.id, err)
 		}
@@ -680,7 +686,7 @@ func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
 	case v == nil:
 		return nil, apitype.NotFound("message", id)
 	}
-	return decode[apitype.Message](v, "message", id)
+	return decodeMessage(v, id)
 }
 
 func (t *Tx) DeleteMessage(threadID, id string) error {
@@ -725,7 +731,7 @@ func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message,
 	return t.walk(walkQ{from: "messages WHERE thread_id = $1", args: []any{threadID}, key: "id", cols: "tokens::bigint, record, NULL::text", desc: desc,
 		exists: threadExists, existsArgs: []any{threadID}, notFound: apitype.NotFound("thread", threadID)},
 		func(r *wrow) (bool, error) {
-			m, err := decode[apitype.Message](r.v, "message", r.k.(string))
+			m, err := decodeMessage(r.v, r.k.(string))
 			if err != nil {
 				return false, err
 			}
