@@ -71,7 +71,9 @@ func (c *cluster) pgCtl(t testing.TB, args ...string) {
 
 func (c *cluster) stop(t testing.TB) { c.pgCtl(t, "stop", "-m", "fast") }
 
-func (c *cluster) start(t testing.TB) { c.startWith(t, "-c fsync=off -c synchronous_commit=off -c full_page_writes=off") }
+func (c *cluster) start(t testing.TB) {
+	c.startWith(t, "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+}
 
 // durable restarts the server with fsync and synchronous commit on, as a
 // deployment runs it (the script's clusters trade them for speed).

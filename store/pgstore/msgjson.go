@@ -32,7 +32,9 @@ type decodeError struct {
 	err      error
 }
 
-func (e *decodeError) Error() string { return "pgstore: decode " + e.kind + " " + e.id + ": " + e.err.Error() }
+func (e *decodeError) Error() string {
+	return "pgstore: decode " + e.kind + " " + e.id + ": " + e.err.Error()
+}
 func (e *decodeError) Unwrap() error { return e.err }
 
 // jreader steps through a record json.Marshal wrote.

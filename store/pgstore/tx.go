@@ -306,8 +306,10 @@ type listQ struct {
 	args []any
 	key  string
 	cols string
-	// exists, when set, is a query of one boolean sent in the same round
-	// trip: false means the parent is unknown (notFound is returned).
+	// exists, when set, is a query of one boolean: false means the parent
+	// is unknown (notFound is returned). Rows are of the parent (foreign
+	// keys), so it is asked only when the page is empty: a page is one
+	// statement, an empty one two round trips.
 	exists     string
 	existsArgs []any
 	notFound   error
@@ -366,20 +368,14 @@ func pageSQL(q listQ, p apitype.ListParams, limit int) (string, []any, bool) {
 func (t *Tx) pageRecs(q listQ, p apitype.ListParams, limit int) ([]rec, bool, error) {
 	sql, args, reverse := pageSQL(q, p, limit)
 	b := &pgx.Batch{}
-	if q.exists != "" {
-		b.Queue(q.exists, q.existsArgs...)
-	} else if q.parents != "" {
+	if q.parents != "" {
 		b.Queue(q.parents, q.existsArgs...)
 	}
 	b.Queue(sql, args...)
 	exists, missing := true, 0
 	recs := make([]rec, 0, min(limit+1, 32))
 	err := t.send(b, func(br pgx.BatchResults) error {
-		if q.exists != "" {
-			if err := br.QueryRow().Scan(&exists); err != nil {
-				return err
-			}
-		} else if q.parents != "" {
+		if q.parents != "" {
 			if err := br.QueryRow().Scan(&missing); err != nil {
 				return err
 			}
@@ -395,6 +391,11 @@ func (t *Tx) pageRecs(q listQ, p apitype.ListParams, limit int) ([]rec, bool, er
 	})
 	if err != nil {
 		return nil, false, err
+	}
+	if len(recs) == 0 && q.exists != "" {
+		if _, err := t.row(q.exists, q.existsArgs, &exists); err != nil {
+			return nil, false, err
+		}
 	}
 	if !exists {
 		return nil, false, q.notFound
@@ -471,7 +472,7 @@ type walkQ struct {
 	key        string
 	cols       string // three columns: int, bytes, text (NULL-able as 0, nil, "")
 	desc       bool
-	exists     string
+	exists     string // asked when the first chunk is empty, as listQ's
 	existsArgs []any
 	notFound   error
 }
@@ -492,39 +493,31 @@ func (t *Tx) walk(q walkQ, fn func(r *wrow) (bool, error)) error {
 			sql += " AND " + q.key + op + "$" + strconv.Itoa(len(args))
 		}
 		sql += " ORDER BY " + q.key + dir + " LIMIT " + strconv.Itoa(size)
-		b := &pgx.Batch{}
-		withExists := first && q.exists != ""
-		if withExists {
-			b.Queue(q.exists, q.existsArgs...)
-		}
-		b.Queue(sql, args...)
 		exists := true
 		var rows []wrow
-		err := t.send(b, func(br pgx.BatchResults) error {
-			if withExists {
-				if err := br.QueryRow().Scan(&exists); err != nil {
-					return err
-				}
+		err := t.query(sql, args, func(r pgx.Rows) error {
+			var w wrow
+			var n *int64
+			var s *string
+			if err := r.Scan(&w.k, &n, &w.v, &s); err != nil {
+				return err
 			}
-			return readRows(br, func(r pgx.Rows) error {
-				var w wrow
-				var n *int64
-				var s *string
-				if err := r.Scan(&w.k, &n, &w.v, &s); err != nil {
-					return err
-				}
-				if n != nil {
-					w.n = int(*n)
-				}
-				if s != nil {
-					w.s = *s
-				}
-				rows = append(rows, w)
-				return nil
-			})
+			if n != nil {
+				w.n = int(*n)
+			}
+			if s != nil {
+				w.s = *s
+			}
+			rows = append(rows, w)
+			return nil
 		})
 		if err != nil {
 			return err
+		}
+		if first && len(rows) == 0 && q.exists != "" {
+			if _, err := t.row(q.exists, q.existsArgs, &exists); err != nil {
+				return err
+			}
 		}
 		if !exists {
 			return q.notFound
