@@ -52,6 +52,11 @@ type Store struct {
 	opts   Options
 	closed atomic.Bool
 
+	// views is held (shared) by each View, so Close waits for them;
+	// rollbacks are the ends of Views' transactions after View returned.
+	views     sync.RWMutex
+	rollbacks sync.WaitGroup
+
 	qmu    sync.Mutex
 	queue  []*write
 	ending bool
@@ -199,6 +204,8 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.views.RLock()
+	defer s.views.RUnlock()
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
@@ -211,14 +218,22 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	t := &Tx{ctx: ctx, conn: conn.Conn(), opts: pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}}
 	err = runSafe(fn, t)
-	if t.tx != nil {
-		// Read-only: nothing to keep, so the end is a rollback whatever fn
-		// returned (the same round trip as a commit).
-		if rerr := t.tx.Rollback(context.WithoutCancel(ctx)); rerr != nil && err == nil && !errors.Is(rerr, pgx.ErrTxClosed) {
-			err = fmt.Errorf("pgstore: view: end: %w", rerr)
-		}
+	if t.tx == nil {
+		conn.Release()
+		return err
 	}
-	conn.Release()
+	// Read-only: nothing fn read depends on how the transaction ends, so
+	// View returns now and the rollback's round trip is the Store's to wait
+	// for (Close waits for it); a connection it fails on is closed, not
+	// pooled.
+	s.rollbacks.Add(1)
+	go func() {
+		defer s.rollbacks.Done()
+		if rerr := t.tx.Rollback(context.WithoutCancel(ctx)); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
+			_ = conn.Conn().Close(context.Background())
+		}
+		conn.Release()
+	}()
 	return err
 }
 
@@ -296,6 +311,9 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.done
 		s.closed.Store(true)
+		s.views.Lock() // the Views under way end
+		s.views.Unlock()
+		s.rollbacks.Wait()
 		s.pool.Close()
 	})
 	return nil
@@ -343,15 +361,6 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// errConnLost: the connection ended (the server restarted, failed over,
-// or terminated the session) before the group committed, and nothing of it
-// was written. The committer runs the group again on another connection,
-// up to maxLostAttempts times: a replica rides out a failover instead of
-// failing the runs whose writes were in flight.
-var errConnLost = errors.New("pgstore: connection lost, nothing was written")
-
-const maxLostAttempts = 3
-
 // maxAttempts bounds the retries of a group that keeps failing to
 // serialise (another replica writing the same rows).
 const maxAttempts = 32
@@ -363,12 +372,19 @@ const maxAttempts = 32
 func (s *Store) commit(batch []*write) {
 	var errs []error
 	var err error
+	stale := false
 	for attempt := 1; ; attempt++ {
 		errs, err = s.try(batch)
-		if err == nil || attempt == maxAttempts {
-			break
+		var sc *staleConnError
+		if errors.As(err, &sc) && !stale {
+			// The others idle in the pool went the same way (a restart, a
+			// failover): drop them all, and run the group again once.
+			stale = true
+			s.log.Info("pgstore: connection gone before the write began; running it again on a new one", "err", err)
+			s.pool.Reset()
+			continue
 		}
-		if !retryable(err) && !(errors.Is(err, errConnLost) && attempt <= maxLostAttempts) {
+		if err == nil || !retryable(err) || attempt >= maxAttempts {
 			break
 		}
 		s.log.Debug("pgstore: group commit retried", "attempt", attempt, "writes", len(batch), "err", err)
@@ -431,6 +447,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	if t.tx == nil {
 		return errs, nil // no write touched the database
 	}
+	t.flushCounts()
 	b := &pgx.Batch{}
 	for _, p := range t.pre {
 		b.Queue(p.sql, p.args...)
@@ -449,7 +466,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	if cerr == nil {
 		return errs, nil
 	}
-	if isServerError(cerr) && !connectionEnded(cerr) {
+	if isServerError(cerr) && !connGone(cerr) {
 		if retryable(cerr) {
 			return nil, cerr
 		}
@@ -469,7 +486,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	case committed:
 		return errs, nil
 	}
-	return nil, fmt.Errorf("%w (at commit): %w", errConnLost, cerr)
+	return nil, fmt.Errorf("pgstore: commit: connection lost, nothing was written: %w", cerr)
 }
 
 // xactStatus asks, on another connection, whether transaction xid
@@ -538,17 +555,19 @@ func retryable(err error) bool {
 	return false
 }
 
-// connectionEnded reports whether err is the server ending the session
-// (class 57P: an administrator's termination, a shutdown or crash; class
-// 08: a connection exception): the transaction is gone, not refused.
-func connectionEnded(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08"))
-}
-
-// isServerError reports whether err is the server's answer to a statement
-// (the connection is fine), not a lost connection or a cancelled context.
+// isServerError reports whether err is the server's answer to a statement,
+// not a lost connection or a cancelled context.
 func isServerError(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe)
+}
+
+// connGone reports whether err ended the connection: no answer, or the
+// server's FATAL (it was terminated, the server is shutting down).
+func connGone(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return true
+	}
+	return pe.Severity == "FATAL" || pe.Severity == "PANIC"
 }

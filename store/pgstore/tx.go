@@ -42,6 +42,9 @@ type Tx struct {
 	// message would leave a version of it per message in one transaction,
 	// each lookup of the row walking them all.
 	counts map[string]int
+	// group are the counts of the group's writes that succeeded, written
+	// once before COMMIT.
+	group map[string]int
 }
 
 type preStmt struct {
@@ -71,15 +74,29 @@ func (t *Tx) beginWrite() {
 	clear(t.counts)
 }
 
-// flushCounts queues the write's message count changes.
-func (t *Tx) flushCounts() {
+// keepCounts adds a write that succeeded to the group's counts.
+func (t *Tx) keepCounts() {
 	for id, d := range t.counts {
+		if t.group == nil {
+			t.group = map[string]int{}
+		}
+		t.group[id] += d
+	}
+	clear(t.counts)
+}
+
+// flushCounts queues the group's message count changes, before COMMIT.
+func (t *Tx) flushCounts() {
+	for id, d := range t.group {
 		if d != 0 {
 			t.pre = append(t.pre, preStmt{sql: "UPDATE threads SET message_count = greatest(message_count + $2, 0) WHERE id = $1", args: []any{id, d}})
 		}
 	}
-	clear(t.counts)
+	clear(t.group)
 }
+
+// pending is the change to a thread's message count not yet written.
+func (t *Tx) pending(threadID string) int { return t.counts[threadID] + t.group[threadID] }
 
 // endWrite closes the write's savepoint: rolled back to when it failed,
 // released when not (both sent with the next statement, unless the write
@@ -88,7 +105,7 @@ func (t *Tx) endWrite(rollback bool) error {
 	if rollback {
 		clear(t.counts)
 	} else {
-		t.flushCounts()
+		t.keepCounts()
 	}
 	if !t.sp {
 		// Nothing was sent: drop the savepoint unsent.
@@ -159,6 +176,11 @@ func (t *Tx) send(b *pgx.Batch, read func(pgx.BatchResults) error) error {
 		br.Close()
 		// The transaction's own machinery failed: nothing can go on.
 		t.fatal = t.lost(err)
+		if begin && connGone(err) {
+			// The connection was dead before the transaction began (the
+			// server restarted, or ended it while it idled in the pool).
+			t.fatal = &staleConnError{t.fatal}
+		}
 		return t.fatal
 	}
 	if read != nil {
@@ -173,15 +195,23 @@ func (t *Tx) send(b *pgx.Batch, read func(pgx.BatchResults) error) error {
 	return err
 }
 
+// staleConnError: the connection a transaction was to begin on was gone.
+// Nothing of it reached the server, so the committer runs the group again
+// once, on another connection.
+type staleConnError struct{ err error }
+
+func (e *staleConnError) Error() string { return e.err.Error() }
+func (e *staleConnError) Unwrap() error { return e.err }
+
 // lost is the error that fails a whole group.
 func (t *Tx) lost(err error) error {
 	if retryable(err) {
 		return err
 	}
-	if isServerError(err) && !connectionEnded(err) {
+	if !connGone(err) {
 		return fmt.Errorf("pgstore: nothing was written: %w", err)
 	}
-	return fmt.Errorf("%w: %w", errConnLost, err)
+	return fmt.Errorf("pgstore: connection lost, nothing was written: %w", err)
 }
 
 // note records what a failed statement means for the write and its group.
@@ -276,8 +306,10 @@ type listQ struct {
 	args []any
 	key  string
 	cols string
-	// exists, when set, is a query of one boolean sent in the same round
-	// trip: false means the parent is unknown (notFound is returned).
+	// exists, when set, is a query of one boolean: false means the parent
+	// is unknown (notFound is returned). Rows are of the parent (foreign
+	// keys), so it is asked only when the page is empty: a page is one
+	// statement, an empty one two round trips.
 	exists     string
 	existsArgs []any
 	notFound   error
@@ -336,20 +368,14 @@ func pageSQL(q listQ, p apitype.ListParams, limit int) (string, []any, bool) {
 func (t *Tx) pageRecs(q listQ, p apitype.ListParams, limit int) ([]rec, bool, error) {
 	sql, args, reverse := pageSQL(q, p, limit)
 	b := &pgx.Batch{}
-	if q.exists != "" {
-		b.Queue(q.exists, q.existsArgs...)
-	} else if q.parents != "" {
+	if q.parents != "" {
 		b.Queue(q.parents, q.existsArgs...)
 	}
 	b.Queue(sql, args...)
 	exists, missing := true, 0
 	recs := make([]rec, 0, min(limit+1, 32))
 	err := t.send(b, func(br pgx.BatchResults) error {
-		if q.exists != "" {
-			if err := br.QueryRow().Scan(&exists); err != nil {
-				return err
-			}
-		} else if q.parents != "" {
+		if q.parents != "" {
 			if err := br.QueryRow().Scan(&missing); err != nil {
 				return err
 			}
@@ -365,6 +391,11 @@ func (t *Tx) pageRecs(q listQ, p apitype.ListParams, limit int) ([]rec, bool, er
 	})
 	if err != nil {
 		return nil, false, err
+	}
+	if len(recs) == 0 && q.exists != "" {
+		if _, err := t.row(q.exists, q.existsArgs, &exists); err != nil {
+			return nil, false, err
+		}
 	}
 	if !exists {
 		return nil, false, q.notFound
@@ -403,6 +434,12 @@ func listN[T any](t *Tx, q listQ, p apitype.ListParams, limit int, kind string) 
 	}
 	page := apitype.Page[T]{Object: apitype.ObjectList, Data: make([]T, len(recs)), HasMore: more}
 	for i, r := range recs {
+		if m, ok := any(&page.Data[i]).(*apitype.Message); ok {
+			if readMessage(r.v, m) {
+				continue
+			}
+			*m = apitype.Message{}
+		}
 		if err := json.Unmarshal(r.v, &page.Data[i]); err != nil {
 			return apitype.Page[T]{}, fmt.Errorf("pgstore: decode %s %s: %w", kind, r.id, err)
 		}
@@ -435,7 +472,7 @@ type walkQ struct {
 	key        string
 	cols       string // three columns: int, bytes, text (NULL-able as 0, nil, "")
 	desc       bool
-	exists     string
+	exists     string // asked when the first chunk is empty, as listQ's
 	existsArgs []any
 	notFound   error
 }
@@ -456,39 +493,31 @@ func (t *Tx) walk(q walkQ, fn func(r *wrow) (bool, error)) error {
 			sql += " AND " + q.key + op + "$" + strconv.Itoa(len(args))
 		}
 		sql += " ORDER BY " + q.key + dir + " LIMIT " + strconv.Itoa(size)
-		b := &pgx.Batch{}
-		withExists := first && q.exists != ""
-		if withExists {
-			b.Queue(q.exists, q.existsArgs...)
-		}
-		b.Queue(sql, args...)
 		exists := true
 		var rows []wrow
-		err := t.send(b, func(br pgx.BatchResults) error {
-			if withExists {
-				if err := br.QueryRow().Scan(&exists); err != nil {
-					return err
-				}
+		err := t.query(sql, args, func(r pgx.Rows) error {
+			var w wrow
+			var n *int64
+			var s *string
+			if err := r.Scan(&w.k, &n, &w.v, &s); err != nil {
+				return err
 			}
-			return readRows(br, func(r pgx.Rows) error {
-				var w wrow
-				var n *int64
-				var s *string
-				if err := r.Scan(&w.k, &n, &w.v, &s); err != nil {
-					return err
-				}
-				if n != nil {
-					w.n = int(*n)
-				}
-				if s != nil {
-					w.s = *s
-				}
-				rows = append(rows, w)
-				return nil
-			})
+			if n != nil {
+				w.n = int(*n)
+			}
+			if s != nil {
+				w.s = *s
+			}
+			rows = append(rows, w)
+			return nil
 		})
 		if err != nil {
 			return err
+		}
+		if first && len(rows) == 0 && q.exists != "" {
+			if _, err := t.row(q.exists, q.existsArgs, &exists); err != nil {
+				return err
+			}
 		}
 		if !exists {
 			return q.notFound
@@ -578,7 +607,10 @@ func (t *Tx) HasThread(id string) (bool, error) {
 // foreign keys' cascades, its runs' resume counts and its output files'
 // count here (the files stay).
 func (t *Tx) DeleteThread(id string) error {
-	delete(t.counts, id)
+	// A thread made again under this id starts at 0 (bbolt's bucket goes).
+	if d := t.pending(id); d != 0 {
+		t.count(id, -d)
+	}
 	return t.deleteBy(`WITH r AS (DELETE FROM resumes WHERE id IN (SELECT id FROM runs WHERE thread_id = $1)),
 		o AS (UPDATE files SET thread_id = NULL WHERE thread_id = $1)
 		DELETE FROM threads WHERE id = $1`, apitype.NotFound("thread", id), id)
@@ -600,7 +632,7 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 	if m.RunID != nil && *m.RunID != "" {
 		run = m.RunID
 	}
-	delta := t.counts[m.ThreadID]
+	delta := t.pending(m.ThreadID)
 	var thread, existed bool
 	var count int64
 	_, err = t.row(`WITH th AS (SELECT message_count + $7 AS n FROM threads WHERE id = $1),
@@ -647,7 +679,7 @@ func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
 	case v == nil:
 		return nil, apitype.NotFound("message", id)
 	}
-	return decode[apitype.Message](v, "message", id)
+	return decodeMessage(v, id)
 }
 
 func (t *Tx) DeleteMessage(threadID, id string) error {
@@ -676,7 +708,7 @@ func (t *Tx) CountMessages(threadID string) (int, error) {
 	if !found {
 		return 0, apitype.NotFound("thread", threadID)
 	}
-	return max(int(n)+t.counts[threadID], 0), nil
+	return max(int(n)+t.pending(threadID), 0), nil
 }
 
 func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype.Page[apitype.Message], error) {
@@ -692,7 +724,7 @@ func (t *Tx) EachMessage(threadID string, desc bool, fn func(m *apitype.Message,
 	return t.walk(walkQ{from: "messages WHERE thread_id = $1", args: []any{threadID}, key: "id", cols: "tokens::bigint, record, NULL::text", desc: desc,
 		exists: threadExists, existsArgs: []any{threadID}, notFound: apitype.NotFound("thread", threadID)},
 		func(r *wrow) (bool, error) {
-			m, err := decode[apitype.Message](r.v, "message", r.k.(string))
+			m, err := decodeMessage(r.v, r.k.(string))
 			if err != nil {
 				return false, err
 			}
@@ -819,12 +851,14 @@ func (t *Tx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
 	return decode[apitype.RunStep](v, "run step", id)
 }
 
-// ListSteps pages a run's steps; an unknown thread is not found, and a run
-// the thread does not hold (yet) lists none (see store.Tx's ListSteps).
+// ListSteps pages a run's steps; an unknown thread, or a run not of the
+// thread, is not found.
 func (t *Tx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
 	return list[apitype.RunStep](t, listQ{
-		from: "run_steps WHERE run_id = $1 AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND thread_id = $2)", args: []any{runID, threadID},
-		key: "id", cols: "id, record", exists: threadExists, existsArgs: []any{threadID}, notFound: apitype.NotFound("thread", threadID)}, p, "run step")
+		from: "run_steps WHERE run_id = $1", args: []any{runID}, key: "id", cols: "id, record",
+		parents: `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM threads WHERE id = $1) THEN 1
+			WHEN NOT EXISTS (SELECT 1 FROM runs WHERE id = $2 AND thread_id = $1) THEN 2 ELSE 0 END`,
+		existsArgs: []any{threadID, runID}, notFounds: []error{apitype.NotFound("thread", threadID), apitype.NotFound("run", runID)}}, p, "run step")
 }
 
 // CountResume counts in resumes, by run (or response) id; PutRun of a
