@@ -35,8 +35,12 @@ func migrateSource(t *testing.T) string {
 	}
 	a, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Name: apitype.Ptr("migrated")})
 	must(a, err)
-	must(e.Runs.CreateThreadAndRunAndWait(ctx, apitype.ThreadAndRunCreateParams{AssistantID: a.ID,
-		Thread: &apitype.ThreadCreateParams{Messages: []apitype.MessageCreateParams{{Role: apitype.RoleUser, Content: apitype.TextInput("hi")}}}}))
+	th, err := e.Threads.Create(ctx, apitype.ThreadCreateParams{})
+	must(th, err)
+	// additional_messages: the executor waits for the run's creation (see
+	// storecopy's fill).
+	must(e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID,
+		AdditionalMessages: []apitype.MessageCreateParams{{Role: apitype.RoleUser, Content: apitype.TextInput("hi")}}}))
 	must(e.Files.Create(ctx, strings.NewReader("file bytes"), apitype.FileCreateParams{Purpose: "assistants", Filename: "f.txt"}))
 	must(e.Conversations.Create(ctx, apitype.ConversationCreateParams{Items: []apitype.Item{apitype.ItemOf(&apitype.MessageItem{
 		Type: apitype.ItemMessage, Role: apitype.RoleUser, Content: []apitype.ContentPart{apitype.InputText("hello")}})}}))

@@ -65,10 +65,14 @@ func fill(t *testing.T, messages int) fixture {
 		_, err := e.Messages.Create(ctx, th.ID, apitype.MessageCreateParams{Role: apitype.RoleUser, Content: apitype.TextInput(fmt.Sprintf("message %d with some words", i))})
 		must(err)
 	}
-	run, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID})
+	// additional_messages: the run's executor waits for its creation to
+	// commit (main at 7b8d025 fails a run read before it, ListSteps now
+	// refusing an uncommitted run).
+	run, err := e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID,
+		AdditionalMessages: []apitype.MessageCreateParams{{Role: apitype.RoleUser, Content: apitype.TextInput("and one more")}}})
 	must(err)
 	if run.Status != apitype.RunCompleted {
-		t.Fatalf("run %s", run.Status)
+		t.Fatalf("run %s: %+v", run.Status, run.LastError)
 	}
 	_, err = e.Threads.Create(ctx, apitype.ThreadCreateParams{}) // empty
 	must(err)
@@ -184,8 +188,9 @@ func TestCopyBoltToBolt(t *testing.T) {
 	if st.Messages < 22 || st.Steps == 0 || st.ConversationItems < 4 || st.ResponseItems == 0 {
 		t.Errorf("too few messages, steps or items: %+v", st)
 	}
-	if st.Transactions < st.Objects()/7 {
-		t.Errorf("%d objects in %d transactions of at most 7", st.Objects(), st.Transactions)
+	// Items go in with their conversation's or response's one write.
+	if writes := st.Objects() - st.ConversationItems - st.ResponseItems; st.Transactions*7 < writes {
+		t.Errorf("%d writes in %d transactions of at most 7", writes, st.Transactions)
 	}
 	vst, err := storecopy.Verify(ctx, src, dst, opt)
 	if err != nil {
