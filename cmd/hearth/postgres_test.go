@@ -115,9 +115,9 @@ func TestServePostgresRefused(t *testing.T) {
 	}
 }
 
-// serve --store postgres on the real cluster keeps what it is given in
-// Postgres: a second server on the same database, with a new local index
-// file, serves it.
+// serve --store postgres on the real cluster executes runs as jobs and
+// keeps what it is given in Postgres: a second server on the same
+// database, with a new local index file, serves it.
 func TestServePostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	dsnFile := filepath.Join(t.TempDir(), "dsn")
@@ -130,7 +130,8 @@ func TestServePostgres(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("create assistant: %d %s", code, body)
 	}
-	if code, body = do(t, "POST", srv.url+"/v1/threads/runs", "", `{"assistant_id":"`+jsonField(body, "id")+`","thread":{"messages":[{"role":"user","content":"hi"}]}}`); code != 200 {
+	// Streamed: the body ends with the run, executed as a River job.
+	if code, body = do(t, "POST", srv.url+"/v1/threads/runs", "", `{"assistant_id":"`+jsonField(body, "id")+`","stream":true,"thread":{"messages":[{"role":"user","content":"hi"}]}}`); code != 200 || !strings.Contains(body, "thread.run.completed") {
 		t.Fatalf("create thread and run: %d %s", code, body)
 	}
 	thread := jsonField(body, "thread_id")
@@ -146,7 +147,7 @@ func TestServePostgres(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "kept in postgres") {
 		t.Fatalf("the assistant is not in Postgres: %d %s", code, body)
 	}
-	if code, body = do(t, "GET", srv.url+"/v1/threads/"+thread+"/messages", "", ""); code != 200 || !strings.Contains(body, `"hi"`) {
+	if code, body = do(t, "GET", srv.url+"/v1/threads/"+thread+"/messages", "", ""); code != 200 || !strings.Contains(body, `"hi"`) || !strings.Contains(body, `"role":"assistant"`) {
 		t.Fatalf("the thread's messages: %d %s", code, body)
 	}
 }

@@ -179,6 +179,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		ModelFirstByteTimeout: c.firstByteTimeout, ModelIdleTimeout: c.idleTimeout, ReleaseMappedInterval: releaseEvery(c.releaseMapped)}
 	if driver != nil {
 		cfg.Store, cfg.Embedder = driver, nil
+		if cfg.Jobs, err = pgJobs(ctx, driver, log); err != nil {
+			return err
+		}
 		index, closeIndex, err := localFileIndex(c.db, embedder)
 		if err != nil {
 			return err
