@@ -354,9 +354,16 @@ const maxAttempts = 32
 func (s *Store) commit(batch []*write) {
 	var errs []error
 	var err error
+	stale := false
 	for attempt := 1; ; attempt++ {
 		errs, err = s.try(batch)
-		if err == nil || !retryable(err) || attempt == maxAttempts {
+		var sc *staleConnError
+		if errors.As(err, &sc) && !stale {
+			stale = true
+			s.log.Info("pgstore: connection gone before the write began; running it again on another", "err", err)
+			continue
+		}
+		if err == nil || !retryable(err) || attempt >= maxAttempts {
 			break
 		}
 		s.log.Debug("pgstore: group commit retried", "attempt", attempt, "writes", len(batch), "err", err)
@@ -421,7 +428,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	}
 	b := &pgx.Batch{}
 	for _, p := range t.pre {
-		b.Queue(p.sql)
+		b.Queue(p.sql, p.args...)
 	}
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
@@ -437,10 +444,16 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	if cerr == nil {
 		return errs, nil
 	}
-	if isServerError(cerr) {
+	if isServerError(cerr) && !connGone(cerr) {
 		if retryable(cerr) {
 			return nil, cerr
 		}
+		return nil, fmt.Errorf("pgstore: commit: nothing was written: %w", cerr)
+	}
+	if pgconn.SafeToRetry(cerr) || !conn.IsClosed() {
+		// COMMIT never reached the server (or the connection is still in
+		// step with it, so the server refused it): release closes the
+		// connection, which rolls the transaction back.
 		return nil, fmt.Errorf("pgstore: commit: nothing was written: %w", cerr)
 	}
 	// The connection went while COMMIT was in flight: ask the server.
@@ -520,9 +533,19 @@ func retryable(err error) bool {
 	return false
 }
 
-// isServerError reports whether err is the server's answer to a statement
-// (the connection is fine), not a lost connection or a cancelled context.
+// isServerError reports whether err is the server's answer to a statement,
+// not a lost connection or a cancelled context.
 func isServerError(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe)
+}
+
+// connGone reports whether err ended the connection: no answer, or the
+// server's FATAL (it was terminated, the server is shutting down).
+func connGone(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return true
+	}
+	return pe.Severity == "FATAL" || pe.Severity == "PANIC"
 }
