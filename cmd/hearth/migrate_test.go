@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -128,8 +129,33 @@ func TestMigrateStoreRefuses(t *testing.T) {
 			t.Errorf("%s: exit %d, %v; want %d saying %q", tc.name, exitCode(err), err, tc.code, tc.says)
 		}
 	}
+	// Postgres down: the store-down exit code, nothing written.
+	down := map[string]string{"HEARTH_POSTGRES_DSN": fmt.Sprintf("postgres://hearth:pw@127.0.0.1:%d/hearth?sslmode=disable", deadPort(t))}
+	if _, err := migrate(t, down, "--from-files", dir, "postgres", "bbolt:"+filepath.Join(dir, "c.db")); exitCode(err) != 3 || !strings.Contains(err.Error(), "not reachable") {
+		t.Errorf("postgres down: exit %d, %v", exitCode(err), err)
+	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("refusals left files behind: %v", entries)
+	}
+}
+
+// A copy that fails midway (a file's bytes missing from the source)
+// removes the bbolt file and the bytes it had written.
+func TestMigrateStoreFailsClean(t *testing.T) {
+	src := migrateSource(t)
+	id := firstFile(t, src)
+	if err := os.Remove(filepath.Join(src+".files", id)); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "dst.db")
+	_, err := migrate(t, nil, "bbolt:"+src, "bbolt:"+dst)
+	if err == nil || !strings.Contains(err.Error(), "the bytes of file "+id) || !strings.Contains(err.Error(), "removed") {
+		t.Fatalf("a copy missing a file's bytes: %v", err)
+	}
+	for _, p := range []string{dst, dst + ".files"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s is left after the failed copy: %v", p, err)
+		}
 	}
 }
 
