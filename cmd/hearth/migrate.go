@@ -19,11 +19,12 @@ const migrateUsage = `hearth migrate-store [flags] FROM TO
 Copies every object of one store into another, empty one, then compares
 every object of both. FROM and TO are each bbolt:FILE (a stopped server's
 database file; a new file for TO) or postgres (the database of
-HEARTH_POSTGRES_DSN or --postgres-dsn-file). Files' bytes are copied from
---from-files to --to-files (default, for a bbolt side: FILE.files).
+HEARTH_POSTGRES_DSN or --postgres-dsn-file). Files' bytes are copied too:
+a bbolt side's from FILE.files (or --from-files / --to-files), Postgres's
+from its own tables.
 
-  hearth migrate-store bbolt:hearth.db postgres --to-files /srv/hearth/files
-  hearth migrate-store postgres bbolt:restored.db --from-files /srv/hearth/files
+  hearth migrate-store bbolt:hearth.db postgres
+  hearth migrate-store postgres bbolt:restored.db
 `
 
 // storeSide is FROM or TO: a bbolt file or the Postgres database.
@@ -53,8 +54,8 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	fs.SetOutput(a.stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), migrateUsage+"\n"); fs.PrintDefaults() }
 	dsnFile := fs.String("postgres-dsn-file", a.env("HEARTH_POSTGRES_DSN_FILE", ""), "file holding the Postgres DSN (env HEARTH_POSTGRES_DSN_FILE; or the DSN in HEARTH_POSTGRES_DSN)")
-	fromFiles := fs.String("from-files", "", "directory of the source's file bytes (default for bbolt:FILE: FILE.files)")
-	toFiles := fs.String("to-files", "", "directory the destination's servers read file bytes from, their --files-dir (default for bbolt:FILE: FILE.files)")
+	fromFiles := fs.String("from-files", "", "directory of a bbolt source's file bytes (default FILE.files)")
+	toFiles := fs.String("to-files", "", "directory for a bbolt destination's file bytes (default FILE.files)")
 	noBytes := fs.Bool("skip-file-bytes", false, "copy and compare the records only; you copy the files' bytes yourself")
 	verifyOnly := fs.Bool("verify-only", false, "compare FROM and TO, copying nothing")
 	batch := fs.Int("batch", 1000, "objects per destination transaction")
@@ -82,12 +83,8 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: FROM and TO are the same file", errUsage)
 	}
 	opt := storecopy.Options{BatchObjects: *batch}
-	if !*noBytes {
-		src, dst := filesDir(from, *fromFiles), filesDir(to, *toFiles)
-		if src == "" || dst == "" {
-			return fmt.Errorf("%w: where are the Postgres side's file bytes? give --from-files or --to-files (the --files-dir its servers use), or --skip-file-bytes to copy them yourself", errUsage)
-		}
-		opt.SrcBlobs, opt.DstBlobs = storecopy.Dir(src), storecopy.Dir(dst)
+	if to.kind == "postgres" && *toFiles != "" || from.kind == "postgres" && *fromFiles != "" {
+		return fmt.Errorf("%w: a Postgres store keeps its files' bytes itself: --from-files and --to-files are for a bbolt side", errUsage)
 	}
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -116,6 +113,14 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	}
 	closeDst := sync1(dst.Close)
 	defer closeDst()
+	if !*noBytes {
+		if opt.SrcBlobs, err = sideBytes(from, src, *fromFiles); err != nil {
+			return err
+		}
+		if opt.DstBlobs, err = sideBytes(to, dst, *toFiles); err != nil {
+			return err
+		}
+	}
 
 	if !*verifyOnly {
 		last := time.Now()
@@ -147,16 +152,20 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	return nil
 }
 
-// filesDir is the side's file bytes directory: the flag, else FILE.files
-// for a bbolt side ("" for Postgres without the flag).
-func filesDir(s storeSide, flagValue string) string {
-	if flagValue != "" {
-		return flagValue
+// sideBytes is where a side keeps its files' bytes: the directory beside
+// a bbolt file (or the flag's), Postgres's own tables.
+func sideBytes(s storeSide, d store.Driver, dir string) (storecopy.Blobs, error) {
+	if s.kind == "postgres" {
+		fb, err := pgBytes(d)
+		if err != nil {
+			return nil, err
+		}
+		return fileBytesBlobs{fb}, nil
 	}
-	if s.kind == "bbolt" {
-		return s.path + ".files"
+	if dir == "" {
+		dir = s.path + ".files"
 	}
-	return ""
+	return storecopy.Dir(dir), nil
 }
 
 // openSide opens one store: the bbolt file (refused while a server holds

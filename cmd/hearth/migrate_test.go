@@ -60,26 +60,26 @@ func migrate(t *testing.T, env map[string]string, args ...string) (string, error
 	return out.String(), err
 }
 
-// bbolt → Postgres → bbolt: each copy verified, and the round trip's file
-// compared with the original, bytes included.
+// bbolt → Postgres → bbolt: each copy verified, the bytes through
+// Postgres's own tables, and the round trip's file compared with the
+// original, bytes included.
 func TestMigrateStorePostgresRoundTrip(t *testing.T) {
 	src := migrateSource(t)
 	env := map[string]string{"HEARTH_POSTGRES_DSN": pgtest.DSN(t)}
-	pgFiles := filepath.Join(t.TempDir(), "pg-files")
-	out, err := migrate(t, env, "--to-files", pgFiles, "bbolt:"+src, "postgres")
+	out, err := migrate(t, env, "bbolt:"+src, "postgres")
 	if err != nil || !strings.Contains(out, "verified") {
 		t.Fatalf("bbolt → postgres: %v\n%s", err, out)
 	}
 	t.Log(out)
 	back := filepath.Join(t.TempDir(), "back.db")
-	if out, err = migrate(t, env, "--from-files", pgFiles, "postgres", "bbolt:"+back); err != nil || !strings.Contains(out, "verified") {
+	if out, err = migrate(t, env, "postgres", "bbolt:"+back); err != nil || !strings.Contains(out, "verified") {
 		t.Fatalf("postgres → bbolt: %v\n%s", err, out)
 	}
 	if out, err = migrate(t, nil, "--verify-only", "bbolt:"+src, "bbolt:"+back); err != nil || !strings.Contains(out, "exactly what the source holds") {
 		t.Fatalf("the round trip differs from the original: %v\n%s", err, out)
 	}
 	// A second copy into the same database is refused: it is not empty.
-	if out, err = migrate(t, env, "--to-files", t.TempDir(), "bbolt:"+src, "postgres"); err == nil || !strings.Contains(err.Error(), "already holds objects") {
+	if out, err = migrate(t, env, "bbolt:"+src, "postgres"); err == nil || !strings.Contains(err.Error(), "already holds objects") {
 		t.Fatalf("a copy into a non-empty database: %v\n%s", err, out)
 	}
 }
@@ -121,7 +121,7 @@ func TestMigrateStoreRefuses(t *testing.T) {
 		{"the same file", []string{"bbolt:" + src, "bbolt:" + src}, 2, "same file"},
 		{"postgres to postgres", []string{"postgres", "postgres"}, 2, "pg_dump"},
 		{"not a store", []string{"sqlite:x", "postgres"}, 2, "not a store"},
-		{"postgres without its files", []string{"bbolt:" + src, "postgres"}, 2, "--to-files"},
+		{"a files directory for postgres", []string{"--to-files", dir, "bbolt:" + src, "postgres"}, 2, "keeps its files' bytes itself"},
 		{"one argument", []string{"bbolt:" + src}, 2, "FROM TO"},
 	} {
 		_, err := migrate(t, nil, tc.args...)
@@ -131,7 +131,7 @@ func TestMigrateStoreRefuses(t *testing.T) {
 	}
 	// Postgres down: the store-down exit code, nothing written.
 	down := map[string]string{"HEARTH_POSTGRES_DSN": fmt.Sprintf("postgres://hearth:pw@127.0.0.1:%d/hearth?sslmode=disable", deadPort(t))}
-	if _, err := migrate(t, down, "--from-files", dir, "postgres", "bbolt:"+filepath.Join(dir, "c.db")); exitCode(err) != 3 || !strings.Contains(err.Error(), "not reachable") {
+	if _, err := migrate(t, down, "postgres", "bbolt:"+filepath.Join(dir, "c.db")); exitCode(err) != 3 || !strings.Contains(err.Error(), "not reachable") {
 		t.Errorf("postgres down: exit %d, %v", exitCode(err), err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {

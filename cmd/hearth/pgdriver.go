@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/hearth-go/hearth/engine"
@@ -55,4 +56,22 @@ func pgBytes(d store.Driver) (engine.FileBytes, error) {
 		return nil, fmt.Errorf("%T is not the Postgres store", d)
 	}
 	return pgfiles.NewBytes(st.Pool(), pgfiles.BytesOptions{}), nil
+}
+
+// fileBytesBlobs is an engine.FileBytes as storecopy's Blobs.
+type fileBytesBlobs struct{ fb engine.FileBytes }
+
+func space(containerID string) string {
+	if containerID != "" {
+		return engine.SpaceContainers
+	}
+	return engine.SpaceFiles
+}
+
+func (b fileBytesBlobs) Open(ctx context.Context, containerID, id string) (io.ReadCloser, error) {
+	return b.fb.Open(ctx, space(containerID), id)
+}
+
+func (b fileBytesBlobs) Write(ctx context.Context, containerID, id string, r io.Reader) (int64, error) {
+	return b.fb.Write(ctx, space(containerID), id, r)
 }
