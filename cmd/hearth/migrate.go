@@ -10,14 +10,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/store"
 	"github.com/hearth-go/hearth/store/storecopy"
 )
 
 const migrateUsage = `hearth migrate-store [flags] FROM TO
 
-Copies every object of one store into another, empty one, then compares
-every object of both. FROM and TO are each bbolt:FILE (a stopped server's
+Copies every object of one store into another, empty one — with the
+files' bytes and the file search index — then compares every object of
+both. FROM and TO are each bbolt:FILE (a stopped server's
 database file; a new file for TO) or postgres (the database of
 HEARTH_POSTGRES_DSN or --postgres-dsn-file). Files' bytes are copied too:
 a bbolt side's from FILE.files (or --from-files / --to-files), Postgres's
@@ -113,6 +115,12 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	}
 	closeDst := sync1(dst.Close)
 	defer closeDst()
+	if opt.SrcIndex, err = sideIndex(from, src); err != nil {
+		return err
+	}
+	if opt.DstIndex, err = sideIndex(to, dst); err != nil {
+		return err
+	}
 	if !*noBytes {
 		if opt.SrcBlobs, err = sideBytes(from, src, *fromFiles); err != nil {
 			return err
@@ -168,6 +176,19 @@ func sideBytes(s storeSide, d store.Driver, dir string) (storecopy.Blobs, error)
 	return storecopy.Dir(dir), nil
 }
 
+// sideIndex is where a side keeps its file search index: the bbolt
+// file's own buckets, Postgres's search tables.
+func sideIndex(s storeSide, d store.Driver) (filesearch.Storage, error) {
+	if s.kind == "postgres" {
+		return pgIndex(d)
+	}
+	b, ok := d.(store.BoltStore)
+	if !ok {
+		return nil, fmt.Errorf("%T is not a bbolt store", d)
+	}
+	return filesearch.BoltStorage(b.Bolt())
+}
+
 // openSide opens one store: the bbolt file (refused while a server holds
 // it), or Postgres (checked as serve checks it).
 func (a *app) openSide(ctx context.Context, s storeSide, dsnFile string, log *slog.Logger) (store.Driver, error) {
@@ -202,6 +223,9 @@ func summary(st storecopy.Stats) string {
 		st.Conversations, st.ConversationItems, st.Responses, st.ResponseItems, st.Containers, st.ContainerFiles)
 	if st.Blobs > 0 {
 		s += fmt.Sprintf(" and %d files' bytes (%d bytes)", st.Blobs, st.BlobBytes)
+	}
+	if st.IndexedFiles > 0 {
+		s += fmt.Sprintf(", the file search index of %d files", st.IndexedFiles)
 	}
 	return s
 }

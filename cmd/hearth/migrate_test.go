@@ -46,6 +46,11 @@ func migrateSource(t *testing.T) string {
 	must(e.Conversations.Create(ctx, apitype.ConversationCreateParams{Items: []apitype.Item{apitype.ItemOf(&apitype.MessageItem{
 		Type: apitype.ItemMessage, Role: apitype.RoleUser, Content: []apitype.ContentPart{apitype.InputText("hello")}})}}))
 	must(e.Responses.Create(ctx, &apitype.ResponseCreateParams{Model: "m", Input: apitype.TextResponseInput("question")}))
+	f, err := e.Files.Create(ctx, strings.NewReader("the capital of France is Paris"), apitype.FileCreateParams{Purpose: "assistants", Filename: "facts.txt"})
+	must(f, err)
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{f.ID}})
+	must(vs, err)
+	must(e.VectorStores.Wait(ctx, vs.ID))
 	c, err := e.Containers.Create(ctx, apitype.ContainerCreateParams{Name: "box"})
 	must(c, err)
 	must(e.Containers.Files.Upload(ctx, c.ID, strings.NewReader("x = 1\n"), "x.py"))
@@ -75,7 +80,7 @@ func TestMigrateStorePostgresRoundTrip(t *testing.T) {
 	if out, err = migrate(t, env, "postgres", "bbolt:"+back); err != nil || !strings.Contains(out, "verified") {
 		t.Fatalf("postgres → bbolt: %v\n%s", err, out)
 	}
-	if out, err = migrate(t, nil, "--verify-only", "bbolt:"+src, "bbolt:"+back); err != nil || !strings.Contains(out, "exactly what the source holds") {
+	if out, err = migrate(t, nil, "--verify-only", "bbolt:"+src, "bbolt:"+back); err != nil || !strings.Contains(out, "exactly what the source holds") || !strings.Contains(out, "file search index of 1 files") {
 		t.Fatalf("the round trip differs from the original: %v\n%s", err, out)
 	}
 	// A second copy into the same database is refused: it is not empty.
@@ -187,7 +192,7 @@ func firstFile(t *testing.T, path string) string {
 	defer s.Close()
 	var id string
 	err = s.View(context.Background(), func(tx store.Tx) error {
-		p, err := tx.ListFiles(apitype.ListParams{Limit: 1}, "")
+		p, err := tx.ListFiles(apitype.ListParams{Limit: 1, Order: apitype.OrderAsc}, "")
 		if err == nil && len(p.Data) == 1 {
 			id = p.Data[0].ID
 		}

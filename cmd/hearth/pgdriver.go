@@ -75,3 +75,12 @@ func (b fileBytesBlobs) Open(ctx context.Context, containerID, id string) (io.Re
 func (b fileBytesBlobs) Write(ctx context.Context, containerID, id string, r io.Reader) (int64, error) {
 	return b.fb.Write(ctx, space(containerID), id, r)
 }
+
+// pgIndex is the Postgres store's file search index storage (pgfiles).
+func pgIndex(d store.Driver) (filesearch.Storage, error) {
+	st, ok := d.(*pgstore.Store)
+	if !ok {
+		return nil, fmt.Errorf("%T is not the Postgres store", d)
+	}
+	return pgfiles.NewIndexStorage(st.Pool()), nil
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/engine"
+	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/llm/scripted"
 	"github.com/hearth-go/hearth/store"
 	"github.com/hearth-go/hearth/store/storecopy"
@@ -30,6 +31,7 @@ type fixture struct {
 	resp        string // the last response of a chain whose middle was deleted
 	container   string
 	cfile       string // a file of container
+	vs          string // a vector store indexing file
 }
 
 func fill(t *testing.T, messages int) fixture {
@@ -78,6 +80,7 @@ func fill(t *testing.T, messages int) fixture {
 	must(err)
 	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{Name: apitype.Ptr("docs"), FileIDs: []string{f.ID}})
 	must(err)
+	fx.vs = vs.ID
 	_, err = e.VectorStores.CreateBatch(ctx, vs.ID, apitype.VectorStoreFileBatchCreateParams{FileIDs: []string{f2.ID}})
 	must(err)
 	_, err = e.VectorStores.Wait(ctx, vs.ID)
@@ -140,6 +143,15 @@ func fill(t *testing.T, messages int) fixture {
 
 var quiet = slog.New(slog.DiscardHandler)
 
+func boltIndex(t *testing.T, s *store.Store) filesearch.Storage {
+	t.Helper()
+	ix, err := filesearch.BoltStorage(s.Bolt())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
 func userItem(text string) apitype.Item {
 	return apitype.ItemOf(&apitype.MessageItem{Type: apitype.ItemMessage, Role: apitype.RoleUser, Content: []apitype.ContentPart{apitype.InputText(text)}})
 }
@@ -162,7 +174,8 @@ func TestCopyBoltToBolt(t *testing.T) {
 	fx := fill(t, 20)
 	dstPath := filepath.Join(t.TempDir(), "dst.db")
 	src, dst := openBolt(t, fx.path), openBolt(t, dstPath)
-	opt := storecopy.Options{BatchObjects: 7, SrcBlobs: storecopy.Dir(fx.files), DstBlobs: storecopy.Dir(dstPath + ".files")}
+	opt := storecopy.Options{BatchObjects: 7, SrcBlobs: storecopy.Dir(fx.files), DstBlobs: storecopy.Dir(dstPath + ".files"),
+		SrcIndex: boltIndex(t, src), DstIndex: boltIndex(t, dst)}
 	st, err := storecopy.Copy(ctx, src, dst, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +192,7 @@ func TestCopyBoltToBolt(t *testing.T) {
 		{"batches", st.FileBatches, want.FileBatches}, {"batch members", st.BatchMembers, want.BatchMembers},
 		{"conversations", st.Conversations, want.Conversations}, {"containers", st.Containers, want.Containers},
 		{"container files", st.ContainerFiles, want.ContainerFiles}, {"resume counts", st.ResumeCounts, want.ResumeCounts},
-		{"blobs", st.Blobs, want.Blobs}, {"output files", st.OutputFiles, want.OutputFiles}, {"responses", st.Responses, 3}, {"runs", st.Runs, 2},
+		{"blobs", st.Blobs, want.Blobs}, {"output files", st.OutputFiles, want.OutputFiles}, {"indexed files", st.IndexedFiles, 2}, {"responses", st.Responses, 3}, {"runs", st.Runs, 2},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: copied %d, want %d", c.name, c.got, c.want)
@@ -196,7 +209,7 @@ func TestCopyBoltToBolt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if vst.Objects() != st.Objects() || vst.Blobs != st.Blobs || vst.BlobBytes != st.BlobBytes {
+	if vst.Objects() != st.Objects() || vst.Blobs != st.Blobs || vst.BlobBytes != st.BlobBytes || vst.IndexedFiles != st.IndexedFiles {
 		t.Errorf("verified %+v\ncopied %+v", vst, st)
 	}
 	src.Close()
@@ -222,6 +235,11 @@ func TestCopyBoltToBolt(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.Close()
+	// The copied index answers a search of the copied vector store.
+	hits, err := e.VectorStores.Search(ctx, fx.vs, apitype.VectorStoreSearchParams{Query: apitype.StringList{"capital of France"}})
+	if err != nil || len(hits.Data) == 0 || hits.Data[0].FileID != fx.file {
+		t.Fatalf("search on the copy: %v %+v", err, hits)
+	}
 	r, err := e.Responses.Create(ctx, &apitype.ResponseCreateParams{Model: "m", Input: apitype.TextResponseInput("next"), PreviousResponseID: &fx.resp})
 	if err != nil || r.Status != apitype.ResponseCompleted {
 		t.Fatalf("a response after the copied chain: %v %+v", err, r)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hearth-go/hearth/internal/pgtest"
+	"github.com/hearth-go/hearth/store/pgfiles"
 	"github.com/hearth-go/hearth/store/pgstore"
 	"github.com/hearth-go/hearth/store/storecopy"
 )
@@ -29,7 +30,8 @@ func TestCopyThroughPostgres(t *testing.T) {
 	src := openBolt(t, fx.path)
 	pg := openPG(t)
 	pgFiles := storecopy.Dir(filepath.Join(t.TempDir(), "pg.files"))
-	there := storecopy.Options{BatchObjects: 16, SrcBlobs: storecopy.Dir(fx.files), DstBlobs: pgFiles}
+	pgIndex := pgfiles.NewIndexStorage(pg.Pool())
+	there := storecopy.Options{BatchObjects: 16, SrcBlobs: storecopy.Dir(fx.files), DstBlobs: pgFiles, SrcIndex: boltIndex(t, src), DstIndex: pgIndex}
 	st, err := storecopy.Copy(ctx, src, pg, there)
 	if err != nil {
 		t.Fatal(err)
@@ -45,20 +47,24 @@ func TestCopyThroughPostgres(t *testing.T) {
 	}
 	backPath := filepath.Join(t.TempDir(), "back.db")
 	back := openBolt(t, backPath)
-	home := storecopy.Options{BatchObjects: 16, SrcBlobs: pgFiles, DstBlobs: storecopy.Dir(backPath + ".files")}
+	home := storecopy.Options{BatchObjects: 16, SrcBlobs: pgFiles, DstBlobs: storecopy.Dir(backPath + ".files"), SrcIndex: pgIndex, DstIndex: boltIndex(t, back)}
 	st2, err := storecopy.Copy(ctx, pg, back, home)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st2.Objects() != st.Objects() {
-		t.Errorf("%d objects there, %d back", st.Objects(), st2.Objects())
+	if st.IndexedFiles != 2 || st2.Objects() != st.Objects() || st2.IndexedFiles != st.IndexedFiles {
+		t.Errorf("%d objects (%d indexed files) there, %d (%d) back", st.Objects(), st.IndexedFiles, st2.Objects(), st2.IndexedFiles)
 	}
 	if _, err := storecopy.Verify(ctx, pg, back, home); err != nil {
 		t.Fatal(err)
 	}
-	vst, err := storecopy.Verify(ctx, src, back, storecopy.Options{SrcBlobs: storecopy.Dir(fx.files), DstBlobs: storecopy.Dir(backPath + ".files")})
+	vst, err := storecopy.Verify(ctx, src, back, storecopy.Options{SrcBlobs: storecopy.Dir(fx.files), DstBlobs: storecopy.Dir(backPath + ".files"),
+		SrcIndex: boltIndex(t, src), DstIndex: boltIndex(t, back)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("round trip: %d objects, %d blobs identical", vst.Objects(), vst.Blobs)
+	if vst.IndexedFiles != 2 {
+		t.Errorf("the round trip's index compared %d files", vst.IndexedFiles)
+	}
+	t.Logf("round trip: %d objects, %d blobs, %d indexed files identical", vst.Objects(), vst.Blobs, vst.IndexedFiles)
 }
