@@ -148,6 +148,9 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.stdout, "migrate-store: copied %s from %s to %s in %s (%.0f objects/s), %d transactions\n",
 			summary(st), from, to, st.Took.Round(time.Millisecond), float64(st.Objects())/st.Took.Seconds(), st.Transactions)
 		opt.Progress = nil
+		if st.LiveRuns > 0 && to.kind == "postgres" {
+			fmt.Fprintf(a.stderr, "migrate-store: warning: %d runs were not finished (queued, in progress, waiting for tool outputs or cancelling); on Postgres they have no job, so they are not resumed: the expiry sweep ends them at their expires_at. Stop the server cleanly when no run is in flight to avoid this.\n", st.LiveRuns)
+		}
 	}
 	st, err := storecopy.Verify(ctx, src, dst, opt)
 	if errors.Is(err, storecopy.ErrMismatch) {

@@ -71,6 +71,10 @@ type Stats struct {
 	Responses, ResponseItems, Containers, ContainerFiles int64
 	// ResumeCounts is the runs with a resume count carried over.
 	ResumeCounts int64
+	// LiveRuns is the source's runs not yet terminal (queued, in progress,
+	// requires_action, cancelling), copied as they are; not counted in
+	// Objects (they are among Runs).
+	LiveRuns int64
 	// IndexedFiles is the vector store files whose chunks and vectors
 	// were copied or compared (Options' indexes).
 	IndexedFiles int64
@@ -212,6 +216,7 @@ var errProbe = errors.New("storecopy: probe rolled back")
 type runState struct {
 	resumes    map[string]int // run id → resumes so far, for the runs that have any
 	order      []string       // the same runs, as LiveRuns visits them
+	live       int64          // every live run
 	cleanClose bool
 }
 
@@ -223,6 +228,7 @@ func probe(ctx context.Context, d store.Driver) (runState, error) {
 		if err := tx.LiveRuns(func(_, runID string) error { live = append(live, runID); return nil }); err != nil {
 			return err
 		}
+		rs.live = int64(len(live))
 		for _, id := range live {
 			n, err := tx.CountResume(id)
 			if err != nil {
@@ -275,6 +281,7 @@ func Copy(ctx context.Context, src, dst store.Driver, opt Options) (Stats, error
 	if err != nil {
 		return st, fmt.Errorf("storecopy: read the source's run state: %w", err)
 	}
+	st.LiveRuns = rs.live
 	w := &writer{ctx: ctx, dst: dst, opt: opt, st: &st}
 	c := &copier{w: w, opt: opt, st: &st}
 	err = src.View(ctx, func(tx store.Tx) error {

@@ -198,6 +198,9 @@ func TestCopyBoltToBolt(t *testing.T) {
 			t.Errorf("%s: copied %d, want %d", c.name, c.got, c.want)
 		}
 	}
+	if st.LiveRuns != 1 {
+		t.Errorf("live runs %d, want 1", st.LiveRuns)
+	}
 	if st.Messages < 22 || st.Steps == 0 || st.ConversationItems < 4 || st.ResponseItems == 0 {
 		t.Errorf("too few messages, steps or items: %+v", st)
 	}
