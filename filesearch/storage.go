@@ -78,6 +78,19 @@ type ChunkRef struct {
 // boltStorage is the Storage of Open: buckets in a bbolt file.
 type boltStorage struct{ db DB }
 
+// BoltStorage is the Storage Open keeps in db (its buckets made if
+// missing), for code that reads or writes the index itself: a copy of a
+// store into another (hearth migrate-store).
+func BoltStorage(db DB) (Storage, error) {
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(rootBucket)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("filesearch: creating buckets: %w", err)
+	}
+	return boltStorage{db}, nil
+}
+
 var _ Storage = boltStorage{}
 
 func (s boltStorage) Store(_ context.Context, storeID string) (StoreInfo, error) {

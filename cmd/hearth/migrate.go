@@ -10,20 +10,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/store"
 	"github.com/hearth-go/hearth/store/storecopy"
 )
 
 const migrateUsage = `hearth migrate-store [flags] FROM TO
 
-Copies every object of one store into another, empty one, then compares
-every object of both. FROM and TO are each bbolt:FILE (a stopped server's
+Copies every object of one store into another, empty one — with the
+files' bytes and the file search index — then compares every object of
+both. FROM and TO are each bbolt:FILE (a stopped server's
 database file; a new file for TO) or postgres (the database of
-HEARTH_POSTGRES_DSN or --postgres-dsn-file). Files' bytes are copied from
---from-files to --to-files (default, for a bbolt side: FILE.files).
+HEARTH_POSTGRES_DSN or --postgres-dsn-file). Files' bytes are copied too:
+a bbolt side's from FILE.files (or --from-files / --to-files), Postgres's
+from its own tables.
 
-  hearth migrate-store bbolt:hearth.db postgres --to-files /srv/hearth/files
-  hearth migrate-store postgres bbolt:restored.db --from-files /srv/hearth/files
+  hearth migrate-store bbolt:hearth.db postgres
+  hearth migrate-store postgres bbolt:restored.db
 `
 
 // storeSide is FROM or TO: a bbolt file or the Postgres database.
@@ -53,8 +56,8 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	fs.SetOutput(a.stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), migrateUsage+"\n"); fs.PrintDefaults() }
 	dsnFile := fs.String("postgres-dsn-file", a.env("HEARTH_POSTGRES_DSN_FILE", ""), "file holding the Postgres DSN (env HEARTH_POSTGRES_DSN_FILE; or the DSN in HEARTH_POSTGRES_DSN)")
-	fromFiles := fs.String("from-files", "", "directory of the source's file bytes (default for bbolt:FILE: FILE.files)")
-	toFiles := fs.String("to-files", "", "directory the destination's servers read file bytes from, their --files-dir (default for bbolt:FILE: FILE.files)")
+	fromFiles := fs.String("from-files", "", "directory of a bbolt source's file bytes (default FILE.files)")
+	toFiles := fs.String("to-files", "", "directory for a bbolt destination's file bytes (default FILE.files)")
 	noBytes := fs.Bool("skip-file-bytes", false, "copy and compare the records only; you copy the files' bytes yourself")
 	verifyOnly := fs.Bool("verify-only", false, "compare FROM and TO, copying nothing")
 	batch := fs.Int("batch", 1000, "objects per destination transaction")
@@ -82,12 +85,8 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: FROM and TO are the same file", errUsage)
 	}
 	opt := storecopy.Options{BatchObjects: *batch}
-	if !*noBytes {
-		src, dst := filesDir(from, *fromFiles), filesDir(to, *toFiles)
-		if src == "" || dst == "" {
-			return fmt.Errorf("%w: where are the Postgres side's file bytes? give --from-files or --to-files (the --files-dir its servers use), or --skip-file-bytes to copy them yourself", errUsage)
-		}
-		opt.SrcBlobs, opt.DstBlobs = storecopy.Dir(src), storecopy.Dir(dst)
+	if to.kind == "postgres" && *toFiles != "" || from.kind == "postgres" && *fromFiles != "" {
+		return fmt.Errorf("%w: a Postgres store keeps its files' bytes itself: --from-files and --to-files are for a bbolt side", errUsage)
 	}
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -116,6 +115,20 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	}
 	closeDst := sync1(dst.Close)
 	defer closeDst()
+	if opt.SrcIndex, err = sideIndex(from, src); err != nil {
+		return err
+	}
+	if opt.DstIndex, err = sideIndex(to, dst); err != nil {
+		return err
+	}
+	if !*noBytes {
+		if opt.SrcBlobs, err = sideBytes(from, src, *fromFiles); err != nil {
+			return err
+		}
+		if opt.DstBlobs, err = sideBytes(to, dst, *toFiles); err != nil {
+			return err
+		}
+	}
 
 	if !*verifyOnly {
 		last := time.Now()
@@ -135,6 +148,9 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.stdout, "migrate-store: copied %s from %s to %s in %s (%.0f objects/s), %d transactions\n",
 			summary(st), from, to, st.Took.Round(time.Millisecond), float64(st.Objects())/st.Took.Seconds(), st.Transactions)
 		opt.Progress = nil
+		if st.LiveRuns > 0 && to.kind == "postgres" {
+			fmt.Fprintf(a.stderr, "migrate-store: warning: %d runs were not finished (queued, in progress, waiting for tool outputs or cancelling); on Postgres they have no job, so they are not resumed: the expiry sweep ends them at their expires_at. Stop the server cleanly when no run is in flight to avoid this.\n", st.LiveRuns)
+		}
 	}
 	st, err := storecopy.Verify(ctx, src, dst, opt)
 	if errors.Is(err, storecopy.ErrMismatch) {
@@ -147,16 +163,33 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	return nil
 }
 
-// filesDir is the side's file bytes directory: the flag, else FILE.files
-// for a bbolt side ("" for Postgres without the flag).
-func filesDir(s storeSide, flagValue string) string {
-	if flagValue != "" {
-		return flagValue
+// sideBytes is where a side keeps its files' bytes: the directory beside
+// a bbolt file (or the flag's), Postgres's own tables.
+func sideBytes(s storeSide, d store.Driver, dir string) (storecopy.Blobs, error) {
+	if s.kind == "postgres" {
+		fb, err := pgBytes(d)
+		if err != nil {
+			return nil, err
+		}
+		return fileBytesBlobs{fb}, nil
 	}
-	if s.kind == "bbolt" {
-		return s.path + ".files"
+	if dir == "" {
+		dir = s.path + ".files"
 	}
-	return ""
+	return storecopy.Dir(dir), nil
+}
+
+// sideIndex is where a side keeps its file search index: the bbolt
+// file's own buckets, Postgres's search tables.
+func sideIndex(s storeSide, d store.Driver) (filesearch.Storage, error) {
+	if s.kind == "postgres" {
+		return pgIndex(d)
+	}
+	b, ok := d.(store.BoltStore)
+	if !ok {
+		return nil, fmt.Errorf("%T is not a bbolt store", d)
+	}
+	return filesearch.BoltStorage(b.Bolt())
 }
 
 // openSide opens one store: the bbolt file (refused while a server holds
@@ -193,6 +226,9 @@ func summary(st storecopy.Stats) string {
 		st.Conversations, st.ConversationItems, st.Responses, st.ResponseItems, st.Containers, st.ContainerFiles)
 	if st.Blobs > 0 {
 		s += fmt.Sprintf(" and %d files' bytes (%d bytes)", st.Blobs, st.BlobBytes)
+	}
+	if st.IndexedFiles > 0 {
+		s += fmt.Sprintf(", the file search index of %d files", st.IndexedFiles)
 	}
 	return s
 }

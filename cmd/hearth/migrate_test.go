@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,12 +36,21 @@ func migrateSource(t *testing.T) string {
 	}
 	a, err := e.Assistants.Create(ctx, apitype.AssistantCreateParams{Model: "m", Name: apitype.Ptr("migrated")})
 	must(a, err)
-	must(e.Runs.CreateThreadAndRunAndWait(ctx, apitype.ThreadAndRunCreateParams{AssistantID: a.ID,
-		Thread: &apitype.ThreadCreateParams{Messages: []apitype.MessageCreateParams{{Role: apitype.RoleUser, Content: apitype.TextInput("hi")}}}}))
+	th, err := e.Threads.Create(ctx, apitype.ThreadCreateParams{})
+	must(th, err)
+	// additional_messages: the executor waits for the run's creation (see
+	// storecopy's fill).
+	must(e.Runs.CreateAndWait(ctx, th.ID, apitype.RunCreateParams{AssistantID: a.ID,
+		AdditionalMessages: []apitype.MessageCreateParams{{Role: apitype.RoleUser, Content: apitype.TextInput("hi")}}}))
 	must(e.Files.Create(ctx, strings.NewReader("file bytes"), apitype.FileCreateParams{Purpose: "assistants", Filename: "f.txt"}))
 	must(e.Conversations.Create(ctx, apitype.ConversationCreateParams{Items: []apitype.Item{apitype.ItemOf(&apitype.MessageItem{
 		Type: apitype.ItemMessage, Role: apitype.RoleUser, Content: []apitype.ContentPart{apitype.InputText("hello")}})}}))
 	must(e.Responses.Create(ctx, &apitype.ResponseCreateParams{Model: "m", Input: apitype.TextResponseInput("question")}))
+	f, err := e.Files.Create(ctx, strings.NewReader("the capital of France is Paris"), apitype.FileCreateParams{Purpose: "assistants", Filename: "facts.txt"})
+	must(f, err)
+	vs, err := e.VectorStores.Create(ctx, apitype.VectorStoreCreateParams{FileIDs: []string{f.ID}})
+	must(vs, err)
+	must(e.VectorStores.Wait(ctx, vs.ID))
 	c, err := e.Containers.Create(ctx, apitype.ContainerCreateParams{Name: "box"})
 	must(c, err)
 	must(e.Containers.Files.Upload(ctx, c.ID, strings.NewReader("x = 1\n"), "x.py"))
@@ -55,26 +65,26 @@ func migrate(t *testing.T, env map[string]string, args ...string) (string, error
 	return out.String(), err
 }
 
-// bbolt → Postgres → bbolt: each copy verified, and the round trip's file
-// compared with the original, bytes included.
+// bbolt → Postgres → bbolt: each copy verified, the bytes through
+// Postgres's own tables, and the round trip's file compared with the
+// original, bytes included.
 func TestMigrateStorePostgresRoundTrip(t *testing.T) {
 	src := migrateSource(t)
 	env := map[string]string{"HEARTH_POSTGRES_DSN": pgtest.DSN(t)}
-	pgFiles := filepath.Join(t.TempDir(), "pg-files")
-	out, err := migrate(t, env, "--to-files", pgFiles, "bbolt:"+src, "postgres")
+	out, err := migrate(t, env, "bbolt:"+src, "postgres")
 	if err != nil || !strings.Contains(out, "verified") {
 		t.Fatalf("bbolt → postgres: %v\n%s", err, out)
 	}
 	t.Log(out)
 	back := filepath.Join(t.TempDir(), "back.db")
-	if out, err = migrate(t, env, "--from-files", pgFiles, "postgres", "bbolt:"+back); err != nil || !strings.Contains(out, "verified") {
+	if out, err = migrate(t, env, "postgres", "bbolt:"+back); err != nil || !strings.Contains(out, "verified") {
 		t.Fatalf("postgres → bbolt: %v\n%s", err, out)
 	}
-	if out, err = migrate(t, nil, "--verify-only", "bbolt:"+src, "bbolt:"+back); err != nil || !strings.Contains(out, "exactly what the source holds") {
+	if out, err = migrate(t, nil, "--verify-only", "bbolt:"+src, "bbolt:"+back); err != nil || !strings.Contains(out, "exactly what the source holds") || !strings.Contains(out, "file search index of 1 files") {
 		t.Fatalf("the round trip differs from the original: %v\n%s", err, out)
 	}
 	// A second copy into the same database is refused: it is not empty.
-	if out, err = migrate(t, env, "--to-files", t.TempDir(), "bbolt:"+src, "postgres"); err == nil || !strings.Contains(err.Error(), "already holds objects") {
+	if out, err = migrate(t, env, "bbolt:"+src, "postgres"); err == nil || !strings.Contains(err.Error(), "already holds objects") {
 		t.Fatalf("a copy into a non-empty database: %v\n%s", err, out)
 	}
 }
@@ -116,7 +126,7 @@ func TestMigrateStoreRefuses(t *testing.T) {
 		{"the same file", []string{"bbolt:" + src, "bbolt:" + src}, 2, "same file"},
 		{"postgres to postgres", []string{"postgres", "postgres"}, 2, "pg_dump"},
 		{"not a store", []string{"sqlite:x", "postgres"}, 2, "not a store"},
-		{"postgres without its files", []string{"bbolt:" + src, "postgres"}, 2, "--to-files"},
+		{"a files directory for postgres", []string{"--to-files", dir, "bbolt:" + src, "postgres"}, 2, "keeps its files' bytes itself"},
 		{"one argument", []string{"bbolt:" + src}, 2, "FROM TO"},
 	} {
 		_, err := migrate(t, nil, tc.args...)
@@ -124,8 +134,33 @@ func TestMigrateStoreRefuses(t *testing.T) {
 			t.Errorf("%s: exit %d, %v; want %d saying %q", tc.name, exitCode(err), err, tc.code, tc.says)
 		}
 	}
+	// Postgres down: the store-down exit code, nothing written.
+	down := map[string]string{"HEARTH_POSTGRES_DSN": fmt.Sprintf("postgres://hearth:pw@127.0.0.1:%d/hearth?sslmode=disable", deadPort(t))}
+	if _, err := migrate(t, down, "postgres", "bbolt:"+filepath.Join(dir, "c.db")); exitCode(err) != 3 || !strings.Contains(err.Error(), "not reachable") {
+		t.Errorf("postgres down: exit %d, %v", exitCode(err), err)
+	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("refusals left files behind: %v", entries)
+	}
+}
+
+// A copy that fails midway (a file's bytes missing from the source)
+// removes the bbolt file and the bytes it had written.
+func TestMigrateStoreFailsClean(t *testing.T) {
+	src := migrateSource(t)
+	id := firstFile(t, src)
+	if err := os.Remove(filepath.Join(src+".files", id)); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "dst.db")
+	_, err := migrate(t, nil, "bbolt:"+src, "bbolt:"+dst)
+	if err == nil || !strings.Contains(err.Error(), "the bytes of file "+id) || !strings.Contains(err.Error(), "removed") {
+		t.Fatalf("a copy missing a file's bytes: %v", err)
+	}
+	for _, p := range []string{dst, dst + ".files"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s is left after the failed copy: %v", p, err)
+		}
 	}
 }
 
@@ -157,7 +192,7 @@ func firstFile(t *testing.T, path string) string {
 	defer s.Close()
 	var id string
 	err = s.View(context.Background(), func(tx store.Tx) error {
-		p, err := tx.ListFiles(apitype.ListParams{Limit: 1}, "")
+		p, err := tx.ListFiles(apitype.ListParams{Limit: 1, Order: apitype.OrderAsc}, "")
 		if err == nil && len(p.Data) == 1 {
 			id = p.Data[0].ID
 		}

@@ -15,11 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/hearth-go/hearth/engine"
-	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/store"
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // errStoreDown is a store that could not be reached (Postgres not running,
@@ -140,24 +136,4 @@ func (a *app) openPostgres(ctx context.Context, dsnFile string, log *slog.Logger
 		return nil, fmt.Errorf("postgres store: %w", err)
 	}
 	return d, nil
-}
-
-// localFileIndex is the file search index of a replica on a shared store:
-// the engine's default index, kept in a bbolt file of this replica's own
-// (path), as the Postgres driver keeps none yet. Files ingested through
-// this replica are searchable through it only.
-func localFileIndex(path string, embedder filesearch.Embedder) (engine.FileIndex, func(), error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, nil, fmt.Errorf("%w: %s, the file search index (is another hearth serving with it?)", store.ErrLocked, path)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("file search index: %w", err)
-	}
-	ix, err := engine.NewFileIndex(db, embedder)
-	if err != nil {
-		db.Close()
-		return nil, nil, fmt.Errorf("file search index %s: %w", path, err)
-	}
-	return ix, func() { db.Close() }, nil
 }

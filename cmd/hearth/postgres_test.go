@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -115,38 +119,56 @@ func TestServePostgresRefused(t *testing.T) {
 	}
 }
 
-// serve --store postgres on the real cluster keeps what it is given in
-// Postgres: a second server on the same database, with a new local index
-// file, serves it.
+// Two replicas of serve --store postgres on one database of the real
+// cluster: a run created and streamed on one executes as a job; its thread
+// and a file uploaded to it are served by the other, bytes included;
+// neither writes a local database or files directory.
 func TestServePostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	dsnFile := filepath.Join(t.TempDir(), "dsn")
 	if err := os.WriteFile(dsnFile, []byte(dsn+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"HEARTH_DB": filepath.Join(t.TempDir(), "index.db"), "HEARTH_STORE": "postgres", "HEARTH_POSTGRES_DSN_FILE": dsnFile}
-	srv := startServe(t, env, "--model-backend", "scripted")
-	code, body := do(t, "POST", srv.url+"/v1/assistants", "", `{"model":"m","name":"kept in postgres"}`)
+	local := t.TempDir()
+	env := map[string]string{"HEARTH_DB": filepath.Join(local, "h.db"), "HEARTH_STORE": "postgres", "HEARTH_POSTGRES_DSN_FILE": dsnFile}
+	a := startServe(t, env, "--model-backend", "scripted")
+	b := startServe(t, env, "--model-backend", "scripted")
+	code, body := do(t, "POST", a.url+"/v1/assistants", "", `{"model":"m","name":"kept in postgres"}`)
 	if code != 200 {
 		t.Fatalf("create assistant: %d %s", code, body)
 	}
-	if code, body = do(t, "POST", srv.url+"/v1/threads/runs", "", `{"assistant_id":"`+jsonField(body, "id")+`","thread":{"messages":[{"role":"user","content":"hi"}]}}`); code != 200 {
+	// Streamed: the body ends with the run, executed as a River job.
+	if code, body = do(t, "POST", a.url+"/v1/threads/runs", "", `{"assistant_id":"`+jsonField(body, "id")+`","stream":true,"thread":{"messages":[{"role":"user","content":"hi"}]}}`); code != 200 || !strings.Contains(body, "thread.run.completed") {
 		t.Fatalf("create thread and run: %d %s", code, body)
 	}
 	thread := jsonField(body, "thread_id")
-	if err := srv.stop(); err != nil {
+	if code, body = do(t, "GET", b.url+"/v1/threads/"+thread+"/messages", "", ""); code != 200 || !strings.Contains(body, `"hi"`) || !strings.Contains(body, `"role":"assistant"`) {
+		t.Fatalf("the thread's messages on the other replica: %d %s", code, body)
+	}
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("purpose", "assistants")
+	fw, _ := mw.CreateFormFile("file", "notes.txt")
+	fw.Write([]byte("bytes in postgres"))
+	mw.Close()
+	resp, err := http.Post(a.url+"/v1/files", mw.FormDataContentType(), &form)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if logs := srv.logs.String(); !strings.Contains(logs, "store=postgres") || strings.Contains(logs, dsn) {
+	up, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload: %d %s", resp.StatusCode, up)
+	}
+	if code, body = do(t, "GET", b.url+"/v1/files/"+jsonField(string(up), "id")+"/content", "", ""); code != 200 || body != "bytes in postgres" {
+		t.Fatalf("the file's bytes on the other replica: %d %q", code, body)
+	}
+	a.stop()
+	b.stop()
+	if logs := a.logs.String(); !strings.Contains(logs, "store=postgres") || strings.Contains(logs, dsn) {
 		t.Fatalf("the log does not name the store, or names the DSN:\n%s", logs)
 	}
-	env["HEARTH_DB"] = filepath.Join(t.TempDir(), "other-index.db")
-	srv = startServe(t, env, "--model-backend", "scripted")
-	code, body = do(t, "GET", srv.url+"/v1/assistants", "", "")
-	if code != 200 || !strings.Contains(body, "kept in postgres") {
-		t.Fatalf("the assistant is not in Postgres: %d %s", code, body)
-	}
-	if code, body = do(t, "GET", srv.url+"/v1/threads/"+thread+"/messages", "", ""); code != 200 || !strings.Contains(body, `"hi"`) {
-		t.Fatalf("the thread's messages: %d %s", code, body)
+	if entries, _ := os.ReadDir(local); len(entries) != 0 {
+		t.Fatalf("serve --store postgres wrote locally: %v", entries)
 	}
 }

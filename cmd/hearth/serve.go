@@ -52,10 +52,10 @@ func (a *app) serveFlags() (*flag.FlagSet, *serveConfig, *openaiFlags, error) {
 	c := &serveConfig{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
-	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB); with --store postgres, the file of this replica's file search index only")
+	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB); not used with --store postgres")
 	fs.StringVar(&c.storeKind, "store", a.env("HEARTH_STORE", "bbolt"), "where objects are kept: bbolt (the --db file, one process) or postgres (shared by replicas; DSN from the variable HEARTH_POSTGRES_DSN or --postgres-dsn-file) (env HEARTH_STORE)")
 	fs.StringVar(&c.dsnFile, "postgres-dsn-file", a.env("HEARTH_POSTGRES_DSN_FILE", ""), "file holding the Postgres DSN, for --store postgres (env HEARTH_POSTGRES_DSN_FILE); the DSN is never a flag: it carries a password")
-	fs.StringVar(&c.filesDir, "files-dir", a.env("HEARTH_FILES_DIR", ""), "directory of uploaded and container files' bytes (env HEARTH_FILES_DIR); default: the --db path + .files")
+	fs.StringVar(&c.filesDir, "files-dir", a.env("HEARTH_FILES_DIR", ""), "directory of uploaded and container files' bytes (env HEARTH_FILES_DIR); default: the --db path + .files; with --store postgres the bytes are in Postgres")
 	fs.StringVar(&c.addr, "addr", a.env("HEARTH_ADDR", "127.0.0.1:8080"), "listen address (env HEARTH_ADDR); without API keys it must be a loopback address")
 	fs.StringVar(&c.backend, "model-backend", a.env("HEARTH_MODEL_BACKEND", "ollama"), "model backend: ollama, openai (any OpenAI-compatible server, see --openai-url) or scripted (an echo, for trying the API without a model) (env HEARTH_MODEL_BACKEND)")
 	fs.StringVar(&c.ollamaURL, "ollama-url", a.env("HEARTH_OLLAMA_URL", a.env("OLLAMA_HOST", "http://127.0.0.1:11434")), "Ollama URL (env HEARTH_OLLAMA_URL, OLLAMA_HOST)")
@@ -178,13 +178,11 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs, MaxConcurrentRuns: maxRuns, FilesDir: c.filesDir,
 		ModelFirstByteTimeout: c.firstByteTimeout, ModelIdleTimeout: c.idleTimeout, ReleaseMappedInterval: releaseEvery(c.releaseMapped)}
 	if driver != nil {
-		cfg.Store, cfg.Embedder = driver, nil
-		index, closeIndex, err := localFileIndex(c.db, embedder)
+		closeParts, err := pgEngine(ctx, &cfg, driver, embedder, log)
 		if err != nil {
 			return err
 		}
-		defer closeIndex()
-		cfg.FileIndex = index
+		defer closeParts()
 	}
 	eng, err := engine.Open(ctx, cfg)
 	if errors.Is(err, store.ErrLocked) {
@@ -215,7 +213,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	where := []any{"store", c.storeKind, "db", c.db}
 	if driver != nil {
-		where = []any{"store", c.storeKind, "search_index", c.db}
+		where = []any{"store", c.storeKind}
 	}
 	log.Info("hearth serving", append(where, "addr", ln.Addr().String(), "model_backend", c.backend,
 		"auth", auth, "keys", len(keys), "max_concurrent_runs", maxRuns, "version", buildVersion())...)

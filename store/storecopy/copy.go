@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hearth-go/hearth/apitype"
+	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/store"
 )
 
@@ -41,6 +42,12 @@ type Options struct {
 	// container files, which the store's records describe but do not hold
 	// (the engine's FilesDir): Copy copies them, Verify compares them.
 	SrcBlobs, DstBlobs Blobs
+	// SrcIndex and DstIndex, when both set, are the stores' file search
+	// indexes (filesearch.BoltStorage of a bbolt file, pgfiles' index
+	// storage): Copy copies each vector store's chunks and vectors, Verify
+	// compares them. Without them the destination's vector stores are
+	// searchable only once their files are indexed again.
+	SrcIndex, DstIndex filesearch.Storage
 	// Progress, when set, is told the running totals after each committed
 	// transaction (Copy) or each top-level kind compared (Verify).
 	Progress func(Stats)
@@ -64,6 +71,13 @@ type Stats struct {
 	Responses, ResponseItems, Containers, ContainerFiles int64
 	// ResumeCounts is the runs with a resume count carried over.
 	ResumeCounts int64
+	// LiveRuns is the source's runs not yet terminal (queued, in progress,
+	// requires_action, cancelling), copied as they are; not counted in
+	// Objects (they are among Runs).
+	LiveRuns int64
+	// IndexedFiles is the vector store files whose chunks and vectors
+	// were copied or compared (Options' indexes).
+	IndexedFiles int64
 	// Blobs and BlobBytes are the files' and container files' bytes.
 	Blobs, BlobBytes int64
 	// Transactions is how many destination transactions Copy committed.
@@ -202,6 +216,7 @@ var errProbe = errors.New("storecopy: probe rolled back")
 type runState struct {
 	resumes    map[string]int // run id → resumes so far, for the runs that have any
 	order      []string       // the same runs, as LiveRuns visits them
+	live       int64          // every live run
 	cleanClose bool
 }
 
@@ -213,6 +228,7 @@ func probe(ctx context.Context, d store.Driver) (runState, error) {
 		if err := tx.LiveRuns(func(_, runID string) error { live = append(live, runID); return nil }); err != nil {
 			return err
 		}
+		rs.live = int64(len(live))
 		for _, id := range live {
 			n, err := tx.CountResume(id)
 			if err != nil {
@@ -243,10 +259,10 @@ func probe(ctx context.Context, d store.Driver) (runState, error) {
 // which files each batch holds; conversations with their items (and token
 // counts); responses with their input and output items (and token counts)
 // and previous_response_id chains; containers with their files (and
-// bytes); the live runs' resume counts and the clean-close mark. It does
-// not copy the file search index (the destination's engine rebuilds it:
-// see Reindex in the deployment guide) or anything a capability package
-// keeps in the bbolt file itself.
+// bytes); the live runs' resume counts and the clean-close mark; with
+// Options' indexes, each vector store's file search chunks and vectors.
+// It does not copy anything else a capability package keeps in the bbolt
+// file itself.
 //
 // A Copy that fails leaves dst holding part of the copy (it writes in many
 // transactions): empty it before trying again (Wipe, or a new database).
@@ -265,6 +281,7 @@ func Copy(ctx context.Context, src, dst store.Driver, opt Options) (Stats, error
 	if err != nil {
 		return st, fmt.Errorf("storecopy: read the source's run state: %w", err)
 	}
+	st.LiveRuns = rs.live
 	w := &writer{ctx: ctx, dst: dst, opt: opt, st: &st}
 	c := &copier{w: w, opt: opt, st: &st}
 	err = src.View(ctx, func(tx store.Tx) error {
@@ -401,6 +418,15 @@ func (c *copier) vectorStores() error {
 			return c.w.add(size(f), &c.st.VectorStoreFiles, func(tx store.Tx) error { return tx.PutVectorStoreFile(f, "") })
 		}); err != nil {
 			return err
+		}
+		if c.opt.SrcIndex != nil && c.opt.DstIndex != nil {
+			// The index's own storage, written at once: its writes are
+			// not the store's transactions.
+			n, err := copyIndex(c.w.ctx, c.opt.SrcIndex, c.opt.DstIndex, v.ID)
+			if err != nil {
+				return err
+			}
+			c.st.IndexedFiles += n
 		}
 		listBatches := func(p apitype.ListParams) (apitype.Page[apitype.VectorStoreFileBatch], error) {
 			return c.tx.ListFileBatches(v.ID, p)

@@ -338,6 +338,13 @@ func (v *verifier) vectorStores() error {
 		if err := cmpPages(where+" file", files(v.s, ""), files(v.d, ""), id, &v.st.VectorStoreFiles, nil); err != nil {
 			return err
 		}
+		if v.opt.SrcIndex != nil && v.opt.DstIndex != nil {
+			n, err := compareIndex(v.ctx, v.opt.SrcIndex, v.opt.DstIndex, vs.ID)
+			if err != nil {
+				return err
+			}
+			v.st.IndexedFiles += n
+		}
 		batches := func(tx store.Tx) func(apitype.ListParams) (apitype.Page[apitype.VectorStoreFileBatch], error) {
 			return func(p apitype.ListParams) (apitype.Page[apitype.VectorStoreFileBatch], error) {
 				return tx.ListFileBatches(vs.ID, p)
