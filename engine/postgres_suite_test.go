@@ -45,7 +45,7 @@ func onPostgresConfig(t testing.TB) func(*engine.Config) {
 		if cfg.Store != nil {
 			return
 		}
-		r, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{Embedder: cfg.Embedder, Logger: cfg.Logger})
+		r, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{Logger: cfg.Logger})
 		if err != nil {
 			t.Fatalf("postgres: %v", err)
 		}
@@ -54,11 +54,8 @@ func onPostgresConfig(t testing.TB) func(*engine.Config) {
 				t.Errorf("postgres: close: %v", err)
 			}
 		})
-		ix := cfg.FileIndex
-		cfg.Embedder = nil // the index's now
-		r.Configure(cfg)
-		if ix != nil {
-			cfg.FileIndex = ix
+		if err := r.Configure(cfg); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

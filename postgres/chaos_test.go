@@ -59,7 +59,10 @@ func chaosReplica(ctx context.Context, dsn string, log *slog.Logger, workers int
 		return nil, nil, err
 	}
 	cfg := engine.Config{Model: chaosModel(), Logger: log, MaxConcurrentRuns: workers}
-	r.Configure(&cfg)
+	if err := r.Configure(&cfg); err != nil {
+		r.Close()
+		return nil, nil, err
+	}
 	e, err := engine.Open(ctx, cfg)
 	if err != nil {
 		r.Close()

@@ -52,7 +52,9 @@ func TestConnectionsLostMidRun(t *testing.T) {
 	}
 	defer r.Close()
 	cfg := engine.Config{Model: model, Logger: log}
-	r.Configure(&cfg)
+	if err := r.Configure(&cfg); err != nil {
+		t.Fatal(err)
+	}
 	e, err := engine.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)

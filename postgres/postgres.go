@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hearth-go/hearth/engine"
-	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/store/pgfiles"
 	"github.com/hearth-go/hearth/store/pgstore"
 	"github.com/hearth-go/hearth/store/pgstore/pgevents"
@@ -25,9 +24,6 @@ type Options struct {
 	// RescueAfter is how long a run whose replica died waits before
 	// another replica resumes it (pgjobs.Options.RescueAfter).
 	RescueAfter time.Duration
-	// Embedder embeds file search chunks and queries; nil keeps the
-	// offline lexical embedder. Every replica must use the same one.
-	Embedder filesearch.Embedder
 	// Store, Jobs and Events tune the parts beyond the fields above.
 	Store  pgstore.Options
 	Jobs   pgjobs.Options
@@ -81,19 +77,28 @@ func Open(ctx context.Context, dsn string, opts Options) (*Replica, error) {
 		return nil, fmt.Errorf("postgres: event bus: %w", err)
 	}
 	r.Bytes = pgfiles.NewBytes(st.Pool(), opts.Bytes)
-	if r.Index, err = engine.NewFileIndexOn(pgfiles.NewIndexStorage(st.Pool()), opts.Embedder); err != nil {
-		r.Close()
-		return nil, fmt.Errorf("postgres: file search index: %w", err)
-	}
 	return r, nil
 }
 
 // Configure sets the fields of c that make an engine this replica: Store,
-// Jobs, Events, FileBytes and FileIndex (c.Embedder must be unset: the
-// index has Options.Embedder). The engine leaves them open when it closes;
-// Close closes them.
-func (r *Replica) Configure(c *engine.Config) {
-	c.Store, c.Jobs, c.Events, c.FileBytes, c.FileIndex = r.Store, r.Jobs, r.Events.Runs(), r.Bytes, r.Index
+// Jobs, Events, FileBytes and FileIndex. Unless c brings its own
+// FileIndex, the index is the search index kept in Postgres, embedding
+// with c.Embedder (nil: the offline lexical embedder; every replica must
+// use the same one), which Configure then clears as engine.Config asks.
+// The engine leaves these parts open when it closes; Close closes them.
+func (r *Replica) Configure(c *engine.Config) error {
+	if c.FileIndex == nil {
+		if r.Index == nil {
+			ix, err := engine.NewFileIndexOn(pgfiles.NewIndexStorage(r.Store.Pool()), c.Embedder)
+			if err != nil {
+				return fmt.Errorf("postgres: file search index: %w", err)
+			}
+			r.Index = ix
+		}
+		c.FileIndex, c.Embedder = r.Index, nil
+	}
+	c.Store, c.Jobs, c.Events, c.FileBytes = r.Store, r.Jobs, r.Events.Runs(), r.Bytes
+	return nil
 }
 
 // Close releases the replica's parts, the pool last. Close the engine

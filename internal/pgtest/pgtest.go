@@ -52,23 +52,28 @@ func DSN(t testing.TB) string {
 	}
 	t.Logf("pgtest: database %s", name)
 	t.Cleanup(func() {
-		// FORCE cannot end an autovacuum worker (it runs as no role, and
-		// the test's role may only end its own): one busy with what a test
-		// wrote fails the drop with 42501 until it is done.
+		// FORCE cannot end a session the test's role may not signal (an
+		// autovacuum worker that just started on the database): try again
+		// once it is gone.
 		var err error
-		for wait := 10 * time.Millisecond; wait < 10*time.Second; wait *= 2 {
-			err = exec(ctx, cluster, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
-			var pe *pgconn.PgError
-			if err == nil || !errors.As(err, &pe) || pe.Code != "42501" {
+		for attempt := 1; attempt <= 20; attempt++ {
+			if err = exec(ctx, cluster, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err == nil || !busy(err) {
 				break
 			}
-			time.Sleep(wait)
+			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
 		}
 		if err != nil {
 			t.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
 	return dsn
+}
+
+// busy reports whether err is a DROP DATABASE refused for a session still
+// on it: one the role may not terminate (42501), or in use (55006).
+func busy(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "42501" || pe.Code == "55006")
 }
 
 // exec runs one statement on a connection of its own: CREATE and DROP

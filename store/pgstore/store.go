@@ -361,6 +361,15 @@ func (s *Store) commitLoop() {
 	}
 }
 
+// errConnLost: the connection ended (the server restarted, failed over,
+// or terminated the session) before the group committed, and nothing of it
+// was written. The committer runs the group again on another connection,
+// up to maxLostAttempts times: a replica rides out a failover instead of
+// failing the runs whose writes were in flight.
+var errConnLost = errors.New("pgstore: connection lost, nothing was written")
+
+const maxLostAttempts = 3
+
 // maxAttempts bounds the retries of a group that keeps failing to
 // serialise (another replica writing the same rows).
 const maxAttempts = 32
@@ -372,20 +381,18 @@ const maxAttempts = 32
 func (s *Store) commit(batch []*write) {
 	var errs []error
 	var err error
-	stale := false
 	for attempt := 1; ; attempt++ {
 		errs, err = s.try(batch)
-		var sc *staleConnError
-		if errors.As(err, &sc) && !stale {
-			// The others idle in the pool went the same way (a restart, a
-			// failover): drop them all, and run the group again once.
-			stale = true
-			s.log.Info("pgstore: connection gone before the write began; running it again on a new one", "err", err)
-			s.pool.Reset()
-			continue
-		}
-		if err == nil || !retryable(err) || attempt >= maxAttempts {
+		if err == nil || attempt == maxAttempts {
 			break
+		}
+		if !retryable(err) && !(errors.Is(err, errConnLost) && attempt <= maxLostAttempts) {
+			break
+		}
+		if errors.Is(err, errConnLost) {
+			// The others idle in the pool went the same way (a restart, a
+			// failover): drop them all before running the group again.
+			s.pool.Reset()
 		}
 		s.log.Debug("pgstore: group commit retried", "attempt", attempt, "writes", len(batch), "err", err)
 		time.Sleep(time.Duration(attempt) * time.Millisecond) // let the other writer finish
@@ -466,7 +473,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	if cerr == nil {
 		return errs, nil
 	}
-	if isServerError(cerr) && !connGone(cerr) {
+	if isServerError(cerr) && !connectionEnded(cerr) {
 		if retryable(cerr) {
 			return nil, cerr
 		}
@@ -486,7 +493,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	case committed:
 		return errs, nil
 	}
-	return nil, fmt.Errorf("pgstore: commit: connection lost, nothing was written: %w", cerr)
+	return nil, fmt.Errorf("%w (at commit): %w", errConnLost, cerr)
 }
 
 // xactStatus asks, on another connection, whether transaction xid
@@ -555,19 +562,27 @@ func retryable(err error) bool {
 	return false
 }
 
-// isServerError reports whether err is the server's answer to a statement,
-// not a lost connection or a cancelled context.
+// connectionEnded reports whether err is the server ending the session
+// (class 57P: an administrator's termination, a shutdown or crash; class
+// 08: a connection exception): the transaction is gone, not refused.
+func connectionEnded(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08"))
+}
+
+// isServerError reports whether err is the server's answer to a statement
+// (the connection is fine), not a lost connection or a cancelled context.
 func isServerError(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe)
 }
 
-// connGone reports whether err ended the connection: no answer, or the
-// server's FATAL (it was terminated, the server is shutting down).
+// connGone reports whether err ended the connection: no answer, the
+// session ended (connectionEnded), or the server's FATAL.
 func connGone(err error) bool {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return true
 	}
-	return pe.Severity == "FATAL" || pe.Severity == "PANIC"
+	return connectionEnded(err) || pe.Severity == "FATAL" || pe.Severity == "PANIC"
 }
