@@ -15,7 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hearth-go/hearth/postgres"
 	"github.com/hearth-go/hearth/store"
+	"github.com/hearth-go/hearth/store/pgstore"
 )
 
 // errStoreDown is a store that could not be reached (Postgres not running,
@@ -119,21 +121,37 @@ type redacted struct {
 func (r redacted) Error() string { return r.msg }
 func (r redacted) Unwrap() error { return r.err }
 
-// openPostgres reads the DSN, checks the server and opens the driver.
+// openPostgres reads the DSN, checks the server and opens the driver
+// alone (migrate-store).
 func (a *app) openPostgres(ctx context.Context, dsnFile string, log *slog.Logger) (store.Driver, error) {
+	return openChecked(ctx, a, dsnFile, "postgres store", func(dsn string) (store.Driver, error) {
+		return pgstore.Open(ctx, dsn, pgstore.Options{Logger: log})
+	})
+}
+
+// openReplica reads the DSN, checks the server and opens everything a
+// serving replica keeps in Postgres (package postgres).
+func (a *app) openReplica(ctx context.Context, dsnFile string, log *slog.Logger) (*postgres.Replica, error) {
+	return openChecked(ctx, a, dsnFile, "postgres", func(dsn string) (*postgres.Replica, error) {
+		return postgres.Open(ctx, dsn, postgres.Options{Logger: log})
+	})
+}
+
+func openChecked[T any](ctx context.Context, a *app, dsnFile, what string, open func(dsn string) (T, error)) (T, error) {
+	var zero T
 	dsn, err := a.postgresDSN(dsnFile)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	if err := checkPostgres(ctx, dsn); err != nil {
-		return nil, err
+		return zero, err
 	}
-	d, err := openPGStore(ctx, dsn, log)
+	v, err := open(dsn)
 	if err != nil {
 		if cfg, perr := pgxpool.ParseConfig(dsn); perr == nil {
 			err = redact(err, cfg.ConnConfig.Password)
 		}
-		return nil, fmt.Errorf("postgres store: %w", err)
+		return zero, fmt.Errorf("%s: %w", what, err)
 	}
-	return d, nil
+	return v, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/hearth-go/hearth/llm/ollama"
 	"github.com/hearth-go/hearth/metrics"
 	"github.com/hearth-go/hearth/openaihttp"
+	"github.com/hearth-go/hearth/postgres"
 	"github.com/hearth-go/hearth/store"
 )
 
@@ -116,17 +117,17 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	// The store before the model and the sandbox: a Postgres that is down
 	// or a DSN that is wrong fails the start at once, before anything is
 	// started or written.
-	var driver store.Driver
+	var replica *postgres.Replica
 	switch c.storeKind {
 	case "bbolt":
 		if a.getenv("HEARTH_POSTGRES_DSN") != "" || c.dsnFile != "" {
 			log.Warn("a Postgres DSN is set but --store is bbolt: the DSN is not used")
 		}
 	case "postgres":
-		if driver, err = a.openPostgres(ctx, c.dsnFile, log); err != nil {
+		if replica, err = a.openReplica(ctx, c.dsnFile, log); err != nil {
 			return err
 		}
-		defer driver.Close()
+		defer replica.Close()
 	default:
 		return fmt.Errorf("%w: --store must be bbolt or postgres, got %q", errUsage, c.storeKind)
 	}
@@ -177,12 +178,11 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	cfg := engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
 		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs, MaxConcurrentRuns: maxRuns, FilesDir: c.filesDir,
 		ModelFirstByteTimeout: c.firstByteTimeout, ModelIdleTimeout: c.idleTimeout, ReleaseMappedInterval: releaseEvery(c.releaseMapped)}
-	if driver != nil {
-		closeParts, err := pgEngine(ctx, &cfg, driver, embedder, log)
-		if err != nil {
+	if replica != nil {
+		cfg.Path, cfg.FilesDir = "", ""
+		if err := replica.Configure(&cfg); err != nil {
 			return err
 		}
-		defer closeParts()
 	}
 	eng, err := engine.Open(ctx, cfg)
 	if errors.Is(err, store.ErrLocked) {
@@ -212,7 +212,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		auth = "none (loopback only)"
 	}
 	where := []any{"store", c.storeKind, "db", c.db}
-	if driver != nil {
+	if replica != nil {
 		where = []any{"store", c.storeKind}
 	}
 	log.Info("hearth serving", append(where, "addr", ln.Addr().String(), "model_backend", c.backend,
