@@ -180,6 +180,9 @@ func TestBackgroundExpirer(t *testing.T) {
 	for i, next := range nexts {
 		for {
 			ev, err := next(t.Context())
+			if errors.Is(err, engine.ErrEventsLagging) {
+				continue // a bus across replicas heard nothing for a while: the expiry is still to come
+			}
 			if err != nil {
 				t.Fatalf("run %d: %v", i, err)
 			}
