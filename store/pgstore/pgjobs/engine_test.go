@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -514,5 +515,33 @@ func TestEngineBackgroundCancelAcrossReplicas(t *testing.T) {
 	got, err = es[i].Responses.Retrieve(ctx, r.ID, apitype.ResponseRetrieveParams{})
 	if err != nil || got.Status != apitype.ResponseCancelled {
 		t.Fatalf("on the executing replica: %+v %v", got, err)
+	}
+}
+
+// TestEngineExpiryAcrossReplicas: an overdue run executing on a is expired
+// by the sweep — one replica's, River's periodic job — which signals a if
+// it is b's; a's execution ends it expired.
+func TestEngineExpiryAcrossReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var now atomic.Int64
+	now.Store(time.Now().Unix())
+	clock := func() time.Time { return time.Unix(now.Load(), 0) }
+	endedCh := make(chan ended, 16)
+	hold := scripted.NewHold()
+	ea, _ := pgEngine(t, dsn, replicaOpts{name: "a", model: scripted.New(scripted.Turn{Text: "partial", Hold: hold}), ended: endedCh, clock: clock})
+	ctx := t.Context()
+	asst, th := thread(t, ea)
+	r, err := ea.Runs.Create(ctx, th, apitype.RunCreateParams{AssistantID: asst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pgEngine(t, dsn, replicaOpts{name: "b", model: scripted.New(), ended: endedCh, clock: clock})
+	now.Add(int64((600 * time.Second).Seconds()) + 1) // past expires_at (RunTimeout's default)
+	ev := await(t, endedCh)
+	if ev.replica != "a" || ev.RunID != r.ID || ev.Status != string(apitype.RunExpired) {
+		t.Fatalf("ended %s on %s, want expired on a", ev.Status, ev.replica)
 	}
 }
