@@ -297,7 +297,7 @@ func (s *Threads) Delete(ctx context.Context, id string) (*apitype.Deleted, erro
 	}
 	if active != "" {
 		s.e.signal(ctx, active, SignalDelete, errThreadDeleted)
-		s.e.bus.publish(active, apitype.Event{Event: apitype.EventError,
+		s.e.bus.Publish(active, apitype.Event{Event: apitype.EventError,
 			Error: apitype.NotFound("thread", id)})
 	}
 	if sb := s.e.cfg.CodeInterpreter; sb != nil {

@@ -112,8 +112,13 @@ type Config struct {
 	// report one (llm.ContextWindower). Default 8192.
 	ContextWindow int
 	// FilesDir holds uploaded files' bytes, and containers' files in its
-	// containers/ directory. Default: Path + ".files".
+	// containers/ directory, when FileBytes is not set. Default: Path +
+	// ".files".
 	FilesDir string
+	// FileBytes keeps the bytes of uploaded files and containers' files.
+	// Default: DirFileBytes(FilesDir). With many replicas, bytes every
+	// replica reads (store/pgfiles.Bytes keeps them in Postgres).
+	FileBytes FileBytes
 	// MaxFileBytes caps one upload. Default 512 MiB.
 	MaxFileBytes int64
 	// MaxCodeOutputFiles and MaxCodeOutputBytes cap the files the code
@@ -144,6 +149,12 @@ type Config struct {
 	// Observer is told of runs, model calls, ingestion, sandbox sessions and
 	// commits, for metrics. Default NopObserver.
 	Observer Observer
+	// Events carries runs' events to the streams that follow them. Default:
+	// the engine's own in-process bus. Replicas sharing one Postgres give
+	// each a bus on it (store/pgstore/pgevents) so a stream on any replica
+	// sees a run executed on another. A bus given here is the caller's to
+	// close; the engine ends the streams it opened on it when it closes.
+	Events EventBus
 }
 
 // ErrClosed is what calls on a closed Engine return, and what ends the
@@ -162,8 +173,8 @@ func (c *Config) validate() error {
 	if c.Path == "" && c.Store == nil {
 		return bad("Path is required")
 	}
-	if c.Path == "" && c.FilesDir == "" {
-		return bad("FilesDir is required when Store is set and Path is not")
+	if c.Path == "" && c.FilesDir == "" && c.FileBytes == nil {
+		return bad("FilesDir (or FileBytes) is required when Store is set and Path is not")
 	}
 	if _, bolt := c.Store.(store.BoltStore); c.Store != nil && !bolt && c.FileIndex == nil {
 		return bad("FileIndex is required with a Store that is not bbolt's (the default index keeps its vectors in the bbolt file)")
@@ -227,6 +238,9 @@ func (c *Config) setDefaults() {
 	if c.FilesDir == "" {
 		c.FilesDir = c.Path + ".files"
 	}
+	if c.FileBytes == nil {
+		c.FileBytes = DirFileBytes(c.FilesDir)
+	}
 	if c.MaxFileBytes == 0 {
 		c.MaxFileBytes = 512 << 20
 	}
@@ -266,10 +280,11 @@ type Engine struct {
 	// ownStore: the engine opened store, so Close closes it.
 	ownStore bool
 	// jobs is Config.Jobs: nil for the in-process queue.
-	jobs Jobs
-	log  *slog.Logger
-	obs  Observer
-	bus  *bus
+	jobs   Jobs
+	log    *slog.Logger
+	obs    Observer
+	bus    EventBus
+	ownBus *bus // the default bus, closed by Close
 
 	Assistants *Assistants
 	Threads    *Threads
@@ -332,10 +347,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, jobs: cfg.Jobs, log: cfg.Logger, obs: cfg.Observer, bus: newBus(),
+	e := &Engine{cfg: cfg, jobs: cfg.Jobs, log: cfg.Logger, obs: cfg.Observer, bus: cfg.Events,
 		queue: newRunQueue(), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{},
 		again: map[string]queuedRun{}, settled: make(chan struct{}, 1)}
+	if e.bus == nil {
+		e.ownBus = newBus()
+		e.bus = e.ownBus
+	}
 	var onCommit func(time.Duration, int)
 	if _, nop := cfg.Observer.(NopObserver); !nop {
 		onCommit = cfg.Observer.StoreCommit
@@ -376,7 +395,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.Conversations = newConversations(e)
 	e.Responses = &Responses{e}
 	e.Containers = newContainers(e)
-	if err := firstErr(e.sweepFiles(ctx), e.sweepContainerFiles(ctx)); err != nil {
+	if err := firstErr(e.sweepBytes(ctx)); err != nil {
 		e.closeIndex()
 		closeStore()
 		return nil, err
@@ -454,7 +473,9 @@ func (e *Engine) Close() error {
 			e.log.Warn("mark clean shutdown", "err", err)
 		}
 	}
-	e.bus.closeAll()
+	if e.ownBus != nil {
+		e.ownBus.Close()
+	}
 	e.closeIndex()
 	if !e.ownStore {
 		return nil // Config.Store is the caller's to close

@@ -75,7 +75,7 @@ func (e *Engine) submit(ctx context.Context, threadID, runID string, p apitype.S
 	if err != nil {
 		return nil, err
 	}
-	e.bus.publish(runID,
+	e.bus.Publish(runID,
 		apitype.Event{Event: apitype.EventRunStepCompleted, Step: step},
 		apitype.Event{Event: apitype.EventRunQueued, Run: r})
 	if e.jobs == nil {
