@@ -62,7 +62,7 @@ type replicaOpts struct {
 func pgEngine(t testing.TB, dsn string, o replicaOpts) (*engine.Engine, *pgstore.Store) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, dsn, pgstore.Options{Logger: quietLog(t)})
+	st, err := pgstore.Open(ctx, dsn, pgstore.Options{Logger: quietLog(t), MaxConns: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

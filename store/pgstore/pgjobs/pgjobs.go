@@ -324,18 +324,19 @@ func (q *Jobs) listen(ctx context.Context) {
 }
 
 func (q *Jobs) listenOnce(ctx context.Context, connected func()) error {
-	conn, err := q.pool.Acquire(ctx)
+	// A connection of its own, not the pool's: it is held for good, and the
+	// pool is the store's, sized for its queries.
+	conn, err := pgx.ConnectConfig(ctx, q.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
+	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
 		return err
 	}
-	defer conn.Exec(context.Background(), "UNLISTEN "+channel) //nolint:errcheck // back to the pool clean
 	connected()
 	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
+		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
