@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,7 +62,7 @@ type replicaOpts struct {
 func pgEngine(t testing.TB, dsn string, o replicaOpts) (*engine.Engine, *pgstore.Store) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := pgstore.Open(ctx, dsn, pgstore.Options{Logger: quietLog(t)})
+	st, err := pgstore.Open(ctx, dsn, pgstore.Options{Logger: quietLog(t), MaxConns: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,4 +428,120 @@ func TestEngineKilledMidRunResumes(t *testing.T) {
 		t.Fatalf("ended %+v, want %s completed on b", ev, runID)
 	}
 	checkResumed(t, eb, th, runID, "resumed")
+}
+
+// heldModels gives each of two replicas a model whose one turn is held,
+// and returns which replica's hold is reached first.
+func heldReplicas(t *testing.T, dsn string, text string) (engines [2]*engine.Engine, holds [2]*scripted.Hold, endedCh chan ended) {
+	t.Helper()
+	endedCh = make(chan ended, 16)
+	for i, name := range []string{"a", "b"} {
+		holds[i] = scripted.NewHold()
+		engines[i], _ = pgEngine(t, dsn, replicaOpts{name: name, model: scripted.New(scripted.Turn{Text: text, Hold: holds[i]}), ended: endedCh})
+	}
+	return engines, holds, endedCh
+}
+
+// executing returns the index of the replica whose hold is reached.
+func executing(t *testing.T, holds [2]*scripted.Hold) int {
+	t.Helper()
+	select {
+	case <-holds[0].Reached():
+		return 0
+	case <-holds[1].Reached():
+		return 1
+	case <-t.Context().Done():
+		t.Fatal("no replica executed it")
+		return -1
+	}
+}
+
+// TestEngineBackgroundResponseIsAJob: a background response created on a is
+// a job of its transaction, executed by whichever replica takes it, and a
+// Cancel through the replica not executing it stops it.
+func TestEngineBackgroundResponseIsAJob(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	es, holds, _ := heldReplicas(t, dsn, "answered")
+	ctx := t.Context()
+	r, err := es[0].Responses.Create(ctx, &apitype.ResponseCreateParams{Model: "scripted", Input: apitype.TextResponseInput("hi"), Background: apitype.Ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := executing(t, holds)
+	st := es[0].Driver().(*pgstore.Store)
+	if n := runJobs(t, st, r.ID); n != 1 {
+		t.Errorf("%d jobs for the background response, want 1", n)
+	}
+	holds[i].Release()
+	var final *apitype.Response
+	for ev, err := range es[i].Responses.Stream(ctx, r.ID, -1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Response != nil && ev.Response.Status.Terminal() {
+			final = ev.Response
+			break
+		}
+	}
+	if final == nil || final.Status != apitype.ResponseCompleted || final.OutputText() != "answered" {
+		t.Fatalf("ended %+v", final)
+	}
+	got, err := es[1-i].Responses.Retrieve(ctx, r.ID, apitype.ResponseRetrieveParams{})
+	if err != nil || got.Status != apitype.ResponseCompleted {
+		t.Fatalf("retrieved on the other replica: %+v %v", got, err)
+	}
+
+}
+
+// TestEngineBackgroundCancelAcrossReplicas: Cancel through the replica not
+// executing a background response signals the one that is, and returns the
+// response once it has ended cancelled.
+func TestEngineBackgroundCancelAcrossReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	es, holds, _ := heldReplicas(t, dsn, "partial")
+	ctx := t.Context()
+	r, err := es[0].Responses.Create(ctx, &apitype.ResponseCreateParams{Model: "scripted", Input: apitype.TextResponseInput("hi"), Background: apitype.Ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := executing(t, holds)
+	got, err := es[1-i].Responses.Cancel(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != apitype.ResponseCancelled {
+		t.Fatalf("Cancel through the other replica returned %s", got.Status)
+	}
+	got, err = es[i].Responses.Retrieve(ctx, r.ID, apitype.ResponseRetrieveParams{})
+	if err != nil || got.Status != apitype.ResponseCancelled {
+		t.Fatalf("on the executing replica: %+v %v", got, err)
+	}
+}
+
+// TestEngineExpiryAcrossReplicas: an overdue run executing on a is expired
+// by the sweep — one replica's, River's periodic job — which signals a if
+// it is b's; a's execution ends it expired.
+func TestEngineExpiryAcrossReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	var now atomic.Int64
+	now.Store(time.Now().Unix())
+	clock := func() time.Time { return time.Unix(now.Load(), 0) }
+	endedCh := make(chan ended, 16)
+	hold := scripted.NewHold()
+	ea, _ := pgEngine(t, dsn, replicaOpts{name: "a", model: scripted.New(scripted.Turn{Text: "partial", Hold: hold}), ended: endedCh, clock: clock})
+	ctx := t.Context()
+	asst, th := thread(t, ea)
+	r, err := ea.Runs.Create(ctx, th, apitype.RunCreateParams{AssistantID: asst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pgEngine(t, dsn, replicaOpts{name: "b", model: scripted.New(), ended: endedCh, clock: clock})
+	now.Add(int64((600 * time.Second).Seconds()) + 1) // past expires_at (RunTimeout's default)
+	ev := await(t, endedCh)
+	if ev.replica != "a" || ev.RunID != r.ID || ev.Status != string(apitype.RunExpired) {
+		t.Fatalf("ended %s on %s, want expired on a", ev.Status, ev.replica)
+	}
 }

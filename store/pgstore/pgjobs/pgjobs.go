@@ -88,6 +88,11 @@ type Options struct {
 	// SignalWait bounds Signal's wait for a signalled execution to stop.
 	// Default 5 s.
 	SignalWait time.Duration
+	// FetchCooldown is the least time between two fetches of a replica's
+	// workers (River's FetchCooldown): a run queued just after a fetch waits
+	// this long to be taken. Default 5 ms (River's is 100 ms, a job pickup
+	// latency a run's first token would carry).
+	FetchCooldown time.Duration
 	// Queue is River's queue name. Default "hearth".
 	Queue string
 	// Logger receives River's and this package's logs. Default
@@ -165,6 +170,9 @@ func New(pool *pgxpool.Pool, opts Options) (*Jobs, error) {
 	if opts.SignalWait == 0 {
 		opts.SignalWait = 5 * time.Second
 	}
+	if opts.FetchCooldown == 0 {
+		opts.FetchCooldown = 5 * time.Millisecond
+	}
 	if opts.Queue == "" {
 		opts.Queue = "hearth"
 	}
@@ -174,7 +182,9 @@ func New(pool *pgxpool.Pool, opts Options) (*Jobs, error) {
 	if opts.RescueAfter < 0 || opts.SignalWait < 0 {
 		return nil, errors.New("pgjobs: RescueAfter and SignalWait must be positive")
 	}
-	insert, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: opts.Logger})
+	// Its FetchCooldown paces its insert notifications too (once per queue
+	// per cooldown): the default would delay the workers by up to 100 ms.
+	insert, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: opts.Logger, FetchCooldown: opts.FetchCooldown})
 	if err != nil {
 		return nil, fmt.Errorf("pgjobs: %w", err)
 	}
@@ -215,6 +225,7 @@ func (q *Jobs) Start(ctx context.Context, x engine.JobExecutor, workers int, swe
 		Logger:               q.opts.Logger,
 		Queues:               map[string]river.QueueConfig{q.opts.Queue: {MaxWorkers: workers}},
 		Workers:              ws,
+		FetchCooldown:        q.opts.FetchCooldown,
 		RescueStuckJobsAfter: q.opts.RescueAfter,
 		JobTimeout:           q.opts.RescueAfter,
 		// Sweep jobs come every second: keep a day of them? An hour is
@@ -313,18 +324,19 @@ func (q *Jobs) listen(ctx context.Context) {
 }
 
 func (q *Jobs) listenOnce(ctx context.Context, connected func()) error {
-	conn, err := q.pool.Acquire(ctx)
+	// A connection of its own, not the pool's: it is held for good, and the
+	// pool is the store's, sized for its queries.
+	conn, err := pgx.ConnectConfig(ctx, q.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
+	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
 		return err
 	}
-	defer conn.Exec(context.Background(), "UNLISTEN "+channel) //nolint:errcheck // back to the pool clean
 	connected()
 	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
+		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}

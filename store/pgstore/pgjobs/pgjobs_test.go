@@ -251,26 +251,25 @@ func TestInterruptedJobResumesElsewhereAtOnce(t *testing.T) {
 	b := newExecutor("b")
 	replica(t, dsn, b, pgjobs.Options{}, 0)
 	a.release <- engine.ErrJobInterrupted
-	// Either replica may take the retry; hold a's so that b does.
-	var c call
-	select {
-	case c = <-a.calls:
+	// Either replica may take the retry: a's is interrupted again, until b
+	// has it. Each attempt is the next, and a clean close.
+	for attempt := 2; ; attempt++ {
+		var c call
+		select {
+		case c = <-a.calls:
+		case c = <-b.calls:
+		case <-t.Context().Done():
+			t.Fatal("not attempted again")
+		}
+		if c.attempt.Number != attempt || !c.attempt.CleanClose {
+			t.Fatalf("attempt %+v, want number %d after a clean close", c.attempt, attempt)
+		}
+		if c.replica == "b" {
+			b.release <- nil
+			return
+		}
 		a.release <- engine.ErrJobInterrupted
-		c = next(t, b.calls)
-		if c.attempt.Number != 3 {
-			t.Errorf("attempt %d, want 3", c.attempt.Number)
-		}
-	case c = <-b.calls:
-		if c.attempt.Number != 2 {
-			t.Errorf("attempt %d, want 2", c.attempt.Number)
-		}
-	case <-t.Context().Done():
-		t.Fatal("not attempted again")
 	}
-	if !c.attempt.CleanClose {
-		t.Error("the attempt after an interruption is not a clean close")
-	}
-	b.release <- nil
 }
 
 // TestSignalReachesTheExecutingReplica: a Signal sent from b stops a's
