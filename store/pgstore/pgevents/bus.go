@@ -136,6 +136,8 @@ type Bus struct {
 	// listening is closed when the listener has (re)issued LISTEN.
 	listening chan struct{}
 
+	// writes and events count the transactions written and their events.
+	writes, events atomic.Int64
 	// listenerPID is the listener's backend (tests terminate it).
 	listenerPID atomic.Uint32
 	// testKeep, when set by a test, drops the events it returns false for
@@ -357,6 +359,12 @@ func (b *Bus) write(held []batch) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 30*time.Second)
 	defer cancel()
 	err := b.pool.SendBatch(ctx, q).Close()
+	if err == nil {
+		b.writes.Add(1)
+		for _, o := range owners {
+			b.events.Add(int64(len(byOwner[o])))
+		}
+	}
 	if err != nil {
 		b.mu.Lock()
 		for _, o := range owners {
