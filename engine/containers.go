@@ -277,13 +277,17 @@ func (e *Engine) expireContainer(ctx context.Context, id string) (*apitype.Conta
 // engine's expirer calls it with expireDue.
 func (e *Engine) expireContainersDue(ctx context.Context) {
 	var due []string
-	_ = e.store.View(ctx, func(tx store.Tx) error {
-		tx.DueContainers(e.now(), func(id string) bool {
+	err := e.store.View(ctx, func(tx store.Tx) error {
+		return tx.DueContainers(e.now(), func(id string) bool {
 			due = append(due, id)
 			return len(due) < 1000
 		})
-		return nil
 	})
+	if err != nil && ctx.Err() == nil {
+		// Nothing is expired on a partial read; the next tick tries again.
+		e.log.Warn("expire containers", "err", err)
+		return
+	}
 	for _, id := range due {
 		if _, err := e.expireContainer(ctx, id); err != nil && ctx.Err() == nil {
 			e.log.Warn("expire container", "container", id, "err", err)

@@ -286,8 +286,10 @@ func (s *Threads) Update(ctx context.Context, id string, p apitype.ThreadUpdateP
 // flight on it is cancelled first.
 func (s *Threads) Delete(ctx context.Context, id string) (*apitype.Deleted, error) {
 	var active string
-	err := s.e.store.Update(ctx, func(tx store.Tx) error {
-		active = tx.ActiveRun(id)
+	err := s.e.store.Update(ctx, func(tx store.Tx) (err error) {
+		if active, err = tx.ActiveRun(id); err != nil {
+			return err
+		}
 		return tx.DeleteThread(id)
 	})
 	if err != nil {
@@ -324,7 +326,9 @@ func (s *Messages) Create(ctx context.Context, threadID string, p apitype.Messag
 		if _, err := tx.GetThread(threadID); err != nil {
 			return err
 		}
-		if run := tx.ActiveRun(threadID); run != "" {
+		if run, err := tx.ActiveRun(threadID); err != nil {
+			return err
+		} else if run != "" {
 			return apitype.ActiveRunMessageError(threadID, run)
 		}
 		if err := s.e.checkFilesOf(tx, "", m); err != nil {
@@ -381,7 +385,11 @@ func (s *Messages) Delete(ctx context.Context, threadID, id string) (*apitype.De
 		if err != nil {
 			return err
 		}
-		if run := tx.ActiveRun(threadID); run != "" && m.RunID != nil && *m.RunID == run {
+		run, err := tx.ActiveRun(threadID)
+		if err != nil {
+			return err
+		}
+		if run != "" && m.RunID != nil && *m.RunID == run {
 			return apitype.InvalidState("message %s belongs to run %s, which is still active.", id, run)
 		}
 		return tx.DeleteMessage(threadID, id)

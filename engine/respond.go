@@ -146,7 +146,9 @@ func (x *responseRun) claim(j *respJob) error {
 		// and a commit (an fsync) less per response. It is only checked to
 		// be still there (Delete may have come first).
 		err := e.store.View(context.WithoutCancel(x.ctx), func(tx store.Tx) error {
-			if !tx.HasResponse(j.id) {
+			if ok, err := tx.HasResponse(j.id); err != nil {
+				return err
+			} else if !ok {
 				return apitype.NotFound("response", j.id)
 			}
 			return nil

@@ -390,7 +390,9 @@ func checkResponseState(t *testing.T, st *store.Store, kill int, when string, it
 			}
 		}
 		for _, id := range resps {
-			if !tx.HasResponse(id) {
+			if ok, err := tx.HasResponse(id); err != nil {
+				return err
+			} else if !ok {
 				return fmt.Errorf("acknowledged response %s is missing", id)
 			}
 		}

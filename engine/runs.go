@@ -162,7 +162,9 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 		if _, err := tx.GetThread(threadID); err != nil {
 			return err
 		}
-		if active := tx.ActiveRun(threadID); active != "" {
+		if active, err := tx.ActiveRun(threadID); err != nil {
+			return err
+		} else if active != "" {
 			return apitype.ActiveRunError(threadID, active)
 		}
 		var err error
@@ -180,10 +182,14 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 	var ingest []*apitype.VectorStoreFile
 	created := e.store.Submit(ctx, func(tx store.Tx) (err error) {
 		// Re-checked, not re-read: this runs on the committer.
-		if !tx.HasThread(threadID) {
+		if ok, err := tx.HasThread(threadID); err != nil {
+			return err
+		} else if !ok {
 			return apitype.NotFound("thread", threadID)
 		}
-		if !tx.HasAssistant(p.AssistantID) {
+		if ok, err := tx.HasAssistant(p.AssistantID); err != nil {
+			return err
+		} else if !ok {
 			return noAssistant(p.AssistantID)
 		}
 		ingest, err = e.storeRun(tx, &p, run)
@@ -294,7 +300,9 @@ func (e *Engine) newRun(threadID string, p *apitype.RunCreateParams, a *apitype.
 // resources as a created message's do; it returns the files to ingest.
 func (e *Engine) storeRun(tx store.Tx, p *apitype.RunCreateParams, r *apitype.Run) ([]*apitype.VectorStoreFile, error) {
 	threadID := r.ThreadID
-	if active := tx.ActiveRun(threadID); active != "" {
+	if active, err := tx.ActiveRun(threadID); err != nil {
+		return nil, err
+	} else if active != "" {
 		return nil, apitype.ActiveRunError(threadID, active)
 	}
 	var ingest []*apitype.VectorStoreFile

@@ -218,10 +218,10 @@ func TestDeleteThreadRemovesEverything(t *testing.T) {
 		if tx.(*boltTx).tx.Bucket(bThreadData).Bucket([]byte(doomed)) != nil {
 			return errors.New("thread data bucket left behind")
 		}
-		if id := tx.ActiveRun(doomed); id != "" {
+		if id := activeRun(t, tx, doomed); id != "" {
 			return fmt.Errorf("active run lock left: %s", id)
 		}
-		if id := tx.ActiveRun(keep); id == "" {
+		if id := activeRun(t, tx, keep); id == "" {
 			return errors.New("other thread lost its active run")
 		}
 		var liveNow []string
@@ -290,8 +290,8 @@ func TestRunIndexes(t *testing.T) {
 		r1.Status = st
 		update(t, s, func(tx Tx) error { return tx.PutRun(r1) })
 		view(t, s, func(tx Tx) error {
-			if tx.ActiveRun(th) != r1.ID || !slices.Equal(liveRuns(tx), []string{r1.ID}) {
-				return fmt.Errorf("%s: active %q live %v", st, tx.ActiveRun(th), liveRuns(tx))
+			if activeRun(t, tx, th) != r1.ID || !slices.Equal(liveRuns(tx), []string{r1.ID}) {
+				return fmt.Errorf("%s: active %q live %v", st, activeRun(t, tx, th), liveRuns(tx))
 			}
 			return nil
 		})
@@ -305,7 +305,7 @@ func TestRunIndexes(t *testing.T) {
 			if slices.Contains(liveRuns(tx), r.ID) {
 				return fmt.Errorf("%s run still live", st)
 			}
-			if tx.ActiveRun(th) == r.ID {
+			if activeRun(t, tx, th) == r.ID {
 				return fmt.Errorf("%s run still holds the thread", st)
 			}
 			return nil
@@ -318,16 +318,16 @@ func TestRunIndexes(t *testing.T) {
 	other := &apitype.Run{ID: gen.New(PrefixRun), ThreadID: th, Status: apitype.RunFailed}
 	update(t, s, func(tx Tx) error { return tx.PutRun(other) })
 	view(t, s, func(tx Tx) error {
-		if tx.ActiveRun(th) != r1.ID {
-			return fmt.Errorf("ending another run cleared the lock: %q", tx.ActiveRun(th))
+		if activeRun(t, tx, th) != r1.ID {
+			return fmt.Errorf("ending another run cleared the lock: %q", activeRun(t, tx, th))
 		}
 		return nil
 	})
 	r1.Status = apitype.RunCancelled
 	update(t, s, func(tx Tx) error { return tx.PutRun(r1) })
 	view(t, s, func(tx Tx) error {
-		if tx.ActiveRun(th) != "" || len(liveRuns(tx)) != 0 {
-			return fmt.Errorf("after all ended: active %q live %v", tx.ActiveRun(th), liveRuns(tx))
+		if activeRun(t, tx, th) != "" || len(liveRuns(tx)) != 0 {
+			return fmt.Errorf("after all ended: active %q live %v", activeRun(t, tx, th), liveRuns(tx))
 		}
 		return nil
 	})
@@ -858,8 +858,15 @@ func TestHasAssistantAndThread(t *testing.T) {
 		return tx.PutThread(&apitype.Thread{ID: "thread_1"})
 	})
 	view(t, s, func(tx Tx) error {
-		if !tx.HasAssistant("asst_1") || tx.HasAssistant("asst_2") || !tx.HasThread("thread_1") || tx.HasThread("thread_2") || tx.HasThread("") {
-			return fmt.Errorf("existence checks disagree with what was stored")
+		for _, c := range []struct {
+			has  func(string) (bool, error)
+			id   string
+			want bool
+		}{{tx.HasAssistant, "asst_1", true}, {tx.HasAssistant, "asst_2", false},
+			{tx.HasThread, "thread_1", true}, {tx.HasThread, "thread_2", false}, {tx.HasThread, "", false}} {
+			if got, err := c.has(c.id); err != nil || got != c.want {
+				return fmt.Errorf("Has(%q) = %v, %v; stored: %v", c.id, got, err, c.want)
+			}
 		}
 		return nil
 	})
@@ -903,8 +910,8 @@ func TestRunsBelongToTheirThread(t *testing.T) {
 		if _, err := tx.GetStep(b, r.ID, st.ID); !errors.Is(err, apitype.ErrNotFound) {
 			t.Fatalf("GetStep(b) of a's step: %v", err)
 		}
-		if p, err := tx.ListSteps(b, r.ID, apitype.ListParams{}); err != nil || len(p.Data) != 0 {
-			t.Fatalf("ListSteps(b) of a's run: %v %v", p.Data, err)
+		if _, err := tx.ListSteps(b, r.ID, apitype.ListParams{}); !errors.Is(err, apitype.ErrNotFound) {
+			t.Fatalf("ListSteps(b) of a's run: %v, want not found", err)
 		}
 		if p, err := tx.ListSteps(a, r.ID, apitype.ListParams{}); err != nil || len(p.Data) != 1 {
 			t.Fatalf("ListSteps(a): %v %v", p.Data, err)
@@ -914,4 +921,14 @@ func TestRunsBelongToTheirThread(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// activeRun is tx.ActiveRun failing t on an error.
+func activeRun(t testing.TB, tx Tx, threadID string) string {
+	t.Helper()
+	id, err := tx.ActiveRun(threadID)
+	if err != nil {
+		t.Errorf("ActiveRun(%s): %v", threadID, err)
+	}
+	return id
 }

@@ -270,8 +270,8 @@ func childCompact(path string) int {
 	s.compactTx = 32 << 10 // the copy grows commit by commit, to be killed midway
 	th := crashThreads[0]
 	if err := s.Update(ctx, func(tx Tx) error {
-		if tx.HasThread(th) {
-			return nil
+		if ok, err := tx.HasThread(th); err != nil || ok {
+			return err
 		}
 		return tx.PutThread(&apitype.Thread{ID: th, Object: apitype.ObjectThread})
 	}); err != nil {

@@ -95,13 +95,14 @@ func (t *boltTx) ListContainers(p apitype.ListParams, name string) (apitype.Page
 
 // DueContainers calls fn with the id of each active container whose idle
 // time ran out at or before now, soonest first, until fn returns false.
-func (t *boltTx) DueContainers(now int64, fn func(id string) bool) {
+func (t *boltTx) DueContainers(now int64, fn func(id string) bool) error {
 	c := t.tx.Bucket(bContainerExpiry).Cursor()
 	for k, _ := c.First(); k != nil && len(k) > 8; k, _ = c.Next() {
 		if int64(binary.BigEndian.Uint64(k[:8])) > now || !fn(string(k[8:])) {
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 // PutContainerFile inserts or replaces a file of an existing container.

@@ -28,8 +28,7 @@ func TestContainerExpiryIndex(t *testing.T) {
 	due := func(now int64) []string {
 		var ids []string
 		if err := s.View(t.Context(), func(tx Tx) error {
-			tx.DueContainers(now, func(id string) bool { ids = append(ids, id); return true })
-			return nil
+			return tx.DueContainers(now, func(id string) bool { ids = append(ids, id); return true })
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -15,8 +15,9 @@ import (
 // package doc).
 //
 // A driver must keep every promise written here; the bbolt driver's
-// methods (tx.go and its neighbours) say how it keeps them, and a
-// conformance suite is to run the same behaviours against every driver.
+// methods (tx.go and its neighbours) say how it keeps them, and the
+// conformance suite, package store/storetest, runs them against every
+// driver.
 
 // Driver is a store as the engine uses it as a whole: transactions, and
 // group-committed writes.
@@ -58,9 +59,11 @@ type Driver interface {
 	// the callbacks of all writes in commit order: the engine publishes a
 	// write's events from then, so streams see them ordered exactly as the
 	// commits. then must be quick and must not use the store. A queued write
-	// is always decided; after Close, Submit decides it with ErrClosed.
+	// is always decided: with ctx's error when ctx had ended, with
+	// ErrClosed after Close.
 	Submit(ctx context.Context, fn func(Tx) error, then func(error)) Pending
 	// Close commits what was queued before it, then releases the store.
+	// Closing again returns nil.
 	Close() error
 }
 
@@ -130,12 +133,16 @@ func NewPending(then func(error)) (Pending, func(error)) {
 //     (or an object of another parent: a message of another thread, a step
 //     of another run) returns an *apitype.Error matching apitype.ErrNotFound
 //     (apitype.NotFound(kind, id)), and changes nothing. Has* report it as
-//     false.
+//     false. So does a Put under a parent that is not there (a message,
+//     run or output file of an unknown thread, a step of a run the thread
+//     does not hold, a file or batch of an unknown vector store, items of
+//     an unknown conversation, a file of an unknown container).
 //   - Bad input the store itself refuses is an *apitype.Error matching
-//     apitype.ErrInvalidRequest naming its param (a thread past
-//     MaxMessagesPerThread; a conversation item without an id or with one
-//     the conversation holds; an unknown cursor in the lists that require a
-//     known one). The store never returns apitype.ErrConflict itself:
+//     apitype.ErrInvalidRequest naming its param, which reaches the client
+//     as it is (a thread past MaxMessagesPerThread: "thread_id"; a
+//     conversation item without an id or with one the conversation holds:
+//     "items[i].id"; an unknown cursor in the lists that require a known
+//     one: "after" or "before"). The store never returns apitype.ErrConflict itself:
 //     compare-and-set is the engine reading then writing in one Update
 //     (see Driver), which the driver makes serialisable.
 //   - Put* insert or replace whole records. Deletes cascade to what the
@@ -146,7 +153,9 @@ func NewPending(then func(error)) (Pending, func(error)) {
 //     after and before are positions, not references — a cursor naming a
 //     deleted id pages from where it would sort, so paging while deleting
 //     neither fails nor skips; has_more says whether more lie beyond the
-//     page in the direction it was read.
+//     page in the direction it was read (of the filtered list, when a
+//     filter is set). A page's Data is never nil (an empty list is []);
+//     FirstID and LastID name its ends, nil when it is empty.
 //   - Token counts. A message or item is stored with the count its writer
 //     gives (PutMessage with tokens < 0 keeps the stored count), and the
 //     walks (EachMessage, LendMessages, EachConversationItem,
@@ -159,7 +168,9 @@ func NewPending(then func(error)) (Pending, func(error)) {
 //   - Indexes the engine relies on are the store's to keep in step with
 //     the records, in the same transaction: one active run per thread
 //     (PutRun of a non-terminal run makes it the thread's ActiveRun; a
-//     terminal one clears it), the live runs and live responses (queued or
+//     terminal one clears it if it is the active one; the engine never
+//     puts a second non-terminal run in a thread that has one, and a
+//     driver may refuse it), the live runs and live responses (queued or
 //     in progress; LiveRuns, LiveResponses), the resume counts (gone when
 //     the run ends), a thread's code output files, containers' expiry.
 type Tx interface {
@@ -167,7 +178,7 @@ type Tx interface {
 
 	PutAssistant(a *apitype.Assistant) error
 	GetAssistant(id string) (*apitype.Assistant, error)
-	HasAssistant(id string) bool
+	HasAssistant(id string) (bool, error)
 	DeleteAssistant(id string) error
 	ListAssistants(p apitype.ListParams) (apitype.Page[apitype.Assistant], error)
 
@@ -178,7 +189,7 @@ type Tx interface {
 	GetThread(id string) (*apitype.Thread, error)
 	// ListThreads pages threads (Hearth's own list, for the Playground and CLI).
 	ListThreads(p apitype.ListParams) (apitype.Page[apitype.Thread], error)
-	HasThread(id string) bool
+	HasThread(id string) (bool, error)
 	// DeleteThread deletes a thread with its messages, runs, steps and
 	// indexes.
 	DeleteThread(id string) error
@@ -205,7 +216,7 @@ type Tx interface {
 	GetRun(threadID, id string) (*apitype.Run, error)
 	ListRuns(threadID string, p apitype.ListParams) (apitype.Page[apitype.Run], error)
 	// ActiveRun is the id of the thread's non-terminal run, or "".
-	ActiveRun(threadID string) string
+	ActiveRun(threadID string) (string, error)
 	// LiveRuns visits every non-terminal run, oldest first (recovery).
 	LiveRuns(fn func(threadID, runID string) error) error
 	PutStep(s *apitype.RunStep) error
@@ -230,7 +241,8 @@ type Tx interface {
 	// and bytes of those that still exist.
 	PutOutputFile(threadID string, f *apitype.File) error
 	OutputFiles(threadID string) (n int, size int64, err error)
-	// ListFiles pages files, those of purpose when it is set.
+	// ListFiles pages files, those of purpose when it is set; its limit may
+	// be up to apitype.MaxFileListLimit (files.list), not only MaxListLimit.
 	ListFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error)
 
 	// ---- vector stores
@@ -247,7 +259,8 @@ type Tx interface {
 	// VectorStoresHolding lists the vector stores a file is attached to.
 	VectorStoresHolding(fileID string) ([]string, error)
 	// ListVectorStoreFiles pages a vector store's files, or a batch's when
-	// batchID is set, of status p.Filter when it is set.
+	// batchID is set (those still attached), of status p.Filter when it is
+	// set.
 	ListVectorStoreFiles(vsID, batchID string, p apitype.VectorStoreFileListParams) (apitype.Page[apitype.VectorStoreFile], error)
 	EachVectorStoreFile(vsID string, fn func(*apitype.VectorStoreFile) error) error
 	PutFileBatch(b *apitype.VectorStoreFileBatch) error
@@ -261,13 +274,15 @@ type Tx interface {
 	GetConversation(id string) (*apitype.Conversation, error)
 	DeleteConversation(id string) error
 	// AppendConversationItems appends items, in order, with their token
-	// counts; each needs an id the conversation does not hold yet.
+	// counts; each needs an id the conversation does not hold yet (nor an
+	// item before it in items). A deleted item's id may be appended again.
 	AppendConversationItems(convID string, items []apitype.Item, tokens []int) error
 	GetConversationItem(convID, itemID string) (*apitype.Item, error)
 	DeleteConversationItem(convID, itemID string) error
 	CountConversationItems(convID string) (int, error)
 	// ListConversationItems pages items in insertion order (asc) or newest
-	// first, after p.After (which must name an item of the conversation).
+	// first, after p.After, which must name an item the conversation holds
+	// or held: a deleted item's place is still a cursor.
 	ListConversationItems(convID string, p apitype.ListParams) (apitype.Page[apitype.Item], error)
 	EachConversationItem(convID string, desc bool, fn func(it *apitype.Item, tokens int) (bool, error)) error
 	// LendConversationItems lends the plain text messages; other items are
@@ -287,7 +302,7 @@ type Tx interface {
 	// output items; the live index follows its status.
 	PutResponse(r *apitype.Response, tokens []int) error
 	GetResponse(id string) (*apitype.Response, error)
-	HasResponse(id string) bool
+	HasResponse(id string) (bool, error)
 	// DeleteResponse removes a response, its items and its chain link;
 	// responses naming it as previous keep their own items, their chain
 	// ending there.
@@ -317,7 +332,7 @@ type Tx interface {
 	ListContainers(p apitype.ListParams, name string) (apitype.Page[apitype.Container], error)
 	// DueContainers visits each active container idle since at or before
 	// now, soonest first, until fn returns false.
-	DueContainers(now int64, fn func(id string) bool)
+	DueContainers(now int64, fn func(id string) bool) error
 	// PutContainerFile needs the container to exist.
 	PutContainerFile(f *apitype.ContainerFile) error
 	GetContainerFile(containerID, id string) (*apitype.ContainerFile, error)

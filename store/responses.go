@@ -163,7 +163,9 @@ func (t *boltTx) GetResponse(id string) (*apitype.Response, error) {
 }
 
 // HasResponse reports whether a response is stored.
-func (t *boltTx) HasResponse(id string) bool { return t.tx.Bucket(bResponses).Get([]byte(id)) != nil }
+func (t *boltTx) HasResponse(id string) (bool, error) {
+	return t.tx.Bucket(bResponses).Get([]byte(id)) != nil, nil
+}
 
 // DeleteResponse removes a response, its items and its chain link. The
 // responses that name it as previous keep their own items; their chain
@@ -271,7 +273,7 @@ func (t *boltTx) eachResponseItem(id string, kind byte, desc bool, fn func(it *a
 // (order desc unless p says asc; after and before are item ids).
 func (t *boltTx) ListResponseInputItems(id string, p apitype.ListParams) (apitype.Page[apitype.Item], error) {
 	page := apitype.Page[apitype.Item]{Object: apitype.ObjectList, Data: []apitype.Item{}}
-	if !t.HasResponse(id) {
+	if t.tx.Bucket(bResponses).Get([]byte(id)) == nil {
 		return page, responseNotFound(id)
 	}
 	data := t.tx.Bucket(bResponseData)

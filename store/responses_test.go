@@ -82,8 +82,11 @@ func TestResponseRecords(t *testing.T) {
 		if err != nil || got.ID != id || got.Status != apitype.ResponseQueued || got.Metadata["k"] != "v" || got.Output == nil || len(got.Output) != 0 {
 			return fmt.Errorf("GetResponse %+v %v", got, err)
 		}
-		if !tx.HasResponse(id) || tx.HasResponse(gen.New(PrefixResponse)) {
-			return fmt.Errorf("HasResponse")
+		if ok, err := tx.HasResponse(id); !ok || err != nil {
+			return fmt.Errorf("HasResponse(stored) = %v, %v", ok, err)
+		}
+		if ok, err := tx.HasResponse(gen.New(PrefixResponse)); ok || err != nil {
+			return fmt.Errorf("HasResponse(unknown) = %v, %v", ok, err)
 		}
 		for _, desc := range []bool{false, true} {
 			var ids []string
@@ -128,8 +131,8 @@ func TestResponseRecords(t *testing.T) {
 		t.Fatal("create with 1 count for 3 items")
 	}
 	view(t, s, func(tx Tx) error {
-		if tx.HasResponse(other.ID) {
-			return fmt.Errorf("refused response stored")
+		if ok, err := tx.HasResponse(other.ID); ok || err != nil {
+			return fmt.Errorf("refused response stored: %v, %v", ok, err)
 		}
 		return nil
 	})

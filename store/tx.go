@@ -150,7 +150,9 @@ func (t *boltTx) GetAssistant(id string) (*apitype.Assistant, error) {
 }
 
 // HasAssistant reports whether an assistant exists, without decoding it.
-func (t *boltTx) HasAssistant(id string) bool { return t.tx.Bucket(bAssistants).Get([]byte(id)) != nil }
+func (t *boltTx) HasAssistant(id string) (bool, error) {
+	return t.tx.Bucket(bAssistants).Get([]byte(id)) != nil, nil
+}
 
 // DeleteAssistant deletes an assistant.
 func (t *boltTx) DeleteAssistant(id string) error {
@@ -190,7 +192,9 @@ func (t *boltTx) ListThreads(p apitype.ListParams) (apitype.Page[apitype.Thread]
 }
 
 // HasThread reports whether a thread exists, without decoding it.
-func (t *boltTx) HasThread(id string) bool { return t.tx.Bucket(bThreads).Get([]byte(id)) != nil }
+func (t *boltTx) HasThread(id string) (bool, error) {
+	return t.tx.Bucket(bThreads).Get([]byte(id)) != nil, nil
+}
 
 // DeleteThread deletes a thread and everything under it: messages, runs,
 // steps and its run indexes.
@@ -661,8 +665,8 @@ func (t *boltTx) ListRuns(threadID string, p apitype.ListParams) (apitype.Page[a
 }
 
 // ActiveRun returns the id of the thread's active run, or "".
-func (t *boltTx) ActiveRun(threadID string) string {
-	return string(t.tx.Bucket(bActiveRuns).Get([]byte(threadID)))
+func (t *boltTx) ActiveRun(threadID string) (string, error) {
+	return string(t.tx.Bucket(bActiveRuns).Get([]byte(threadID))), nil
 }
 
 // LiveRuns calls fn for every run that is not terminal, oldest first.
@@ -701,14 +705,15 @@ func (t *boltTx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
 	return &s, json.Unmarshal(v, &s)
 }
 
-// ListSteps pages through a run's steps.
+// ListSteps pages through a run's steps; a run the thread does not hold
+// is not found, as the Tx promises.
 func (t *boltTx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return apitype.Page[apitype.RunStep]{}, err
 	}
 	if !hasRun(tb, runID) {
-		return apitype.Page[apitype.RunStep]{Object: apitype.ObjectList, Data: []apitype.RunStep{}}, nil
+		return apitype.Page[apitype.RunStep]{}, apitype.NotFound("run", runID)
 	}
 	return listJSON[apitype.RunStep](t.tx.Bucket(bSteps), append([]byte(runID), 0), p)
 }

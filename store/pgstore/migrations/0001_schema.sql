@@ -30,13 +30,11 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_of_run ON messages (thread_id, run_id, id) WHERE run_id IS NOT NULL;
 
--- resumes counts the restarts (or rescues) that resumed the run.
 CREATE TABLE runs (
 	id         text COLLATE "C" PRIMARY KEY,
 	thread_id  text COLLATE "C" NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
 	status     text   NOT NULL,
 	expires_at bigint,
-	resumes    integer NOT NULL DEFAULT 0,
 	record     json   NOT NULL
 );
 CREATE INDEX runs_of_thread ON runs (thread_id, id);
@@ -47,6 +45,22 @@ CREATE UNIQUE INDEX one_active_run_per_thread ON runs (thread_id)
 -- The expiry sweep and crash recovery read only the live runs.
 CREATE INDEX live_runs ON runs (expires_at)
 	WHERE status NOT IN ('completed', 'failed', 'cancelled', 'expired', 'incomplete');
+-- LiveRuns walks them in id order.
+CREATE INDEX live_run_ids ON runs (id)
+	WHERE status NOT IN ('completed', 'failed', 'cancelled', 'expired', 'incomplete');
+
+-- How many times a restart (or rescue) resumed a run or a background
+-- response, by its id (CountResume); gone when it ends.
+CREATE TABLE resumes (
+	id text COLLATE "C" PRIMARY KEY,
+	n  integer NOT NULL
+);
+
+-- What the store keeps about itself: 'clean_close' (MarkCleanClose).
+CREATE TABLE store_meta (
+	key   text PRIMARY KEY,
+	value text NOT NULL
+);
 
 CREATE TABLE run_steps (
 	run_id text COLLATE "C" NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -72,12 +86,16 @@ CREATE TABLE stream_events (
 CREATE INDEX stream_events_final ON stream_events (at) WHERE final;
 
 -- File bytes live here, a MiB a row, so any replica serves and mounts them.
+-- thread_id is the thread a code interpreter output file counts against.
 CREATE TABLE files (
-	id      text COLLATE "C" PRIMARY KEY,
-	purpose text   NOT NULL,
-	bytes   bigint NOT NULL,
-	record  json   NOT NULL
+	id        text COLLATE "C" PRIMARY KEY,
+	purpose   text   NOT NULL,
+	bytes     bigint NOT NULL,
+	thread_id text COLLATE "C",
+	record    json   NOT NULL
 );
+CREATE INDEX files_of_purpose ON files (purpose, id);
+CREATE INDEX output_files ON files (thread_id) WHERE thread_id IS NOT NULL;
 CREATE TABLE file_chunks (
 	file_id text COLLATE "C" NOT NULL REFERENCES files (id) ON DELETE CASCADE,
 	n       integer NOT NULL,
@@ -99,12 +117,23 @@ CREATE TABLE vector_store_files (
 	record          json  NOT NULL,
 	PRIMARY KEY (vector_store_id, file_id)
 );
+CREATE INDEX vector_store_files_of_file ON vector_store_files (file_id);
+CREATE INDEX vector_store_files_by_status ON vector_store_files (vector_store_id, status, file_id);
 CREATE TABLE vector_store_file_batches (
 	vector_store_id text COLLATE "C" NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
 	id              text COLLATE "C" NOT NULL,
 	record          json NOT NULL,
 	PRIMARY KEY (vector_store_id, id)
 );
+-- A batch's files, kept when a file is detached (as bbolt keeps them): the
+-- batch lists those still attached.
+CREATE TABLE vector_store_batch_files (
+	vector_store_id text COLLATE "C" NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+	batch_id        text COLLATE "C" NOT NULL,
+	file_id         text COLLATE "C" NOT NULL,
+	PRIMARY KEY (vector_store_id, batch_id, file_id)
+);
+CREATE INDEX vector_store_batches_of_file ON vector_store_batch_files (vector_store_id, file_id);
 -- The file search index's chunks and their vectors: each replica builds its
 -- in-memory index from them and follows what other replicas ingest.
 CREATE TABLE search_chunks (
@@ -126,34 +155,37 @@ CREATE TABLE responses (
 	conversation_id      text COLLATE "C",
 	status               text    NOT NULL,
 	background           boolean NOT NULL,
-	resumes              integer NOT NULL DEFAULT 0,
 	record               json    NOT NULL
 );
 CREATE INDEX live_responses ON responses (id) WHERE status IN ('queued', 'in_progress');
+-- item_id is NULL for an input item without an id, and not unique: an
+-- input may name one item twice (a cursor names its last position).
 CREATE TABLE response_items (
 	response_id text COLLATE "C" NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
 	output      boolean NOT NULL, -- false: an input item, true: an output item
 	pos         integer NOT NULL,
-	item_id     text COLLATE "C" NOT NULL,
+	item_id     text COLLATE "C",
 	tokens      integer NOT NULL,
 	record      json    NOT NULL,
-	PRIMARY KEY (response_id, output, pos),
-	UNIQUE (response_id, item_id, output)
+	PRIMARY KEY (response_id, output, pos)
 );
+CREATE INDEX response_items_by_id ON response_items (response_id, output, item_id);
 
 CREATE TABLE conversations (
 	id         text COLLATE "C" PRIMARY KEY,
 	created_at bigint NOT NULL,
 	item_count bigint NOT NULL DEFAULT 0,
-	next_pos   bigint NOT NULL DEFAULT 0,
+	next_pos   bigint NOT NULL DEFAULT 1,
 	record     json   NOT NULL
 );
+-- A deleted item keeps its row, record NULL: a cursor naming it still
+-- pages from its position.
 CREATE TABLE conversation_items (
 	conversation_id text COLLATE "C" NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
 	pos             bigint  NOT NULL,
 	item_id         text COLLATE "C" NOT NULL,
 	tokens          integer NOT NULL,
-	record          json    NOT NULL,
+	record          json,
 	PRIMARY KEY (conversation_id, pos),
 	UNIQUE (conversation_id, item_id)
 );
@@ -172,9 +204,11 @@ CREATE TABLE container_files (
 	path         text   NOT NULL,
 	bytes        bigint NOT NULL,
 	record       json   NOT NULL,
-	PRIMARY KEY (container_id, id),
-	UNIQUE (container_id, path)
+	PRIMARY KEY (container_id, id)
 );
+-- Not unique: the store lets two records name one path (the engine
+-- replaces a file by deleting the old record).
+CREATE INDEX container_files_by_path ON container_files (container_id, path);
 CREATE TABLE container_file_chunks (
 	container_id text COLLATE "C" NOT NULL,
 	file_id      text COLLATE "C" NOT NULL,
