@@ -3,7 +3,6 @@ package pgevents
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/scripted"
+	"github.com/hearth-go/hearth/store"
 )
 
 // BenchmarkFirstDelta is the latency the Postgres bus adds to a run's
@@ -31,8 +31,18 @@ import (
 func BenchmarkFirstDelta(b *testing.B) {
 	bs := replicas(b, 2, Options{})
 	story := strings.Repeat("word ", 40)
-	var ctr atomic.Int64
-	ids := func(prefix string) string { return fmt.Sprintf("%s%020d", prefix, ctr.Add(1)) }
+	// The remote follower subscribes before the run exists: its id is
+	// made first and handed to the engine's next run.
+	gen := store.NewIDGenerator(time.Now, nil)
+	var nextRun atomic.Pointer[string]
+	ids := func(prefix string) string {
+		if prefix == store.PrefixRun {
+			if id := nextRun.Swap(nil); id != nil {
+				return *id
+			}
+		}
+		return gen.New(prefix)
+	}
 	open := func(events engine.EventBus) *engine.Engine {
 		m := &scripted.Model{Fallback: func(*llm.Request) scripted.Turn { return scripted.Turn{Text: story} }}
 		e, err := engine.Open(context.Background(), engine.Config{Path: filepath.Join(b.TempDir(), "hearth.db"), NoSync: true,
@@ -86,7 +96,8 @@ func BenchmarkFirstDelta(b *testing.B) {
 			} // to the end: the run is over when the stream is
 			return
 		}
-		runID := fmt.Sprintf("run_%020d", ctr.Load()+1)
+		runID := gen.New(store.PrefixRun)
+		nextRun.Store(&runID)
 		sub := bs[1].Runs().Subscribe(runID)
 		defer sub.Close()
 		start = time.Now()

@@ -144,6 +144,8 @@ type Bus struct {
 	// before they are written: a replica that died between its commit and
 	// its events' insert.
 	testKeep func(owner string, ev Event) bool
+	// testOnFollow, when set by a test, is told of each Follow.
+	testOnFollow func(owner string)
 }
 
 type batch struct {
@@ -483,6 +485,9 @@ func (b *Bus) Follow(owner string, after int64) *Follower {
 	if f.catchUp {
 		f.poke()
 	}
+	if b.testOnFollow != nil {
+		b.testOnFollow(owner)
+	}
 	return f
 }
 
@@ -599,7 +604,7 @@ func (f *Follower) run() {
 				}
 			}
 			want := f.known && (f.catchUp || f.target > f.cursor)
-			cursor := f.cursor
+			cursor, target := f.cursor, f.target
 			b.mu.Unlock()
 			if !want {
 				break
@@ -627,9 +632,11 @@ func (f *Follower) run() {
 			}
 			if len(evs) < fetchLimit {
 				f.catchUp = false
-				if f.target > f.cursor {
-					// Notified but not there: swept meanwhile.
-					f.cursor = f.target
+				if target > f.cursor && f.cursor == cursor+int64(len(evs)) {
+					// Notified before this read began, so committed, but
+					// not there: swept meanwhile. (What was notified since
+					// may not have been visible to it: read again.)
+					f.cursor = target
 				}
 			}
 			b.mu.Unlock()
