@@ -234,7 +234,7 @@ func (x *runner) mountFiles(ctx context.Context, sess codeinterp.Session) (map[s
 		if err != nil {
 			return nil, err
 		}
-		data, err := e.readFile(id)
+		data, err := e.readFile(ctx, id)
 		if err != nil {
 			return nil, err
 		}

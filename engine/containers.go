@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -24,10 +22,9 @@ import (
 // expires: its session is closed, its files are deleted, and it can no
 // longer be used.
 //
-// A container file's bytes are in FilesDir/containers, named by its id,
-// written to a temporary file, synced and renamed before its record
-// commits, so a record always names a whole file; Open removes bytes whose
-// record never committed.
+// A container file's bytes are in Config.FileBytes (SpaceContainers),
+// written whole before its record commits, so a record always names whole
+// bytes; Open sweeps away bytes whose record never committed.
 type Containers struct {
 	e *Engine
 	// Files manages the files of containers.
@@ -101,7 +98,7 @@ func (e *Engine) createContainer(ctx context.Context, p apitype.ContainerCreateP
 	written := []string{}
 	defer func() {
 		for _, id := range written {
-			os.Remove(e.containerFilePath(id))
+			e.removeBytes(ctx, SpaceContainers, id)
 		}
 	}()
 	taken := map[string]bool{}
@@ -231,9 +228,7 @@ func (e *Engine) freeContainer(ctx context.Context, id string, files []apitype.C
 	e.mounts.forget(id)
 	e.Containers.forget(id)
 	for _, f := range files {
-		if err := os.Remove(e.containerFilePath(f.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			e.log.WarnContext(ctx, "remove container file", "container", id, "file", f.ID, "err", err)
-		}
+		e.removeBytes(ctx, SpaceContainers, f.ID)
 	}
 }
 
@@ -295,80 +290,11 @@ func (e *Engine) expireContainersDue(ctx context.Context) {
 	}
 }
 
-func (e *Engine) containersDir() string { return filepath.Join(e.cfg.FilesDir, "containers") }
-
-func (e *Engine) containerFilePath(id string) string { return filepath.Join(e.containersDir(), id) }
-
-// writeContainerBytes streams r (at most limit bytes) into the bytes of
-// container file id: a temporary file, synced, renamed into place.
-func (e *Engine) writeContainerBytes(ctx context.Context, id string, r io.Reader, limit int64) (int64, error) {
-	dir := e.containersDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, serverError(err, "cannot store the container file")
-	}
-	return writeDurable(ctx, dir, e.containerFilePath(id), r, limit)
-}
-
 // copyIntoContainer gives container file id the bytes of uploaded file
-// fileID: a hard link where the file system allows (the bytes are never
-// rewritten in place), a copy otherwise.
+// fileID.
 func (e *Engine) copyIntoContainer(ctx context.Context, id, fileID string) error {
-	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
-		return serverError(err, "cannot store the container file")
-	}
-	if err := os.Link(e.filePath(fileID), e.containerFilePath(id)); err == nil {
-		return syncDir(e.containersDir())
-	}
-	f, err := os.Open(e.filePath(fileID))
-	if err != nil {
-		return serverError(err, "file %s has a record but its content cannot be read", fileID)
-	}
-	defer f.Close()
-	_, err = e.writeContainerBytes(ctx, id, f, e.cfg.MaxFileBytes)
-	return err
-}
-
-// sweepContainerFiles removes what a crash can leave in the containers
-// directory: temporary writes and bytes whose record never committed (or
-// whose record was deleted before the bytes were).
-func (e *Engine) sweepContainerFiles(ctx context.Context) error {
-	entries, err := os.ReadDir(e.containersDir())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("engine: container files directory: %w", err)
-	}
-	known := map[string]bool{}
-	if err := e.store.View(ctx, func(tx store.Tx) error {
-		p := apitype.ListParams{Limit: apitype.MaxListLimit, Order: apitype.OrderAsc}
-		for {
-			page, err := tx.ListContainers(p, "")
-			if err != nil {
-				return err
-			}
-			for _, c := range page.Data {
-				files, err := tx.ContainerFiles(c.ID)
-				if err != nil {
-					return err
-				}
-				for _, f := range files {
-					known[f.ID] = true
-				}
-			}
-			if !page.HasMore {
-				return nil
-			}
-			p.After = *page.LastID
-		}
-	}); err != nil {
-		return err
-	}
-	for _, ent := range entries {
-		if name := ent.Name(); !known[name] {
-			e.log.Info("removing container file left by an interrupted write", "file", name)
-			os.Remove(filepath.Join(e.containersDir(), name))
-		}
+	if err := e.cfg.FileBytes.Copy(ctx, SpaceContainers, id, SpaceFiles, fileID); err != nil {
+		return serverError(err, "cannot copy file %s into the container", fileID)
 	}
 	return nil
 }
@@ -411,7 +337,7 @@ func (s *ContainerFiles) Upload(ctx context.Context, containerID string, r io.Re
 		return nil, err
 	}
 	id := e.newID(store.PrefixContainerFile)
-	n, err := e.writeContainerBytes(ctx, id, r, e.cfg.MaxFileBytes)
+	n, err := e.writeBytes(ctx, SpaceContainers, id, r, e.cfg.MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -446,7 +372,7 @@ func (s *ContainerFiles) record(ctx context.Context, containerID, id, name strin
 	})
 	unlock()
 	if err != nil {
-		os.Remove(e.containerFilePath(id))
+		e.removeBytes(ctx, SpaceContainers, id)
 		if errors.Is(err, errContainerOverdue) {
 			_, _ = e.expireContainer(ctx, containerID)
 			return nil, apitype.ContainerExpiredError("", containerID)
@@ -486,7 +412,7 @@ func (s *ContainerFiles) Content(ctx context.Context, containerID, id string) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	rc, err := os.Open(s.e.containerFilePath(f.ID))
+	rc, err := s.e.cfg.FileBytes.Open(ctx, SpaceContainers, f.ID)
 	if err != nil {
 		return nil, nil, serverError(err, "container file %s has a record but its content cannot be read", id)
 	}
@@ -517,9 +443,7 @@ func (s *ContainerFiles) Delete(ctx context.Context, containerID, id string) (ap
 			}
 		}
 	}
-	if err := os.Remove(e.containerFilePath(f.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		e.log.WarnContext(ctx, "remove deleted container file", "file", id, "err", err)
-	}
+	e.removeBytes(ctx, SpaceContainers, f.ID)
 	return apitype.ContainerFileDeleted(id), nil
 }
 
@@ -547,7 +471,7 @@ func (e *Engine) containerSession(ctx context.Context, containerID string) (code
 		if _, ok := m.files[f.ID]; ok {
 			continue
 		}
-		data, err := readAll(e.containerFilePath(f.ID), e.cfg.MaxFileBytes)
+		data, err := e.readBytes(ctx, SpaceContainers, f.ID, e.cfg.MaxFileBytes)
 		if err != nil {
 			return nil, nil, fmt.Errorf("container file %s: %w", f.ID, err)
 		}

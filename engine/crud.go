@@ -296,7 +296,7 @@ func (s *Threads) Delete(ctx context.Context, id string) (*apitype.Deleted, erro
 		return nil, err
 	}
 	if active != "" {
-		s.e.stopExecutor(active, errThreadDeleted)
+		s.e.signal(ctx, active, SignalDelete, errThreadDeleted)
 		s.e.bus.Publish(active, apitype.Event{Event: apitype.EventError,
 			Error: apitype.NotFound("thread", id)})
 	}

@@ -40,6 +40,11 @@ type Config struct {
 	// (store.Compacter, store.MappedReleaser) is never auto-compacted or
 	// released; one that is not a store.BoltStore needs FileIndex set.
 	Store store.Driver
+	// Jobs executes runs and background responses on a job queue shared
+	// by every replica on one database (engine.Jobs; for Postgres,
+	// pgjobs.New). Default: the engine's in-process queue. Foreground
+	// responses always run in process.
+	Jobs Jobs
 	// Model answers runs. Default: none — runs fail with a last_error saying
 	// no model backend is configured.
 	Model llm.Model
@@ -107,8 +112,13 @@ type Config struct {
 	// report one (llm.ContextWindower). Default 8192.
 	ContextWindow int
 	// FilesDir holds uploaded files' bytes, and containers' files in its
-	// containers/ directory. Default: Path + ".files".
+	// containers/ directory, when FileBytes is not set. Default: Path +
+	// ".files".
 	FilesDir string
+	// FileBytes keeps the bytes of uploaded files and containers' files.
+	// Default: DirFileBytes(FilesDir). With many replicas, bytes every
+	// replica reads (store/pgfiles.Bytes keeps them in Postgres).
+	FileBytes FileBytes
 	// MaxFileBytes caps one upload. Default 512 MiB.
 	MaxFileBytes int64
 	// MaxCodeOutputFiles and MaxCodeOutputBytes cap the files the code
@@ -163,8 +173,8 @@ func (c *Config) validate() error {
 	if c.Path == "" && c.Store == nil {
 		return bad("Path is required")
 	}
-	if c.Path == "" && c.FilesDir == "" {
-		return bad("FilesDir is required when Store is set and Path is not")
+	if c.Path == "" && c.FilesDir == "" && c.FileBytes == nil {
+		return bad("FilesDir (or FileBytes) is required when Store is set and Path is not")
 	}
 	if _, bolt := c.Store.(store.BoltStore); c.Store != nil && !bolt && c.FileIndex == nil {
 		return bad("FileIndex is required with a Store that is not bbolt's (the default index keeps its vectors in the bbolt file)")
@@ -228,6 +238,9 @@ func (c *Config) setDefaults() {
 	if c.FilesDir == "" {
 		c.FilesDir = c.Path + ".files"
 	}
+	if c.FileBytes == nil {
+		c.FileBytes = DirFileBytes(c.FilesDir)
+	}
 	if c.MaxFileBytes == 0 {
 		c.MaxFileBytes = 512 << 20
 	}
@@ -266,10 +279,12 @@ type Engine struct {
 	bolt *store.Store
 	// ownStore: the engine opened store, so Close closes it.
 	ownStore bool
-	log      *slog.Logger
-	obs      Observer
-	bus      EventBus
-	ownBus   *bus // the default bus, closed by Close
+	// jobs is Config.Jobs: nil for the in-process queue.
+	jobs   Jobs
+	log    *slog.Logger
+	obs    Observer
+	bus    EventBus
+	ownBus *bus // the default bus, closed by Close
 
 	Assistants *Assistants
 	Threads    *Threads
@@ -332,7 +347,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, bus: cfg.Events,
+	e := &Engine{cfg: cfg, jobs: cfg.Jobs, log: cfg.Logger, obs: cfg.Observer, bus: cfg.Events,
 		queue: newRunQueue(), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{},
 		again: map[string]queuedRun{}, settled: make(chan struct{}, 1)}
@@ -380,7 +395,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.Conversations = newConversations(e)
 	e.Responses = &Responses{e}
 	e.Containers = newContainers(e)
-	if err := firstErr(e.sweepFiles(ctx), e.sweepContainerFiles(ctx)); err != nil {
+	if err := firstErr(e.sweepBytes(ctx)); err != nil {
 		e.closeIndex()
 		closeStore()
 		return nil, err
@@ -389,12 +404,21 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e.wg.Add(1)
 		go e.worker()
 	}
-	err := e.resumeLeftRuns(ctx)
-	if err == nil {
-		err = e.resumeLeftResponses(ctx)
+	var err error
+	if e.jobs == nil {
+		// On a shared queue, what a replica left is the queue's to give to
+		// another (its rescue), and a replica starting must not take the
+		// runs the others are executing.
+		err = e.resumeLeftRuns(ctx)
+		if err == nil {
+			err = e.resumeLeftResponses(ctx)
+		}
 	}
 	if err == nil {
 		err = e.resumeIngestion(ctx)
+	}
+	if err == nil && e.jobs != nil {
+		err = e.jobs.Start(ctx, jobExecutor{e}, cfg.MaxConcurrentRuns, cfg.ExpiryInterval)
 	}
 	if err != nil {
 		e.cancel()
@@ -403,10 +427,13 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		closeStore()
 		return nil, err
 	}
-	e.wg.Add(1)
-	go e.every(cfg.ExpiryInterval, e.expireDue)
-	e.wg.Add(1)
-	go e.every(cfg.ExpiryInterval, e.expireContainersDue)
+	if e.jobs == nil {
+		// (On a shared queue, one replica at a time sweeps: jobExecutor.Sweep.)
+		e.wg.Add(1)
+		go e.every(cfg.ExpiryInterval, e.expireDue)
+		e.wg.Add(1)
+		go e.every(cfg.ExpiryInterval, e.expireContainersDue)
+	}
 	if _, ok := e.store.(store.Compacter); ok && cfg.AutoCompactInterval > 0 {
 		e.wg.Add(1)
 		go e.every(cfg.AutoCompactInterval, e.compactIfFree)
@@ -429,11 +456,22 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.mu.Unlock()
 	e.cancel()
+	if e.jobs != nil {
+		// Its executions were cancelled: each job is left to be attempted
+		// again (ErrJobInterrupted), resumed by another replica.
+		if err := e.jobs.Stop(context.Background()); err != nil {
+			e.log.Warn("stop job workers", "err", err)
+		}
+	}
 	e.wg.Wait()
 	// Runs stopped here resume on the next Open without counting against
-	// the resume cap, which is for runs that bring the process down.
-	if err := e.store.Update(context.Background(), func(tx store.Tx) error { return tx.MarkCleanClose() }); err != nil {
-		e.log.Warn("mark clean shutdown", "err", err)
+	// the resume cap, which is for runs that bring the process down. (On
+	// a shared queue the mark would be every replica's: the queue tells
+	// instead, Attempt.CleanClose.)
+	if e.jobs == nil {
+		if err := e.store.Update(context.Background(), func(tx store.Tx) error { return tx.MarkCleanClose() }); err != nil {
+			e.log.Warn("mark clean shutdown", "err", err)
+		}
 	}
 	if e.ownBus != nil {
 		e.ownBus.Close()
@@ -464,6 +502,13 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.queue.signal() // idle workers see draining and leave
 	if signal != nil {
 		signal()
+	}
+	if e.jobs != nil {
+		// The queue stops taking jobs and waits for those executing.
+		if err := e.jobs.Stop(ctx); err != nil {
+			e.log.Warn("shutdown: runs still executing when the wait ended; another replica resumes them", "err", err)
+			return errors.Join(err, e.Close())
+		}
 	}
 	for {
 		e.mu.Lock()

@@ -23,15 +23,30 @@ type searchIndex struct {
 // Pass embedder to embed with a model (filesearch.NewLLMEmbedder over the
 // Ollama backend, say); nil keeps the offline lexical embedder.
 func NewFileIndex(db filesearch.DB, embedder filesearch.Embedder) (FileIndex, error) {
-	cfg := filesearch.Config{Embedder: embedder}
-	if enc, err := truncate.Default(); err == nil {
-		cfg.Tokenizer = enc
-	}
-	ix, err := filesearch.Open(db, cfg)
+	ix, err := filesearch.Open(db, indexConfig(embedder))
 	if err != nil {
 		return nil, err
 	}
 	return &searchIndex{ix: ix, emb: embedder}, nil
+}
+
+// NewFileIndexOn is NewFileIndex keeping the chunks and vectors in st: with
+// a filesearch.SharedStorage (store/pgfiles.IndexStorage), every replica's
+// index searches what any replica ingested.
+func NewFileIndexOn(st filesearch.Storage, embedder filesearch.Embedder) (FileIndex, error) {
+	ix, err := filesearch.OpenStorage(st, indexConfig(embedder))
+	if err != nil {
+		return nil, err
+	}
+	return &searchIndex{ix: ix, emb: embedder}, nil
+}
+
+func indexConfig(embedder filesearch.Embedder) filesearch.Config {
+	cfg := filesearch.Config{Embedder: embedder}
+	if enc, err := truncate.Default(); err == nil {
+		cfg.Tokenizer = enc
+	}
+	return cfg
 }
 
 func (s *searchIndex) Add(ctx context.Context, vsID string, f *apitype.File, content []byte, chunking apitype.ChunkingStrategy) (int64, error) {

@@ -2,11 +2,8 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"iter"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -15,12 +12,12 @@ import (
 	"github.com/hearth-go/hearth/store"
 )
 
-// Files stores uploaded files: the bytes in Config.FilesDir, the record in
-// the database.
+// Files stores uploaded files: the bytes in Config.FileBytes, the record in
+// the store.
 //
-// An upload streams to a temporary file that is synced and renamed into
-// place before its record commits, so a record always names a whole file. A
-// crash can only leave a file without a record; Open removes those.
+// An upload's bytes are written whole before its record commits, so a
+// record always names whole bytes. A crash can only leave bytes without a
+// record; Open sweeps those away.
 type Files struct{ e *Engine }
 
 var validPurposes = map[string]bool{
@@ -50,7 +47,7 @@ func (s *Files) Create(ctx context.Context, r io.Reader, p apitype.FileCreatePar
 // code interpreter wrote it, so it counts against that thread's cap.
 func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose, thread string) (*apitype.File, error) {
 	id := e.newID(store.PrefixFile)
-	n, err := writeDurable(ctx, e.cfg.FilesDir, e.filePath(id), r, e.cfg.MaxFileBytes)
+	n, err := e.writeBytes(ctx, SpaceFiles, id, r, e.cfg.MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -61,73 +58,11 @@ func (e *Engine) storeFile(ctx context.Context, r io.Reader, name, purpose, thre
 		}
 		return tx.PutFile(f)
 	}); err != nil {
-		os.Remove(e.filePath(id))
+		e.removeBytes(ctx, SpaceFiles, id)
 		return nil, err
 	}
 	return f, nil
 }
-
-// writeDurable writes r's bytes (at most limit: more is a 400 naming file)
-// to dst in dir, whole or not at all: into a temporary file that is synced,
-// then renamed to dst, then the directory synced. A kill at any point
-// leaves dst absent or complete, and at worst an upload-*.tmp that Open
-// sweeps away. Errors other than the limit (and ctx's) are server errors.
-func writeDurable(ctx context.Context, dir, dst string, r io.Reader, limit int64) (int64, error) {
-	tmp, err := os.CreateTemp(dir, "upload-*.tmp")
-	if err != nil {
-		return 0, serverError(err, "cannot store the upload")
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	n, err := io.Copy(tmp, io.LimitReader(ctxReader{ctx, r}, limit+1))
-	if err == nil && n > limit {
-		err = &apitype.Error{Type: ErrFileTooLarge.Type, Code: ErrFileTooLarge.Code, Status: 400, Param: "file",
-			Message: fmt.Sprintf("File is larger than the limit of %d bytes.", limit)}
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		var ae *apitype.Error
-		if errors.As(err, &ae) || ctx.Err() != nil {
-			return 0, err
-		}
-		return 0, serverError(err, "cannot store the upload")
-	}
-	return n, nil
-}
-
-// ctxReader stops a copy when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-func (e *Engine) filePath(id string) string { return filepath.Join(e.cfg.FilesDir, id) }
 
 // Retrieve reads a file's record.
 func (s *Files) Retrieve(ctx context.Context, id string) (*apitype.File, error) {
@@ -140,7 +75,7 @@ func (s *Files) Content(ctx context.Context, id string) (*apitype.File, io.ReadC
 	if err != nil {
 		return nil, nil, err
 	}
-	rc, err := os.Open(s.e.filePath(f.ID))
+	rc, err := s.e.cfg.FileBytes.Open(ctx, SpaceFiles, f.ID)
 	if err != nil {
 		return nil, nil, serverError(err, "file %s has a record but its content cannot be read", id)
 	}
@@ -180,9 +115,7 @@ func (s *Files) Delete(ctx context.Context, id string) (*apitype.Deleted, error)
 			}
 		}
 	}
-	if err := os.Remove(s.e.filePath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		s.e.log.Warn("remove deleted file's content", "file", id, "err", err)
-	}
+	s.e.removeBytes(ctx, SpaceFiles, id)
 	return &apitype.Deleted{ID: id, Object: "file", Deleted: true}, nil
 }
 
@@ -202,46 +135,4 @@ func (s *Files) List(ctx context.Context, p apitype.ListParams, purpose string) 
 // All iterates over files from p's position, page by page.
 func (s *Files) All(ctx context.Context, p apitype.ListParams, purpose string) iter.Seq2[apitype.File, error] {
 	return paginate(p, func(p apitype.ListParams) (*apitype.Page[apitype.File], error) { return s.List(ctx, p, purpose) })
-}
-
-// sweepFiles removes what a crash can leave in FilesDir: temporary uploads
-// and files whose record never committed.
-func (e *Engine) sweepFiles(ctx context.Context) error {
-	if err := os.MkdirAll(e.cfg.FilesDir, 0o700); err != nil {
-		return fmt.Errorf("engine: files directory: %w", err)
-	}
-	entries, err := os.ReadDir(e.cfg.FilesDir)
-	if err != nil {
-		return fmt.Errorf("engine: files directory: %w", err)
-	}
-	return e.store.View(ctx, func(tx store.Tx) error {
-		for _, ent := range entries {
-			name := ent.Name()
-			orphan := strings.HasSuffix(name, ".tmp")
-			if !orphan && strings.HasPrefix(name, store.PrefixFile) {
-				_, err := tx.GetFile(name)
-				orphan = errors.Is(err, apitype.ErrNotFound)
-			}
-			if orphan {
-				e.log.Info("removing file left by an interrupted upload", "file", name)
-				os.Remove(filepath.Join(e.cfg.FilesDir, name))
-			}
-		}
-		return nil
-	})
-}
-
-// readAll reads a stored file whole (ingestion needs the text at once),
-// refusing anything over max.
-func readAll(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err == nil && int64(len(b)) > max {
-		err = fmt.Errorf("file is larger than %d bytes", max)
-	}
-	return b, err
 }

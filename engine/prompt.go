@@ -357,7 +357,7 @@ func (e *Engine) images(m *apitype.Message) ([][]byte, error) {
 	for _, c := range m.Content {
 		switch {
 		case c.ImageFile != nil:
-			b, err := readAll(e.filePath(c.ImageFile.FileID), maxImageBytes)
+			b, err := e.readBytes(e.ctx, SpaceFiles, c.ImageFile.FileID, maxImageBytes)
 			if err != nil {
 				return nil, failure(apitype.ErrorCodeInvalidPrompt, "image file %s of message %s cannot be read: %v", c.ImageFile.FileID, m.ID, err)
 			}

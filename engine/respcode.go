@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -479,7 +478,7 @@ func (x *responseRun) keepWritten(cid string, m *mounted, written []codeinterp.O
 	var kept, dropped, droppedContainer []string
 	defer func() {
 		for _, f := range made {
-			os.Remove(e.containerFilePath(f.ID)) // emptied once committed
+			e.removeBytes(ctx, SpaceContainers, f.ID) // emptied once committed
 		}
 	}()
 	for _, w := range written {
@@ -501,7 +500,7 @@ func (x *responseRun) keepWritten(cid string, m *mounted, written []codeinterp.O
 		}
 		f := apitype.ContainerFile{ID: e.newID(store.PrefixContainerFile), Object: apitype.ObjectContainerFile, ContainerID: cid,
 			CreatedAt: e.now(), Path: w.Path, Source: apitype.ContainerFileAssistant}
-		f.Bytes, err = e.writeContainerBytes(ctx, f.ID, rc, e.cfg.MaxFileBytes)
+		f.Bytes, err = e.writeBytes(ctx, SpaceContainers, f.ID, rc, e.cfg.MaxFileBytes)
 		rc.Close()
 		if err != nil {
 			e.log.Warn("keep a file the code wrote", "container", cid, "file", w.Path, "err", err)
@@ -543,7 +542,7 @@ func (x *responseRun) keepWritten(cid string, m *mounted, written []codeinterp.O
 	}
 	var images []apitype.ContainerFile
 	for _, old := range replaced {
-		os.Remove(e.containerFilePath(old.ID))
+		e.removeBytes(ctx, SpaceContainers, old.ID)
 		delete(m.files, old.ID)
 	}
 	for _, f := range made {

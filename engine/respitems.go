@@ -107,7 +107,7 @@ func (e *Engine) itemImageBytes(m *apitype.MessageItem) ([][]byte, error) {
 		}
 		switch {
 		case p.FileID != nil && *p.FileID != "":
-			b, err := readAll(e.filePath(*p.FileID), maxImageBytes)
+			b, err := e.readBytes(e.ctx, SpaceFiles, *p.FileID, maxImageBytes)
 			if err != nil {
 				return nil, failure(apitype.ErrorCodeInvalidPrompt, "image file %s of item %s cannot be read: %v", *p.FileID, m.ID, err)
 			}
@@ -163,7 +163,7 @@ func (e *Engine) inputFile(tx store.Tx, p apitype.ContentPart) (string, []byte, 
 		if err != nil {
 			return "", nil, err
 		}
-		data, err := readAll(e.filePath(f.ID), maxInputFileBytes)
+		data, err := e.readBytes(e.ctx, SpaceFiles, f.ID, maxInputFileBytes)
 		return f.Filename, data, err
 	case p.FileData != nil:
 		name := "file"

@@ -192,7 +192,10 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 		} else if !ok {
 			return noAssistant(p.AssistantID)
 		}
-		ingest, err = e.storeRun(tx, &p, run)
+		if ingest, err = e.storeRun(tx, &p, run); err != nil {
+			return err
+		}
+		_, err = e.enqueue(tx, Job{ThreadID: threadID, ID: runID})
 		return err
 	}, func(err error) {
 		if err == nil {
@@ -201,8 +204,10 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 			e.ingestLater(ingest...)
 		}
 	})
-	e.queue.push(queuedRun{threadID: threadID, runID: runID, created: &created, run: &exec,
-		waitCreated: len(p.AdditionalMessages) > 0, requestID: RequestID(ctx)})
+	if e.jobs == nil {
+		e.queue.push(queuedRun{threadID: threadID, runID: runID, created: &created, run: &exec,
+			waitCreated: len(p.AdditionalMessages) > 0, requestID: RequestID(ctx)})
+	}
 	if err := created.Wait(); err != nil {
 		return nil, err
 	}
@@ -237,6 +242,9 @@ func (e *Engine) insertRun(tx store.Tx, threadID string, p *apitype.RunCreatePar
 		return nil, err
 	}
 	if _, err := e.storeRun(tx, p, r); err != nil {
+		return nil, err
+	}
+	if _, err := e.enqueue(tx, Job{ThreadID: threadID, ID: runID}); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -336,7 +344,9 @@ func (e *Engine) started(ctx context.Context, r *apitype.Run) {
 	e.bus.Publish(r.ID,
 		apitype.Event{Event: apitype.EventRunCreated, Run: r},
 		apitype.Event{Event: apitype.EventRunQueued, Run: r})
-	e.schedule(ctx, r.ThreadID, r.ID, false)
+	if e.jobs == nil { // else insertRun enqueued its job
+		e.schedule(ctx, r.ThreadID, r.ID, false)
+	}
 }
 
 // Retrieve reads a run; an overdue run is expired on the way.
@@ -413,7 +423,7 @@ func (s *Runs) Cancel(ctx context.Context, threadID, runID string) (*apitype.Run
 	if err != nil {
 		return nil, err
 	}
-	if !s.e.stopExecutor(runID, errCancelled) {
+	if !s.e.signal(ctx, runID, SignalCancel, errCancelled) {
 		// No executor holds it (queued or waiting for outputs): finish here.
 		s.e.finish(context.WithoutCancel(ctx), threadID, runID, errCancelled, nil)
 	}

@@ -844,7 +844,7 @@ func (e *Engine) ingestFile(vsID, fileID string) {
 		slog.String("filename", file.Filename), slog.Int64("bytes", file.Bytes))
 	if idx := e.cfg.FileIndex; idx == nil {
 		status, lastErr = apitype.StatusFailed, &apitype.LastError{Code: apitype.FileErrorServer, Message: "file search is not configured (engine.Config.FileIndex is nil)"}
-	} else if content, rerr := e.readFile(fileID); rerr != nil {
+	} else if content, rerr := e.readFile(ctx, fileID); rerr != nil {
 		status, lastErr = apitype.StatusFailed, &apitype.LastError{Code: apitype.FileErrorServer, Message: rerr.Error()}
 	} else if err = e.protect(ctx, "the file index (extraction or embedding)", []slog.Attr{slog.String("vector_store", vsID), slog.String("file", fileID)},
 		func() (err error) {
@@ -931,8 +931,8 @@ func (e *Engine) recountBatches(tx store.Tx, vsID, fileID string) error {
 	return nil
 }
 
-func (e *Engine) readFile(id string) ([]byte, error) {
-	return readAll(e.filePath(id), e.cfg.MaxFileBytes)
+func (e *Engine) readFile(ctx context.Context, id string) ([]byte, error) {
+	return e.readBytes(ctx, SpaceFiles, id, e.cfg.MaxFileBytes)
 }
 
 // resumeIngestion queues every vector store file a previous process left in

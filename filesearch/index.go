@@ -3,7 +3,6 @@ package filesearch
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,13 +48,14 @@ type Config struct {
 // chromem-go collection and BM25 index of a store are rebuilt from it on the
 // store's first use after Open.
 type Index struct {
-	db      DB
+	st      Storage
+	shared  SharedStorage // st, when other processes write it too
 	tok     Tokenizer
 	log     *slog.Logger
 	defEmb  Embedder
 	hybridW float64
 
-	wmu sync.Mutex // serializes writes and loads so memory follows bbolt
+	wmu sync.Mutex // serializes writes, loads and syncs so memory follows storage
 
 	mu        sync.Mutex
 	embedders map[string]Embedder
@@ -75,6 +75,9 @@ type FileInfo struct {
 	Chunks   int    `json:"chunks"`
 	Tokens   int    `json:"tokens"`
 	Bytes    int64  `json:"bytes"`
+	// Version is the store's version the file was written at
+	// (SharedStorage; 0 otherwise).
+	Version uint64 `json:"-"`
 }
 
 // Stats reports what AddFile indexed.
@@ -99,8 +102,25 @@ func Open(db DB, cfg Config) (*Index, error) {
 	if b, ok := db.(*bolt.DB); db == nil || ok && b == nil {
 		return nil, errors.New("filesearch: nil bbolt DB")
 	}
-	ix := &Index{db: db, tok: cfg.Tokenizer, log: cfg.Logger, defEmb: cfg.Embedder,
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(rootBucket)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("filesearch: creating buckets: %w", err)
+	}
+	return OpenStorage(boltStorage{db}, cfg)
+}
+
+// OpenStorage returns an index keeping its chunks and vectors in st. When
+// st is a SharedStorage, each search first brings the stores it has loaded
+// up to date with what other processes wrote.
+func OpenStorage(st Storage, cfg Config) (*Index, error) {
+	if st == nil {
+		return nil, errors.New("filesearch: nil Storage")
+	}
+	ix := &Index{st: st, tok: cfg.Tokenizer, log: cfg.Logger, defEmb: cfg.Embedder,
 		embedders: map[string]Embedder{}, stores: map[string]*memStore{}}
+	ix.shared, _ = st.(SharedStorage)
 	ix.hybridW = cfg.HybridWeight
 	if ix.hybridW <= 0 || ix.hybridW > 1 {
 		ix.hybridW = DefaultHybridWeight
@@ -118,16 +138,10 @@ func Open(db DB, cfg Config) (*Index, error) {
 	for _, e := range cfg.Embedders {
 		ix.embedders[e.ID()] = e
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(rootBucket)
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("filesearch: creating buckets: %w", err)
-	}
 	return ix, nil
 }
 
-// Close drops the in-memory indexes; the bbolt DB stays open (it is the
+// Close drops the in-memory indexes; the storage stays open (it is the
 // caller's).
 func (ix *Index) Close() error {
 	ix.mu.Lock()
@@ -145,49 +159,19 @@ func (ix *Index) embedder(id string) (Embedder, bool) {
 
 // Store returns the embedder identity a store was indexed with.
 func (ix *Index) Store(storeID string) (StoreInfo, error) {
-	var info StoreInfo
-	err := ix.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(rootBucket).Bucket([]byte(storeID))
-		if b == nil {
-			return fmt.Errorf("%w: %s", ErrStoreNotFound, storeID)
-		}
-		return json.Unmarshal(b.Get(metaKey), &info)
-	})
-	return info, err
+	return ix.st.Store(context.Background(), storeID)
 }
 
 // Files lists the files fully indexed in a store (empty for an unknown store).
 // After a crash, files the engine had in progress and that are not listed
 // here must be added again.
 func (ix *Index) Files(storeID string) ([]FileInfo, error) {
-	var out []FileInfo
-	err := ix.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(rootBucket).Bucket([]byte(storeID))
-		if b == nil {
-			return nil
-		}
-		return b.Bucket(filesBucket).ForEach(func(k, v []byte) error {
-			var fi FileInfo
-			if err := json.Unmarshal(v, &fi); err != nil {
-				return fmt.Errorf("filesearch: corrupt file record %q: %w", k, err)
-			}
-			out = append(out, fi)
-			return nil
-		})
-	})
-	return out, err
+	return ix.st.Files(context.Background(), storeID)
 }
 
 // HasFile reports whether fileID is fully indexed in storeID.
 func (ix *Index) HasFile(storeID, fileID string) (bool, error) {
-	var ok bool
-	err := ix.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(rootBucket).Bucket([]byte(storeID)); b != nil {
-			ok = b.Bucket(filesBucket).Get([]byte(fileID)) != nil
-		}
-		return nil
-	})
-	return ok, err
+	return ix.st.HasFile(context.Background(), storeID, fileID)
 }
 
 func chunkKey(fileID string, i int) []byte {
@@ -299,38 +283,21 @@ func (ix *Index) commitFile(ctx context.Context, storeID, fileID, filename strin
 			return 0, fmt.Errorf("filesearch: embedder %s returned vectors of differing lengths (%d and %d)", emb.ID(), dim, len(v))
 		}
 	}
-	vals := make([][]byte, len(texts))
 	var usage int64
 	for i := range texts {
-		vals[i] = encodeChunk(texts[i], vecs[i])
-		usage += int64(len(vals[i]))
+		usage += int64(4 + len(texts[i]) + 4*len(vecs[i])) // its encodeChunk size
 	}
+	fi := FileInfo{FileID: fileID, Filename: filename, Chunks: len(texts), Tokens: st.Tokens, Bytes: usage}
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
-	err := ix.db.Update(func(tx *bolt.Tx) error {
-		sb, err := storeBucket(tx, storeID, emb, dim)
-		if err != nil {
-			return err
-		}
-		cb := sb.Bucket(chunksBucket)
-		if err := deleteChunks(cb, fileID); err != nil {
-			return err
-		}
-		for i, v := range vals {
-			if err := cb.Put(chunkKey(fileID, i), v); err != nil {
-				return err
-			}
-		}
-		rec, _ := json.Marshal(FileInfo{FileID: fileID, Filename: filename, Chunks: len(texts), Tokens: st.Tokens, Bytes: usage})
-		return sb.Bucket(filesBucket).Put([]byte(fileID), rec)
-	})
+	version, err := ix.st.PutFile(ctx, storeID, StoreInfo{EmbedderID: emb.ID(), Dim: dim}, fi, texts, vecs)
 	if err != nil {
 		return 0, err
 	}
 	if ms := ix.loaded(storeID); ms != nil {
 		ms.mu.Lock()
 		ms.removeFile(fileID)
-		ms.addFile(ctx, fileID, filename, texts, vecs)
+		ms.addFile(ctx, fileID, filename, version, texts, vecs)
 		if ms.dim == 0 {
 			ms.dim = dim
 		}
@@ -339,73 +306,11 @@ func (ix *Index) commitFile(ctx context.Context, storeID, fileID, filename strin
 	return usage, nil
 }
 
-// storeBucket returns the store's bucket, creating it with emb's identity,
-// and checks that an existing store was indexed with emb and vectors of dim
-// dimensions (0: no vectors to check).
-func storeBucket(tx *bolt.Tx, storeID string, emb Embedder, dim int) (*bolt.Bucket, error) {
-	root := tx.Bucket(rootBucket)
-	sb := root.Bucket([]byte(storeID))
-	if sb != nil {
-		var info StoreInfo
-		if err := json.Unmarshal(sb.Get(metaKey), &info); err != nil {
-			return nil, fmt.Errorf("filesearch: corrupt store meta: %w", err)
-		}
-		if info.EmbedderID != emb.ID() {
-			return nil, fmt.Errorf("%w: store %s uses %q, not %q", ErrEmbedderMismatch, storeID, info.EmbedderID, emb.ID())
-		}
-		switch {
-		case dim == 0 || info.Dim == dim:
-		case info.Dim == 0:
-			info.Dim = dim
-			meta, _ := json.Marshal(info)
-			if err := sb.Put(metaKey, meta); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("%w: store %s holds %d-dimensional vectors, embedder %s returned %d", ErrEmbedderMismatch, storeID, info.Dim, emb.ID(), dim)
-		}
-		return sb, nil
-	}
-	sb, err := root.CreateBucket([]byte(storeID))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := sb.CreateBucket(filesBucket); err != nil {
-		return nil, err
-	}
-	if _, err := sb.CreateBucket(chunksBucket); err != nil {
-		return nil, err
-	}
-	meta, _ := json.Marshal(StoreInfo{EmbedderID: emb.ID(), Dim: dim})
-	return sb, sb.Put(metaKey, meta)
-}
-
-func deleteChunks(cb *bolt.Bucket, fileID string) error {
-	p := chunkPrefix(fileID)
-	c := cb.Cursor()
-	for k, _ := c.Seek(p); k != nil && strings.HasPrefix(string(k), string(p)); k, _ = c.Seek(p) {
-		if err := c.Delete(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // RemoveFile deletes a file's chunks and record from a store.
 func (ix *Index) RemoveFile(ctx context.Context, storeID, fileID string) error {
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
-	err := ix.db.Update(func(tx *bolt.Tx) error {
-		sb := tx.Bucket(rootBucket).Bucket([]byte(storeID))
-		if sb == nil {
-			return nil
-		}
-		if err := deleteChunks(sb.Bucket(chunksBucket), fileID); err != nil {
-			return err
-		}
-		return sb.Bucket(filesBucket).Delete([]byte(fileID))
-	})
-	if err != nil {
+	if err := ix.st.RemoveFile(ctx, storeID, fileID); err != nil {
 		return err
 	}
 	if ms := ix.loaded(storeID); ms != nil {
@@ -420,13 +325,7 @@ func (ix *Index) RemoveFile(ctx context.Context, storeID, fileID string) error {
 func (ix *Index) DropStore(ctx context.Context, storeID string) error {
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
-	err := ix.db.Update(func(tx *bolt.Tx) error {
-		err := tx.Bucket(rootBucket).DeleteBucket([]byte(storeID))
-		if errors.Is(err, bolt.ErrBucketNotFound) {
-			return nil
-		}
-		return err
-	})
+	err := ix.st.DropStore(ctx, storeID)
 	ix.mu.Lock()
 	delete(ix.stores, storeID)
 	ix.mu.Unlock()
@@ -436,28 +335,13 @@ func (ix *Index) DropStore(ctx context.Context, storeID string) error {
 // Reindex re-embeds every chunk of a store with emb and records emb as the
 // store's embedder, all in one transaction; emb is remembered for queries.
 func (ix *Index) Reindex(ctx context.Context, storeID string, emb Embedder) error {
-	type item struct {
-		key  []byte
-		text string
-	}
-	var items []item
-	err := ix.db.View(func(tx *bolt.Tx) error {
-		sb := tx.Bucket(rootBucket).Bucket([]byte(storeID))
-		if sb == nil {
-			return fmt.Errorf("%w: %s", ErrStoreNotFound, storeID)
-		}
-		return sb.Bucket(chunksBucket).ForEach(func(k, v []byte) error {
-			text, _, err := decodeChunk(v)
-			items = append(items, item{append([]byte(nil), k...), text})
-			return err
-		})
-	})
+	chunks, err := ix.st.Chunks(ctx, storeID)
 	if err != nil {
 		return err
 	}
-	texts := make([]string, len(items))
-	for i, it := range items {
-		texts[i] = it.text
+	texts := make([]string, len(chunks))
+	for i, c := range chunks {
+		texts[i] = c.Text
 	}
 	var vecs [][]float32
 	if len(texts) > 0 {
@@ -479,34 +363,7 @@ func (ix *Index) Reindex(ctx context.Context, storeID string, emb Embedder) erro
 	}
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
-	err = ix.db.Update(func(tx *bolt.Tx) error {
-		sb := tx.Bucket(rootBucket).Bucket([]byte(storeID))
-		if sb == nil {
-			return fmt.Errorf("%w: %s", ErrStoreNotFound, storeID)
-		}
-		cb := sb.Bucket(chunksBucket)
-		for i, it := range items {
-			if cb.Get(it.key) == nil {
-				continue // removed meanwhile
-			}
-			if err := cb.Put(it.key, encodeChunk(it.text, vecs[i])); err != nil {
-				return err
-			}
-		}
-		// Files added or removed between the read and this write would mix
-		// embedders: refuse and let the caller retry.
-		n := 0
-		c := cb.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			n++
-		}
-		if n != len(items) {
-			return fmt.Errorf("filesearch: store %s changed during re-index; try again", storeID)
-		}
-		meta, _ := json.Marshal(StoreInfo{EmbedderID: emb.ID(), Dim: dim})
-		return sb.Put(metaKey, meta)
-	})
-	if err != nil {
+	if err := ix.st.Reembed(ctx, storeID, StoreInfo{EmbedderID: emb.ID(), Dim: dim}, chunks, vecs); err != nil {
 		return err
 	}
 	ix.mu.Lock()
@@ -522,7 +379,7 @@ func (ix *Index) loaded(storeID string) *memStore {
 	return ix.stores[storeID]
 }
 
-// load returns the store's in-memory index, building it from bbolt once.
+// load returns the store's in-memory index, building it from storage once.
 func (ix *Index) load(ctx context.Context, storeID string) (*memStore, error) {
 	if ms := ix.loaded(storeID); ms != nil {
 		return ms, nil
@@ -533,62 +390,13 @@ func (ix *Index) load(ctx context.Context, storeID string) (*memStore, error) {
 		return ms, nil
 	}
 	ms := newMemStore(storeID)
-	err := ix.db.View(func(tx *bolt.Tx) error {
-		sb := tx.Bucket(rootBucket).Bucket([]byte(storeID))
-		if sb == nil {
-			return fmt.Errorf("%w: %s", ErrStoreNotFound, storeID)
-		}
-		var info StoreInfo
-		if err := json.Unmarshal(sb.Get(metaKey), &info); err != nil {
-			return fmt.Errorf("filesearch: corrupt store meta: %w", err)
-		}
-		ms.embedderID = info.EmbedderID
-		ms.dim = info.Dim
-		names := map[string]string{}
-		if err := sb.Bucket(filesBucket).ForEach(func(k, v []byte) error {
-			var fi FileInfo
-			if err := json.Unmarshal(v, &fi); err != nil {
-				return err
-			}
-			names[fi.FileID] = fi.Filename
-			return nil
-		}); err != nil {
-			return err
-		}
-		var (
-			curFile string
-			texts   []string
-			vecs    [][]float32
-		)
-		flush := func() {
-			if curFile != "" {
-				ms.addFile(ctx, curFile, names[curFile], texts, vecs)
-			}
-			texts, vecs = nil, nil
-		}
-		err := sb.Bucket(chunksBucket).ForEach(func(k, v []byte) error {
-			i := strings.IndexByte(string(k), 0)
-			if i < 0 {
-				return errors.New("filesearch: corrupt chunk key")
-			}
-			if f := string(k[:i]); f != curFile {
-				flush()
-				curFile = f
-			}
-			text, vec, err := decodeChunk(v)
-			if err != nil {
-				return err
-			}
-			texts = append(texts, text)
-			vecs = append(vecs, vec)
-			return nil
-		})
-		flush()
-		return err
+	info, version, err := ix.st.Load(ctx, storeID, func(f FileInfo, texts []string, vecs [][]float32) {
+		ms.addFile(ctx, f.FileID, f.Filename, f.Version, texts, vecs)
 	})
 	if err != nil {
 		return nil, err
 	}
+	ms.embedderID, ms.dim, ms.version = info.EmbedderID, info.Dim, version
 	ix.mu.Lock()
 	ix.stores[storeID] = ms
 	ix.mu.Unlock()
@@ -596,11 +404,117 @@ func (ix *Index) load(ctx context.Context, storeID string) (*memStore, error) {
 	return ms, nil
 }
 
+// sync brings the loaded ones of storeIDs up to date with what other
+// processes wrote to the shared storage: a store dropped is forgotten, one
+// re-embedded is loaded again, and in one whose version moved the files
+// whose version changed are reloaded and those gone dropped. A store not
+// loaded is loaded whole by its search.
+func (ix *Index) sync(ctx context.Context, storeIDs []string) error {
+	var loaded []string
+	for _, id := range storeIDs {
+		if ix.loaded(id) != nil {
+			loaded = append(loaded, id)
+		}
+	}
+	if len(loaded) == 0 {
+		return nil
+	}
+	now, err := ix.shared.Versions(ctx, loaded)
+	if err != nil {
+		return err
+	}
+	for _, id := range loaded {
+		ms := ix.loaded(id)
+		if ms == nil {
+			continue
+		}
+		ms.mu.RLock()
+		v, ok := now[id]
+		current := ok && v.Version == ms.version && v.EmbedderID == ms.embedderID
+		ms.mu.RUnlock()
+		if current {
+			continue
+		}
+		if err := ix.syncStore(ctx, id, v, ok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ix *Index) syncStore(ctx context.Context, storeID string, v StoreVersion, exists bool) error {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	ms := ix.loaded(storeID)
+	if ms == nil {
+		return nil
+	}
+	if !exists || v.EmbedderID != ms.embedderID {
+		ix.mu.Lock()
+		delete(ix.stores, storeID) // its search loads it again, or skips it
+		ix.mu.Unlock()
+		return nil
+	}
+	version, files, err := ix.shared.FileVersions(ctx, storeID)
+	if errors.Is(err, ErrStoreNotFound) {
+		ix.mu.Lock()
+		delete(ix.stores, storeID)
+		ix.mu.Unlock()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ms.mu.RLock()
+	var changed, gone []string
+	for id, f := range ms.files {
+		if fv, ok := files[id]; !ok {
+			gone = append(gone, id)
+		} else if fv != f.version {
+			changed = append(changed, id)
+		}
+	}
+	for id := range files {
+		if _, ok := ms.files[id]; !ok {
+			changed = append(changed, id)
+		}
+	}
+	ms.mu.RUnlock()
+	type file struct {
+		f     FileInfo
+		texts []string
+		vecs  [][]float32
+	}
+	var got []file
+	if len(changed) > 0 {
+		if err := ix.shared.LoadFiles(ctx, storeID, changed, func(f FileInfo, texts []string, vecs [][]float32) {
+			got = append(got, file{f, texts, vecs})
+		}); err != nil {
+			return err
+		}
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	for _, id := range append(gone, changed...) {
+		ms.removeFile(id) // a changed file not loaded was removed since
+	}
+	for _, f := range got {
+		ms.addFile(ctx, f.f.FileID, f.f.Filename, f.f.Version, f.texts, f.vecs)
+	}
+	if ms.dim == 0 {
+		ms.dim = v.Dim
+	}
+	ms.version = version
+	ix.log.Debug("filesearch: synced store", "store", storeID, "version", version, "reloaded", len(got), "dropped", len(gone))
+	return nil
+}
+
 // memStore is the in-memory index of one vector store.
 type memStore struct {
 	mu         sync.RWMutex
 	embedderID string
-	dim        int // vector length, 0 while the store has no vectors
+	dim        int    // vector length, 0 while the store has no vectors
+	version    uint64 // the shared storage's version memory follows
 	coll       *chromem.Collection
 	kw         *keywordIndex
 	ords       map[string]int32 // chromem doc id → keyword ordinal
@@ -608,8 +522,9 @@ type memStore struct {
 }
 
 type memFile struct {
-	name   string
-	chunks int
+	name    string
+	chunks  int
+	version uint64
 }
 
 func newMemStore(storeID string) *memStore {
@@ -631,8 +546,8 @@ func splitDocID(id string) (string, int) {
 }
 
 // addFile adds chunks to memory; the caller holds ms.mu or owns ms.
-func (ms *memStore) addFile(ctx context.Context, fileID, name string, texts []string, vecs [][]float32) {
-	ms.files[fileID] = memFile{name: name, chunks: len(texts)}
+func (ms *memStore) addFile(ctx context.Context, fileID, name string, version uint64, texts []string, vecs [][]float32) {
+	ms.files[fileID] = memFile{name: name, chunks: len(texts), version: version}
 	for i, t := range texts {
 		id := docID(fileID, i)
 		// AddDocument only fails on an empty id or an empty embedding, which

@@ -92,6 +92,11 @@ func (ix *Index) search(ctx context.Context, storeIDs []string, query string, op
 	if ranker == "" {
 		ranker = RankerAuto
 	}
+	if ix.shared != nil {
+		if err := ix.sync(ctx, storeIDs); err != nil {
+			return nil, err
+		}
+	}
 	qvecs := map[string][]float32{}
 	var all []Result
 	for _, sid := range storeIDs {

@@ -85,7 +85,17 @@ CREATE TABLE stream_events (
 );
 CREATE INDEX stream_events_final ON stream_events (at) WHERE final;
 
--- File bytes live here, a MiB a row, so any replica serves and mounts them.
+-- File bytes live in file_chunks, a MiB a row (chunk 0 always, empty for an
+-- empty file), so any replica serves and mounts them (store/pgfiles). They
+-- commit before the record, in a COPY of their own: an upload streams from
+-- a client for as long as it takes, which must not hold the record's
+-- transaction open (its locks, and a retry that cannot read the stream
+-- again). So there is no foreign key: a trigger deletes the bytes with
+-- their record, in its transaction (a Put must update a file in place,
+-- never delete and insert it), and the sweep removes bytes a crash left
+-- without a record once they are older than the time a record takes to
+-- follow them (written_at). Stored uncompressed (EXTERNAL): uploads are
+-- mostly compressed already, and pglz would cost every write and read.
 -- thread_id is the thread a code interpreter output file counts against.
 CREATE TABLE files (
 	id        text COLLATE "C" PRIMARY KEY,
@@ -97,11 +107,19 @@ CREATE TABLE files (
 CREATE INDEX files_of_purpose ON files (purpose, id);
 CREATE INDEX output_files ON files (thread_id) WHERE thread_id IS NOT NULL;
 CREATE TABLE file_chunks (
-	file_id text COLLATE "C" NOT NULL REFERENCES files (id) ON DELETE CASCADE,
-	n       integer NOT NULL,
-	data    bytea   NOT NULL,
+	file_id    text COLLATE "C" NOT NULL,
+	n          integer     NOT NULL,
+	written_at timestamptz NOT NULL DEFAULT now(),
+	data       bytea       NOT NULL,
 	PRIMARY KEY (file_id, n)
 );
+ALTER TABLE file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE FUNCTION delete_file_chunks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM file_chunks WHERE file_id = OLD.id;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER file_bytes AFTER DELETE ON files FOR EACH ROW EXECUTE FUNCTION delete_file_chunks();
 
 CREATE TABLE vector_stores (
 	id         text COLLATE "C" PRIMARY KEY,
@@ -134,8 +152,31 @@ CREATE TABLE vector_store_batch_files (
 	PRIMARY KEY (vector_store_id, batch_id, file_id)
 );
 CREATE INDEX vector_store_batches_of_file ON vector_store_batch_files (vector_store_id, file_id);
--- The file search index's chunks and their vectors: each replica builds its
--- in-memory index from them and follows what other replicas ingest.
+-- The file search index (store/pgfiles.Index): each replica builds its
+-- in-memory index of a store from its chunks and vectors, and before each
+-- search compares the store's version with the one it built from, loading
+-- the files whose version changed and dropping those gone. A write to a
+-- store bumps its version in the transaction that writes its chunks, so
+-- the row lock orders a store's writes and a version seen names committed
+-- files only. The index is its own, as in bbolt (the engine removes from
+-- it after the commit that detaches a file): no foreign key to the
+-- records, so it works whatever the store.
+CREATE TABLE search_stores (
+	vector_store_id text COLLATE "C" PRIMARY KEY,
+	embedder        text   NOT NULL,
+	dim             integer NOT NULL,
+	version         bigint NOT NULL
+);
+CREATE TABLE search_files (
+	vector_store_id text COLLATE "C" NOT NULL REFERENCES search_stores ON DELETE CASCADE,
+	file_id         text COLLATE "C" NOT NULL,
+	filename        text    NOT NULL,
+	chunks          integer NOT NULL,
+	tokens          integer NOT NULL,
+	bytes           bigint  NOT NULL,
+	version         bigint  NOT NULL,
+	PRIMARY KEY (vector_store_id, file_id)
+);
 CREATE TABLE search_chunks (
 	vector_store_id text COLLATE "C" NOT NULL,
 	file_id         text COLLATE "C" NOT NULL,
@@ -143,7 +184,7 @@ CREATE TABLE search_chunks (
 	text            text    NOT NULL,
 	embedding       real[]  NOT NULL,
 	PRIMARY KEY (vector_store_id, file_id, n),
-	FOREIGN KEY (vector_store_id, file_id) REFERENCES vector_store_files ON DELETE CASCADE
+	FOREIGN KEY (vector_store_id, file_id) REFERENCES search_files ON DELETE CASCADE
 );
 
 -- A response's record without its output; its items in response_items.
@@ -209,11 +250,20 @@ CREATE TABLE container_files (
 -- Not unique: the store lets two records name one path (the engine
 -- replaces a file by deleting the old record).
 CREATE INDEX container_files_by_path ON container_files (container_id, path);
+-- A container file's bytes, as file_chunks (container file ids are
+-- unique on their own); the trigger also fires for the container files a
+-- deleted container cascades to.
 CREATE TABLE container_file_chunks (
-	container_id text COLLATE "C" NOT NULL,
-	file_id      text COLLATE "C" NOT NULL,
-	n            integer NOT NULL,
-	data         bytea   NOT NULL,
-	PRIMARY KEY (container_id, file_id, n),
-	FOREIGN KEY (container_id, file_id) REFERENCES container_files ON DELETE CASCADE
+	file_id    text COLLATE "C" NOT NULL,
+	n          integer     NOT NULL,
+	written_at timestamptz NOT NULL DEFAULT now(),
+	data       bytea       NOT NULL,
+	PRIMARY KEY (file_id, n)
 );
+ALTER TABLE container_file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE FUNCTION delete_container_file_chunks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM container_file_chunks WHERE file_id = OLD.id;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER container_file_bytes AFTER DELETE ON container_files FOR EACH ROW EXECUTE FUNCTION delete_container_file_chunks();
