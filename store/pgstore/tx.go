@@ -819,14 +819,12 @@ func (t *Tx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
 	return decode[apitype.RunStep](v, "run step", id)
 }
 
-// ListSteps pages a run's steps; an unknown thread, or a run not of the
-// thread, is not found.
+// ListSteps pages a run's steps; an unknown thread is not found, and a run
+// the thread does not hold (yet) lists none (see store.Tx's ListSteps).
 func (t *Tx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
 	return list[apitype.RunStep](t, listQ{
-		from: "run_steps WHERE run_id = $1", args: []any{runID}, key: "id", cols: "id, record",
-		parents: `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM threads WHERE id = $1) THEN 1
-			WHEN NOT EXISTS (SELECT 1 FROM runs WHERE id = $2 AND thread_id = $1) THEN 2 ELSE 0 END`,
-		existsArgs: []any{threadID, runID}, notFounds: []error{apitype.NotFound("thread", threadID), apitype.NotFound("run", runID)}}, p, "run step")
+		from: "run_steps WHERE run_id = $1 AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND thread_id = $2)", args: []any{runID, threadID},
+		key: "id", cols: "id, record", exists: threadExists, existsArgs: []any{threadID}, notFound: apitype.NotFound("thread", threadID)}, p, "run step")
 }
 
 // CountResume counts in resumes, by run (or response) id; PutRun of a
