@@ -12,6 +12,7 @@ import (
 	"github.com/hearth-go/hearth/llm"
 	"github.com/hearth-go/hearth/llm/scripted"
 	"github.com/hearth-go/hearth/store/pgstore"
+	"github.com/hearth-go/hearth/store/pgstore/pgjobs"
 )
 
 // noIndex is a file index for engines that search no files.
@@ -122,5 +123,109 @@ func TestWaitEndsWhenPublisherDied(t *testing.T) {
 	got, err := b.e.Runs.Wait(t.Context(), th, r.ID)
 	if err != nil || got.Status != apitype.RunCompleted {
 		t.Fatalf("B's Wait = %+v, %v", got, err)
+	}
+}
+
+type runsOn struct {
+	engine.NopObserver
+	name    string
+	started chan<- string
+}
+
+func (o runsOn) RunStarted(_ context.Context, r engine.RunEvent) { o.started <- o.name + " " + r.RunID }
+
+// jobReplica opens a replica as `hearth serve --store postgres` would: an
+// engine on its own store, its runs River jobs (pgjobs), its events on its
+// own bus.
+func jobReplica(t *testing.T, dsn, name string, model llm.Model, workers int, started chan<- string) *engine.Engine {
+	t.Helper()
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, dsn, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := pgjobs.Migrate(ctx, st.Pool()); err != nil {
+		t.Fatal(err)
+	}
+	q, err := pgjobs.New(st.Pool(), pgjobs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, st.Pool(), Options{IdleCheck: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	e, err := engine.Open(ctx, engine.Config{Store: st, Jobs: q, FilesDir: t.TempDir(), FileIndex: noIndex{}, Model: model,
+		MaxConcurrentRuns: workers, Events: b.Runs(), Observer: runsOn{name: name, started: started}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// The whole path: tool outputs submitted on replica B with a stream, the
+// continuation executed by replica A (B's one worker is busy), and B's
+// stream carrying every event of it — A's deltas included — to the end.
+func TestStreamOnAnotherReplicasRun(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	started := make(chan string, 16)
+	busy := scripted.NewHold()
+	eb := jobReplica(t, dsn, "b", scripted.New(scripted.Turn{Text: "busy", Hold: busy}), 1, started)
+	defer busy.Release()
+	asstB, thB := thread(t, eb)
+	if _, err := eb.Runs.Create(t.Context(), thB, apitype.RunCreateParams{AssistantID: asstB}); err != nil {
+		t.Fatal(err)
+	}
+	if err := busy.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	<-started // b's worker holds its run
+	answer := "The answer, streamed from replica A in many small pieces."
+	ma := scripted.New()
+	ma.Fallback = func(req *llm.Request) scripted.Turn {
+		if req.Messages[len(req.Messages)-1].ToolCallID != "" {
+			return scripted.Turn{Text: answer}
+		}
+		return scripted.Turn{Calls: []scripted.Call{{Name: "lookup", Arguments: `{}`}}}
+	}
+	ea := jobReplica(t, dsn, "a", ma, 4, started)
+	a, err := ea.Assistants.Create(t.Context(), apitype.AssistantCreateParams{Model: "scripted",
+		Tools: []apitype.Tool{{Type: apitype.ToolTypeFunction, Function: &apitype.FunctionDef{Name: "lookup"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, th := thread(t, ea)
+	r, err := ea.Runs.CreateAndWait(t.Context(), th, apitype.RunCreateParams{AssistantID: a.ID})
+	if err != nil || r.Status != apitype.RunRequiresAction {
+		t.Fatalf("first step: %+v, %v", r, err)
+	}
+	if got := <-started; got != "a "+r.ID {
+		t.Fatalf("started %q; want on a", got)
+	}
+	call := r.RequiredAction.SubmitToolOutputs.ToolCalls[0].ID
+	var names []string
+	var text strings.Builder
+	for ev, err := range eb.Runs.SubmitToolOutputsStream(t.Context(), th, r.ID,
+		apitype.SubmitToolOutputsParams{ToolOutputs: []apitype.ToolOutput{{ToolCallID: call, Output: "42"}}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, string(ev.Event))
+		text.WriteString(ev.TextDelta())
+	}
+	if got := <-started; got != "a "+r.ID {
+		t.Fatalf("the continuation started %q; want on a", got)
+	}
+	want := []string{"thread.run.step.completed", "thread.run.queued", "thread.run.in_progress", "thread.run.step.created",
+		"thread.run.step.in_progress", "thread.message.created", "thread.message.in_progress"}
+	if len(names) < len(want)+3 || strings.Join(names[:len(want)], " ") != strings.Join(want, " ") ||
+		strings.Join(names[len(names)-3:], " ") != "thread.message.completed thread.run.step.completed thread.run.completed" {
+		t.Fatalf("B's stream: %v", names)
+	}
+	if text.String() != answer {
+		t.Fatalf("B's deltas make %q; want %q", text.String(), answer)
 	}
 }
