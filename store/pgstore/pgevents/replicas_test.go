@@ -229,3 +229,72 @@ func TestStreamOnAnotherReplicasRun(t *testing.T) {
 		t.Fatalf("B's deltas make %q; want %q", text.String(), answer)
 	}
 }
+
+// A background response executed by replica A (B's one worker is busy),
+// streamed on replica B from its first event while A's model is held
+// mid-answer: B's stream carries every event, numbered from 0, deltas
+// included, to response.completed; a replay after sequence number 3 on B
+// starts at 4.
+func TestStreamResponseOnAnotherReplica(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	started := make(chan string, 16)
+	busy := scripted.NewHold()
+	eb := jobReplica(t, dsn, "b", scripted.New(scripted.Turn{Text: "busy", Hold: busy}), 1, started)
+	defer busy.Release()
+	asstB, thB := thread(t, eb)
+	if _, err := eb.Runs.Create(t.Context(), thB, apitype.RunCreateParams{AssistantID: asstB}); err != nil {
+		t.Fatal(err)
+	}
+	if err := busy.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	answer := "Background answer from replica A, in pieces."
+	hold := scripted.NewHold()
+	ea := jobReplica(t, dsn, "a", scripted.New(scripted.Turn{Text: answer, Hold: hold}), 4, started)
+	r, err := ea.Responses.Create(t.Context(), &apitype.ResponseCreateParams{Model: "scripted",
+		Input: apitype.TextResponseInput("go"), Background: apitype.Ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.Wait(t.Context()); err != nil { // A's model has it: A executes
+		t.Fatal(err)
+	}
+	type seen struct {
+		names []string
+		text  string
+		seqs  []int
+	}
+	read := func(after int, release bool) seen {
+		var s seen
+		var text strings.Builder
+		for ev, err := range eb.Responses.Stream(t.Context(), r.ID, after) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if release && len(s.names) == 0 {
+				hold.Release() // B is reading: let A finish
+			}
+			s.names = append(s.names, string(ev.Type))
+			s.seqs = append(s.seqs, ev.SequenceNumber)
+			if ev.Type == apitype.EventOutputTextDelta {
+				text.WriteString(ev.Delta)
+			}
+		}
+		s.text = text.String()
+		return s
+	}
+	live := read(-1, true)
+	if live.text != answer || live.names[0] != "response.created" || live.names[len(live.names)-1] != "response.completed" {
+		t.Fatalf("B's stream: %v, text %q", live.names, live.text)
+	}
+	for i, n := range live.seqs {
+		if n != i {
+			t.Fatalf("sequence numbers %v", live.seqs)
+		}
+	}
+	// Ended: a replay is rebuilt from the store, as for any ended response.
+	again := read(3, false)
+	if again.seqs[0] != 4 || again.names[len(again.names)-1] != "response.completed" {
+		t.Fatalf("replay after 3: %v %v", again.seqs, again.names)
+	}
+}
