@@ -178,10 +178,10 @@ func (t *Tx) lost(err error) error {
 	if retryable(err) {
 		return err
 	}
-	if isServerError(err) {
+	if isServerError(err) && !connectionEnded(err) {
 		return fmt.Errorf("pgstore: nothing was written: %w", err)
 	}
-	return fmt.Errorf("pgstore: connection lost, nothing was written: %w", err)
+	return fmt.Errorf("%w: %w", errConnLost, err)
 }
 
 // note records what a failed statement means for the write and its group.
