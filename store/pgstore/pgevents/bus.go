@@ -1,6 +1,16 @@
 // Package pgevents carries the events of runs and responses between Hearth
 // replicas sharing one Postgres (issue 23): a stream opened on any replica
-// sees every event of a run executed on another, in order, deltas included.
+// sees every event of a run or background response executed on another, in
+// order, deltas included. Bus.Runs is the engine's EventBus (and
+// ResponseEventBus) for engine.Config.Events.
+//
+// Events are written in a transaction of their own after the commit of the
+// state they report, not in that transaction: the driver's writes are
+// SERIALIZABLE group commits, and reading an owner's newest number there
+// would make them conflict with (and retry on) every other replica's event
+// inserts; deltas belong to no transaction anyway. So a replica dying
+// between its commit and its insert can leave events unwritten: readers
+// are told they may lag (below) and end from the store.
 //
 // Every event is a row of stream_events (owner_id, seq): an owner's events
 // are numbered from 1 in the order their inserts commit, which an advisory
