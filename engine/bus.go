@@ -164,3 +164,25 @@ func ends(ev apitype.Event) bool {
 	return ev.Run != nil && (ev.Event == apitype.EventRunRequiresAction || ev.Run.Status.Terminal()) &&
 		ev.Event != apitype.EventRunCreated
 }
+
+// ResponseEventBus is an EventBus that also carries background responses'
+// events between replicas: with one (Config.Events), a background
+// response's events go to it as they are made, and Responses.Stream of one
+// not yet ended follows it — whichever replica executes the response —
+// numbering events as the bus does, from the first.
+type ResponseEventBus interface {
+	EventBus
+	// PublishResponse sends a background response's events in order; the
+	// bus numbers them (their SequenceNumber is ignored).
+	PublishResponse(id string, evs ...apitype.ResponseStreamEvent)
+	// FollowResponse follows the response's events after sequence number
+	// after (-1: all of them).
+	FollowResponse(id string, after int) ResponseSubscription
+}
+
+// ResponseSubscription is one reader of a response's events; Next returns
+// ErrEventsLagging as Subscription's does.
+type ResponseSubscription interface {
+	Next(ctx context.Context) (apitype.ResponseStreamEvent, error)
+	Close()
+}

@@ -149,7 +149,8 @@ type Config struct {
 	// Observer is told of runs, model calls, ingestion, sandbox sessions and
 	// commits, for metrics. Default NopObserver.
 	Observer Observer
-	// Events carries runs' events to the streams that follow them. Default:
+	// Events carries runs' events (and, when it is a ResponseEventBus,
+	// background responses') to the streams that follow them. Default:
 	// the engine's own in-process bus. Replicas sharing one Postgres give
 	// each a bus on it (store/pgstore/pgevents) so a stream on any replica
 	// sees a run executed on another. A bus given here is the caller's to

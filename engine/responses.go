@@ -103,6 +103,19 @@ func (s *Responses) StreamIncluding(ctx context.Context, id string, startingAfte
 			yield(apitype.ResponseStreamEvent{}, err)
 			return
 		}
+		if rb, ok := s.e.bus.(ResponseEventBus); ok && r.Background {
+			// Its executor may be another replica's: its events are the bus's.
+			if !r.Status.Terminal() {
+				s.e.streamShared(ctx, rb, id, startingAfter, include, yield)
+				return
+			}
+			for ev, err := range replayLog(r).events(ctx, startingAfter+1) {
+				if !yield(eventFor(ev, include), err) || err != nil {
+					return
+				}
+			}
+			return
+		}
 		log := s.e.heldLog(id)
 		if log == nil {
 			if !r.Status.Terminal() {
@@ -328,6 +341,9 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 	tokens := make([]int, 0, len(in))
 	r := apitype.NewResponse(e.newID(store.PrefixResponse), e.now(), p)
 	log := newRespLog()
+	if r.Background {
+		log.fwd = e.responseFwd(r.ID)
+	}
 	deferred := quiet && r.Store && !r.Background
 	write := e.store.Update
 	if deferred {
@@ -479,6 +495,9 @@ const maxCallLookback = 10_000
 // that reads it (CreateStream's, Stream's replays from a sequence number).
 // The executor only appends; readers keep their own position.
 type respLog struct {
+	// fwd, when set, also sends what is published to the shared bus (a
+	// background response's log with a ResponseEventBus).
+	fwd    func(evs ...apitype.ResponseStreamEvent)
 	mu     sync.Mutex
 	evs    []apitype.ResponseStreamEvent
 	wake   chan struct{} // closed and replaced at each append
@@ -501,6 +520,9 @@ func (l *respLog) publish(evs ...apitype.ResponseStreamEvent) {
 	for _, ev := range evs {
 		ev.SequenceNumber = len(l.evs)
 		l.evs = append(l.evs, ev)
+	}
+	if l.fwd != nil {
+		l.fwd(evs...) // under l.mu: in the log's order
 	}
 	close(l.wake)
 	l.wake = make(chan struct{})
@@ -672,8 +694,66 @@ func (e *Engine) responseLog(id string) *respLog {
 		return l
 	}
 	l := newRespLog()
+	l.fwd = e.responseFwd(id) // a resumed response is a background one
 	e.holdLogLocked(id, l, true)
 	return l
+}
+
+// responseFwd is what a background response's log forwards to the shared
+// bus, if there is one.
+func (e *Engine) responseFwd(id string) func(...apitype.ResponseStreamEvent) {
+	rb, ok := e.bus.(ResponseEventBus)
+	if !ok {
+		return nil
+	}
+	return func(evs ...apitype.ResponseStreamEvent) { rb.PublishResponse(id, evs...) }
+}
+
+// streamShared yields a background response's events from the shared bus
+// (another replica may be executing it), after startingAfter, until the
+// one that ends it. When the bus may have missed events, the store says
+// whether the response has ended: then its final event ends the stream.
+func (e *Engine) streamShared(ctx context.Context, rb ResponseEventBus, id string, startingAfter int, include []string, yield func(apitype.ResponseStreamEvent, error) bool) {
+	f := &follower{e: e, caller: ctx, ctx: ctx, stop: func() {}}
+	if e.ownBus == nil {
+		var cancel context.CancelFunc
+		f.ctx, cancel = context.WithCancel(ctx)
+		unhook := context.AfterFunc(e.ctx, cancel)
+		f.stop = func() { unhook(); cancel() }
+	}
+	defer f.stop()
+	sub := rb.FollowResponse(id, startingAfter)
+	defer sub.Close()
+	last := startingAfter
+	for {
+		ev, err := sub.Next(f.ctx)
+		switch {
+		case errors.Is(err, ErrEventsLagging):
+			r, rerr := read(f.ctx, e, func(tx store.Tx) (*apitype.Response, error) { return tx.GetResponse(id) })
+			if rerr != nil && errors.Is(rerr, apitype.ErrNotFound) {
+				yield(apitype.ResponseStreamEvent{Type: apitype.EventResponseError}, rerr)
+				return
+			}
+			if rerr == nil && r.Status.Terminal() {
+				yield(eventFor(apitype.ResponseStreamEvent{Type: apitype.ResponseEventFor(r.Status), Response: r, SequenceNumber: last + 1}, include), nil)
+				return
+			}
+			continue
+		case err != nil:
+			if f.ctx.Err() != nil && ctx.Err() == nil {
+				err = ErrClosed
+			}
+			yield(apitype.ResponseStreamEvent{}, err)
+			return
+		}
+		last = ev.SequenceNumber
+		if !yield(eventFor(ev, include), nil) {
+			return
+		}
+		if ev.Type == apitype.EventResponseError || ev.Response != nil && ev.Response.Status.Terminal() {
+			return
+		}
+	}
 }
 
 // resumeLeftResponses ends or resumes what a previous process left: a

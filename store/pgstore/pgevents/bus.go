@@ -1,6 +1,16 @@
 // Package pgevents carries the events of runs and responses between Hearth
 // replicas sharing one Postgres (issue 23): a stream opened on any replica
-// sees every event of a run executed on another, in order, deltas included.
+// sees every event of a run or background response executed on another, in
+// order, deltas included. Bus.Runs is the engine's EventBus (and
+// ResponseEventBus) for engine.Config.Events.
+//
+// Events are written in a transaction of their own after the commit of the
+// state they report, not in that transaction: the driver's writes are
+// SERIALIZABLE group commits, and reading an owner's newest number there
+// would make them conflict with (and retry on) every other replica's event
+// inserts; deltas belong to no transaction anyway. So a replica dying
+// between its commit and its insert can leave events unwritten: readers
+// are told they may lag (below) and end from the store.
 //
 // Every event is a row of stream_events (owner_id, seq): an owner's events
 // are numbered from 1 in the order their inserts commit, which an advisory
@@ -136,12 +146,16 @@ type Bus struct {
 	// listening is closed when the listener has (re)issued LISTEN.
 	listening chan struct{}
 
+	// writes and events count the transactions written and their events.
+	writes, events atomic.Int64
 	// listenerPID is the listener's backend (tests terminate it).
 	listenerPID atomic.Uint32
 	// testKeep, when set by a test, drops the events it returns false for
 	// before they are written: a replica that died between its commit and
 	// its events' insert.
 	testKeep func(owner string, ev Event) bool
+	// testOnFollow, when set by a test, is told of each Follow.
+	testOnFollow func(owner string)
 }
 
 type batch struct {
@@ -357,6 +371,12 @@ func (b *Bus) write(held []batch) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 30*time.Second)
 	defer cancel()
 	err := b.pool.SendBatch(ctx, q).Close()
+	if err == nil {
+		b.writes.Add(1)
+		for _, o := range owners {
+			b.events.Add(int64(len(byOwner[o])))
+		}
+	}
 	if err != nil {
 		b.mu.Lock()
 		for _, o := range owners {
@@ -475,6 +495,9 @@ func (b *Bus) Follow(owner string, after int64) *Follower {
 	if f.catchUp {
 		f.poke()
 	}
+	if b.testOnFollow != nil {
+		b.testOnFollow(owner)
+	}
 	return f
 }
 
@@ -591,7 +614,7 @@ func (f *Follower) run() {
 				}
 			}
 			want := f.known && (f.catchUp || f.target > f.cursor)
-			cursor := f.cursor
+			cursor, target := f.cursor, f.target
 			b.mu.Unlock()
 			if !want {
 				break
@@ -619,9 +642,11 @@ func (f *Follower) run() {
 			}
 			if len(evs) < fetchLimit {
 				f.catchUp = false
-				if f.target > f.cursor {
-					// Notified but not there: swept meanwhile.
-					f.cursor = f.target
+				if target > f.cursor && f.cursor == cursor+int64(len(evs)) {
+					// Notified before this read began, so committed, but
+					// not there: swept meanwhile. (What was notified since
+					// may not have been visible to it: read again.)
+					f.cursor = target
 				}
 			}
 			b.mu.Unlock()

@@ -90,3 +90,48 @@ func decodeRun(ev Event) (apitype.Event, error) {
 	}
 	return out, nil
 }
+
+var _ engine.ResponseEventBus = runBus{}
+
+// PublishResponse queues a background response's events, owner its id,
+// each row its wire JSON; the rows' numbers are its sequence numbers (+1).
+func (r runBus) PublishResponse(id string, evs ...apitype.ResponseStreamEvent) {
+	out := make([]Event, 0, len(evs))
+	for _, ev := range evs {
+		data, err := json.Marshal(ev)
+		if err != nil {
+			r.b.opts.Logger.Error("pgevents: encode response event", "response", id, "event", ev.Type, "err", err)
+			continue
+		}
+		final := ev.Type == apitype.EventResponseError || ev.Response != nil && ev.Response.Status.Terminal()
+		out = append(out, Event{Name: string(ev.Type), Data: data, Final: final})
+	}
+	r.b.Append(id, out...)
+}
+
+// FollowResponse follows a response's events after sequence number after.
+func (r runBus) FollowResponse(id string, after int) engine.ResponseSubscription {
+	return respSub{r.b.Follow(id, int64(after)+1)}
+}
+
+type respSub struct{ f *Follower }
+
+func (s respSub) Close() { s.f.Close() }
+
+func (s respSub) Next(ctx context.Context) (apitype.ResponseStreamEvent, error) {
+	ev, err := s.f.Next(ctx)
+	switch {
+	case errors.Is(err, ErrLagging):
+		return apitype.ResponseStreamEvent{}, engine.ErrEventsLagging
+	case errors.Is(err, ErrClosed):
+		return apitype.ResponseStreamEvent{}, engine.ErrClosed
+	case err != nil:
+		return apitype.ResponseStreamEvent{}, err
+	}
+	var out apitype.ResponseStreamEvent
+	if err := json.Unmarshal(ev.Data, &out); err != nil {
+		return apitype.ResponseStreamEvent{}, err
+	}
+	out.SequenceNumber = int(ev.Seq - 1)
+	return out, nil
+}
