@@ -296,8 +296,8 @@ func (s *Threads) Delete(ctx context.Context, id string) (*apitype.Deleted, erro
 		return nil, err
 	}
 	if active != "" {
-		s.e.stopExecutor(active, errThreadDeleted)
-		s.e.bus.publish(active, apitype.Event{Event: apitype.EventError,
+		s.e.signal(ctx, active, SignalDelete, errThreadDeleted)
+		s.e.bus.Publish(active, apitype.Event{Event: apitype.EventError,
 			Error: apitype.NotFound("thread", id)})
 	}
 	if sb := s.e.cfg.CodeInterpreter; sb != nil {

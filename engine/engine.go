@@ -40,6 +40,11 @@ type Config struct {
 	// (store.Compacter, store.MappedReleaser) is never auto-compacted or
 	// released; one that is not a store.BoltStore needs FileIndex set.
 	Store store.Driver
+	// Jobs executes runs and background responses on a job queue shared
+	// by every replica on one database (engine.Jobs; for Postgres,
+	// pgjobs.New). Default: the engine's in-process queue. Foreground
+	// responses always run in process.
+	Jobs Jobs
 	// Model answers runs. Default: none — runs fail with a last_error saying
 	// no model backend is configured.
 	Model llm.Model
@@ -144,6 +149,12 @@ type Config struct {
 	// Observer is told of runs, model calls, ingestion, sandbox sessions and
 	// commits, for metrics. Default NopObserver.
 	Observer Observer
+	// Events carries runs' events to the streams that follow them. Default:
+	// the engine's own in-process bus. Replicas sharing one Postgres give
+	// each a bus on it (store/pgstore/pgevents) so a stream on any replica
+	// sees a run executed on another. A bus given here is the caller's to
+	// close; the engine ends the streams it opened on it when it closes.
+	Events EventBus
 }
 
 // ErrClosed is what calls on a closed Engine return, and what ends the
@@ -268,9 +279,12 @@ type Engine struct {
 	bolt *store.Store
 	// ownStore: the engine opened store, so Close closes it.
 	ownStore bool
-	log      *slog.Logger
-	obs      Observer
-	bus      *bus
+	// jobs is Config.Jobs: nil for the in-process queue.
+	jobs   Jobs
+	log    *slog.Logger
+	obs    Observer
+	bus    EventBus
+	ownBus *bus // the default bus, closed by Close
 
 	Assistants *Assistants
 	Threads    *Threads
@@ -333,10 +347,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, bus: newBus(),
+	e := &Engine{cfg: cfg, jobs: cfg.Jobs, log: cfg.Logger, obs: cfg.Observer, bus: cfg.Events,
 		queue: newRunQueue(), ingestSem: make(chan struct{}, cfg.MaxConcurrentIngest),
 		ingest: newIngester(), inflight: map[string]context.CancelCauseFunc{},
 		again: map[string]queuedRun{}, settled: make(chan struct{}, 1)}
+	if e.bus == nil {
+		e.ownBus = newBus()
+		e.bus = e.ownBus
+	}
 	var onCommit func(time.Duration, int)
 	if _, nop := cfg.Observer.(NopObserver); !nop {
 		onCommit = cfg.Observer.StoreCommit
@@ -386,12 +404,21 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e.wg.Add(1)
 		go e.worker()
 	}
-	err := e.resumeLeftRuns(ctx)
-	if err == nil {
-		err = e.resumeLeftResponses(ctx)
+	var err error
+	if e.jobs == nil {
+		// On a shared queue, what a replica left is the queue's to give to
+		// another (its rescue), and a replica starting must not take the
+		// runs the others are executing.
+		err = e.resumeLeftRuns(ctx)
+		if err == nil {
+			err = e.resumeLeftResponses(ctx)
+		}
 	}
 	if err == nil {
 		err = e.resumeIngestion(ctx)
+	}
+	if err == nil && e.jobs != nil {
+		err = e.jobs.Start(ctx, jobExecutor{e}, cfg.MaxConcurrentRuns, cfg.ExpiryInterval)
 	}
 	if err != nil {
 		e.cancel()
@@ -400,10 +427,13 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		closeStore()
 		return nil, err
 	}
-	e.wg.Add(1)
-	go e.every(cfg.ExpiryInterval, e.expireDue)
-	e.wg.Add(1)
-	go e.every(cfg.ExpiryInterval, e.expireContainersDue)
+	if e.jobs == nil {
+		// (On a shared queue, one replica at a time sweeps: jobExecutor.Sweep.)
+		e.wg.Add(1)
+		go e.every(cfg.ExpiryInterval, e.expireDue)
+		e.wg.Add(1)
+		go e.every(cfg.ExpiryInterval, e.expireContainersDue)
+	}
 	if _, ok := e.store.(store.Compacter); ok && cfg.AutoCompactInterval > 0 {
 		e.wg.Add(1)
 		go e.every(cfg.AutoCompactInterval, e.compactIfFree)
@@ -426,13 +456,26 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.mu.Unlock()
 	e.cancel()
+	if e.jobs != nil {
+		// Its executions were cancelled: each job is left to be attempted
+		// again (ErrJobInterrupted), resumed by another replica.
+		if err := e.jobs.Stop(context.Background()); err != nil {
+			e.log.Warn("stop job workers", "err", err)
+		}
+	}
 	e.wg.Wait()
 	// Runs stopped here resume on the next Open without counting against
-	// the resume cap, which is for runs that bring the process down.
-	if err := e.store.Update(context.Background(), func(tx store.Tx) error { return tx.MarkCleanClose() }); err != nil {
-		e.log.Warn("mark clean shutdown", "err", err)
+	// the resume cap, which is for runs that bring the process down. (On
+	// a shared queue the mark would be every replica's: the queue tells
+	// instead, Attempt.CleanClose.)
+	if e.jobs == nil {
+		if err := e.store.Update(context.Background(), func(tx store.Tx) error { return tx.MarkCleanClose() }); err != nil {
+			e.log.Warn("mark clean shutdown", "err", err)
+		}
 	}
-	e.bus.closeAll()
+	if e.ownBus != nil {
+		e.ownBus.Close()
+	}
 	e.closeIndex()
 	if !e.ownStore {
 		return nil // Config.Store is the caller's to close
@@ -459,6 +502,13 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.queue.signal() // idle workers see draining and leave
 	if signal != nil {
 		signal()
+	}
+	if e.jobs != nil {
+		// The queue stops taking jobs and waits for those executing.
+		if err := e.jobs.Stop(ctx); err != nil {
+			e.log.Warn("shutdown: runs still executing when the wait ended; another replica resumes them", "err", err)
+			return errors.Join(err, e.Close())
+		}
 	}
 	for {
 		e.mu.Lock()

@@ -164,7 +164,7 @@ func (e *Engine) execute(q queuedRun) {
 		// the streams with an error event; the run is left for the next
 		// Open's recovery to resume or end.
 		e.log.Error("finish run", "run", runID, "cause", err, "err", ferr)
-		e.bus.publish(runID, apitype.Event{Event: apitype.EventError,
+		e.bus.Publish(runID, apitype.Event{Event: apitype.EventError,
 			Error: apitype.ServerError("run %s could not be recorded as finished: %v", runID, ferr)})
 	}
 }

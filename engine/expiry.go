@@ -18,6 +18,16 @@ func (e *Engine) expire(ctx context.Context, threadID, runID string) (*apitype.R
 	if e.stopExecutor(runID, errExpired) {
 		return e.waitFor(ctx, runID, func() (string, error) { return threadID, nil })
 	}
+	if e.signal(ctx, runID, SignalExpire, errExpired) {
+		// Another replica executes it and ends it: its events are not on
+		// this engine's bus, so read the run as it stands.
+		var r *apitype.Run
+		err := e.store.View(ctx, func(tx store.Tx) (err error) {
+			r, err = tx.GetRun(threadID, runID)
+			return err
+		})
+		return r, err
+	}
 	return e.finish(context.WithoutCancel(ctx), threadID, runID, errExpired, nil)
 }
 

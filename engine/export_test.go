@@ -10,8 +10,8 @@ import (
 // reading the run (a read would expire an overdue run itself): tests that
 // check the background expirer wait on it.
 func WatchRun(e *Engine, runID string) (next func(context.Context) (apitype.Event, error), stop func()) {
-	sb := e.bus.subscribe(runID)
-	return sb.next, func() { e.bus.unsubscribe(runID, sb) }
+	sb := e.bus.Subscribe(runID)
+	return sb.Next, sb.Close
 }
 
 // CompactIfFree runs one check of the auto-compacter.

@@ -17,7 +17,7 @@ import (
 // behind them. This lets the executor overlap its commits with the model
 // call instead of waiting for each fsync in turn.
 type outbox struct {
-	bus   *bus
+	bus   EventBus
 	runID string
 
 	mu     sync.Mutex
@@ -61,7 +61,7 @@ func (o *outbox) publish(evs ...apitype.Event) {
 		return // the execution is ending; its deltas describe state that never landed
 	}
 	if len(o.queue) == 0 {
-		o.bus.publish(o.runID, evs...)
+		o.bus.Publish(o.runID, evs...)
 		return
 	}
 	o.queue = append(o.queue, &outItem{ready: true, events: evs})
@@ -98,7 +98,7 @@ func (o *outbox) submit(s store.Driver, fn func(store.Tx) ([]apitype.Event, erro
 		}
 		n := 0
 		for ; n < len(o.queue) && o.queue[n].ready; n++ {
-			o.bus.publish(o.runID, o.queue[n].events...)
+			o.bus.Publish(o.runID, o.queue[n].events...)
 		}
 		o.queue = o.queue[n:]
 	})

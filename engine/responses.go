@@ -7,6 +7,7 @@ import (
 	"iter"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hearth-go/hearth/apitype"
 	"github.com/hearth-go/hearth/store"
@@ -127,7 +128,7 @@ func (s *Responses) Delete(ctx context.Context, id string) (apitype.Deleted, err
 	if err != nil {
 		return apitype.Deleted{}, err
 	}
-	e.stopExecutor(id, errResponseDeleted)
+	e.signal(ctx, id, SignalDelete, errResponseDeleted)
 	return apitype.ResponseDeleted(id), nil
 }
 
@@ -170,7 +171,11 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 		return r, nil
 	}
 	log := e.heldLog(id)
-	if !e.stopExecutor(id, errCancelled) || log == nil {
+	stopped := e.stopExecutor(id, errCancelled)
+	if !stopped && e.jobs != nil {
+		return s.cancelShared(ctx, id)
+	}
+	if !stopped || log == nil {
 		// It ended meanwhile, or is between claim and start: read it.
 		return s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
 	}
@@ -184,6 +189,49 @@ func (s *Responses) Cancel(ctx context.Context, id string) (*apitype.Response, e
 	}
 	return s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
 }
+
+// cancelShared cancels a background response that this replica does not
+// execute, on a shared queue: the replica executing it is signalled and
+// ends it (its events are that replica's, so this one reads the store until
+// it has); when none does (its replica died, its job waits for rescue),
+// it is cancelled here, and the job finds it so.
+func (s *Responses) cancelShared(ctx context.Context, id string) (*apitype.Response, error) {
+	e := s.e
+	if !e.signal(ctx, id, SignalCancel, errCancelled) {
+		var r *apitype.Response
+		err := e.store.Update(ctx, func(tx store.Tx) (err error) {
+			if r, err = tx.GetResponse(id); err != nil {
+				return err
+			}
+			if r.Status.Terminal() {
+				return nil
+			}
+			r.Status = apitype.ResponseCancelled
+			return tx.PutResponse(r, nil)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return responseFor(r, nil), nil
+	}
+	t := time.NewTicker(sharedPoll)
+	defer t.Stop()
+	for {
+		r, err := s.Retrieve(ctx, id, apitype.ResponseRetrieveParams{})
+		if err != nil || r.Status.Terminal() {
+			return r, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// sharedPoll is how often a replica reads the store for what another
+// replica's execution does (cancelShared), having no events of it.
+const sharedPoll = 20 * time.Millisecond
 
 // InputItems returns one page of a stored response's input items (newest
 // first unless p.Order is asc).
@@ -310,7 +358,13 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 		if !r.Store || deferred {
 			return nil
 		}
-		return tx.CreateResponse(&r, input, tokens)
+		if err := tx.CreateResponse(&r, input, tokens); err != nil {
+			return err
+		}
+		if r.Background {
+			_, err = e.enqueue(tx, Job{Response: true, ID: r.ID})
+		}
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
@@ -322,6 +376,9 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 		log.publish(apitype.ResponseStreamEvent{Type: apitype.EventResponseQueued, Response: &queued})
 	}
 	e.holdLog(r.ID, log, r.Background)
+	if e.jobs != nil && r.Store && r.Background {
+		return &r, log, nil // its job is queued, for any replica
+	}
 	j := &respJob{id: r.ID, resp: &r, input: input, tokens: tokens, requestID: RequestID(ctx), unstored: deferred}
 	e.queue.push(queuedRun{response: j})
 	return &r, log, nil

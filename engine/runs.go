@@ -109,7 +109,7 @@ func (s *Runs) createThreadAndRun(ctx context.Context, p apitype.ThreadAndRunCre
 	if err != nil {
 		return nil, err
 	}
-	s.e.bus.publish(runID, apitype.Event{Event: apitype.EventThreadCreated, Thread: th})
+	s.e.bus.Publish(runID, apitype.Event{Event: apitype.EventThreadCreated, Thread: th})
 	s.e.started(ctx, run)
 	return run, nil
 }
@@ -192,17 +192,22 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 		} else if !ok {
 			return noAssistant(p.AssistantID)
 		}
-		ingest, err = e.storeRun(tx, &p, run)
+		if ingest, err = e.storeRun(tx, &p, run); err != nil {
+			return err
+		}
+		_, err = e.enqueue(tx, Job{ThreadID: threadID, ID: runID})
 		return err
 	}, func(err error) {
 		if err == nil {
-			e.bus.publish(runID, apitype.Event{Event: apitype.EventRunCreated, Run: &pub},
+			e.bus.Publish(runID, apitype.Event{Event: apitype.EventRunCreated, Run: &pub},
 				apitype.Event{Event: apitype.EventRunQueued, Run: &pub})
 			e.ingestLater(ingest...)
 		}
 	})
-	e.queue.push(queuedRun{threadID: threadID, runID: runID, created: &created, run: &exec,
-		waitCreated: len(p.AdditionalMessages) > 0, requestID: RequestID(ctx)})
+	if e.jobs == nil {
+		e.queue.push(queuedRun{threadID: threadID, runID: runID, created: &created, run: &exec,
+			waitCreated: len(p.AdditionalMessages) > 0, requestID: RequestID(ctx)})
+	}
 	if err := created.Wait(); err != nil {
 		return nil, err
 	}
@@ -237,6 +242,9 @@ func (e *Engine) insertRun(tx store.Tx, threadID string, p *apitype.RunCreatePar
 		return nil, err
 	}
 	if _, err := e.storeRun(tx, p, r); err != nil {
+		return nil, err
+	}
+	if _, err := e.enqueue(tx, Job{ThreadID: threadID, ID: runID}); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -333,10 +341,12 @@ func (e *Engine) storeRun(tx store.Tx, p *apitype.RunCreateParams, r *apitype.Ru
 
 // started publishes a new run's first events and schedules it.
 func (e *Engine) started(ctx context.Context, r *apitype.Run) {
-	e.bus.publish(r.ID,
+	e.bus.Publish(r.ID,
 		apitype.Event{Event: apitype.EventRunCreated, Run: r},
 		apitype.Event{Event: apitype.EventRunQueued, Run: r})
-	e.schedule(ctx, r.ThreadID, r.ID, false)
+	if e.jobs == nil { // else insertRun enqueued its job
+		e.schedule(ctx, r.ThreadID, r.ID, false)
+	}
 }
 
 // Retrieve reads a run; an overdue run is expired on the way.
@@ -404,7 +414,7 @@ func (s *Runs) Cancel(ctx context.Context, threadID, runID string) (*apitype.Run
 		}
 	})
 	if err == nil {
-		s.e.bus.publish(runID, apitype.Event{Event: apitype.EventRunCancelling, Run: r})
+		s.e.bus.Publish(runID, apitype.Event{Event: apitype.EventRunCancelling, Run: r})
 	}
 	s.e.cancelMu.Unlock()
 	if err == errNoChange {
@@ -413,7 +423,7 @@ func (s *Runs) Cancel(ctx context.Context, threadID, runID string) (*apitype.Run
 	if err != nil {
 		return nil, err
 	}
-	if !s.e.stopExecutor(runID, errCancelled) {
+	if !s.e.signal(ctx, runID, SignalCancel, errCancelled) {
 		// No executor holds it (queued or waiting for outputs): finish here.
 		s.e.finish(context.WithoutCancel(ctx), threadID, runID, errCancelled, nil)
 	}
@@ -517,18 +527,19 @@ func stripContent(st *apitype.RunStep, include []string) {
 // waitFor subscribes to a run, runs start, and returns the run once it needs
 // action or is over. start returns the run's thread id.
 func (e *Engine) waitFor(ctx context.Context, runID string, start func() (string, error)) (*apitype.Run, error) {
-	sb := e.bus.subscribe(runID)
-	defer e.bus.unsubscribe(runID, sb)
+	f := e.follow(ctx, runID)
+	defer f.close()
 	threadID, err := start()
 	if err != nil {
 		return nil, err
 	}
+	f.threadID = threadID
 	r, err := e.Runs.Retrieve(ctx, threadID, runID)
 	if err != nil {
 		return nil, err
 	}
 	for r.Status.Active() && r.Status != apitype.RunRequiresAction {
-		ev, err := sb.next(ctx)
+		ev, err := f.next()
 		if err != nil {
 			return nil, err
 		}
@@ -540,6 +551,82 @@ func (e *Engine) waitFor(ctx context.Context, runID string, start func() (string
 		}
 	}
 	return r, nil
+}
+
+// follower reads a run's events for a stream or a wait.
+type follower struct {
+	e      *Engine
+	sb     Subscription
+	caller context.Context
+	ctx    context.Context // caller's, also ended by the engine's Close on a caller's bus
+	stop   func()
+	runID  string
+	// threadID is the run's thread, once known: what a lagging
+	// subscription's check of the store reads the run with.
+	threadID string
+}
+
+func (e *Engine) follow(ctx context.Context, runID string) *follower {
+	f := &follower{e: e, sb: e.bus.Subscribe(runID), caller: ctx, ctx: ctx, stop: func() {}, runID: runID}
+	if e.ownBus == nil {
+		// The caller's bus outlives the engine: end the wait with it.
+		var cancel context.CancelFunc
+		f.ctx, cancel = context.WithCancel(ctx)
+		unhook := context.AfterFunc(e.ctx, cancel)
+		f.stop = func() { unhook(); cancel() }
+	}
+	return f
+}
+
+func (f *follower) close() {
+	f.sb.Close()
+	f.stop()
+}
+
+// next returns the run's next event. When the bus says it may have missed
+// some, the run is read from the store: one that has ended (or waits for
+// tool outputs) there yields the event that says so, which ends the
+// stream; one still going is followed on.
+func (f *follower) next() (apitype.Event, error) {
+	for {
+		ev, err := f.sb.Next(f.ctx)
+		switch {
+		case err == nil:
+			switch {
+			case ev.Run != nil:
+				f.threadID = ev.Run.ThreadID
+			case ev.Step != nil:
+				f.threadID = ev.Step.ThreadID
+			}
+			return ev, nil
+		case errors.Is(err, ErrEventsLagging):
+			if ev, ok := f.fromStore(); ok {
+				return ev, nil
+			}
+			continue
+		case f.ctx.Err() != nil && f.caller.Err() == nil:
+			return apitype.Event{}, ErrClosed
+		}
+		return ev, err
+	}
+}
+
+// fromStore is the event ending the stream if the stored run says it has
+// ended (or is gone).
+func (f *follower) fromStore() (apitype.Event, bool) {
+	if f.threadID == "" {
+		return apitype.Event{}, false
+	}
+	r, err := read(f.ctx, f.e, func(tx store.Tx) (*apitype.Run, error) { return tx.GetRun(f.threadID, f.runID) })
+	var ae *apitype.Error
+	switch {
+	case errors.As(err, &ae) && errors.Is(err, apitype.ErrNotFound):
+		return apitype.Event{Event: apitype.EventError, Error: ae}, true
+	case err != nil:
+		return apitype.Event{}, false
+	}
+	ev := apitype.Event{Event: apitype.RunEventFor(r.Status), Run: r}
+	return ev, ends(ev)
 }
 
 // ErrStreamUsed is what a stream yields when it is ranged over a second
@@ -557,14 +644,14 @@ func (e *Engine) stream(ctx context.Context, runID string, start func() error) i
 			yield(apitype.Event{}, ErrStreamUsed)
 			return
 		}
-		sb := e.bus.subscribe(runID)
-		defer e.bus.unsubscribe(runID, sb)
+		f := e.follow(ctx, runID)
+		defer f.close()
 		if err := start(); err != nil {
 			yield(apitype.Event{}, err)
 			return
 		}
 		for {
-			ev, err := sb.next(ctx)
+			ev, err := f.next()
 			if err != nil {
 				yield(apitype.Event{}, err)
 				return

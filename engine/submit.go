@@ -69,15 +69,18 @@ func (e *Engine) submit(ctx context.Context, threadID, runID string, p apitype.S
 		}
 		step = s
 		r.Status, r.RequiredAction = apitype.RunQueued, nil
-		return nil
+		_, err = e.enqueue(tx, Job{ThreadID: threadID, ID: runID})
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	e.bus.publish(runID,
+	e.bus.Publish(runID,
 		apitype.Event{Event: apitype.EventRunStepCompleted, Step: step},
 		apitype.Event{Event: apitype.EventRunQueued, Run: r})
-	e.schedule(ctx, threadID, runID, false)
+	if e.jobs == nil {
+		e.schedule(ctx, threadID, runID, false)
+	}
 	return r, nil
 }
 

@@ -93,7 +93,7 @@ func (e *Engine) finish(ctx context.Context, threadID, runID string, cause error
 	if err != nil {
 		return nil, err
 	}
-	e.bus.publish(runID, events...)
+	e.bus.Publish(runID, events...)
 	return r, nil
 }
 

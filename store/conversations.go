@@ -94,6 +94,11 @@ func (t *boltTx) DeleteConversation(id string) error {
 	return t.tx.Bucket(bConversations).Delete([]byte(id))
 }
 
+// ListConversations pages through conversations (their metadata).
+func (t *boltTx) ListConversations(p apitype.ListParams) (apitype.Page[apitype.Conversation], error) {
+	return listJSON[apitype.Conversation](t.tx.Bucket(bConversations), nil, p)
+}
+
 // convPrefix is the key prefix of a conversation's items and index entries.
 func convPrefix(convID string) []byte { return append([]byte(convID), 0) }
 

@@ -244,6 +244,10 @@ type Tx interface {
 	// ListFiles pages files, those of purpose when it is set; its limit may
 	// be up to apitype.MaxFileListLimit (files.list), not only MaxListLimit.
 	ListFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error)
+	// EachOutputFile visits, oldest first, the ids of the thread's output
+	// files (PutOutputFile) that still exist (a copy of the store re-makes
+	// the index with them).
+	EachOutputFile(threadID string, fn func(fileID string) error) error
 
 	// ---- vector stores
 
@@ -267,12 +271,17 @@ type Tx interface {
 	GetFileBatch(vsID, id string) (*apitype.VectorStoreFileBatch, error)
 	BatchFileIDs(vsID, batchID string) ([]string, error)
 	ListFileBatchesOf(vsID, fileID string) ([]string, error)
+	// ListFileBatches pages a vector store's batches.
+	ListFileBatches(vsID string, p apitype.ListParams) (apitype.Page[apitype.VectorStoreFileBatch], error)
 
 	// ---- conversations
 
 	PutConversation(c *apitype.Conversation) error
 	GetConversation(id string) (*apitype.Conversation, error)
 	DeleteConversation(id string) error
+	// ListConversations pages conversations (the API has no such list; a
+	// copy of the store and Hearth's own tools use it).
+	ListConversations(p apitype.ListParams) (apitype.Page[apitype.Conversation], error)
 	// AppendConversationItems appends items, in order, with their token
 	// counts; each needs an id the conversation does not hold yet (nor an
 	// item before it in items). A deleted item's id may be appended again.
@@ -303,6 +312,9 @@ type Tx interface {
 	PutResponse(r *apitype.Response, tokens []int) error
 	GetResponse(id string) (*apitype.Response, error)
 	HasResponse(id string) (bool, error)
+	// ListResponses pages stored responses, each whole as GetResponse
+	// reads it (the API has no such list; a copy of the store uses it).
+	ListResponses(p apitype.ListParams) (apitype.Page[apitype.Response], error)
 	// DeleteResponse removes a response, its items and its chain link;
 	// responses naming it as previous keep their own items, their chain
 	// ending there.

@@ -167,6 +167,26 @@ func (t *boltTx) HasResponse(id string) (bool, error) {
 	return t.tx.Bucket(bResponses).Get([]byte(id)) != nil, nil
 }
 
+// ListResponses pages through stored responses, each with its output as
+// GetResponse reads it.
+func (t *boltTx) ListResponses(p apitype.ListParams) (apitype.Page[apitype.Response], error) {
+	page, err := listJSON[apitype.Response](t.tx.Bucket(bResponses), nil, p)
+	if err != nil {
+		return page, err
+	}
+	for i := range page.Data {
+		r := &page.Data[i]
+		r.Output = []apitype.Item{}
+		if err := t.eachResponseItem(r.ID, rOutput, false, func(it *apitype.Item, _ int) (bool, error) {
+			r.Output = append(r.Output, *it)
+			return true, nil
+		}); err != nil {
+			return page, err
+		}
+	}
+	return page, nil
+}
+
 // DeleteResponse removes a response, its items and its chain link. The
 // responses that name it as previous keep their own items; their chain
 // ends there.

@@ -787,6 +787,25 @@ func (t *boltTx) OutputFiles(threadID string) (n int, size int64, err error) {
 	return n, size, nil
 }
 
+// EachOutputFile visits the ids of a thread's output files that still
+// exist, oldest first.
+func (t *boltTx) EachOutputFile(threadID string, fn func(fileID string) error) error {
+	tb, err := t.threadBucket(threadID)
+	if err != nil {
+		return err
+	}
+	files := t.tx.Bucket(bFiles)
+	c := tb.Cursor()
+	for k, _ := c.Seek(tOutputs); len(k) > 1 && k[0] == tOutputs[0]; k, _ = c.Next() {
+		if files.Get(k[1:]) != nil {
+			if err := fn(string(k[1:])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // ListFiles pages through files, only those of purpose when it is set.
 func (t *boltTx) ListFiles(p apitype.ListParams, purpose string) (apitype.Page[apitype.File], error) {
 	if p.Limit <= apitype.MaxListLimit {
@@ -999,6 +1018,15 @@ func (t *boltTx) BatchFileIDs(vsID, batchID string) ([]string, error) {
 		ids = append(ids, string(k[len(prefix):]))
 	}
 	return ids, nil
+}
+
+// ListFileBatches pages through a vector store's batches.
+func (t *boltTx) ListFileBatches(vsID string, p apitype.ListParams) (apitype.Page[apitype.VectorStoreFileBatch], error) {
+	vb, err := t.vsBucket(vsID)
+	if err != nil {
+		return apitype.Page[apitype.VectorStoreFileBatch]{}, err
+	}
+	return listJSON[apitype.VectorStoreFileBatch](vb.Bucket(vsBatches), nil, p)
 }
 
 // ListFileBatchesOf returns the ids of a vector store's batches that hold a file.

@@ -31,11 +31,20 @@ func main() {
 	defer stop()
 	if err := a.run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "hearth:", err)
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode is 2 for a command line to fix, 3 for a store that is down (a
+// supervisor may retry), 1 for anything else.
+func exitCode(err error) int {
+	switch {
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, errStoreDown):
+		return 3
+	}
+	return 1
 }
 
 var errUsage = errors.New("usage")
@@ -72,6 +81,8 @@ Usage:
   hearth serve   [flags]        serve /v1 over HTTP (see hearth serve -h)
   hearth backup  [flags] OUT    write a consistent, compacted copy of the database to OUT
   hearth compact [flags] [OUT]  give deleted space back: compact the database (in place, or into OUT)
+  hearth migrate-store [flags] FROM TO
+                                copy a whole store between bbolt:FILE and postgres, then compare every object
   hearth chat    [flags]        chat with an assistant in the terminal (a server's, or --db in-process)
   hearth assistants ls          list assistants (--json for JSON)
   hearth threads ls             list threads
@@ -93,6 +104,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.backup(ctx, args[1:])
 	case "compact":
 		return a.compact(ctx, args[1:])
+	case "migrate-store":
+		return a.migrateStore(ctx, args[1:])
 	case "chat":
 		return a.chat(ctx, args[1:])
 	case "assistants", "threads", "files":

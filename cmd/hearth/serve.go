@@ -38,6 +38,7 @@ type serveConfig struct {
 	embedModel                          string
 	maxRuns                             string
 	allowedHosts                        string
+	storeKind, dsnFile, filesDir        string
 	shutdownTimeout                     time.Duration
 	firstByteTimeout, idleTimeout       time.Duration
 	releaseMapped                       time.Duration
@@ -51,7 +52,10 @@ func (a *app) serveFlags() (*flag.FlagSet, *serveConfig, *openaiFlags, error) {
 	c := &serveConfig{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
-	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB)")
+	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB); with --store postgres, the file of this replica's file search index only")
+	fs.StringVar(&c.storeKind, "store", a.env("HEARTH_STORE", "bbolt"), "where objects are kept: bbolt (the --db file, one process) or postgres (shared by replicas; DSN from the variable HEARTH_POSTGRES_DSN or --postgres-dsn-file) (env HEARTH_STORE)")
+	fs.StringVar(&c.dsnFile, "postgres-dsn-file", a.env("HEARTH_POSTGRES_DSN_FILE", ""), "file holding the Postgres DSN, for --store postgres (env HEARTH_POSTGRES_DSN_FILE); the DSN is never a flag: it carries a password")
+	fs.StringVar(&c.filesDir, "files-dir", a.env("HEARTH_FILES_DIR", ""), "directory of uploaded and container files' bytes (env HEARTH_FILES_DIR); default: the --db path + .files")
 	fs.StringVar(&c.addr, "addr", a.env("HEARTH_ADDR", "127.0.0.1:8080"), "listen address (env HEARTH_ADDR); without API keys it must be a loopback address")
 	fs.StringVar(&c.backend, "model-backend", a.env("HEARTH_MODEL_BACKEND", "ollama"), "model backend: ollama, openai (any OpenAI-compatible server, see --openai-url) or scripted (an echo, for trying the API without a model) (env HEARTH_MODEL_BACKEND)")
 	fs.StringVar(&c.ollamaURL, "ollama-url", a.env("HEARTH_OLLAMA_URL", a.env("OLLAMA_HOST", "http://127.0.0.1:11434")), "Ollama URL (env HEARTH_OLLAMA_URL, OLLAMA_HOST)")
@@ -109,6 +113,23 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if len(keys) == 0 && !loopbackAddr(c.addr) {
 		return fmt.Errorf("refusing to listen on %q without API keys: set HEARTH_API_KEYS or --keys-file, or listen on 127.0.0.1", c.addr)
 	}
+	// The store before the model and the sandbox: a Postgres that is down
+	// or a DSN that is wrong fails the start at once, before anything is
+	// started or written.
+	var driver store.Driver
+	switch c.storeKind {
+	case "bbolt":
+		if a.getenv("HEARTH_POSTGRES_DSN") != "" || c.dsnFile != "" {
+			log.Warn("a Postgres DSN is set but --store is bbolt: the DSN is not used")
+		}
+	case "postgres":
+		if driver, err = a.openPostgres(ctx, c.dsnFile, log); err != nil {
+			return err
+		}
+		defer driver.Close()
+	default:
+		return fmt.Errorf("%w: --store must be bbolt or postgres, got %q", errUsage, c.storeKind)
+	}
 	model := a.model
 	if model == nil && c.backend == "openai" {
 		if model, err = oa.open(ctx, log, c.model, c.embedModel, c.firstByteTimeout); err != nil {
@@ -153,9 +174,19 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		}
 		embedder = filesearch.NewLLMEmbedder(oc, c.embedModel)
 	}
-	eng, err := engine.Open(ctx, engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
-		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs, MaxConcurrentRuns: maxRuns,
-		ModelFirstByteTimeout: c.firstByteTimeout, ModelIdleTimeout: c.idleTimeout, ReleaseMappedInterval: releaseEvery(c.releaseMapped)})
+	cfg := engine.Config{Path: c.db, Model: model, DefaultModel: c.model, Logger: log,
+		CodeInterpreter: sandbox, Embedder: embedder, Observer: obs, MaxConcurrentRuns: maxRuns, FilesDir: c.filesDir,
+		ModelFirstByteTimeout: c.firstByteTimeout, ModelIdleTimeout: c.idleTimeout, ReleaseMappedInterval: releaseEvery(c.releaseMapped)}
+	if driver != nil {
+		cfg.Store, cfg.Embedder = driver, nil
+		index, closeIndex, err := localFileIndex(c.db, embedder)
+		if err != nil {
+			return err
+		}
+		defer closeIndex()
+		cfg.FileIndex = index
+	}
+	eng, err := engine.Open(ctx, cfg)
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%w (is another hearth serving it?)", err)
 	}
@@ -182,8 +213,12 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if len(keys) == 0 {
 		auth = "none (loopback only)"
 	}
-	log.Info("hearth serving", "addr", ln.Addr().String(), "db", c.db, "model_backend", c.backend,
-		"auth", auth, "keys", len(keys), "max_concurrent_runs", maxRuns, "version", buildVersion())
+	where := []any{"store", c.storeKind, "db", c.db}
+	if driver != nil {
+		where = []any{"store", c.storeKind, "search_index", c.db}
+	}
+	log.Info("hearth serving", append(where, "addr", ln.Addr().String(), "model_backend", c.backend,
+		"auth", auth, "keys", len(keys), "max_concurrent_runs", maxRuns, "version", buildVersion())...)
 	for _, alias := range sortedKeys(c.aliases) {
 		log.Info("model alias", "alias", alias, "model", c.aliases[alias])
 	}

@@ -71,14 +71,19 @@ CREATE TABLE run_steps (
 
 -- Every event of a live run or response, numbered as streams number them:
 -- a stream opened on any replica reads what it missed here and is woken by
--- NOTIFY for the rest.
+-- NOTIFY for the rest (store/pgstore/pgevents). at and final are for the
+-- retention sweep: an owner's events go some time after the one that ended
+-- its stream (final), or after a long silence.
 CREATE TABLE stream_events (
 	owner_id text COLLATE "C" NOT NULL,
 	seq      bigint NOT NULL,
 	name     text   NOT NULL,
 	data     json   NOT NULL,
+	at       timestamptz NOT NULL DEFAULT now(),
+	final    boolean NOT NULL DEFAULT false,
 	PRIMARY KEY (owner_id, seq)
 );
+CREATE INDEX stream_events_final ON stream_events (at) WHERE final;
 
 -- File bytes live in file_chunks, a MiB a row (chunk 0 always, empty for an
 -- empty file), so any replica serves and mounts them (store/pgfiles). They
