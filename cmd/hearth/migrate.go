@@ -5,12 +5,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	iofs "io/fs"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/store"
+	"github.com/hearth-go/hearth/store/pgfiles"
 	"github.com/hearth-go/hearth/store/storecopy"
 )
 
@@ -19,11 +23,12 @@ const migrateUsage = `hearth migrate-store [flags] FROM TO
 Copies every object of one store into another, empty one, then compares
 every object of both. FROM and TO are each bbolt:FILE (a stopped server's
 database file; a new file for TO) or postgres (the database of
-HEARTH_POSTGRES_DSN or --postgres-dsn-file). Files' bytes are copied from
---from-files to --to-files (default, for a bbolt side: FILE.files).
+HEARTH_POSTGRES_DSN or --postgres-dsn-file). Files' bytes are copied too:
+a bbolt side's from its FILE.files (or --from-files, --to-files), the
+Postgres side's in its database, as hearth serve --store postgres keeps them.
 
-  hearth migrate-store bbolt:hearth.db postgres --to-files /srv/hearth/files
-  hearth migrate-store postgres bbolt:restored.db --from-files /srv/hearth/files
+  hearth migrate-store bbolt:hearth.db postgres
+  hearth migrate-store postgres bbolt:restored.db
 `
 
 // storeSide is FROM or TO: a bbolt file or the Postgres database.
@@ -53,8 +58,8 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	fs.SetOutput(a.stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), migrateUsage+"\n"); fs.PrintDefaults() }
 	dsnFile := fs.String("postgres-dsn-file", a.env("HEARTH_POSTGRES_DSN_FILE", ""), "file holding the Postgres DSN (env HEARTH_POSTGRES_DSN_FILE; or the DSN in HEARTH_POSTGRES_DSN)")
-	fromFiles := fs.String("from-files", "", "directory of the source's file bytes (default for bbolt:FILE: FILE.files)")
-	toFiles := fs.String("to-files", "", "directory the destination's servers read file bytes from, their --files-dir (default for bbolt:FILE: FILE.files)")
+	fromFiles := fs.String("from-files", "", "directory of the source's file bytes (default for bbolt:FILE: FILE.files; for postgres: the database)")
+	toFiles := fs.String("to-files", "", "directory of the destination's file bytes (default for bbolt:FILE: FILE.files; for postgres: the database)")
 	noBytes := fs.Bool("skip-file-bytes", false, "copy and compare the records only; you copy the files' bytes yourself")
 	verifyOnly := fs.Bool("verify-only", false, "compare FROM and TO, copying nothing")
 	batch := fs.Int("batch", 1000, "objects per destination transaction")
@@ -82,13 +87,6 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: FROM and TO are the same file", errUsage)
 	}
 	opt := storecopy.Options{BatchObjects: *batch}
-	if !*noBytes {
-		src, dst := filesDir(from, *fromFiles), filesDir(to, *toFiles)
-		if src == "" || dst == "" {
-			return fmt.Errorf("%w: where are the Postgres side's file bytes? give --from-files or --to-files (the --files-dir its servers use), or --skip-file-bytes to copy them yourself", errUsage)
-		}
-		opt.SrcBlobs, opt.DstBlobs = storecopy.Dir(src), storecopy.Dir(dst)
-	}
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	// The source must exist and be a stopped server's; the destination
@@ -116,6 +114,17 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	}
 	closeDst := sync1(dst.Close)
 	defer closeDst()
+	if !*noBytes {
+		// A bbolt side's bytes are its files directory; Postgres keeps
+		// them in the database (store/pgfiles), unless a directory is
+		// given for a copy from an older deployment's.
+		if opt.SrcBlobs, err = sideBlobs(from, *fromFiles, src); err != nil {
+			return err
+		}
+		if opt.DstBlobs, err = sideBlobs(to, *toFiles, dst); err != nil {
+			return err
+		}
+	}
 
 	if !*verifyOnly {
 		last := time.Now()
@@ -145,6 +154,44 @@ func (a *app) migrateStore(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "migrate-store: verified %s: the destination holds exactly what the source holds (%s)\n", summary(st), st.Took.Round(time.Millisecond))
 	return nil
+}
+
+// sideBlobs is where a side's file bytes are: the directory (the flag, or
+// FILE.files for bbolt), else the Postgres side's database.
+func sideBlobs(s storeSide, flagValue string, d store.Driver) (storecopy.Blobs, error) {
+	if dir := filesDir(s, flagValue); dir != "" {
+		return storecopy.Dir(dir), nil
+	}
+	pg, ok := d.(pooled)
+	if !ok {
+		return nil, fmt.Errorf("%w: where are %s's file bytes? give --from-files or --to-files", errUsage, s)
+	}
+	return fileBytesBlobs{pgfiles.NewBytes(pg.Pool(), pgfiles.BytesOptions{})}, nil
+}
+
+// fileBytesBlobs is an engine.FileBytes as storecopy.Blobs.
+type fileBytesBlobs struct{ fb engine.FileBytes }
+
+func blobSpace(containerID string) string {
+	if containerID != "" {
+		return engine.SpaceContainers
+	}
+	return engine.SpaceFiles
+}
+
+func (b fileBytesBlobs) Open(ctx context.Context, containerID, id string) (io.ReadCloser, error) {
+	return b.fb.Open(ctx, blobSpace(containerID), id)
+}
+
+// Write refuses bytes the destination holds already, as storecopy wants.
+func (b fileBytesBlobs) Write(ctx context.Context, containerID, id string, r io.Reader) (int64, error) {
+	if rc, err := b.fb.Open(ctx, blobSpace(containerID), id); err == nil {
+		rc.Close()
+		return 0, fmt.Errorf("%s: %w", id, iofs.ErrExist)
+	} else if !errors.Is(err, iofs.ErrNotExist) {
+		return 0, err
+	}
+	return b.fb.Write(ctx, blobSpace(containerID), id, r)
 }
 
 // filesDir is the side's file bytes directory: the flag, else FILE.files

@@ -13,6 +13,7 @@ import (
 	"github.com/hearth-go/hearth/internal/pgtest"
 	"github.com/hearth-go/hearth/llm/scripted"
 	"github.com/hearth-go/hearth/store"
+	"github.com/jackc/pgx/v5"
 )
 
 // migrateSource is a stopped server's bbolt file holding an assistant, a
@@ -56,27 +57,44 @@ func migrate(t *testing.T, env map[string]string, args ...string) (string, error
 }
 
 // bbolt → Postgres → bbolt: each copy verified, and the round trip's file
-// compared with the original, bytes included.
+// compared with the original, bytes included (in Postgres, the bytes are
+// in the database, as hearth serve --store postgres reads them).
 func TestMigrateStorePostgresRoundTrip(t *testing.T) {
 	src := migrateSource(t)
-	env := map[string]string{"HEARTH_POSTGRES_DSN": pgtest.DSN(t)}
-	pgFiles := filepath.Join(t.TempDir(), "pg-files")
-	out, err := migrate(t, env, "--to-files", pgFiles, "bbolt:"+src, "postgres")
+	dsn := pgtest.DSN(t)
+	env := map[string]string{"HEARTH_POSTGRES_DSN": dsn}
+	out, err := migrate(t, env, "bbolt:"+src, "postgres")
 	if err != nil || !strings.Contains(out, "verified") {
 		t.Fatalf("bbolt → postgres: %v\n%s", err, out)
 	}
 	t.Log(out)
 	back := filepath.Join(t.TempDir(), "back.db")
-	if out, err = migrate(t, env, "--from-files", pgFiles, "postgres", "bbolt:"+back); err != nil || !strings.Contains(out, "verified") {
+	var rows int
+	if err := pgx.BeginFunc(context.Background(), mustConn(t, dsn), func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM file_chunks) + (SELECT count(*) FROM container_file_chunks)`).Scan(&rows)
+	}); err != nil || rows != 2 {
+		t.Fatalf("the file and the container file in Postgres: %d rows, %v", rows, err)
+	}
+	if out, err = migrate(t, env, "postgres", "bbolt:"+back); err != nil || !strings.Contains(out, "verified") {
 		t.Fatalf("postgres → bbolt: %v\n%s", err, out)
 	}
 	if out, err = migrate(t, nil, "--verify-only", "bbolt:"+src, "bbolt:"+back); err != nil || !strings.Contains(out, "exactly what the source holds") {
 		t.Fatalf("the round trip differs from the original: %v\n%s", err, out)
 	}
 	// A second copy into the same database is refused: it is not empty.
-	if out, err = migrate(t, env, "--to-files", t.TempDir(), "bbolt:"+src, "postgres"); err == nil || !strings.Contains(err.Error(), "already holds objects") {
+	if out, err = migrate(t, env, "bbolt:"+src, "postgres"); err == nil || !strings.Contains(err.Error(), "already holds objects") {
 		t.Fatalf("a copy into a non-empty database: %v\n%s", err, out)
 	}
+}
+
+func mustConn(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
 }
 
 // What migrate-store refuses, each before writing anything.
@@ -116,7 +134,6 @@ func TestMigrateStoreRefuses(t *testing.T) {
 		{"the same file", []string{"bbolt:" + src, "bbolt:" + src}, 2, "same file"},
 		{"postgres to postgres", []string{"postgres", "postgres"}, 2, "pg_dump"},
 		{"not a store", []string{"sqlite:x", "postgres"}, 2, "not a store"},
-		{"postgres without its files", []string{"bbolt:" + src, "postgres"}, 2, "--to-files"},
 		{"one argument", []string{"bbolt:" + src}, 2, "FROM TO"},
 	} {
 		_, err := migrate(t, nil, tc.args...)

@@ -18,8 +18,7 @@ import (
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/filesearch"
 	"github.com/hearth-go/hearth/store"
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
+	"github.com/hearth-go/hearth/store/pgfiles"
 )
 
 // errStoreDown is a store that could not be reached (Postgres not running,
@@ -142,22 +141,21 @@ func (a *app) openPostgres(ctx context.Context, dsnFile string, log *slog.Logger
 	return d, nil
 }
 
-// localFileIndex is the file search index of a replica on a shared store:
-// the engine's default index, kept in a bbolt file of this replica's own
-// (path), as the Postgres driver keeps none yet. Files ingested through
-// this replica are searchable through it only.
-func localFileIndex(path string, embedder filesearch.Embedder) (engine.FileIndex, func(), error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, nil, fmt.Errorf("%w: %s, the file search index (is another hearth serving with it?)", store.ErrLocked, path)
+// pooled is the Postgres driver's pool (pgstore.Store).
+type pooled interface{ Pool() *pgxpool.Pool }
+
+// sharedFiles gives an engine on the Postgres store what every replica
+// must share besides the records: the files' bytes and the file search
+// index, both in the same database (store/pgfiles).
+func sharedFiles(cfg *engine.Config, driver store.Driver, embedder filesearch.Embedder) error {
+	pg, ok := driver.(pooled)
+	if !ok {
+		return errors.New("postgres store: the driver has no pool for the file bytes and the search index")
 	}
+	ix, err := engine.NewFileIndexOn(pgfiles.NewIndexStorage(pg.Pool()), embedder)
 	if err != nil {
-		return nil, nil, fmt.Errorf("file search index: %w", err)
+		return fmt.Errorf("file search index: %w", err)
 	}
-	ix, err := engine.NewFileIndex(db, embedder)
-	if err != nil {
-		db.Close()
-		return nil, nil, fmt.Errorf("file search index %s: %w", path, err)
-	}
-	return ix, func() { db.Close() }, nil
+	cfg.FileBytes, cfg.FileIndex = pgfiles.NewBytes(pg.Pool(), pgfiles.BytesOptions{}), ix
+	return nil
 }

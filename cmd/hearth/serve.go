@@ -52,7 +52,7 @@ func (a *app) serveFlags() (*flag.FlagSet, *serveConfig, *openaiFlags, error) {
 	c := &serveConfig{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
-	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB); with --store postgres, the file of this replica's file search index only")
+	fs.StringVar(&c.db, "db", a.env("HEARTH_DB", "hearth.db"), "database file (env HEARTH_DB); unused with --store postgres, which keeps the records, the files' bytes and the file search index")
 	fs.StringVar(&c.storeKind, "store", a.env("HEARTH_STORE", "bbolt"), "where objects are kept: bbolt (the --db file, one process) or postgres (shared by replicas; DSN from the variable HEARTH_POSTGRES_DSN or --postgres-dsn-file) (env HEARTH_STORE)")
 	fs.StringVar(&c.dsnFile, "postgres-dsn-file", a.env("HEARTH_POSTGRES_DSN_FILE", ""), "file holding the Postgres DSN, for --store postgres (env HEARTH_POSTGRES_DSN_FILE); the DSN is never a flag: it carries a password")
 	fs.StringVar(&c.filesDir, "files-dir", a.env("HEARTH_FILES_DIR", ""), "directory of uploaded and container files' bytes (env HEARTH_FILES_DIR); default: the --db path + .files")
@@ -179,12 +179,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		ModelFirstByteTimeout: c.firstByteTimeout, ModelIdleTimeout: c.idleTimeout, ReleaseMappedInterval: releaseEvery(c.releaseMapped)}
 	if driver != nil {
 		cfg.Store, cfg.Embedder = driver, nil
-		index, closeIndex, err := localFileIndex(c.db, embedder)
-		if err != nil {
+		if err := sharedFiles(&cfg, driver, embedder); err != nil {
 			return err
 		}
-		defer closeIndex()
-		cfg.FileIndex = index
 	}
 	eng, err := engine.Open(ctx, cfg)
 	if errors.Is(err, store.ErrLocked) {
