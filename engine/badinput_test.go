@@ -18,6 +18,9 @@ import (
 // backups mean nothing was committed in between.
 func backup(t testing.TB, e *engine.Engine) []byte {
 	t.Helper()
+	if onPostgres {
+		return pgSnapshot(t, e)
+	}
 	var b bytes.Buffer
 	if _, err := e.Store().Backup(context.Background(), &b); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,7 @@ func fillAndDelete(t *testing.T, e *engine.Engine) *apitype.Thread {
 // The background compacter gives back the space of a deleted thread
 // once it is most of the file, and keeps what is live.
 func TestAutoCompact(t *testing.T) {
+	bboltOnly(t)
 	logs := &hearthtest.Logs{}
 	e := openEngine(t, scripted.New(), func(c *engine.Config) {
 		c.Logger = slog.New(logs)
@@ -58,6 +59,7 @@ func TestAutoCompact(t *testing.T) {
 
 // Below the thresholds the check leaves the file alone.
 func TestAutoCompactThresholds(t *testing.T) {
+	bboltOnly(t)
 	ctx := context.Background()
 	for _, c := range []struct {
 		name    string

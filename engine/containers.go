@@ -279,9 +279,11 @@ func (e *Engine) expireContainersDue(ctx context.Context) {
 			return len(due) < 1000
 		})
 	})
-	if err != nil && ctx.Err() == nil {
+	if err != nil {
 		// Nothing is expired on a partial read; the next tick tries again.
-		e.log.Warn("expire containers", "err", err)
+		if ctx.Err() == nil {
+			e.log.Warn("expire containers", "err", err)
+		}
 		return
 	}
 	for _, id := range due {

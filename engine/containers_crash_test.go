@@ -56,6 +56,7 @@ func TestContainerFileCrashChild(t *testing.T) {
 // random moments; after each, a reopened engine has every acknowledged
 // file whole and no stray or partial bytes on disk.
 func TestContainerFileCrash(t *testing.T) {
+	bboltOnly(t) // crashes on Postgres: the chaos test
 	if os.Getenv(containerCrashEnv) != "" {
 		t.Skip("parent only")
 	}

@@ -153,6 +153,9 @@ func TestContainersCRUD(t *testing.T) {
 // containerDirFiles lists the bytes kept for container files.
 func containerDirFiles(t testing.TB, e *engine.Engine) []string {
 	t.Helper()
+	if onPostgres {
+		return pgByteIDs(t, e, "container_file_chunks")
+	}
 	entries, err := os.ReadDir(filepath.Join(engineFilesDir(e), "containers"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

@@ -176,6 +176,7 @@ func drop[T any](seq func(func(T, error) bool)) func(func(struct{}, error) bool)
 // A server_error keeps its cause: errors.As finds the API envelope, and
 // errors.Is the cause under it.
 func TestServerErrorWrapsCause(t *testing.T) {
+	bboltOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	e := openEngine(t, scripted.Echo(), func(c *engine.Config) { c.FilesDir = dir })

@@ -68,7 +68,7 @@ func TestConversations(t *testing.T) {
 	want := []int{enc.CountMessage("What is the weather in Oslo?", 0), enc.CountMessage("get_weather\n"+`{"city":"Oslo"}`, 0),
 		enc.CountMessage("sunny", 0), enc.CountMessage("checked", 0), enc.CountMessage("thanks", 0)}
 	var got []int
-	if err := e.Store().View(ctx, func(tx store.Tx) error {
+	if err := e.Driver().View(ctx, func(tx store.Tx) error {
 		return tx.EachConversationItem(c.ID, false, func(_ *apitype.Item, tokens int) (bool, error) {
 			got = append(got, tokens)
 			return true, nil
@@ -216,7 +216,7 @@ func TestConversationBadInput(t *testing.T) {
 		}
 	}
 	// Nothing was written: one conversation with its one item.
-	err = e.Store().View(ctx, func(tx store.Tx) error {
+	err = e.Driver().View(ctx, func(tx store.Tx) error {
 		n, err := tx.CountConversationItems(c.ID)
 		if err == nil && n != 1 {
 			t.Errorf("conversation holds %d items after refused calls", n)

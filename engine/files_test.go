@@ -51,6 +51,12 @@ func TestFilesLifecycle(t *testing.T) {
 	if _, err := e.Files.Retrieve(ctx, f.ID); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
+	if onPostgres {
+		if ids := pgByteIDs(t, e, "file_chunks"); len(ids) != 0 {
+			t.Fatalf("bytes left: %v", ids)
+		}
+		return
+	}
 	entries, _ := os.ReadDir(e.Store().Path() + ".files")
 	if len(entries) != 0 {
 		t.Fatalf("files left on disk: %v", entries)

@@ -17,9 +17,12 @@ import (
 // the test's end, and goroutines it leaves fail the test.
 func openEngine(t testing.TB, model llm.Model, mod ...func(*engine.Config)) *engine.Engine {
 	t.Helper()
-	opts := make([]hearthtest.Option, len(mod))
+	opts := make([]hearthtest.Option, len(mod), len(mod)+1)
 	for i, m := range mod {
 		opts[i] = hearthtest.Config(m)
+	}
+	if onPostgres {
+		opts = append(opts, hearthtest.Config(onPostgresConfig(t)))
 	}
 	return hearthtest.Open(t, model, opts...)
 }

@@ -69,6 +69,7 @@ func TestIngestCrashChild(t *testing.T) {
 // moments; after each, a reopened engine has every acknowledged file whole,
 // no stray bytes on disk, and finishes every ingestion it finds in progress.
 func TestIngestCrash(t *testing.T) {
+	bboltOnly(t) // crashes on Postgres: the chaos test
 	if os.Getenv(ingestCrashEnv) != "" {
 		t.Skip("parent only")
 	}

@@ -59,6 +59,9 @@ type Job struct {
 	Response bool   `json:"response,omitempty"`
 	ThreadID string `json:"thread_id,omitempty"`
 	ID       string `json:"id"`
+	// RequestID is the API request that made the job, for the execution's
+	// log lines (WithRequestID).
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // Attempt is what the queue knows of the job's earlier attempts.
@@ -104,7 +107,7 @@ func (x jobExecutor) Execute(ctx context.Context, j Job, a Attempt) error {
 				return err
 			}
 		}
-		e.executeResponse(&respJob{id: j.ID})
+		e.executeResponse(&respJob{id: j.ID, requestID: j.RequestID})
 	} else if err := x.executeRun(ctx, j, a); err != nil {
 		return err
 	}
@@ -133,10 +136,10 @@ func (x jobExecutor) executeRun(ctx context.Context, j Job, a Attempt) error {
 	}
 	switch r.Status {
 	case apitype.RunQueued:
-		e.execute(queuedRun{threadID: j.ThreadID, runID: j.ID})
+		e.execute(queuedRun{threadID: j.ThreadID, runID: j.ID, requestID: j.RequestID})
 	case apitype.RunInProgress:
 		e.log.Info("resuming run left in progress", "run", j.ID, "thread", j.ThreadID, "attempt", a.Number, "after_clean_close", a.CleanClose)
-		e.execute(queuedRun{threadID: j.ThreadID, runID: j.ID, resume: true, cleanClose: a.CleanClose})
+		e.execute(queuedRun{threadID: j.ThreadID, runID: j.ID, resume: true, cleanClose: a.CleanClose, requestID: j.RequestID})
 	case apitype.RunCancelling:
 		if _, err := e.finish(context.WithoutCancel(ctx), j.ThreadID, j.ID, errCancelled, nil); err != nil {
 			return err
@@ -192,10 +195,11 @@ func (x jobExecutor) Signalled(id string, reason SignalReason) {
 
 // enqueue adds j's job in tx when the engine runs on a shared queue, and
 // reports whether it did (else the caller queues it in process).
-func (e *Engine) enqueue(tx store.Tx, j Job) (bool, error) {
+func (e *Engine) enqueue(ctx context.Context, tx store.Tx, j Job) (bool, error) {
 	if e.jobs == nil {
 		return false, nil
 	}
+	j.RequestID = RequestID(ctx)
 	return true, e.jobs.Enqueue(tx, j)
 }
 

@@ -362,7 +362,7 @@ func (e *Engine) createResponse(ctx context.Context, p *apitype.ResponseCreatePa
 			return err
 		}
 		if r.Background {
-			_, err = e.enqueue(tx, Job{Response: true, ID: r.ID})
+			_, err = e.enqueue(ctx, tx, Job{Response: true, ID: r.ID})
 		}
 		return err
 	})

@@ -95,6 +95,7 @@ func benchOneStepResponse(b *testing.B, noSync bool) {
 // it, then finished); a background one a third time, when it leaves the
 // queue.
 func TestOneStepResponseCommits(t *testing.T) {
+	bboltOnly(t)
 	ctx := context.Background()
 	e := openEngine(t, &scripted.Model{Fallback: func(*llm.Request) scripted.Turn { return scripted.Turn{Text: "x = 1"} }})
 	db := e.Store().DB()

@@ -238,6 +238,7 @@ func TestResponsesCrashChild(t *testing.T) {
 // together, exactly when it completed. HEARTH_CRASH_SEED=<seed> replays
 // the random kills.
 func TestResponsesCrashRecovery(t *testing.T) {
+	bboltOnly(t) // crashes on Postgres: the chaos test
 	if os.Getenv(respCrashEnv) != "" {
 		t.Skip("child")
 	}

@@ -103,7 +103,7 @@ func (s *Runs) createThreadAndRun(ctx context.Context, p apitype.ThreadAndRunCre
 	var run *apitype.Run
 	th, _, err := s.e.Threads.create(ctx, tp, func(tx store.Tx, th *apitype.Thread) error {
 		var err error
-		run, err = s.e.insertRun(tx, th.ID, &rp, runID)
+		run, err = s.e.insertRun(ctx, tx, th.ID, &rp, runID)
 		return err
 	})
 	if err != nil {
@@ -195,7 +195,7 @@ func (s *Runs) create(ctx context.Context, threadID string, p apitype.RunCreateP
 		if ingest, err = e.storeRun(tx, &p, run); err != nil {
 			return err
 		}
-		_, err = e.enqueue(tx, Job{ThreadID: threadID, ID: runID})
+		_, err = e.enqueue(ctx, tx, Job{ThreadID: threadID, ID: runID})
 		return err
 	}, func(err error) {
 		if err == nil {
@@ -232,7 +232,7 @@ func noAssistant(id string) error {
 
 // insertRun resolves a run from its params and assistant and stores it
 // queued, with its additional messages, in tx.
-func (e *Engine) insertRun(tx store.Tx, threadID string, p *apitype.RunCreateParams, runID string) (*apitype.Run, error) {
+func (e *Engine) insertRun(ctx context.Context, tx store.Tx, threadID string, p *apitype.RunCreateParams, runID string) (*apitype.Run, error) {
 	a, err := assistantFor(tx, p.AssistantID)
 	if err != nil {
 		return nil, err
@@ -244,7 +244,7 @@ func (e *Engine) insertRun(tx store.Tx, threadID string, p *apitype.RunCreatePar
 	if _, err := e.storeRun(tx, p, r); err != nil {
 		return nil, err
 	}
-	if _, err := e.enqueue(tx, Job{ThreadID: threadID, ID: runID}); err != nil {
+	if _, err := e.enqueue(ctx, tx, Job{ThreadID: threadID, ID: runID}); err != nil {
 		return nil, err
 	}
 	return r, nil

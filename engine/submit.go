@@ -69,7 +69,7 @@ func (e *Engine) submit(ctx context.Context, threadID, runID string, p apitype.S
 		}
 		step = s
 		r.Status, r.RequiredAction = apitype.RunQueued, nil
-		_, err = e.enqueue(tx, Job{ThreadID: threadID, ID: runID})
+		_, err = e.enqueue(ctx, tx, Job{ThreadID: threadID, ID: runID})
 		return err
 	})
 	if err != nil {

@@ -27,7 +27,7 @@ func fill(t testing.TB, e *engine.Engine, threadID string, n int) {
 	counts := map[int]int{} // by filler length: the numbers differ by a token at most
 
 	for done := 0; done < n; {
-		err := e.Store().Update(context.Background(), func(tx store.Tx) error {
+		err := e.Driver().Update(context.Background(), func(tx store.Tx) error {
 			for i := done; i < min(done+2000, n); i++ {
 				role := apitype.RoleUser
 				if i%2 == 1 {
@@ -123,7 +123,7 @@ func TestRunOnHundredThousandMessages(t *testing.T) {
 		t.Fatalf("newest user message missing: %q", scripted.LastUser(&req))
 	}
 	var count int
-	e.Store().View(ctx, func(tx store.Tx) (err error) { count, err = tx.CountMessages(th.ID); return err })
+	e.Driver().View(ctx, func(tx store.Tx) (err error) { count, err = tx.CountMessages(th.ID); return err })
 	if count != n {
 		t.Fatalf("thread holds %d messages, want %d (nothing deleted)", count, n)
 	}

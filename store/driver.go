@@ -221,6 +221,9 @@ type Tx interface {
 	LiveRuns(fn func(threadID, runID string) error) error
 	PutStep(s *apitype.RunStep) error
 	GetStep(threadID, runID, id string) (*apitype.RunStep, error)
+	// ListSteps of a run the thread does not hold (yet) is an empty page,
+	// not an error: the engine builds a new run's prompt in a View while
+	// the write storing the run commits. (An unknown thread is not found.)
 	ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error)
 	// CountResume counts a restart's resumption of a run and returns the
 	// count so far; the count goes when the run ends.

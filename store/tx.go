@@ -706,14 +706,14 @@ func (t *boltTx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
 }
 
 // ListSteps pages through a run's steps; a run the thread does not hold
-// is not found, as the Tx promises.
+// (yet) lists none, as the Tx promises.
 func (t *boltTx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
 	tb, err := t.threadBucket(threadID)
 	if err != nil {
 		return apitype.Page[apitype.RunStep]{}, err
 	}
 	if !hasRun(tb, runID) {
-		return apitype.Page[apitype.RunStep]{}, apitype.NotFound("run", runID)
+		return apitype.Page[apitype.RunStep]{Object: apitype.ObjectList, Data: []apitype.RunStep{}}, nil
 	}
 	return listJSON[apitype.RunStep](t.tx.Bucket(bSteps), append([]byte(runID), 0), p)
 }

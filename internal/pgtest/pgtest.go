@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The environment a test run reads: the cluster's DSN (its role may create
@@ -49,11 +52,28 @@ func DSN(t testing.TB) string {
 	}
 	t.Logf("pgtest: database %s", name)
 	t.Cleanup(func() {
-		if err := exec(ctx, cluster, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+		// FORCE cannot end a session the test's role may not signal (an
+		// autovacuum worker that just started on the database): try again
+		// once it is gone.
+		var err error
+		for attempt := 1; attempt <= 20; attempt++ {
+			if err = exec(ctx, cluster, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err == nil || !busy(err) {
+				break
+			}
+			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+		}
+		if err != nil {
 			t.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
 	return dsn
+}
+
+// busy reports whether err is a DROP DATABASE refused for a session still
+// on it: one the role may not terminate (42501), or in use (55006).
+func busy(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "42501" || pe.Code == "55006")
 }
 
 // exec runs one statement on a connection of its own: CREATE and DROP

@@ -343,6 +343,15 @@ func (s *Store) commitLoop() {
 	}
 }
 
+// errConnLost: the connection ended (the server restarted, failed over,
+// or terminated the session) before the group committed, and nothing of it
+// was written. The committer runs the group again on another connection,
+// up to maxLostAttempts times: a replica rides out a failover instead of
+// failing the runs whose writes were in flight.
+var errConnLost = errors.New("pgstore: connection lost, nothing was written")
+
+const maxLostAttempts = 3
+
 // maxAttempts bounds the retries of a group that keeps failing to
 // serialise (another replica writing the same rows).
 const maxAttempts = 32
@@ -356,7 +365,10 @@ func (s *Store) commit(batch []*write) {
 	var err error
 	for attempt := 1; ; attempt++ {
 		errs, err = s.try(batch)
-		if err == nil || !retryable(err) || attempt == maxAttempts {
+		if err == nil || attempt == maxAttempts {
+			break
+		}
+		if !retryable(err) && !(errors.Is(err, errConnLost) && attempt <= maxLostAttempts) {
 			break
 		}
 		s.log.Debug("pgstore: group commit retried", "attempt", attempt, "writes", len(batch), "err", err)
@@ -421,7 +433,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	}
 	b := &pgx.Batch{}
 	for _, p := range t.pre {
-		b.Queue(p.sql)
+		b.Queue(p.sql, p.args...)
 	}
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
@@ -437,10 +449,16 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	if cerr == nil {
 		return errs, nil
 	}
-	if isServerError(cerr) {
+	if isServerError(cerr) && !connectionEnded(cerr) {
 		if retryable(cerr) {
 			return nil, cerr
 		}
+		return nil, fmt.Errorf("pgstore: commit: nothing was written: %w", cerr)
+	}
+	if pgconn.SafeToRetry(cerr) || !conn.IsClosed() {
+		// COMMIT never reached the server (or the connection is still in
+		// step with it, so the server refused it): release closes the
+		// connection, which rolls the transaction back.
 		return nil, fmt.Errorf("pgstore: commit: nothing was written: %w", cerr)
 	}
 	// The connection went while COMMIT was in flight: ask the server.
@@ -451,7 +469,7 @@ func (s *Store) try(batch []*write) ([]error, error) {
 	case committed:
 		return errs, nil
 	}
-	return nil, fmt.Errorf("pgstore: commit: connection lost, nothing was written: %w", cerr)
+	return nil, fmt.Errorf("%w (at commit): %w", errConnLost, cerr)
 }
 
 // xactStatus asks, on another connection, whether transaction xid
@@ -518,6 +536,14 @@ func retryable(err error) bool {
 		return pe.ConstraintName == "one_active_run_per_thread"
 	}
 	return false
+}
+
+// connectionEnded reports whether err is the server ending the session
+// (class 57P: an administrator's termination, a shutdown or crash; class
+// 08: a connection exception): the transaction is gone, not refused.
+func connectionEnded(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08"))
 }
 
 // isServerError reports whether err is the server's answer to a statement

@@ -37,10 +37,16 @@ type Tx struct {
 	// failed to serialise and must run again.
 	fatal   error
 	pgxUsed bool
+	// counts are the changes this write made to its threads' message
+	// counts, written once as it ends: updating the thread's row with every
+	// message would leave a version of it per message in one transaction,
+	// each lookup of the row walking them all.
+	counts map[string]int
 }
 
 type preStmt struct {
 	sql       string
+	args      []any
 	scan      func(pgx.Row) error
 	savepoint bool
 }
@@ -62,12 +68,28 @@ func (t *Tx) Pgx() pgx.Tx {
 func (t *Tx) beginWrite() {
 	t.pre = append(t.pre, preStmt{sql: "SAVEPOINT w", savepoint: true})
 	t.sp, t.failed, t.pgxUsed = false, nil, false
+	clear(t.counts)
+}
+
+// flushCounts queues the write's message count changes.
+func (t *Tx) flushCounts() {
+	for id, d := range t.counts {
+		if d != 0 {
+			t.pre = append(t.pre, preStmt{sql: "UPDATE threads SET message_count = greatest(message_count + $2, 0) WHERE id = $1", args: []any{id, d}})
+		}
+	}
+	clear(t.counts)
 }
 
 // endWrite closes the write's savepoint: rolled back to when it failed,
 // released when not (both sent with the next statement, unless the write
 // ran statements of its own through Pgx, whose failure must be its own).
 func (t *Tx) endWrite(rollback bool) error {
+	if rollback {
+		clear(t.counts)
+	} else {
+		t.flushCounts()
+	}
 	if !t.sp {
 		// Nothing was sent: drop the savepoint unsent.
 		if n := len(t.pre); n > 0 && t.pre[n-1].savepoint {
@@ -108,7 +130,7 @@ func (t *Tx) send(b *pgx.Batch, read func(pgx.BatchResults) error) error {
 	pre := t.pre
 	t.pre = nil
 	for _, p := range pre {
-		nb.Queue(p.sql)
+		nb.Queue(p.sql, p.args...)
 	}
 	nb.QueuedQueries = append(nb.QueuedQueries, b.QueuedQueries...)
 	if len(nb.QueuedQueries) == 0 {
@@ -156,10 +178,10 @@ func (t *Tx) lost(err error) error {
 	if retryable(err) {
 		return err
 	}
-	if isServerError(err) {
+	if isServerError(err) && !connectionEnded(err) {
 		return fmt.Errorf("pgstore: nothing was written: %w", err)
 	}
-	return fmt.Errorf("pgstore: connection lost, nothing was written: %w", err)
+	return fmt.Errorf("%w: %w", errConnLost, err)
 }
 
 // note records what a failed statement means for the write and its group.
@@ -259,6 +281,10 @@ type listQ struct {
 	exists     string
 	existsArgs []any
 	notFound   error
+	// parents, when set instead, is a query of one integer: 0, or i when
+	// the parent notFounds[i-1] names is unknown.
+	parents   string
+	notFounds []error
 }
 
 type rec struct {
@@ -312,13 +338,19 @@ func (t *Tx) pageRecs(q listQ, p apitype.ListParams, limit int) ([]rec, bool, er
 	b := &pgx.Batch{}
 	if q.exists != "" {
 		b.Queue(q.exists, q.existsArgs...)
+	} else if q.parents != "" {
+		b.Queue(q.parents, q.existsArgs...)
 	}
 	b.Queue(sql, args...)
-	exists := true
+	exists, missing := true, 0
 	recs := make([]rec, 0, min(limit+1, 32))
 	err := t.send(b, func(br pgx.BatchResults) error {
 		if q.exists != "" {
 			if err := br.QueryRow().Scan(&exists); err != nil {
+				return err
+			}
+		} else if q.parents != "" {
+			if err := br.QueryRow().Scan(&missing); err != nil {
 				return err
 			}
 		}
@@ -336,6 +368,9 @@ func (t *Tx) pageRecs(q listQ, p apitype.ListParams, limit int) ([]rec, bool, er
 	}
 	if !exists {
 		return nil, false, q.notFound
+	}
+	if missing > 0 {
+		return nil, false, q.notFounds[missing-1]
 	}
 	more := len(recs) > limit
 	if more {
@@ -540,9 +575,12 @@ func (t *Tx) HasThread(id string) (bool, error) {
 }
 
 // DeleteThread deletes a thread; its messages, runs and steps go by the
-// foreign keys' cascades, its runs' resume counts here.
+// foreign keys' cascades, its runs' resume counts and its output files'
+// count here (the files stay).
 func (t *Tx) DeleteThread(id string) error {
-	return t.deleteBy(`WITH r AS (DELETE FROM resumes WHERE id IN (SELECT id FROM runs WHERE thread_id = $1))
+	delete(t.counts, id)
+	return t.deleteBy(`WITH r AS (DELETE FROM resumes WHERE id IN (SELECT id FROM runs WHERE thread_id = $1)),
+		o AS (UPDATE files SET thread_id = NULL WHERE thread_id = $1)
 		DELETE FROM threads WHERE id = $1`, apitype.NotFound("thread", id), id)
 }
 
@@ -562,29 +600,38 @@ func (t *Tx) PutMessage(m *apitype.Message, tokens int) error {
 	if m.RunID != nil && *m.RunID != "" {
 		run = m.RunID
 	}
+	delta := t.counts[m.ThreadID]
 	var thread, existed bool
 	var count int64
-	_, err = t.row(`WITH th AS (SELECT message_count FROM threads WHERE id = $1),
+	_, err = t.row(`WITH th AS (SELECT message_count + $7 AS n FROM threads WHERE id = $1),
 		old AS (SELECT tokens FROM messages WHERE thread_id = $1 AND id = $2),
 		ins AS (
 			INSERT INTO messages (thread_id, id, run_id, tokens, record)
 			SELECT $1, $2, $3, CASE WHEN $4::integer < 0 THEN coalesce((SELECT tokens FROM old), 0) ELSE $4::integer END, $5
-			WHERE EXISTS (SELECT 1 FROM th) AND (EXISTS (SELECT 1 FROM old) OR (SELECT message_count FROM th) < $6)
+			WHERE EXISTS (SELECT 1 FROM th) AND (EXISTS (SELECT 1 FROM old) OR (SELECT n FROM th) < $6)
 			ON CONFLICT (thread_id, id) DO UPDATE SET run_id = EXCLUDED.run_id, tokens = EXCLUDED.tokens, record = EXCLUDED.record
-			RETURNING 1),
-		up AS (UPDATE threads SET message_count = message_count + 1
-			WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM old) AND EXISTS (SELECT 1 FROM ins))
-		SELECT EXISTS (SELECT 1 FROM th), coalesce((SELECT message_count FROM th), 0), EXISTS (SELECT 1 FROM old)`,
-		[]any{m.ThreadID, m.ID, run, tokens, v, store.MaxMessagesPerThread}, &thread, &count, &existed)
+			RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM th), coalesce((SELECT n FROM th), 0), EXISTS (SELECT 1 FROM old)`,
+		[]any{m.ThreadID, m.ID, run, tokens, v, store.MaxMessagesPerThread, delta}, &thread, &count, &existed)
 	switch {
 	case err != nil:
 		return err
 	case !thread:
 		return apitype.NotFound("thread", m.ThreadID)
-	case !existed && count >= store.MaxMessagesPerThread:
+	case existed:
+		return nil
+	case count >= store.MaxMessagesPerThread:
 		return apitype.Invalid("thread_id", "thread %s already holds the maximum of %d messages", m.ThreadID, store.MaxMessagesPerThread)
 	}
+	t.count(m.ThreadID, 1)
 	return nil
+}
+
+func (t *Tx) count(threadID string, d int) {
+	if t.counts == nil {
+		t.counts = map[string]int{}
+	}
+	t.counts[threadID] += d
 }
 
 func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
@@ -605,8 +652,7 @@ func (t *Tx) GetMessage(threadID, id string) (*apitype.Message, error) {
 
 func (t *Tx) DeleteMessage(threadID, id string) error {
 	var thread, deleted bool
-	_, err := t.row(`WITH d AS (DELETE FROM messages WHERE thread_id = $1 AND id = $2 RETURNING 1),
-		up AS (UPDATE threads SET message_count = greatest(message_count - 1, 0) WHERE id = $1 AND EXISTS (SELECT 1 FROM d))
+	_, err := t.row(`WITH d AS (DELETE FROM messages WHERE thread_id = $1 AND id = $2 RETURNING 1)
 		SELECT EXISTS (SELECT 1 FROM threads WHERE id = $1), EXISTS (SELECT 1 FROM d)`, []any{threadID, id}, &thread, &deleted)
 	switch {
 	case err != nil:
@@ -616,6 +662,7 @@ func (t *Tx) DeleteMessage(threadID, id string) error {
 	case !deleted:
 		return apitype.NotFound("message", id)
 	}
+	t.count(threadID, -1)
 	return nil
 }
 
@@ -629,7 +676,7 @@ func (t *Tx) CountMessages(threadID string) (int, error) {
 	if !found {
 		return 0, apitype.NotFound("thread", threadID)
 	}
-	return int(n), nil
+	return max(int(n)+t.counts[threadID], 0), nil
 }
 
 func (t *Tx) ListMessages(threadID string, p apitype.MessageListParams) (apitype.Page[apitype.Message], error) {
@@ -772,8 +819,8 @@ func (t *Tx) GetStep(threadID, runID, id string) (*apitype.RunStep, error) {
 	return decode[apitype.RunStep](v, "run step", id)
 }
 
-// ListSteps pages a run's steps; a run not of the thread lists none, as
-// in bbolt.
+// ListSteps pages a run's steps; an unknown thread is not found, and a run
+// the thread does not hold (yet) lists none (see store.Tx's ListSteps).
 func (t *Tx) ListSteps(threadID, runID string, p apitype.ListParams) (apitype.Page[apitype.RunStep], error) {
 	return list[apitype.RunStep](t, listQ{
 		from: "run_steps WHERE run_id = $1 AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND thread_id = $2)", args: []any{runID, threadID},

@@ -141,8 +141,23 @@ func testDeleteConversation(s *suite) {
 		wantNotFound(t, "the conversation stored again: its old item", err)
 		return nil
 	})
-	// The old ids are free.
+	// New items take no old item's place, and the old ids are free.
+	fresh, ft := s.items("dc_new", 3, 1)
+	s.update(func(tx store.Tx) error { return tx.AppendConversationItems(c.ID, fresh, ft) })
+	s.view(func(tx store.Tx) error {
+		for _, it := range items {
+			_, err := tx.GetConversationItem(c.ID, it.ID())
+			wantNotFound(t, "the conversation stored again and added to: its old item", err)
+		}
+		return nil
+	})
 	s.update(func(tx store.Tx) error { return tx.AppendConversationItems(c.ID, items[:1], tokens[:1]) })
+	got := read(s, func(tx store.Tx) (apitype.Page[apitype.Item], error) {
+		return tx.ListConversationItems(c.ID, apitype.ListParams{Order: apitype.OrderAsc})
+	})
+	if ids, want := idsOf(got.Data, itemID), append(idsOf(fresh, itemID), items[0].ID()); !slices.Equal(ids, want) {
+		t.Errorf("the conversation stored again: items %v; want %v", ids, want)
+	}
 }
 
 func testDeleteContainer(s *suite) {
