@@ -231,6 +231,12 @@ func (x *runner) mountFiles(ctx context.Context, sess codeinterp.Session) (map[s
 			f, err = tx.GetFile(id)
 			return err
 		})
+		if errors.Is(err, apitype.ErrNotFound) {
+			// Deleted since the thread or assistant named it: a session
+			// that had it mounted keeps it, a fresh one (restarted, or on
+			// another replica) goes without rather than fail the code.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -469,6 +470,26 @@ func (e *Engine) containerSession(ctx context.Context, containerID string) (code
 	}); err != nil {
 		return nil, nil, err
 	}
+	// Files deleted or replaced since this session last ran — on another
+	// replica, whose Delete could not reach this session — leave its
+	// /mnt/data before the code runs.
+	stored := make(map[string]bool, len(files))
+	for _, f := range files {
+		stored[f.ID] = true
+	}
+	var gone []string
+	for id, name := range m.files {
+		if !stored[id] {
+			gone = append(gone, "/mnt/data/"+name)
+			delete(m.files, id)
+		}
+	}
+	if len(gone) > 0 {
+		code := fmt.Sprintf("import os\nfor p in %s:\n    try:\n        os.remove(p)\n    except FileNotFoundError:\n        pass", pyStrings(gone))
+		if _, err := sess.Exec(ctx, code); err != nil {
+			return nil, nil, fmt.Errorf("remove deleted files from /mnt/data: %w", err)
+		}
+	}
 	for _, f := range files {
 		if _, ok := m.files[f.ID]; ok {
 			continue
@@ -484,6 +505,15 @@ func (e *Engine) containerSession(ctx context.Context, containerID string) (code
 		m.files[f.ID] = name
 	}
 	return sess, m, nil
+}
+
+// pyStrings is a Python list literal of ss.
+func pyStrings(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 // lookup is the record of a live session with this id, if one is known.

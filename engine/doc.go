@@ -35,6 +35,28 @@
 // The code_interpreter tool runs in Containers: one sandbox session each,
 // whose Python state and /mnt/data files persist until it expires idle.
 //
+// # Many replicas
+//
+// With a shared store (Config.Store on Postgres), shared file bytes
+// (Config.FileBytes, store/pgfiles.Bytes) and a shared index
+// (NewFileIndexOn over store/pgfiles.IndexStorage), any replica serves
+// any file, mounts it in a sandbox and searches what any replica ingested.
+//
+// A code interpreter session is a process's: its Python state cannot
+// follow a thread or a container to another replica. When a thread's next
+// run, or a container's next call, lands on a replica that has no session
+// for it, that replica starts one — a restart, as when the sandbox evicts
+// a session — with /mnt/data rebuilt from the shared bytes: the run's
+// code_interpreter files (a thread), or every file of the container (the
+// ones its code wrote anywhere included). Python variables are gone; the
+// files are all there. The call never fails for where it landed: a file deleted meanwhile is left out,
+// not an error. A replica holding an older session of the container first
+// brings its /mnt/data in line with the container's files (written,
+// replaced or deleted elsewhere) before the code runs; its variables are
+// those of its own last call. Pinning a thread to a replica (a load
+// balancer routing by thread or container id) keeps the variables, and is
+// the deployment's choice, never needed for correctness.
+//
 // # Errors
 //
 // Errors are *apitype.Error values, the API's error envelope: match them

@@ -77,8 +77,9 @@ func table(space string) (string, error) {
 	return "", fmt.Errorf("pgfiles: unknown space %q", space)
 }
 
-// chunkSource feeds COPY from a reader, a chunk a row.
+// chunkSource feeds COPY from a reader, a chunk a row, until ctx ends.
 type chunkSource struct {
+	ctx  context.Context
 	id   string
 	r    io.Reader
 	buf  []byte
@@ -91,6 +92,9 @@ type chunkSource struct {
 
 func (s *chunkSource) Next() bool {
 	if s.done || s.err != nil {
+		return false
+	}
+	if s.err = s.ctx.Err(); s.err != nil {
 		return false
 	}
 	k, err := io.ReadFull(s.r, s.buf)
@@ -119,7 +123,7 @@ func (b *Bytes) Write(ctx context.Context, space, id string, r io.Reader) (int64
 	if err != nil {
 		return 0, err
 	}
-	src := &chunkSource{id: id, r: r, buf: make([]byte, ChunkBytes)}
+	src := &chunkSource{ctx: ctx, id: id, r: r, buf: make([]byte, ChunkBytes)}
 	if _, err := b.pool.CopyFrom(ctx, pgx.Identifier{tab}, []string{"file_id", "n", "data"}, src); err != nil {
 		if src.err != nil {
 			return 0, src.err // the reader's own error, as the engine reads it

@@ -150,11 +150,15 @@ func TestBytesFailedWriteLeavesNothing(t *testing.T) {
 	go func() { _, err := b.Write(ctx, engine.SpaceFiles, "file-killed", r); done <- err }()
 	<-r.at
 	var killed bool
-	if err := p.QueryRow(ctx, `SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'copy %'`).Scan(&killed); err != nil || !killed {
+	err := p.QueryRow(ctx, `SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'copy %'`).Scan(&killed)
+	// Released before any check: a COPY left waiting on its client would
+	// hold up every DROP DATABASE on the cluster.
+	close(r.release)
+	if err != nil || !killed {
+		<-done
 		t.Fatalf("terminate the COPY: %v, %v", killed, err)
 	}
-	close(r.release)
 	if err := <-done; err == nil {
 		t.Fatal("a write whose connection was killed succeeded")
 	}
@@ -164,9 +168,9 @@ func TestBytesFailedWriteLeavesNothing(t *testing.T) {
 }
 
 // blockingReader gives n bytes then, once, signals at and waits for
-// release, then gives more.
+// release, then gives one more MiB and ends.
 type blockingReader struct {
-	n           int
+	n, after    int
 	at, release chan struct{}
 }
 
@@ -174,13 +178,18 @@ func (r *blockingReader) Read(p []byte) (int, error) {
 	if r.n == 0 {
 		close(r.at)
 		<-r.release
-		r.n = -1
+		r.n, r.after = -1, pgfiles.ChunkBytes
 	}
-	k := len(p)
-	if r.n > 0 {
-		k = min(k, r.n)
-		r.n -= k
+	if r.n < 0 {
+		if r.after == 0 {
+			return 0, io.EOF
+		}
+		k := min(len(p), r.after)
+		r.after -= k
+		return k, nil
 	}
+	k := min(len(p), r.n)
+	r.n -= k
 	return k, nil
 }
 
