@@ -38,11 +38,12 @@ func bboltOnly(t testing.TB) {
 }
 
 // onPostgresConfig makes cfg a replica on a fresh database for t, after
-// the test's own changes: a test that brings its own Store keeps it (and
-// its bbolt file), and one that brings its own FileIndex keeps that.
+// the test's own changes: a test that brings its own Store or parts of a
+// replica (FileBytes, Jobs, Events) keeps them, and one that brings its own
+// FileIndex keeps that.
 func onPostgresConfig(t testing.TB) func(*engine.Config) {
 	return func(cfg *engine.Config) {
-		if cfg.Store != nil {
+		if cfg.Store != nil || cfg.FileBytes != nil || cfg.Jobs != nil || cfg.Events != nil {
 			return
 		}
 		r, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{Logger: cfg.Logger})

@@ -65,6 +65,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/hearth-go/hearth/engine"
 	"github.com/hearth-go/hearth/store"
@@ -137,6 +138,12 @@ type execArgs struct {
 func (execArgs) Kind() string { return kindExec }
 
 type sweepArgs struct{}
+
+// minSweep floors the sweep's period: an engine configured to sweep every
+// millisecond (tests do, on the in-process queue) would have River's leader
+// insert a job a millisecond — 85,000 of them were seen queued ahead of
+// the runs' own jobs.
+const minSweep = 100 * time.Millisecond
 
 func (sweepArgs) Kind() string { return kindSweep }
 
@@ -231,9 +238,13 @@ func (q *Jobs) Start(ctx context.Context, x engine.JobExecutor, workers int, swe
 		// Sweep jobs come every second: keep a day of them? An hour is
 		// plenty to look back at.
 		CompletedJobRetentionPeriod: time.Hour,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(sweep),
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(max(sweep, minSweep)),
 			func() (river.JobArgs, *river.InsertOpts) {
-				return sweepArgs{}, &river.InsertOpts{Queue: q.opts.Queue, MaxAttempts: 1}
+				// Unique while one waits or runs: a sweep slower than its
+				// interval (or workers all busy) must not pile sweeps up.
+				return sweepArgs{}, &river.InsertOpts{Queue: q.opts.Queue, MaxAttempts: 1,
+					UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable,
+						rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
 			}, &river.PeriodicJobOpts{ID: kindSweep, RunOnStart: true})},
 	})
 	if err != nil {
