@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -70,6 +71,11 @@ func TestEngineOnPostgres(t *testing.T) {
 	}
 	pgtest.DSN(t) // skips (or fails, HEARTH_REQUIRE_POSTGRES=1) without a cluster
 	args := []string{"-test.count=1", "-test.skip=^TestEngineOnPostgres$"}
+	if d, ok := t.Deadline(); ok {
+		// The child times out first, so its goroutine dump (what hung) is
+		// in the log below rather than lost with this process.
+		args = append(args, "-test.timeout="+(time.Until(d)*9/10).Round(time.Second).String())
+	}
 	if testing.Verbose() {
 		args = append(args, "-test.v")
 	}
