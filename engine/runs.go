@@ -447,10 +447,28 @@ func (s *Runs) SubmitToolOutputsAndWait(ctx context.Context, threadID, runID str
 
 // SubmitToolOutputsStream submits outputs and streams the continuation.
 func (s *Runs) SubmitToolOutputsStream(ctx context.Context, threadID, runID string, p apitype.SubmitToolOutputsParams) iter.Seq2[apitype.Event, error] {
+	answered := map[string]bool{}
+	for _, o := range p.ToolOutputs {
+		answered[o.ToolCallID] = true
+	}
+	// The requires_action event that asked for these outputs is stale once
+	// they are submitted: on a bus across replicas the replica that
+	// published it may write it after this stream began following.
+	stale := func(ev apitype.Event) bool {
+		if ev.Event != apitype.EventRunRequiresAction || ev.Run == nil || ev.Run.RequiredAction == nil {
+			return false
+		}
+		for _, c := range ev.Run.RequiredAction.SubmitToolOutputs.ToolCalls {
+			if answered[c.ID] {
+				return true
+			}
+		}
+		return false
+	}
 	return s.e.stream(ctx, runID, func() error {
 		_, err := s.e.submit(ctx, threadID, runID, p)
 		return err
-	})
+	}, stale)
 }
 
 // Steps reads run steps.
@@ -637,7 +655,10 @@ var ErrStreamUsed = errors.New("engine: this stream was already iterated; call t
 // needs action or is over. Breaking out of the loop leaves the run going.
 // Nothing happens until the first range; a second range yields
 // ErrStreamUsed instead of starting the work again.
-func (e *Engine) stream(ctx context.Context, runID string, start func() error) iter.Seq2[apitype.Event, error] {
+// stream follows runID's events from before start, until one ends the
+// stream; events stale says are from before start (when not nil) are
+// skipped.
+func (e *Engine) stream(ctx context.Context, runID string, start func() error, stale ...func(apitype.Event) bool) iter.Seq2[apitype.Event, error] {
 	var used atomic.Bool
 	return func(yield func(apitype.Event, error) bool) {
 		if used.Swap(true) {
@@ -655,6 +676,9 @@ func (e *Engine) stream(ctx context.Context, runID string, start func() error) i
 			if err != nil {
 				yield(apitype.Event{}, err)
 				return
+			}
+			if len(stale) > 0 && stale[0](ev) {
+				continue
 			}
 			if ev.Event == apitype.EventError {
 				// The event carries the error too, for servers relaying it.
